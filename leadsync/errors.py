@@ -1,0 +1,74 @@
+"""The one error tree of leadsync.
+
+Library code raises these; only the CLI prints them (one line each, exit 1).
+
+    LeadsyncError
+    ├── SpecError            a spec or one of its sources is invalid; carries every Problem at once
+    ├── RoutingError         lead data that a route cannot evaluate (a number expected, text found)
+    └── PlanError            a plan document that cannot be read, or a plan that cannot be made
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """Where something came from: a file and, when known, a 1-based line and column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line and self.column:
+            return f"{self.file}:{self.line}:{self.column}"
+        if self.line:
+            return f"{self.file}:{self.line}"
+        return self.file
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One thing wrong with the input, and where."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class LeadsyncError(Exception):
+    """Base of every error leadsync raises on purpose."""
+
+
+class ProblemsError(LeadsyncError):
+    """An error that reports every problem found, each with its location."""
+
+    #: how many problems str() shows before summarising the rest
+    shown = 50
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        lines = [str(p) for p in self.problems[: self.shown]]
+        hidden = len(self.problems) - self.shown
+        if hidden > 0:
+            lines.append(f"... and {hidden} more problem{'s' if hidden != 1 else ''}")
+        return "\n".join(lines)
+
+
+class SpecError(ProblemsError):
+    """A spec, or a source it names, is invalid."""
+
+
+class RoutingError(ProblemsError):
+    """Routing met lead data it cannot evaluate."""
+
+
+class PlanError(LeadsyncError):
+    """A plan document cannot be read or a plan cannot be made."""

@@ -1,0 +1,213 @@
+"""The plan as frozen data: operations, the things not done (held, conflicts, unsupported), counts and safety.
+
+Field names follow the plan document (DESIGN.md section 3); `_document.py` turns these values into that
+document and back. Every tuple here is sorted by the planner, so equal plans are equal values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from leadsync.state import Conflict
+
+
+@dataclass(frozen=True, slots=True)
+class AddLead:
+    """One new lead record: its key, its own owner (None: no `assigned_to`), the route, the spec fields."""
+
+    key: str
+    owner: str | None
+    route: str
+    fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AddOp:
+    """`POST /api/v2/leads/add` into one destination; each lead carries its own owner."""
+
+    op: ClassVar[str] = "add"
+    destination: str
+    leads: tuple[AddLead, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(lead.key for lead in self.leads)
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        return (self.destination,)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOp:
+    """`POST /api/v2/leads/move` of `lead_ids` from `source` to `target`, setting `owner` unless None.
+
+    `source` is a destination name, or an outside reference (`campaign:<id>`) when `claim: move`.
+    """
+
+    op: ClassVar[str] = "move"
+    source: str
+    target: str
+    owner: str | None
+    lead_ids: tuple[str, ...]
+    keys: tuple[str, ...]
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        return (self.source, self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class AssignOp:
+    """`POST /api/v2/leads/bulk-assign` of `lead_ids` in `destination` to one owner."""
+
+    op: ClassVar[str] = "assign"
+    owner: str
+    destination: str
+    lead_ids: tuple[str, ...]
+    keys: tuple[str, ...]
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        return (self.destination,)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveOp:
+    """`DELETE /api/v2/leads` with `destination` AND `lead_ids` (never without ids)."""
+
+    op: ClassVar[str] = "remove"
+    destination: str
+    lead_ids: tuple[str, ...]
+    keys: tuple[str, ...]
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        return (self.destination,)
+
+
+Operation = AddOp | MoveOp | AssignOp | RemoveOp
+
+#: the order apply runs operations in, and the order they appear in a plan
+OP_ORDER: dict[str, int] = {"move": 0, "add": 1, "assign": 2, "remove": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A change the planner did not make because the record's outreach status is protected."""
+
+    key: str
+    lead_id: str
+    destination: str  # where the record is
+    statuses: tuple[str, ...]  # the protected statuses it has, sorted
+    change: str  # what was held back, for people: "move to enterprise", "reassign to alice", "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A person a change is needed for that the provider cannot make."""
+
+    key: str
+    destination: str  # where routing wants the person (or where the unwanted record is, for removals)
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """Something worth a look that changes nothing (e.g. `unmanaged: report`)."""
+
+    kind: str
+    key: str | None
+    destination: str | None
+    lead_id: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """People per outcome. Each person is counted once; a moved and re-owned person counts as a move."""
+
+    add: int = 0
+    move: int = 0
+    assign: int = 0
+    remove: int = 0
+    unchanged: int = 0
+    held: int = 0
+    unrouted: int = 0
+    conflicts: int = 0
+    unsupported: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """Predicted API calls (see `_calls.py` for the model) and the time the rate limit alone needs for them."""
+
+    writes: int
+    lower_bound: int
+    reads: int
+    by_endpoint: Mapping[str, int] = field(hash=False)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationStats:
+    """Records in one managed destination before and after the plan, and how they change.
+
+    `changed` = leaving (move out + remove) + arriving (move in + add) + re-owned in place (reassign);
+    `ratio` = changed / max(before, 1); `unsafe` when ratio > max_change_ratio and before >= min_destination_size.
+    """
+
+    name: str
+    before: int
+    after: int
+    add: int = 0
+    move_in: int = 0
+    move_out: int = 0
+    reassign: int = 0
+    remove: int = 0
+    held: int = 0
+    changed: int = 0
+    ratio: float = 0.0
+    unsafe: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLoad:
+    """Records in managed destinations owned by `owner` (a spec owner, a raw user id, None: unassigned)."""
+
+    owner: str | None
+    before: int
+    after: int
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """The safety rule the plan was checked against, and the destinations that break it."""
+
+    max_change_ratio: float
+    min_destination_size: int
+    unsafe: tuple[str, ...] = ()
+
+    @property
+    def safe(self) -> bool:
+        return not self.unsafe
+
+
+@dataclass(frozen=True, slots=True)
+class SpecRef:
+    """The spec a plan was made from: its path as given and the sha256 of its bytes."""
+
+    path: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """The workspace a plan is for. `api` names the vendor API whose endpoints `calls` counts."""
+
+    provider: str = "sandbox"
+    id: str = ""
+    api: str = "instantly"
+

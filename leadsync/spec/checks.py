@@ -1,0 +1,207 @@
+"""Checks a spec's meaning once its shape is valid: references, routes, conditions, owners and file paths.
+
+Every check appends located problems; nothing stops at the first one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path as FsPath
+
+from leadsync import state
+from leadsync.errors import Problem
+from leadsync.spec.conditions import Condition, parse_condition
+from leadsync.spec.models import PoolRef, Spec
+from leadsync.spec.yamlpos import Path, Positions
+
+#: Outreach status names a lead record can carry (see leadsync.snapshot for the vendor mapping).
+KNOWN_STATUSES = frozenset(
+    {
+        "active", "paused", "completed", "bounced", "unsubscribed", "skipped", "replied", "interested",
+        "meeting_booked", "meeting_completed", "won", "not_interested", "wrong_person", "lost", "no_show",
+        "out_of_office",
+    }
+)  # fmt: skip
+
+SECRET_KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "api_token", "secret", "password", "bearer"})
+
+
+def looks_like_api_key(value: str) -> bool:
+    """A heuristic for a literal key where the NAME of an environment variable belongs."""
+    lowered = value.lower()
+    if lowered.startswith(("sk_", "sk-", "pk_", "key_", "bearer ")):
+        return True
+    return len(value) >= 20 and any(c.islower() for c in value) and any(c.isdigit() for c in value)
+
+
+class SpecChecker:
+    """Runs the meaning checks on a shape-valid spec."""
+
+    def __init__(self, spec: Spec, positions: Positions, root: FsPath) -> None:
+        self.spec = spec
+        self.positions = positions
+        self.root = root
+        self.problems: list[Problem] = []
+        self.conditions: list[Condition | None] = []
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> None:
+        self.problems.append(Problem(self.positions.of(path, key=key), message))
+
+    def run(self) -> list[Problem]:
+        self.workspace()
+        self.destinations()
+        self.owners()
+        self.routes()
+        self.policy()
+        for i, source in enumerate(self.spec.sources):
+            self.file_path(source.path, ("sources", i, "path"), what="source")
+        return self.problems
+
+    def workspace(self) -> None:
+        ws = self.spec.workspace
+        if ws.provider in ("instantly", "sonarly") and ws.api_key_env is None:
+            example = "INSTANTLY_API_KEY" if ws.provider == "instantly" else "SONARLY_API_KEY"
+            self.problem(("workspace",), f"a {ws.provider} workspace needs api_key_env (for example {example})")
+        if self.spec.vendor == "sonarly" and not ws.account_group:
+            self.problem(("workspace",), "a Sonarly workspace needs account_group (its name or id)")
+        if ws.provider == "instantly" and ws.account_group:
+            self.problem(("workspace", "account_group"), "account_group is for Sonarly workspaces only", key=True)
+        if ws.seed is not None:
+            if ws.provider != "sandbox":
+                self.problem(("workspace", "seed"), "seed is for sandbox workspaces only", key=True)
+            else:
+                self.file_path(ws.seed, ("workspace", "seed"), what="seed")
+
+    def destinations(self) -> None:
+        provider = self.spec.workspace.provider
+        kinds: dict[str, list[str]] = {}
+        seen: dict[tuple[str, str], str] = {}
+        for name, dest in self.spec.destinations.items():
+            kinds.setdefault(dest.kind, []).append(name)
+            path = ("destinations", name)
+            if provider == "instantly" and dest.kind == "audience":
+                self.problem(path, f"destination '{name}': an Instantly workspace has campaigns and lists, not audiences")
+            if provider == "sonarly" and dest.kind != "audience":
+                self.problem(path, f"destination '{name}': a Sonarly workspace has audiences only")
+            field, value = dest.ref
+            ref = (field, value.strip().lower() if not field.endswith("_id") else value)
+            if ref in seen:
+                self.problem(path, f"destination '{name}' names the same {dest.kind} as '{seen[ref]}'")
+            seen.setdefault(ref, name)
+        if provider == "sandbox" and "audience" in kinds and len(kinds) > 1:
+            self.problem(("destinations",), "a workspace has either audiences (Sonarly) or campaigns and lists")
+
+    def owners(self) -> None:
+        spec = self.spec
+        if spec.vendor == "sonarly":
+            if spec.owners:
+                self.problem(("owners",), "a Sonarly workspace has no owners: remove owners", key=True)
+            if spec.pools:
+                self.problem(("pools",), "a Sonarly workspace has no owners: remove pools", key=True)
+        emails: dict[str, str] = {}
+        for name, owner in spec.owners.items():
+            email = state.normalise_email(owner.email)
+            if email is None:
+                self.problem(("owners", name, "email"), f"owner '{name}': invalid email address {owner.email!r}")
+            elif email in emails:
+                self.problem(("owners", name, "email"), f"owner '{name}' has the same email as '{emails[email]}'")
+            else:
+                emails[email] = name
+        for pool_name, pool in spec.pools.items():
+            if pool_name in spec.owners:
+                self.problem(("pools", pool_name), f"'{pool_name}' is both an owner and a pool", key=True)
+            seen: set[str] = set()
+            for i, member in enumerate(pool.members):
+                if member not in spec.owners:
+                    self.problem(("pools", pool_name, "members", i), f"pool '{pool_name}': unknown owner '{member}'")
+                elif member in seen:
+                    self.problem(("pools", pool_name, "members", i), f"pool '{pool_name}' lists '{member}' twice")
+                seen.add(member)
+
+    def routes(self) -> None:
+        spec = self.spec
+        names: dict[str, int] = {}
+        catch_all: tuple[str, int] | None = None
+        conditions_seen: dict[str, str] = {}
+        for i, route in enumerate(spec.routes):
+            path: Path = ("routes", i)
+            if route.name in names:
+                line = self.positions.of(("routes", names[route.name], "name")).line
+                self.problem((*path, "name"), f"duplicate route name '{route.name}' (first used at line {line})")
+            names.setdefault(route.name, i)
+            if route.to not in spec.destinations:
+                self.problem((*path, "to"), f"route '{route.name}': unknown destination '{route.to}'")
+            self.route_owner(i)
+            condition: Condition | None = None
+            if route.when is not None:
+                condition, problems = parse_condition(route.when, (*path, "when"), self.positions)
+                self.problems.extend(problems)
+            self.conditions.append(condition)
+            if catch_all is not None:
+                self.problem(
+                    path,
+                    f"route '{route.name}' can never match: catch-all route '{catch_all[0]}' "
+                    f"(line {catch_all[1]}) comes before it",
+                )
+            elif route.when is not None:
+                canonical = json.dumps(route.when, sort_keys=True, default=str)
+                if canonical in conditions_seen:
+                    self.problem(
+                        (*path, "when"),
+                        f"route '{route.name}' can never match: route '{conditions_seen[canonical]}' "
+                        "has the same condition and comes before it",
+                    )
+                conditions_seen.setdefault(canonical, route.name)
+            if route.when is None and catch_all is None:
+                catch_all = (route.name, self.positions.of(path).line)
+
+    def route_owner(self, i: int) -> None:
+        route = self.spec.routes[i]
+        path: Path = ("routes", i, "owner")
+        if route.owner is None:
+            return
+        if self.spec.vendor == "sonarly":
+            self.problem(path, f"route '{route.name}': a Sonarly workspace has no owners", key=True)
+        elif isinstance(route.owner, PoolRef):
+            if route.owner.pool not in self.spec.pools:
+                self.problem((*path, "pool"), f"route '{route.name}': unknown pool '{route.owner.pool}'")
+        elif route.owner not in self.spec.owners:
+            hint = " (to use a pool, write owner: {pool: NAME})" if route.owner in self.spec.pools else ""
+            self.problem(path, f"route '{route.name}': unknown owner '{route.owner}'{hint}")
+
+    def policy(self) -> None:
+        for i, status in enumerate(self.spec.policy.protect):
+            if status not in KNOWN_STATUSES:
+                known = ", ".join(sorted(KNOWN_STATUSES))
+                self.problem(("policy", "protect", i), f"unknown outreach status '{status}' (known: {known})")
+
+    def file_path(self, raw: str, path: Path, *, what: str) -> FsPath | None:
+        """Resolve a file the spec names; it must stay inside the spec's folder tree and be readable."""
+        resolved = resolve_inside(self.root, raw)
+        if isinstance(resolved, str):
+            self.problem(path, f"{what} {raw!r}: {resolved}")
+            return None
+        return resolved
+
+
+def resolve_inside(root: FsPath, raw: str) -> FsPath | str:
+    """The file `raw` names under `root`, or a reason why it may not be used."""
+    if not raw.strip():
+        return "empty path"
+    candidate = FsPath(raw)
+    if candidate.is_absolute() or raw.startswith(("~", "\\")) or (len(raw) > 1 and raw[1] == ":"):
+        return "must be a path relative to the spec's folder, not an absolute path"
+    root_real = root.resolve()
+    if not FsPath(os.path.normpath(root.absolute() / candidate)).is_relative_to(root.absolute()):
+        return "leaves the spec's folder tree"
+    real = (root / candidate).resolve()
+    if not real.is_relative_to(root_real):
+        return "is a symlink that leads out of the spec's folder tree"
+    if not real.exists():
+        return "file not found"
+    if not real.is_file():
+        return "is not a file"
+    if not os.access(real, os.R_OK):
+        return "file is not readable"
+    return real

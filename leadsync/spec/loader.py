@@ -1,0 +1,217 @@
+"""Reads a spec file into a validated `LoadedSpec`, reporting every problem at once as FILE:LINE:COL."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from leadsync.errors import Location, Problem, SpecError
+from leadsync.spec import models
+from leadsync.spec.checks import SECRET_KEY_NAMES, SpecChecker, looks_like_api_key
+from leadsync.spec.conditions import Condition
+from leadsync.spec.yamlpos import Path, Positions, load_yaml
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A valid spec with what was learnt while loading it."""
+
+    spec: models.Spec
+    path: FsPath  # as given by the user (shown in messages)
+    root: FsPath  # the folder the spec's relative paths start from
+    sha256: str
+    positions: Positions
+    conditions: tuple[Condition | None, ...]  # one per route; None for a catch-all
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+
+def load_spec(path: str | FsPath) -> LoadedSpec:
+    """Load and check the spec at `path`; raises SpecError listing every problem."""
+    path = FsPath(path)
+    display = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Problem(Location(display), "spec file not found")]) from None
+    except IsADirectoryError:
+        raise SpecError([Problem(Location(display), "is a directory, not a spec file")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(Location(display), f"cannot read spec: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(Location(display), f"not UTF-8 text (byte {exc.start})")]) from None
+
+    data, positions, problems = load_yaml(text, display)
+    if problems and data is None:
+        raise SpecError(problems)
+    if not isinstance(data, dict):
+        raise SpecError([*problems, Problem(Location(display, 1, 1), "a spec must be a YAML mapping")])
+
+    problems.extend(_secret_keys(data, positions))
+    spec = _validate(data, positions, problems)
+    if spec is None:
+        raise SpecError(problems)
+    checker = SpecChecker(spec, positions, path.parent)
+    problems.extend(checker.run())
+    if problems:
+        raise SpecError(problems)
+    return LoadedSpec(
+        spec=spec,
+        path=path,
+        root=path.parent,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        positions=positions,
+        conditions=tuple(checker.conditions),
+    )
+
+
+def _secret_keys(data: dict[str, Any], positions: Positions) -> list[Problem]:
+    """A literal API key in the spec is refused before anything else, without repeating it."""
+    found: list[Problem] = []
+
+    def walk(node: Any, path: Path) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = (*path, key)
+                if isinstance(key, str) and key.lower() in SECRET_KEY_NAMES and path[:1] != ("leads",):
+                    found.append(
+                        Problem(
+                            positions.of(child, key=True),
+                            f"'{key}': a spec never holds an API key; put the key in an environment variable "
+                            "and name that variable with workspace.api_key_env",
+                        )
+                    )
+                else:
+                    walk(value, child)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, (*path, i))
+
+    walk(data, ())
+    workspace = data.get("workspace")
+    env = workspace.get("api_key_env") if isinstance(workspace, dict) else None
+    if isinstance(env, str) and looks_like_api_key(env):
+        found.append(
+            Problem(
+                positions.of(("workspace", "api_key_env")),
+                "api_key_env must be the NAME of an environment variable (like INSTANTLY_API_KEY), "
+                "not the key itself; remove the key from this file and rotate it",
+            )
+        )
+    return found
+
+
+def _validate(data: dict[str, Any], positions: Positions, problems: list[Problem]) -> models.Spec | None:
+    try:
+        return models.Spec.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_translate(exc, data, positions))
+        return None
+
+
+_UNION_HINTS = {"owner": "an owner name or {pool: NAME}"}
+
+
+def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions) -> list[Problem]:
+    """pydantic errors -> located problems; union branches at one place become one message."""
+    grouped: dict[tuple[Path, str], list[str]] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        path, found = _data_path(error["loc"], data)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            if str(path[-1]).lower() in SECRET_KEY_NAMES:
+                continue  # already reported by _secret_keys, with the reason
+            grouped.setdefault((path, "key"), []).append(_unknown_key(path))
+            continue
+        if path[-1:] == ("api_key_env",) and kind == "string_pattern_mismatch":
+            if looks_like_api_key(str(data.get("workspace", {}).get("api_key_env", ""))):
+                continue  # already reported by _secret_keys
+            message = "api_key_env must be the NAME of an environment variable (like INSTANTLY_API_KEY)"
+        elif kind == "missing":
+            message = f"missing required key '{path[-1]}'"
+            path = path[:-1]
+        elif kind == "literal_error" and path == ("version",):
+            message = "unsupported spec version (this leadsync reads version: 1)"
+        elif kind.startswith("value_error"):
+            message = error["msg"].removeprefix("Value error, ")
+        else:
+            message = error["msg"]
+        if not found and kind != "missing":
+            path = path[:-1]
+        grouped.setdefault((path, "value"), []).append(message)
+    problems = []
+    for (path, where), messages in grouped.items():
+        field = path[-1] if path else None
+        unique = list(dict.fromkeys(messages))
+        if len(unique) > 1:
+            text = f"expected {_UNION_HINTS[field]}" if field in _UNION_HINTS else " or ".join(unique)
+        else:
+            text = unique[0]
+        label = _dotted(path)
+        prefix = f"{label}: " if label and where != "key" else ""
+        problems.append(Problem(positions.of(path, key=where == "key"), prefix + text))
+    return problems
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[Path, bool]:
+    """Keep the parts of a pydantic location that exist in the data (dropping union branch tags)."""
+    path: list[str | int] = []
+    node = data
+    found = True
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(part, str) and not isinstance(node, (dict, list)) or part in ("[key]",):
+            continue
+        elif isinstance(node, dict):
+            path.append(part)  # a missing or unknown key
+            found = False
+            break
+    return tuple(path), found
+
+
+def _unknown_key(path: Path) -> str:
+    key = path[-1]
+    model = _model_at(path[:-1])
+    allowed = sorted(model.model_fields) if model else []
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    return f"unknown key '{key}'{hint}"
+
+
+_MODELS_BY_PATH: dict[tuple[str, ...], type[BaseModel]] = {
+    (): models.Spec,
+    ("workspace",): models.Workspace,
+    ("destinations", "*"): models.Destination,
+    ("owners", "*"): models.Owner,
+    ("pools", "*"): models.Pool,
+    ("sources", "*"): models.Source,
+    ("routes", "*"): models.Route,
+    ("routes", "*", "owner"): models.PoolRef,
+    ("policy",): models.Policy,
+}
+
+
+def _model_at(path: Path) -> type[BaseModel] | None:
+    shape = tuple("*" if (i == 1 and path[0] != "workspace" and path[0] != "policy") else str(p) for i, p in enumerate(path))
+    return _MODELS_BY_PATH.get(shape)
+
+
+def _dotted(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

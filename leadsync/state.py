@@ -1,0 +1,250 @@
+"""Values shared by every layer: lead keys, leads, desired and remote state, policy, capabilities.
+
+Nothing here does I/O. Lead keys are normalised in one place so that the spec side and the remote side
+agree on who a person is (an email that differs only in case or spaces is the same person).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+
+class KeyKind(str, Enum):
+    """What identifies a person at a vendor."""
+
+    EMAIL = "email"  # Instantly
+    LINKEDIN = "linkedin"  # Sonarly
+
+    def normalise(self, raw: object) -> str | None:
+        """The lead key for `raw`, or None when `raw` is not a valid key of this kind."""
+        if self is KeyKind.EMAIL:
+            return normalise_email(raw)
+        return normalise_linkedin(raw)
+
+
+_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+")
+
+
+def normalise_email(raw: object) -> str | None:
+    """The trimmed, lower-cased email, or None when it is not an email address."""
+    if not isinstance(raw, str):
+        return None
+    email = raw.strip().lower()
+    if not _EMAIL.fullmatch(email) or ".." in email:
+        return None
+    return email
+
+
+_LINKEDIN_ID = re.compile(r"[\w\-%.]{3,100}", re.UNICODE)
+_LINKEDIN_HOST = re.compile(r"(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com")
+
+
+def normalise_linkedin(raw: object) -> str | None:
+    """The LinkedIn public identifier of a profile URL or identifier, or None.
+
+    Accepts `jane-doe-4711`, `linkedin.com/in/jane-doe-4711`, `https://www.linkedin.com/in/Jane-Doe-4711/?trk=x`,
+    country subdomains and percent-encoding; identifiers compare case-insensitively, as LinkedIn's do.
+    """
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not text:
+        return None
+    if "/" in text or "linkedin.com" in text.lower():
+        if "://" not in text:
+            text = "https://" + text
+        parts = urlsplit(text)
+        if not _LINKEDIN_HOST.fullmatch((parts.hostname or "").lower()):
+            return None
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) < 2 or segments[0].lower() != "in":
+            return None
+        text = segments[1]
+    ident = unquote(text).strip().lower()
+    if not _LINKEDIN_ID.fullmatch(ident):
+        return None
+    return ident
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a lead was read: a source file (or the spec, for inline leads) and a 1-based line."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Lead(Mapping[str, Any]):
+    """One person from the spec's sources: a key and attributes (a read-only mapping of them).
+
+    Attributes are stored as a tuple aligned with a `fields` index shared by every lead of a source, which
+    keeps a million leads well under a gigabyte. An empty CSV cell counts as absent.
+    """
+
+    __slots__ = ("key", "values", "fields", "origin")
+
+    def __init__(self, key: str, values: tuple[Any, ...], fields: Mapping[str, int], origin: Origin) -> None:
+        self.key = key
+        self.values = values
+        self.fields = fields
+        self.origin = origin
+
+    def value(self, name: str) -> Any:
+        """The attribute `name`, or None when absent; `domain` is derived from the email when not given."""
+        index = self.fields.get(name)
+        if index is not None:
+            value = self.values[index]
+            return None if value == "" else value
+        if name == "domain" and "@" in self.key:
+            return self.key.rpartition("@")[2]
+        return None
+
+    def __getitem__(self, name: str) -> Any:
+        index = self.fields[name]
+        value = self.values[index]
+        if value is None or value == "":
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in sorted(self.fields) if self.values[self.fields[name]] not in (None, ""))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def attributes(self) -> dict[str, Any]:
+        """Every attribute that has a value, sorted by name."""
+        return dict(self.items())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Lead) and self.key == other.key and self.attributes() == other.attributes()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Lead({self.key!r}, {self.attributes()!r}, {self.origin})"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredLead:
+    """Where routing wants a person: a destination name, an owner name (None: owner not managed), the route."""
+
+    key: str
+    destination: str
+    owner: str | None
+    route: str
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteLead:
+    """One lead record found in the workspace.
+
+    `destination` is a spec destination name when the record sits in a managed destination, otherwise an
+    outside reference such as `campaign:<id>` or `list:<id>`. `owner` is a spec owner name when the
+    assigned user is one of the spec's owners, otherwise the vendor's user id (or None when unassigned).
+    `key` is None for a record that has no usable key (a list lead with only a name): never touched.
+    `statuses` are outreach status names (replied, interested, meeting_booked, won, unsubscribed, bounced, ...).
+    """
+
+    id: str
+    key: str | None
+    destination: str
+    owner: str | None = None
+    statuses: frozenset[str] = frozenset()
+
+
+class Unmanaged(str, Enum):
+    KEEP = "keep"
+    REPORT = "report"
+    REMOVE = "remove"
+
+
+class Claim(str, Enum):
+    SKIP = "skip"
+    MOVE = "move"
+    ADD = "add"
+
+
+DEFAULT_PROTECT: tuple[str, ...] = ("replied", "interested", "meeting_booked", "won", "unsubscribed", "bounced")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the planner may do beyond the plain routing (DESIGN.md section 2, `policy`)."""
+
+    unmanaged: Unmanaged = Unmanaged.KEEP
+    claim: Claim = Claim.SKIP
+    protect: frozenset[str] = frozenset(DEFAULT_PROTECT)
+    max_change_ratio: float = 0.3
+    min_destination_size: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider can do, and how much per call: data the planner reads, never vendor code."""
+
+    add: bool = True
+    move: bool = True
+    assign: bool = True
+    remove: bool = True
+    move_sets_owner: bool = True  # a move can carry `assigned_to`
+    add_chunk: int = 1000
+    move_chunk: int = 1000
+    assign_chunk: int = 1000
+    remove_chunk: int = 1000
+    requests_per_second: float = 100.0
+    requests_per_minute: float = 6000.0
+    page_size: int = 100
+
+
+class ConflictReason(str, Enum):
+    """Why the planner refuses to guess about a person or a spec name."""
+
+    MULTIPLE_RECORDS = "multiple_records"  # a person with several records where only one may be
+    OUTSIDE_ONLY = "outside_only"  # a desired person found only outside managed destinations, `claim: skip`
+    DUPLICATE_KEY = "duplicate_key"  # routing produced two different wishes for one person
+    UNKNOWN_DESTINATION = "unknown_destination"  # a spec destination that names no campaign/list/audience
+    AMBIGUOUS_DESTINATION = "ambiguous_destination"  # ... that names several, or one another name also names
+    DESTINATION_NOT_READY = "destination_not_ready"  # a Sonarly audience still being populated
+    UNKNOWN_OWNER = "unknown_owner"  # a spec owner whose email is no workspace member
+    AMBIGUOUS_OWNER = "ambiguous_owner"  # ... whose email several members (or owners) share
+
+    @property
+    def blocks_destination(self) -> bool:
+        """True when a conflict with this reason and a `subject` makes that destination unusable."""
+        return self in _DESTINATION_REASONS
+
+    @property
+    def blocks_owner(self) -> bool:
+        """True when a conflict with this reason and a `subject` makes that owner unusable."""
+        return self in _OWNER_REASONS
+
+
+_DESTINATION_REASONS = frozenset(
+    {ConflictReason.UNKNOWN_DESTINATION, ConflictReason.AMBIGUOUS_DESTINATION, ConflictReason.DESTINATION_NOT_READY}
+)
+_OWNER_REASONS = frozenset({ConflictReason.UNKNOWN_OWNER, ConflictReason.AMBIGUOUS_OWNER})
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Something shown to the user, never guessed: about one person (`key`), or about a spec name.
+
+    Resolving a workspace (providers, snapshots) yields conflicts with `key` None and `subject` the spec
+    destination or owner name; the planner then turns every person routed to that name into a conflict too.
+    It lives here, not in the planner, because providers create it and must not import the planner.
+    """
+
+    key: str | None
+    reason: ConflictReason
+    detail: str
+    subject: str | None = None
