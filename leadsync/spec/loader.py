@@ -124,6 +124,7 @@ _UNION_HINTS = {"owner": "an owner name or {pool: NAME}"}
 def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions) -> list[Problem]:
     """pydantic errors -> located problems; union branches at one place become one message."""
     grouped: dict[tuple[Path, str], list[str]] = {}
+    missing: list[Problem] = []
     for error in exc.errors(include_url=False, include_input=False):
         path, found = _data_path(error["loc"], data)
         kind = error["type"]
@@ -137,18 +138,20 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
                 continue  # already reported by _secret_keys
             message = "api_key_env must be the NAME of an environment variable (like INSTANTLY_API_KEY)"
         elif kind == "missing":
-            message = f"missing required key '{path[-1]}'"
-            path = path[:-1]
+            parent = path[:-1]
+            label = f"{_dotted(parent)}: " if parent else ""
+            missing.append(Problem(positions.of(parent), f"{label}missing required key '{path[-1]}'"))
+            continue
         elif kind == "literal_error" and path == ("version",):
             message = "unsupported spec version (this leadsync reads version: 1)"
         elif kind.startswith("value_error"):
             message = error["msg"].removeprefix("Value error, ")
         else:
             message = error["msg"]
-        if not found and kind != "missing":
+        if not found:
             path = path[:-1]
         grouped.setdefault((path, "value"), []).append(message)
-    problems = []
+    problems = missing
     for (path, where), messages in grouped.items():
         field = path[-1] if path else None
         unique = list(dict.fromkeys(messages))
