@@ -155,6 +155,9 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
     for (path, where), messages in grouped.items():
         field = path[-1] if path else None
         unique = list(dict.fromkeys(messages))
+        deeper = any(len(other) > len(path) and other[: len(path)] == path for other, _ in grouped)
+        if deeper and all(m.startswith("Input should be a valid") for m in unique):
+            continue  # the other branch of a union explains the problem better, one level down
         if len(unique) > 1:
             text = f"expected {_UNION_HINTS[field]}" if field in _UNION_HINTS else " or ".join(unique)
         else:
@@ -166,24 +169,25 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
 
 
 def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[Path, bool]:
-    """Keep the parts of a pydantic location that exist in the data (dropping union branch tags)."""
+    """The part of a pydantic location that exists in the data, and whether all of it does.
+
+    Union branch tags (`PoolRef`, `str`, ...) are dropped; a last part that is not in the data is a missing
+    or unknown key.
+    """
     path: list[str | int] = []
     node = data
-    found = True
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(node, dict) and part in node:
             node = node[part]
-            path.append(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
+        elif i < len(loc) - 1:
+            continue  # a union branch tag
+        else:
             path.append(part)
-        elif isinstance(part, str) and not isinstance(node, (dict, list)) or part in ("[key]",):
-            continue
-        elif isinstance(node, dict):
-            path.append(part)  # a missing or unknown key
-            found = False
-            break
-    return tuple(path), found
+            return tuple(path), False
+        path.append(part)
+    return tuple(path), True
 
 
 def _unknown_key(path: Path) -> str:
@@ -208,8 +212,11 @@ _MODELS_BY_PATH: dict[tuple[str, ...], type[BaseModel]] = {
 }
 
 
+_COLLECTIONS = frozenset({"destinations", "owners", "pools", "sources", "routes"})
+
+
 def _model_at(path: Path) -> type[BaseModel] | None:
-    shape = tuple("*" if (i == 1 and path[0] != "workspace" and path[0] != "policy") else str(p) for i, p in enumerate(path))
+    shape = tuple("*" if i == 1 and path[0] in _COLLECTIONS else str(part) for i, part in enumerate(path))
     return _MODELS_BY_PATH.get(shape)
 
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from leadsync._gc import paused_gc
 from leadsync.errors import Location, Problem, SpecError
 from leadsync.spec.checks import resolve_inside
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.models import Source
-from leadsync.state import KeyKind, Lead, Origin
+from leadsync.state import KeyKind, Lead
 
 #: problems kept per source before the rest are only counted (a broken million-row file must not flood)
 MAX_PROBLEMS_PER_SOURCE = 200
@@ -38,6 +39,7 @@ class _Reader:
     def __init__(self, loaded: LoadedSpec) -> None:
         self.loaded = loaded
         self.kind = loaded.spec.key_kind
+        self.normalise = self.kind.normalise_function()
         self.key_attr = self.kind.value  # "email" or "linkedin"
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
@@ -59,14 +61,14 @@ class _Reader:
         self._budget = MAX_PROBLEMS_PER_SOURCE
         self._hidden = 0
 
-    def add(self, key_raw: Any, values: tuple[Any, ...], fields: Mapping[str, int], origin: Origin, col: int) -> None:
-        key = self.kind.normalise(key_raw)
+    def add(self, key_raw: Any, values: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int, col: int) -> None:
+        key = self.normalise(key_raw)
         if key is None:
             what = "email address" if self.kind is KeyKind.EMAIL else "LinkedIn profile URL or identifier"
             shown = "empty" if key_raw in (None, "") else repr(key_raw)
-            self.problem(Location(origin.file, origin.line, col), f"invalid {what}: {shown}")
+            self.problem(Location(file, line, col), f"invalid {what}: {shown}")
             return
-        lead = Lead(key, values, fields, origin)
+        lead = Lead(key, values, fields, file, line)
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = lead
@@ -75,19 +77,18 @@ class _Reader:
         difference = _difference(first, lead, self.key_attr)
         if difference:
             self.problem(
-                Location(origin.file, origin.line),
+                Location(file, line),
                 f"{key} is listed twice with different attributes: here and at {first.origin} ({difference})",
             )
         else:
             self.warnings.append(
-                Problem(Location(origin.file, origin.line), f"{key} repeats {first.origin} exactly; merged")
+                Problem(Location(file, line), f"{key} repeats {first.origin} exactly; merged")
             )
 
     def inline(self) -> None:
         spec_file = self.loaded.display
         for i, item in enumerate(self.loaded.spec.leads):
             where = self.loaded.positions.of(("leads", i))
-            origin = Origin(spec_file, where.line)
             bad = [k for k, v in item.items() if isinstance(v, (dict, list))]
             if bad:
                 self.problem(where, f"lead attribute '{bad[0]}' must be a plain value, not a list or mapping")
@@ -97,7 +98,7 @@ class _Reader:
                 continue
             names = sorted(str(k) for k in item)
             fields = {name: j for j, name in enumerate(names)}
-            self.add(item[self.key_attr], tuple(item[n] for n in names), fields, origin, where.column)
+            self.add(item[self.key_attr], tuple(item[n] for n in names), fields, spec_file, where.line, where.column)
         self.end_source(spec_file)
 
     def source(self, index: int, source: Source) -> None:
@@ -137,15 +138,19 @@ class _Reader:
             key_index = fields[self.key_attr]
             width = len(header)
             line = reader.line_num + 1
-            add = self.add
+            add, normalise, seen, append = self.add, self.normalise, self.seen, self.leads.append
             for row in reader:
                 start, line = line, reader.line_num + 1
-                if not row:
-                    continue
                 if len(row) != width:
-                    self.problem(Location(label, start), f"expected {width} columns, found {len(row)}")
+                    if row:
+                        self.problem(Location(label, start), f"expected {width} columns, found {len(row)}")
                     continue
-                add(row[key_index], tuple(row), fields, Origin(label, start), 1)
+                key = normalise(row[key_index])
+                if key is None or key in seen:  # the rare cases: problems and duplicates
+                    add(row[key_index], tuple(row), fields, label, start, 1)
+                    continue
+                lead = seen[key] = Lead(key, tuple(row), fields, label, start)
+                append(lead)
 
     def _csv_fields(self, header: list[str], label: str, source: Source, index: int) -> dict[str, int] | None:
         columns: dict[str, int] = {}
@@ -198,7 +203,7 @@ class _Reader:
                 if self.key_attr not in fields:
                     self.problem(Location(label, number, 1), f"no '{self.key_attr}' in this lead")
                     continue
-                self.add(values[fields[self.key_attr]], values, fields, Origin(label, number), 1)
+                self.add(values[fields[self.key_attr]], values, fields, label, number, 1)
 
 
 def _format_of(path: FsPath) -> str | None:
@@ -234,9 +239,10 @@ def _difference(first: Lead, second: Lead, key_attr: str) -> str:
 def load_leads(loaded: LoadedSpec) -> LeadSet:
     """Every person of the spec, keyed and de-duplicated; raises SpecError listing every problem."""
     reader = _Reader(loaded)
-    reader.inline()
-    for index, source in enumerate(loaded.spec.sources):
-        reader.source(index, source)
+    with paused_gc():
+        reader.inline()
+        for index, source in enumerate(loaded.spec.sources):
+            reader.source(index, source)
     if reader.problems:
         raise SpecError(reader.problems)
     return LeadSet(reader.leads, reader.warnings)

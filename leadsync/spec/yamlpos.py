@@ -34,6 +34,9 @@ class Positions:
         return Location(self.file, 1, 1)
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 def _loc(file: str, node: yaml.Node) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -46,6 +49,10 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.positions.values.setdefault(path, _loc(self.positions.file, node))
+        if node.tag not in _PLAIN_TAGS and not isinstance(node, yaml.ScalarNode):
+            # scalars go through the safe constructor, which refuses unknown tags; collections are built here
+            self.problems.append(Problem(_loc(self.positions.file, node), f"YAML error: unsupported tag {node.tag!r}"))
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -53,6 +60,7 @@ class _Builder:
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
+        written = {id(key_node) for key_node, _ in node.value}
         self.loader.flatten_mapping(node)  # resolves `<<` merge keys the way safe_load does
         result: dict[Any, Any] = {}
         seen: dict[Any, Location] = {}
@@ -61,6 +69,10 @@ class _Builder:
             where = _loc(self.positions.file, key_node)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 self.problems.append(Problem(where, "mapping keys must be plain scalars"))
+                continue
+            if id(key_node) not in written:  # merged in by `<<`: keys written here override it
+                if key not in result:
+                    result[key] = self.build(value_node, (*path, key))
                 continue
             if key in seen:
                 first = seen[key]

@@ -1,0 +1,77 @@
+"""The loader's messages: located, complete, and never noisy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from leadsync.errors import SpecError
+from leadsync.spec import LoadedSpec
+
+GOOD = """\
+version: 1
+workspace: {provider: instantly, api_key_env: INSTANTLY_API_KEY}
+destinations: {e: {campaign: E}}
+owners: {a: {email: a@x.test}}
+pools: {p: {members: [a]}}
+"""
+
+
+def problems(make_spec: Callable[..., LoadedSpec], text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        make_spec(text)
+    return [f"{p.location.line}:{p.location.column}: {p.message}" for p in caught.value.problems]
+
+
+def test_a_union_problem_is_told_once_by_the_branch_that_explains_it(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(make_spec, GOOD + "routes:\n  - {name: r, to: e, owner: {pool: p, extra: 1}}\n")
+    assert found == ["7:39: unknown key 'extra' (allowed: pool)"]
+
+
+def test_owner_of_the_wrong_type(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(make_spec, GOOD + "routes:\n  - {name: r, to: e, owner: [a]}\n")
+    assert found == ["7:29: routes[0].owner: expected an owner name or {pool: NAME}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "1:1: a spec must be a YAML mapping"),
+        ("- just\n- a list\n", "1:1: a spec must be a YAML mapping"),
+        ("version: 1\nx: !!python/object/apply:os.system [echo]\n", "2:4: YAML error: unsupported tag"),
+        ("version: 1\nx: !!python/name:os.system\n", "2:4: YAML error: could not determine a constructor"),
+    ],
+)
+def test_documents_that_are_not_specs(make_spec: Callable[..., LoadedSpec], text: str, expected: str) -> None:
+    assert any(p.startswith(expected) for p in problems(make_spec, text))
+
+
+def test_merge_keys_work_like_safe_load(make_spec: Callable[..., LoadedSpec]) -> None:
+    loaded = make_spec(
+        GOOD + "routes:\n  - &r {name: one, when: {n: 1}, to: e, owner: a}\n  - {<<: *r, name: two, when: {n: 2}}\n"
+    )
+    assert [(r.name, r.to, r.owner) for r in loaded.spec.routes] == [("one", "e", "a"), ("two", "e", "a")]
+
+
+def test_an_owner_used_as_a_pool_gets_a_hint(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(make_spec, GOOD + "routes:\n  - {name: r, to: e, owner: p}\n")
+    assert found == ["7:29: route 'r': unknown owner 'p' (to use a pool, write owner: {pool: NAME})"]
+
+
+def test_cross_vendor_destinations_are_refused(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(
+        make_spec,
+        "version: 1\nworkspace: {provider: instantly, api_key_env: K}\n"
+        "destinations: {e: {audience: E}}\nroutes: [{name: r, to: e}]\n",
+    )
+    assert "3:19: destination 'e': an Instantly workspace has campaigns and lists, not audiences" in found
+
+
+def test_two_names_for_one_campaign_are_refused(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(
+        make_spec,
+        "version: 1\nworkspace: {provider: instantly, api_key_env: K}\n"
+        "destinations:\n  a: {campaign: Sales}\n  b: {campaign: ' sales'}\nroutes: [{name: r, to: a}]\n",
+    )
+    assert found == ["5:6: destination 'b' names the same campaign as 'a'"]
