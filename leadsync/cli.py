@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
@@ -12,8 +14,11 @@ import click
 
 from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
+from leadsync.plan import dump_plan
+from leadsync.render import FORMATS, render
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
+from leadsync.workflow import plan_spec, resolve_remote_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,6 +135,47 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
         lines.append(f"  -> {style(explanation.destination, bold=True)} ({field} {value!r}) via route {explanation.route}")
         lines.append(f"     owner: {explanation.owner or '(unchanged)'} — {explanation.owner_reason}")
     return "\n".join(lines)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--remote", "remote", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Plan against a snapshot in the sandbox seed format: no credentials, no network.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="How to print the plan on stdout.")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none, 1: error).")
+def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool) -> None:
+    """Compare SPEC with its workspace and print the smallest set of changes."""
+    with _errors():
+        if remote is None:
+            _fail(
+                "reading a live workspace needs its provider, which this version does not have yet; "
+                "plan against a snapshot with --remote FILE (the sandbox seed format)"
+            )
+        planned = plan_spec(spec, lambda loaded: resolve_remote_file(loaded, remote))
+        _warn(list(planned.warnings))
+        if out is not None:
+            _write_atomically(Path(out), dump_plan(planned.plan))
+        color = fmt == "text" and _color() is not False and sys.stdout.isatty()
+        click.echo(render(planned.plan, fmt, color=color), nl=False)
+    if detailed_exitcode and planned.plan.has_changes:
+        sys.exit(2)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a crash never leaves half a plan behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,97 @@
+"""`leadsync plan --remote`: the whole path from spec and snapshot to a rendered, saved plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+
+from leadsync.cli import main
+from leadsync.plan import load_plan, plan_schema
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+QUICKSTART = [str(EXAMPLES / "quickstart.yaml"), "--remote", str(EXAMPLES / "quickstart.remote.json")]
+
+SPEC = """\
+version: 1
+workspace: {provider: instantly, api_key_env: INSTANTLY_API_KEY}
+destinations: {big: {campaign: Big}, small: {list: Small}}
+owners: {ana: {email: ana@acme.test}}
+leads:
+  - {email: a@x.test, size: 5000}
+  - {email: b@x.test, size: 5}
+routes:
+  - {name: large, when: {size: {gte: 1000}}, to: big, owner: ana}
+  - {name: rest, to: small}
+"""
+SEED = {
+    "api_keys": [],
+    "members": [{"user_id": "u-ana", "email": "ANA@acme.test"}],
+    "campaigns": [{"id": "c-big", "name": "Big"}],
+    "lists": [{"id": "l-small", "name": "Small"}],
+    "leads": [
+        {"id": "1", "email": "a@x.test", "campaign": "c-big", "assigned_to": "u-ana"},
+        {"id": "2", "email": "B@x.test", "list_id": "l-small"},
+    ],
+}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_quickstart_plan_in_text() -> None:
+    code, out, _ = run("plan", *QUICKSTART)
+    assert code == 0
+    assert out.rstrip().splitlines()[-1] == "Plan: 13 to add, 15 to move, 2 to reassign, 3 held."
+
+
+def test_detailed_exitcode_is_2_when_there_are_changes() -> None:
+    assert run("plan", *QUICKSTART, "--detailed-exitcode")[0] == 2
+
+
+def test_json_on_stdout_is_the_plan_document_and_out_saves_the_same(tmp_path: Path) -> None:
+    saved = tmp_path / "plans" / "plan.json"
+    code, out, err = run("plan", *QUICKSTART, "--format", "json", "--out", str(saved))
+    assert code == 0 and err == ""
+    document = json.loads(out)
+    jsonschema.validate(document, plan_schema())
+    assert saved.read_text() == out
+    assert document["summary"]["move"] == 15
+    assert document["calls"]["writes"] == document["calls"]["lower_bound"]
+    assert load_plan(saved).fingerprint == document["fingerprint"]
+
+
+def test_markdown_masks_every_email() -> None:
+    code, out, _ = run("plan", *QUICKSTART, "--format", "markdown")
+    assert code == 0
+    seed = json.loads((EXAMPLES / "quickstart.remote.json").read_text())
+    for lead in seed["leads"]:
+        assert lead["email"] not in out
+
+
+def test_a_workspace_that_matches_has_no_changes(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    (tmp_path / "seed.json").write_text(json.dumps(SEED))
+    code, out, _ = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"),
+                       "--detailed-exitcode")  # fmt: skip
+    assert code == 0
+    assert out.rstrip().splitlines()[-1] == "No changes."
+
+
+def test_plan_without_remote_says_what_to_do() -> None:
+    code, _, err = run("plan", str(EXAMPLES / "quickstart.yaml"))
+    assert code == 1
+    assert "--remote FILE" in err
+
+
+def test_a_bad_snapshot_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    (tmp_path / "seed.json").write_text("{not json")
+    code, _, err = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"))
+    assert code == 1
+    assert "seed.json" in err and err.startswith("Error: ")
