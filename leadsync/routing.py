@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from leadsync._gc import paused_gc
 from leadsync.errors import Location, Problem, RoutingError
 from leadsync.spec.conditions import (
     COMPARISONS,
@@ -46,8 +49,7 @@ class NotANumber(Exception):
         self.condition = condition
 
 
-def as_number(value: Any) -> float | None:
-    """The value as a number: ints and floats as they are, numeric text (CSV) parsed; else None."""
+def _parse_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -59,6 +61,12 @@ def as_number(value: Any) -> float | None:
             return None
         return number if math.isfinite(number) else None
     return None
+
+
+# CSV columns repeat the same few texts ("150", "DE") across a million rows: caching the parse pays.
+# typed=True keeps True, 1 and 1.0 apart.
+as_number: Callable[[Any], float | None] = lru_cache(maxsize=1 << 16, typed=True)(_parse_number)
+as_number.__doc__ = "The value as a number: ints and floats as they are, numeric text (CSV) parsed; else None."
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -80,14 +88,30 @@ def compile_condition(condition: Condition) -> Test:
     if isinstance(condition, Exists):
         attr, expected = condition.attr, condition.expected
         return lambda lead: (lead.value(attr) is not None) is expected
-    if isinstance(condition, AllOf):
-        tests = tuple(compile_condition(c) for c in condition.items)
-        return lambda lead: all(t(lead) for t in tests)
-    if isinstance(condition, AnyOf):
-        tests = tuple(compile_condition(c) for c in condition.items)
-        return lambda lead: any(t(lead) for t in tests)
+    if isinstance(condition, (AllOf, AnyOf)):
+        # chained pairwise closures: several times faster than all()/any() over a generator
+        tests = [compile_condition(c) for c in condition.items]
+        combined = tests[-1]
+        for test in reversed(tests[:-1]):
+            combined = _both(test, combined) if isinstance(condition, AllOf) else _either(test, combined)
+        return combined
     inner = compile_condition(condition.item)
     return lambda lead: not inner(lead)
+
+
+def _both(first: Test, second: Test) -> Test:
+    return lambda lead: first(lead) and second(lead)
+
+
+def _either(first: Test, second: Test) -> Test:
+    return lambda lead: first(lead) or second(lead)
+
+
+def _fold(value: Any) -> str:
+    return str(value).strip().casefold()
+
+
+_folded: Callable[[Any], str] = lru_cache(maxsize=1 << 16, typed=True)(_fold)
 
 
 def _equals(condition: Equals) -> Test:
@@ -96,43 +120,64 @@ def _equals(condition: Equals) -> Test:
     texts = frozenset(v.casefold() for v in condition.values if isinstance(v, str))
     bools = frozenset(v for v in condition.values if isinstance(v, bool))
     wants_none = any(v is None for v in condition.values)
-    numeric_only = bool(numbers) and not texts and not bools
     label = describe(condition)
+
+    # the two common shapes get their own closures: this runs once per lead per route
+    if texts and not numbers and not bools:
+
+        def text_test(lead: Lead) -> bool:
+            i = lead.fields.get(attr)  # Lead.value inlined: this line runs millions of times
+            value = lead.values[i] if i is not None else lead.value(attr)
+            return wants_none if value is None or value == "" else _folded(value) in texts
+
+        return text_test
+    if numbers and not texts and not bools:
+
+        def number_test(lead: Lead) -> bool:
+            i = lead.fields.get(attr)
+            value = lead.values[i] if i is not None else lead.value(attr)
+            if value is None or value == "":
+                return wants_none
+            number = as_number(value)
+            if number is None:
+                raise NotANumber(attr, value, label)
+            return number in numbers
+
+        return number_test
 
     def test(lead: Lead) -> bool:
         value = lead.value(attr)
         if value is None:
             return wants_none
-        if numbers:
-            number = as_number(value)
-            if number is None and numeric_only:
-                raise NotANumber(attr, value, label)
-            if number in numbers:
-                return True
+        if numbers and as_number(value) in numbers:
+            return True
         if bools and _as_bool(value) in bools:
             return True
-        return bool(texts) and str(value).strip().casefold() in texts
+        return bool(texts) and _folded(value) in texts
 
     return test
 
 
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
 def _compare(condition: Compare) -> Test:
-    attr, bound, label = condition.attr, condition.bound, describe(condition)
-    check: Callable[[float], bool] = {
-        "gt": lambda n: n > bound,
-        "gte": lambda n: n >= bound,
-        "lt": lambda n: n < bound,
-        "lte": lambda n: n <= bound,
-    }[condition.op]
+    attr, bound, label, check = condition.attr, condition.bound, describe(condition), _OPERATORS[condition.op]
 
     def test(lead: Lead) -> bool:
-        value = lead.value(attr)
-        if value is None:
+        i = lead.fields.get(attr)
+        value = lead.values[i] if i is not None else lead.value(attr)
+        if value is None or value == "":
             return False
         number = as_number(value)
         if number is None:
             raise NotANumber(attr, value, label)
-        return check(number)
+        return check(number, bound)
 
     return test
 
@@ -154,30 +199,29 @@ class OwnerPool:
         self.names = frozenset(m.owner for m in self.members)
         # a pre-fed hash per member: copying it is cheaper than hashing the member again for every lead
         self._seeds = tuple((m, hashlib.blake2b(m.email.encode() + b"\0", digest_size=8)) for m in self.members)
-
-    def scores(self, key: str) -> list[tuple[float, Member]]:
-        """Each member's score for `key`; the highest wins (ties: the first owner name)."""
-        data = key.encode()
-        result = []
-        for member, seed in self._seeds:
-            h = seed.copy()
-            h.update(data)
-            # uniform in (0, 1); -w/ln(u) makes each member win in proportion to its weight
-            u = (int.from_bytes(h.digest(), "big") + 1) / 18446744073709551617.0
-            result.append((-member.weight / math.log(u), member))
-        return result
+        self._why = f"pool '{name}': weighted rendezvous hash over {len(self.members)} members"
 
     def pick(self, key: str, current: str | None = None) -> tuple[str, str]:
         """(owner, why) for the lead `key` whose current owner is `current`."""
         if self.sticky and current in self.names:
             return current, f"sticky: already owned by {current}, still in pool '{self.name}'"
-        best = max(self.scores(key), key=lambda pair: (pair[0], _reverse(pair[1].owner)))[1]
-        total = sum(m.weight for m in self.members)
-        return best.owner, f"pool '{self.name}': weighted rendezvous hash, weight {best.weight:g} of {total:g}"
+        return self.choose(key).owner, self._why
+
+    def choose(self, key: str) -> Member:
+        """The member `key` hashes to (the hot path of `pick`, without building a list)."""
+        data = key.encode()
+        best, top = self.members[0], -1.0
+        for member, seed in self._seeds:
+            h = seed.copy()
+            h.update(data)
+            # u uniform in (0, 1); -w/ln(u) makes each member win in proportion to its weight
+            u = (int.from_bytes(h.digest(), "big") + 1) / 18446744073709551617.0
+            score = -member.weight / math.log(u)
+            if score > top:  # on a tie (never seen in practice) the first owner name wins
+                best, top = member, score
+        return best
 
 
-def _reverse(name: str) -> tuple[int, ...]:
-    return tuple(-ord(c) for c in name)
 
 
 @dataclass(frozen=True)
@@ -244,33 +288,37 @@ class Router:
 
     def route(self, leads: Iterable[Lead], current_owners: Mapping[str, str] | None = None) -> Routing:
         """Route every lead. Raises RoutingError listing every lead whose data a route cannot evaluate."""
-        owners = current_owners or {}
+        with paused_gc():
+            return self._route(leads, current_owners or {})
+
+    def _route(self, leads: Iterable[Lead], owners: Mapping[str, str]) -> Routing:
         result = Routing()
         desired, unrouted = result.desired.append, result.unrouted.append
         problems: list[Problem] = []
+        routes = self.routes
         for lead in leads:
             try:
-                route = self._first_match(lead)
+                # first match wins; inlined because it runs once per lead
+                for route in routes:
+                    if route.test is None or route.test(lead):
+                        break
+                else:
+                    unrouted(lead)
+                    continue
             except NotANumber as exc:
-                problems.append(Problem(Location(lead.origin.file, lead.origin.line), str(exc)))
+                problems.append(Problem(Location(lead.file, lead.line), str(exc)))
                 continue
-            if route is None:
-                unrouted(lead)
-                continue
+            owner = route.owner
             if route.pool is not None:
-                owner: str | None = route.pool.pick(lead.key, owners.get(lead.key))[0]
-            else:
-                owner = route.owner
+                current = owners.get(lead.key)
+                if route.pool.sticky and current in route.pool.names:
+                    owner = current
+                else:
+                    owner = route.pool.choose(lead.key).owner
             desired(DesiredLead(lead.key, route.to, owner, route.name, lead))
         if problems:
             raise RoutingError(problems)
         return result
-
-    def _first_match(self, lead: Lead) -> CompiledRoute | None:
-        for route in self.routes:
-            if route.test is None or route.test(lead):
-                return route
-        return None
 
     def explain(self, lead: Lead, current_owner: str | None = None) -> Explanation:
         """Which route and owner `lead` gets, and why; the routes that did not match and why not."""
@@ -289,7 +337,12 @@ class Router:
     @staticmethod
     def _explain_owner(route: CompiledRoute, key: str, current: str | None) -> tuple[str | None, str]:
         if route.pool is not None:
-            return route.pool.pick(key, current)
+            owner, why = route.pool.pick(key, current)
+            if not why.startswith("sticky"):
+                member = next(m for m in route.pool.members if m.owner == owner)
+                total = sum(m.weight for m in route.pool.members)
+                why = f"pool '{route.pool.name}': weighted rendezvous hash, weight {member.weight:g} of {total:g}"
+            return owner, why
         if route.owner is not None:
             return route.owner, f"fixed owner of route '{route.name}'"
         return None, f"route '{route.name}' sets no owner: the current owner is kept"

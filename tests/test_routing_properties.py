@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from leadsync.routing import Member, OwnerPool, Router
 from leadsync.spec import LoadedSpec, load_leads
-from leadsync.state import Lead, Origin
+from leadsync.state import Lead
 
 names = st.from_regex(r"[a-z]{3,10}", fullmatch=True)
 
@@ -134,6 +134,6 @@ def test_routing_does_not_depend_on_source_order(
 
 
 def test_lead_attributes_do_not_leak_between_sources() -> None:
-    a = Lead("a@x.test", ("a@x.test", "5"), {"email": 0, "size": 1}, Origin("a.csv", 2))
-    b = Lead("b@x.test", ("b@x.test",), {"email": 0}, Origin("b.csv", 2))
+    a = Lead("a@x.test", ("a@x.test", "5"), {"email": 0, "size": 1}, "a.csv", 2)
+    b = Lead("b@x.test", ("b@x.test",), {"email": 0}, "b.csv", 2)
     assert a.value("size") == "5" and b.value("size") is None

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadsync.state import KeyKind, Lead, Origin, normalise_email, normalise_linkedin
+from leadsync.state import KeyKind, Lead, normalise_email, normalise_linkedin
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_every_profile_form_gives_the_same_key(ident: str) -> None:
 
 
 def test_lead_is_a_mapping_of_present_attributes() -> None:
-    lead = Lead("ana@one.test", ("ana@one.test", "", "DE"), {"email": 0, "size": 1, "country": 2}, Origin("x.csv", 2))
+    lead = Lead("ana@one.test", ("ana@one.test", "", "DE"), {"email": 0, "size": 1, "country": 2}, "x.csv", 2)
     assert dict(lead) == {"country": "DE", "email": "ana@one.test"}
     assert lead.value("size") is None
     assert lead.value("domain") == "one.test"
