@@ -13,8 +13,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from leadsync._gc import paused_gc
 from leadsync.errors import Location, Problem, RoutingError
@@ -63,10 +62,38 @@ def _parse_number(value: Any) -> float | None:
     return None
 
 
-# CSV columns repeat the same few texts ("150", "DE") across a million rows: caching the parse pays.
-# typed=True keeps True, 1 and 1.0 apart.
-as_number: Callable[[Any], float | None] = lru_cache(maxsize=1 << 16, typed=True)(_parse_number)
-as_number.__doc__ = "The value as a number: ints and floats as they are, numeric text (CSV) parsed; else None."
+_MISSING = object()
+T = TypeVar("T")
+
+
+def _memo_text(function: Callable[[Any], T], limit: int = 1 << 17) -> Callable[[Any], T]:
+    """`function` with its results for text kept, up to `limit` texts.
+
+    CSV columns repeat the same texts ("150", "DE") across a million rows. Once full the memo stops growing
+    rather than evicting: with a column of unique values, eviction would cost more than it saves.
+    """
+    memo: dict[str, T] = {}
+
+    def call(value: Any) -> T:
+        if type(value) is not str:
+            return function(value)
+        found = memo.get(value, _MISSING)
+        if found is _MISSING:
+            found = function(value)
+            if len(memo) < limit:
+                memo[value] = found
+        return found  # type: ignore[return-value]
+
+    call.__doc__ = function.__doc__
+    return call
+
+
+def as_number(value: Any) -> float | None:
+    """The value as a number: ints and floats as they are, numeric text (CSV) parsed; else None."""
+    return _as_number(value)
+
+
+_as_number = _memo_text(_parse_number)
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -111,7 +138,7 @@ def _fold(value: Any) -> str:
     return str(value).strip().casefold()
 
 
-_folded: Callable[[Any], str] = lru_cache(maxsize=1 << 16, typed=True)(_fold)
+_folded = _memo_text(_fold)
 
 
 def _equals(condition: Equals) -> Test:
@@ -122,7 +149,17 @@ def _equals(condition: Equals) -> Test:
     wants_none = any(v is None for v in condition.values)
     label = describe(condition)
 
-    # the two common shapes get their own closures: this runs once per lead per route
+    # the common shapes get their own closures: this runs once per lead per route
+    if attr == "domain" and texts and not numbers and not bools:
+
+        def domain_test(lead: Lead) -> bool:
+            if "domain" in lead.fields:
+                value = lead.value("domain")
+                return wants_none if value is None else _folded(value) in texts
+            domain = lead.key.rpartition("@")[2]  # keys are already trimmed and lower-cased
+            return domain in texts or (not domain.isascii() and domain.casefold() in texts)
+
+        return domain_test
     if texts and not numbers and not bools:
 
         def text_test(lead: Lead) -> bool:
@@ -138,7 +175,7 @@ def _equals(condition: Equals) -> Test:
             value = lead.values[i] if i is not None else lead.value(attr)
             if value is None or value == "":
                 return wants_none
-            number = as_number(value)
+            number = _as_number(value)
             if number is None:
                 raise NotANumber(attr, value, label)
             return number in numbers
@@ -174,7 +211,7 @@ def _compare(condition: Compare) -> Test:
         value = lead.values[i] if i is not None else lead.value(attr)
         if value is None or value == "":
             return False
-        number = as_number(value)
+        number = _as_number(value)
         if number is None:
             raise NotANumber(attr, value, label)
         return check(number, bound)
