@@ -164,7 +164,7 @@ def _equals(condition: Equals) -> Test:
 
         def text_test(lead: Lead) -> bool:
             i = lead.fields.get(attr)  # Lead.value inlined: this line runs millions of times
-            value = lead.values[i] if i is not None else lead.value(attr)
+            value = lead.cells[i] if i is not None else lead.value(attr)
             return wants_none if value is None or value == "" else _folded(value) in texts
 
         return text_test
@@ -172,7 +172,7 @@ def _equals(condition: Equals) -> Test:
 
         def number_test(lead: Lead) -> bool:
             i = lead.fields.get(attr)
-            value = lead.values[i] if i is not None else lead.value(attr)
+            value = lead.cells[i] if i is not None else lead.value(attr)
             if value is None or value == "":
                 return wants_none
             number = _as_number(value)
@@ -208,7 +208,7 @@ def _compare(condition: Compare) -> Test:
 
     def test(lead: Lead) -> bool:
         i = lead.fields.get(attr)
-        value = lead.values[i] if i is not None else lead.value(attr)
+        value = lead.cells[i] if i is not None else lead.value(attr)
         if value is None or value == "":
             return False
         number = _as_number(value)

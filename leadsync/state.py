@@ -87,15 +87,15 @@ class Origin:
 class Lead(Mapping[str, Any]):
     """One person from the spec's sources: a key and attributes (a read-only mapping of them).
 
-    Attributes are stored as a tuple aligned with a `fields` index shared by every lead of a source, which
+    Attributes are stored as a tuple of cells aligned with a `fields` index shared by every lead of a source, which
     keeps a million leads well under a gigabyte. An empty CSV cell counts as absent.
     """
 
-    __slots__ = ("key", "values", "fields", "file", "line")
+    __slots__ = ("key", "cells", "fields", "file", "line")
 
-    def __init__(self, key: str, values: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int) -> None:
+    def __init__(self, key: str, cells: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int) -> None:
         self.key = key
-        self.values = values
+        self.cells = cells  # not `values`: that is Mapping.values()
         self.fields = fields
         self.file = file  # kept apart from `line`: one Origin object per lead would cost a million allocations
         self.line = line
@@ -108,7 +108,7 @@ class Lead(Mapping[str, Any]):
         """The attribute `name`, or None when absent; `domain` is derived from the email when not given."""
         index = self.fields.get(name)
         if index is not None:
-            value = self.values[index]
+            value = self.cells[index]
             return None if value == "" else value
         if name == "domain" and "@" in self.key:
             return self.key.rpartition("@")[2]
@@ -116,13 +116,13 @@ class Lead(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         index = self.fields[name]
-        value = self.values[index]
+        value = self.cells[index]
         if value is None or value == "":
             raise KeyError(name)
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name in sorted(self.fields) if self.values[self.fields[name]] not in (None, ""))
+        return (name for name in sorted(self.fields) if self.cells[self.fields[name]] not in (None, ""))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

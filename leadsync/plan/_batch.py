@@ -30,7 +30,7 @@ class Changes:
     - removes: one call carries one destination, always with ids
     """
 
-    __slots__ = ("moves", "adds", "assigns", "removes")
+    __slots__ = ("adds", "assigns", "moves", "removes")
 
     def __init__(self) -> None:
         self.moves: dict[MoveGroup, list[Pair]] = {}
@@ -55,27 +55,28 @@ def _owner_order(owner: str | None) -> tuple[bool, str]:
     return (owner is not None, owner or "")
 
 
+def _split(chunk: Sequence[Pair]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(keys, ids) of a chunk of (key, id) pairs."""
+    return tuple(key for key, _ in chunk), tuple(lead_id for _, lead_id in chunk)
+
+
 def build_operations(changes: Changes, capabilities: Capabilities) -> tuple[Operation, ...]:
     """The calls for `changes`, in apply order (moves, adds, assigns, removes), each kind sorted."""
     ops: list[Operation] = []
     for source, target, owner in sorted(changes.moves, key=lambda g: (g[0], g[1], _owner_order(g[2]))):
-        pairs = sorted(changes.moves[(source, target, owner)])
-        for chunk in _chunks(pairs, capabilities.move_chunk):
-            keys, ids = zip(*chunk, strict=True)
+        for chunk in _chunks(sorted(changes.moves[(source, target, owner)]), capabilities.move_chunk):
+            keys, ids = _split(chunk)
             ops.append(MoveOp(source, target, owner, ids, keys))
     for destination in sorted(changes.adds):
         leads = sorted(changes.adds[destination], key=lambda lead: lead.key)
-        for chunk in _chunks(leads, capabilities.add_chunk):
-            ops.append(AddOp(destination, tuple(chunk)))
+        ops.extend(AddOp(destination, tuple(chunk)) for chunk in _chunks(leads, capabilities.add_chunk))
     for owner, destination in sorted(changes.assigns):
-        pairs = sorted(changes.assigns[(owner, destination)])
-        for chunk in _chunks(pairs, capabilities.assign_chunk):
-            keys, ids = zip(*chunk, strict=True)
+        for chunk in _chunks(sorted(changes.assigns[(owner, destination)]), capabilities.assign_chunk):
+            keys, ids = _split(chunk)
             ops.append(AssignOp(owner, destination, ids, keys))
     for destination in sorted(changes.removes):
-        pairs = sorted(changes.removes[destination])
-        for chunk in _chunks(pairs, capabilities.remove_chunk):
-            keys, ids = zip(*chunk, strict=True)
+        for chunk in _chunks(sorted(changes.removes[destination]), capabilities.remove_chunk):
+            keys, ids = _split(chunk)
             ops.append(RemoveOp(destination, ids, keys))
     return tuple(ops)
 

@@ -6,11 +6,31 @@ document and back. Every tuple here is sorted by the planner, so equal plans are
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from leadsync.state import Conflict
+
+def _json_value(value: Any) -> Any:
+    """A field value the plan document can hold as it is; anything else as its text."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return str(value)
+
+
+def lead_fields(raw: object) -> dict[str, Any]:
+    """The fields an added lead carries, from a mapping or routing's Lead (its attributes()), sorted by name."""
+    if not raw and type(raw) is dict:
+        return {}
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(raw, Mapping):
+        items = raw.items()
+    elif callable(attributes := getattr(raw, "attributes", None)):
+        items = attributes().items()
+    return {str(k): _json_value(v) for k, v in sorted(items, key=lambda kv: str(kv[0]))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +225,13 @@ class SpecRef:
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
-    """The workspace a plan is for. `api` names the vendor API whose endpoints `calls` counts."""
+    """The workspace a plan is for. `api` names the vendor API whose endpoints `calls` counts: by default
+    `sonarly` for the sonarly provider, else `instantly` (a sandbox serving a Sonarly seed says so)."""
 
     provider: str = "sandbox"
     id: str = ""
-    api: str = "instantly"
+    api: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.api:
+            object.__setattr__(self, "api", "sonarly" if self.provider == "sonarly" else "instantly")

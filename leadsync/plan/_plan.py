@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from leadsync.plan._fingerprint import remote_fingerprint
 from leadsync.plan._model import (
     Calls,
-    Conflict,
     DestinationStats,
     Held,
     Operation,
@@ -21,7 +21,7 @@ from leadsync.plan._model import (
     Workspace,
 )
 from leadsync.plan._safety import UnsafePlanError, unsafe_message
-from leadsync.state import RemoteLead
+from leadsync.state import Conflict, RemoteLead
 
 FORMAT_VERSION = 1
 
@@ -73,7 +73,7 @@ class Plan:
         now = remote_fingerprint(remote, managed=self.managed, outside_keys=self.touched_keys())
         return now != self.fingerprint
 
-    def to_document(self) -> dict[str, object]:
+    def to_document(self) -> dict[str, Any]:
         """The plan document (DESIGN.md section 3) as plain JSON data."""
         from leadsync.plan._document import plan_to_document
 

@@ -61,9 +61,7 @@ def destination_stats(
 
 def unsafe_message(stats: Iterable[DestinationStats], safety: Safety) -> str:
     """One line naming every unsafe destination with its ratio, and how to go on."""
-    parts = [
-        f"{s.name} ({s.changed:,} of {s.before:,} leads, {s.ratio:.1%})" for s in stats if s.name in safety.unsafe
-    ]
+    parts = [f"{s.name} ({s.changed:,} of {s.before:,} leads, {s.ratio:.1%})" for s in stats if s.name in safety.unsafe]
     return (
         f"refusing to apply: the plan changes more than {safety.max_change_ratio:.0%} of "
         f"{'destination' if len(parts) == 1 else 'destinations'} {', '.join(parts)}; "

@@ -1,0 +1,75 @@
+"""Plans: the pure planner, operations as frozen data, safety, and the plan document (JSON in and out).
+
+    make_plan(desired, remote, managed=..., policy=..., capabilities=...) -> Plan
+    Plan.to_json() / load_plan(path_or_text) -> Plan
+    Plan.raise_if_unsafe(force)              UnsafePlanError (a PlanError) naming destinations and ratios
+    remote_fingerprint(remote, ...)          what apply recomputes to refuse a stale plan (Plan.is_stale)
+
+Nothing here does network I/O or reads the clock or the environment; `load_plan` reads a file when given a path.
+"""
+
+from leadsync.plan._batch import Changes, build_operations, lower_bound
+from leadsync.plan._calls import predict_calls, rate_limited_seconds
+from leadsync.plan._document import dump_plan, load_plan, plan_digest, plan_from_document, plan_schema, plan_to_document
+from leadsync.plan._fingerprint import remote_fingerprint
+from leadsync.plan._model import (
+    OP_ORDER,
+    AddLead,
+    AddOp,
+    AssignOp,
+    Calls,
+    DestinationStats,
+    Held,
+    MoveOp,
+    Operation,
+    OwnerLoad,
+    PlanWarning,
+    RemoveOp,
+    Safety,
+    SpecRef,
+    Summary,
+    Unsupported,
+    Workspace,
+)
+from leadsync.plan._plan import FORMAT_VERSION, Plan
+from leadsync.plan._planner import make_plan
+from leadsync.plan._safety import UnsafePlanError
+from leadsync.state import Conflict, ConflictReason
+
+__all__ = [
+    "FORMAT_VERSION",
+    "OP_ORDER",
+    "AddLead",
+    "AddOp",
+    "AssignOp",
+    "Calls",
+    "Changes",
+    "Conflict",
+    "ConflictReason",
+    "DestinationStats",
+    "Held",
+    "MoveOp",
+    "Operation",
+    "OwnerLoad",
+    "Plan",
+    "PlanWarning",
+    "RemoveOp",
+    "Safety",
+    "SpecRef",
+    "Summary",
+    "UnsafePlanError",
+    "Unsupported",
+    "Workspace",
+    "build_operations",
+    "dump_plan",
+    "load_plan",
+    "lower_bound",
+    "make_plan",
+    "plan_digest",
+    "plan_from_document",
+    "plan_schema",
+    "plan_to_document",
+    "predict_calls",
+    "rate_limited_seconds",
+    "remote_fingerprint",
+]

@@ -1,0 +1,384 @@
+"""The pure planner: (desired state, remote state, policy, capabilities) -> Plan. No I/O, no clock, no randomness.
+
+Identity first: records are indexed by lead key, then each person's one record in a managed destination is
+compared with where routing wants them (destination, then owner). The hot path is one dict lookup and two
+comparisons per person on plain attributes; everything unusual goes to `_Planner._person`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from operator import attrgetter
+from typing import Any
+
+from leadsync.plan._batch import Changes, Pair, build_operations, lower_bound
+from leadsync.plan._calls import predict_calls
+from leadsync.plan._fingerprint import remote_fingerprint
+from leadsync.plan._index import RemoteIndex, index_remote
+from leadsync.plan._model import (
+    AddLead,
+    Held,
+    OwnerLoad,
+    PlanWarning,
+    SpecRef,
+    Summary,
+    Unsupported,
+    Workspace,
+    lead_fields,
+)
+from leadsync.plan._plan import Plan
+from leadsync.plan._safety import ADD, HELD, MOVE_IN, MOVE_OUT, REASSIGN, REMOVE, TALLY_SIZE, destination_stats
+from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
+
+_NO_SPEC, _SANDBOX = SpecRef(), Workspace()
+
+
+def make_plan(
+    desired: Iterable[DesiredLead],
+    remote: Iterable[RemoteLead],
+    *,
+    managed: Iterable[str],
+    policy: Policy,
+    capabilities: Capabilities,
+    unrouted: Iterable[str] = (),
+    conflicts: Iterable[Conflict] = (),
+    spec: SpecRef = _NO_SPEC,
+    workspace: Workspace = _SANDBOX,
+    leadsync_version: str | None = None,
+) -> Plan:
+    """The plan that turns `remote` into `desired` under `policy`, within what `capabilities` allow.
+
+    `managed` are the destination names the spec names and the workspace resolved; `conflicts` are those
+    found while resolving (a conflict with key None and a `subject` blocks that destination or owner).
+    """
+    records = remote if isinstance(remote, (list, tuple)) else list(remote)
+    with _without_cycle_collection():
+        managed_names = frozenset(managed)
+        index = index_remote(records, managed_names)
+        planner = _Planner(managed_names, policy, capabilities, tuple(conflicts), index)
+        unrouted_keys = frozenset(unrouted)
+        planner.plan(desired, unrouted_keys)
+        plan = planner.result(unrouted_keys, spec, workspace, leadsync_version or _version())
+        fingerprint = remote_fingerprint(records, managed=planner.managed, outside_keys=plan.touched_keys())
+    return replace(plan, fingerprint=fingerprint)
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic GC: with millions of live leads each full pass costs ~0.3 s and finds nothing, as
+    planning makes no reference cycles (reference counting still frees everything)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _version() -> str:
+    from leadsync import __version__  # late: leadsync/__init__ may one day import the planner
+
+    return __version__
+
+
+def _protected(record: RemoteLead, protect: frozenset[str]) -> bool:
+    return bool(record.statuses) and not protect.isdisjoint(record.statuses)
+
+
+def _refs(records: Iterable[RemoteLead]) -> str:
+    return ", ".join(sorted(f"{r.destination} ({r.id})" for r in records))
+
+
+class _Planner:
+    """One planning run's working state. Not reused."""
+
+    def __init__(
+        self,
+        managed: frozenset[str],
+        policy: Policy,
+        capabilities: Capabilities,
+        conflicts: tuple[Conflict, ...],
+        index: RemoteIndex,
+    ) -> None:
+        self.managed = managed
+        self.single, self.multi, self.outside = index.single, index.multi, index.outside
+        self.sizes, self.owners_before, self.outside_count = index.sizes, index.owners, index.outside_count
+        self.policy = policy
+        self.caps = capabilities
+        self.protect = frozenset(policy.protect)
+        self.changes = Changes()
+        self.conflicts: set[Conflict] = set(conflicts)
+        self.conflict_keys = frozenset(c.key for c in conflicts if c.key is not None)
+        self.blocked_destinations = {
+            c.subject: c for c in conflicts if c.key is None and c.subject and c.reason.blocks_destination
+        }
+        self.blocked_owners = {c.subject: c for c in conflicts if c.key is None and c.subject and c.reason.blocks_owner}
+        self.usable = managed - self.blocked_destinations.keys()
+        self.held: list[Held] = []
+        self.held_keys: set[str] = set()
+        self.unsupported: dict[tuple[str, str], Unsupported] = {}
+        self.warnings: list[PlanWarning] = []
+        self.tallies: dict[str, list[int]] = {name: [0] * TALLY_SIZE for name in managed}
+        self.owner_delta: dict[str | None, int] = {}
+        self.unchanged = self.moved = self.added = self.assigned = 0
+        self.removed_keys: set[str] = set()
+
+    # -- the desired side ------------------------------------------------------------------------------------
+
+    def plan(self, desired: Iterable[DesiredLead], unrouted: frozenset[str]) -> None:
+        wanted = self._wanted(desired)
+        single, multi, blocked = self.single, self.multi, self.blocked_destinations
+        for key in self.conflict_keys:  # a conflict found while resolving: this person is left alone
+            wanted.pop(key, None)
+            single.pop(key, None)
+            multi.pop(key, None)
+        unchanged = 0
+        person = self._person
+        for key, d in wanted.items():
+            r = single.pop(key, None)
+            # the hot path: one record, already in place, owner right or not managed
+            if r is not None and r.destination == d.destination:
+                owner = d.owner
+                if (
+                    (owner is None or owner == r.owner)
+                    and (not multi or key not in multi)
+                    and (not blocked or d.destination not in blocked)
+                ):
+                    unchanged += 1
+                    continue
+            person(d, r)
+        self.unchanged += unchanged
+        if self.policy.unmanaged is not Unmanaged.KEEP:
+            for key, r in single.items():  # what is left: people no route wants
+                if key in unrouted:  # reported as unrouted, never touched
+                    continue
+                for record in sorted(multi.get(key) or [r], key=lambda x: x.id):
+                    self._unwanted(key, record)
+
+    def _wanted(self, desired: Iterable[DesiredLead]) -> dict[str, DesiredLead]:
+        """Desired state by key. Two different wishes for one person are a conflict, equal ones are one."""
+        leads = desired if isinstance(desired, (list, tuple)) else list(desired)
+        wanted = dict(zip(map(attrgetter("key"), leads), leads, strict=True))  # in C: a million leads
+        if len(wanted) == len(leads):
+            return wanted
+        wishes: dict[str, set[DesiredLead]] = {}
+        for d in leads:
+            wishes.setdefault(d.key, set()).add(d)
+        for key, found in wishes.items():
+            if len(found) < 2:
+                continue
+            del wanted[key]
+            self.single.pop(key, None)
+            self.multi.pop(key, None)
+            detail = "routing wants this person in several ways: " + "; ".join(
+                sorted(f"{w.destination} (owner {w.owner}, route {w.route})" for w in found)
+            )
+            self.conflicts.add(Conflict(key, ConflictReason.DUPLICATE_KEY, detail))
+        return wanted
+
+    def _person(self, d: DesiredLead, first: RemoteLead | None) -> None:
+        key = d.key
+        records = self.multi.pop(key, None) or ([first] if first is not None else [])
+        if d.destination not in self.usable:
+            blocker = self.blocked_destinations.get(d.destination)
+            reason = blocker.reason if blocker else ConflictReason.UNKNOWN_DESTINATION
+            why = blocker.detail if blocker else "not a destination of this workspace"
+            self._conflict(d, reason, f"routed to {d.destination}: {why}", d.destination)
+        elif d.owner is not None and d.owner in self.blocked_owners:
+            blocker = self.blocked_owners[d.owner]
+            self._conflict(d, blocker.reason, f"owner {d.owner}: {blocker.detail}", d.owner)
+        elif len(records) > 1:
+            self._conflict(d, ConflictReason.MULTIPLE_RECORDS, f"records in managed destinations {_refs(records)}")
+        elif records:
+            self._change(d, records[0])
+        else:
+            self._claim(d, self.outside.get(key))
+
+    def _claim(self, d: DesiredLead, outside: list[RemoteLead] | None) -> None:
+        """A desired person with no record in a managed destination."""
+        claim = self.policy.claim
+        if not outside:
+            self._add(d)
+        elif claim is Claim.SKIP:
+            where = _refs(outside)
+            self._conflict(
+                d, ConflictReason.OUTSIDE_ONLY, f"found only outside managed destinations: {where} (claim: skip)"
+            )
+        elif claim is Claim.ADD:
+            # a new record is no touch of the old one, but a protected person (replied, unsubscribed, ...)
+            # must not be put into another sequence either
+            protected = [r for r in outside if _protected(r, self.protect)]
+            for r in protected:
+                self._hold(d.key, r, f"add to {d.destination}")
+            if not protected:
+                self._add(d)
+        elif len(outside) > 1:
+            self._conflict(
+                d,
+                ConflictReason.MULTIPLE_RECORDS,
+                f"several records outside managed destinations, none to pick for claim: move: {_refs(outside)}",
+            )
+        else:
+            self._change(d, outside[0])
+
+    def _change(self, d: DesiredLead, r: RemoteLead) -> None:
+        """Move and/or re-own the one record `r` of a desired person."""
+        key, target, owner = d.key, d.destination, d.owner
+        move = r.destination != target
+        reown = owner is not None and owner != r.owner
+        if not move and not reown:
+            self.unchanged += 1
+            return
+        if _protected(r, self.protect):
+            change = f"move to {target}" if move else f"reassign to {owner}"
+            self._hold(key, r, change + (f" (owner {owner})" if move and reown else ""))
+            return
+        caps, pair = self.caps, (key, r.id)
+        if move:
+            split = reown and not caps.move_sets_owner  # a move that cannot carry the owner: move, then assign
+            if not caps.move:
+                self._unsupported(key, target, "the provider cannot move leads")
+                return
+            if split and not caps.assign:  # all or nothing: never half a change
+                self._unsupported(key, target, "the provider cannot set the owner of a lead")
+                return
+            # the owner rides along even when it is unchanged: leads bound for one owner share one call
+            group = (r.destination, target, owner if caps.move_sets_owner else None)
+            self._append(self.changes.moves, group, pair)
+            if split:
+                self._append(self.changes.assigns, (owner, target), pair)
+            source = self.tallies.get(r.destination)
+            if source is not None:
+                source[MOVE_OUT] += 1
+                self._owner(r.owner, -1)
+            self.tallies[target][MOVE_IN] += 1
+            self._owner(owner if owner is not None else r.owner, 1)
+            self.moved += 1
+        else:
+            if not caps.assign:
+                self._unsupported(key, target, "the provider cannot set the owner of a lead")
+                return
+            self._append(self.changes.assigns, (owner, target), pair)
+            self.tallies[target][REASSIGN] += 1
+            self._owner(r.owner, -1)
+            self._owner(owner, 1)
+            self.assigned += 1
+
+    def _add(self, d: DesiredLead) -> None:
+        if not self.caps.add:
+            self._unsupported(d.key, d.destination, "the provider cannot add leads")
+            return
+        self.changes.adds.setdefault(d.destination, []).append(AddLead(d.key, d.owner, d.route, lead_fields(d.fields)))
+        self.tallies[d.destination][ADD] += 1
+        self._owner(d.owner, 1)
+        self.added += 1
+
+    def _unwanted(self, key: str, r: RemoteLead) -> None:
+        """A record in a managed destination that no route wants (`unmanaged: report` or `remove`)."""
+        if self.policy.unmanaged is Unmanaged.REPORT:
+            message = f"in {r.destination}, but no route wants this lead (unmanaged: report)"
+            self.warnings.append(PlanWarning("unmanaged", key, r.destination, r.id, message))
+        elif _protected(r, self.protect):
+            self._hold(key, r, "remove")
+        elif not self.caps.remove:
+            self._unsupported(key, r.destination, "the provider cannot remove leads")
+        else:
+            self._append(self.changes.removes, r.destination, (key, r.id))
+            self.tallies[r.destination][REMOVE] += 1
+            self._owner(r.owner, -1)
+            self.removed_keys.add(key)
+
+    # -- bookkeeping -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _append(groups: dict[Any, list[Pair]], group: Any, pair: Pair) -> None:
+        found = groups.get(group)
+        if found is None:
+            groups[group] = [pair]
+        else:
+            found.append(pair)
+
+    def _owner(self, owner: str | None, delta: int) -> None:
+        self.owner_delta[owner] = self.owner_delta.get(owner, 0) + delta
+
+    def _conflict(self, d: DesiredLead, reason: ConflictReason, detail: str, subject: str | None = None) -> None:
+        self.conflicts.add(Conflict(d.key, reason, detail, subject))
+
+    def _hold(self, key: str, r: RemoteLead, change: str) -> None:
+        statuses = tuple(sorted(self.protect.intersection(r.statuses)))
+        self.held.append(Held(key, r.id, r.destination, statuses, change))
+        self.held_keys.add(key)
+        tally = self.tallies.get(r.destination)
+        if tally is not None:
+            tally[HELD] += 1
+
+    def _unsupported(self, key: str, destination: str, reason: str) -> None:
+        self.unsupported.setdefault((key, destination), Unsupported(key, destination, reason))
+
+    # -- the result ------------------------------------------------------------------------------------------
+
+    def result(self, unrouted: frozenset[str], spec: SpecRef, workspace: Workspace, version: str) -> Plan:
+        caps = self.caps
+        operations = build_operations(self.changes, caps)
+        conflicts = tuple(
+            sorted(
+                self.conflicts,
+                key=lambda c: (c.key is not None, c.key or "", c.reason.value, c.subject or "", c.detail),
+            )
+        )
+        unrouted_keys = tuple(sorted(unrouted))
+        unsupported = tuple(self.unsupported[k] for k in sorted(self.unsupported))
+        stats, safety = destination_stats(self.managed, self.sizes, self.tallies, self.policy)
+        summary = Summary(
+            add=self.added,
+            move=self.moved,
+            assign=self.assigned,
+            remove=len(self.removed_keys),
+            unchanged=self.unchanged,
+            held=len(self.held_keys),
+            unrouted=len(unrouted_keys),
+            conflicts=len(conflicts),
+            unsupported=len({u.key for u in unsupported}),
+        )
+        calls = predict_calls(
+            operations,
+            destination_sizes=self.sizes,
+            outside_records=self.outside_count,
+            capabilities=caps,
+            api=workspace.api,
+            lower_bound=lower_bound(self.changes, caps),
+        )
+        return Plan(
+            leadsync_version=version,
+            spec=spec,
+            workspace=workspace,
+            fingerprint="",
+            managed=tuple(sorted(self.managed)),
+            summary=summary,
+            calls=calls,
+            operations=operations,
+            held=tuple(sorted(self.held, key=lambda h: (h.key, h.lead_id))),
+            conflicts=conflicts,
+            unrouted=unrouted_keys,
+            unsupported=unsupported,
+            warnings=tuple(
+                sorted(self.warnings, key=lambda w: (w.kind, w.key or "", w.destination or "", w.lead_id or ""))
+            ),
+            safety=safety,
+            destinations=stats,
+            owners=self._owner_loads(),
+        )
+
+    def _owner_loads(self) -> tuple[OwnerLoad, ...]:
+        owners = set(self.owners_before) | set(self.owner_delta)
+        loads = []
+        for owner in sorted(owners, key=lambda o: (o is not None, o or "")):
+            before = self.owners_before.get(owner, 0)
+            after = before + self.owner_delta.get(owner, 0)
+            if before or after:
+                loads.append(OwnerLoad(owner, before, after))
+        return tuple(loads)

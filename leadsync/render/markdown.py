@@ -1,0 +1,244 @@
+"""The plan as a pull-request comment: counts and tables a reviewer can take in, every lead key masked.
+
+Lists are capped and say how much they leave out; the whole text stays under `limit` characters (GitHub
+refuses comments over 65,536) and, if it ever has to be cut, ends saying so. Every email-shaped string is
+masked (`j***@b***.test`), including any inside free text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
+from leadsync.render._common import count, mask_key, mask_text, summary_line
+
+DEFAULT_LIMIT = 60_000
+LIST_LIMIT = 20  # entries shown per list (held, conflicts, ...)
+TABLE_LIMIT = 50  # rows shown per table
+SAMPLE_LIMIT = 10  # masked sample leads per kind of change
+MATRIX_WIDTH = 8  # more targets than this: the from -> to matrix becomes a list of pairs
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]], what: str, limit: int = TABLE_LIMIT) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["--:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n… {len(rows) - limit:,} more {what} not shown")
+    return lines
+
+
+def _list(items: list[str], total: int, what: str) -> list[str]:
+    lines = [f"- {item}" for item in items[:LIST_LIMIT]]
+    if total > LIST_LIMIT:
+        lines.append(f"- … {total - LIST_LIMIT:,} more {what} not shown")
+    return lines
+
+
+def _signed(n: int, sign: str) -> str:
+    return f"{sign}{n:,}" if n else "·"
+
+
+def _destinations(plan: Plan) -> list[str]:
+    rows = [
+        [
+            d.name,
+            f"{d.before:,}",
+            _signed(d.add, "+"),
+            _signed(d.move_in, "+"),
+            _signed(d.move_out, "-"),
+            _signed(d.reassign, ""),
+            _signed(d.remove, "-"),
+            _signed(d.held, ""),
+            f"{d.after:,}",
+            f"{d.ratio:.1%}" + (" ⚠️" if d.unsafe else ""),
+        ]
+        for d in plan.destinations
+    ]
+    header = ["destination", "before", "add", "move in", "move out", "reassign", "remove", "held", "after", "change"]
+    return ["#### Destinations", "", *_table(header, rows, "destinations")]
+
+
+def _owners(plan: Plan) -> list[str]:
+    if not plan.owners:
+        return []
+    rows = [
+        [o.owner or "(unassigned)", f"{o.before:,}", f"{o.after:,}", f"{o.after - o.before:+,}"] for o in plan.owners
+    ]
+    return ["", "#### Owner load", "", *_table(["owner", "before", "after", "Δ"], rows, "owners")]
+
+
+def _matrix(plan: Plan) -> list[str]:
+    pairs: Counter[tuple[str, str]] = Counter()
+    for op in plan.operations:
+        if isinstance(op, MoveOp):
+            pairs[(op.source, op.target)] += len(op.keys)
+    if not pairs:
+        return []
+    sources = sorted({s for s, _ in pairs})
+    targets = sorted({t for _, t in pairs})
+    lines = ["", "#### Moves (from → to)", ""]
+    if len(targets) > MATRIX_WIDTH:
+        rows = [[s, t, f"{n:,}"] for (s, t), n in sorted(pairs.items())]
+        return lines + _table(["from", "to", "leads"], rows, "pairs")
+    rows = [[s] + [f"{pairs[(s, t)]:,}" if pairs[(s, t)] else "·" for t in targets] for s in sources]
+    return lines + _table(["from \\ to", *targets], rows, "sources")
+
+
+def _lists(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    sections = [
+        (
+            "Held (protected status, not touched)",
+            len(plan.held),
+            "held leads",
+            [
+                f"`{mask_key(h.key)}` in {h.destination}, {', '.join(h.statuses)}: held back from {h.change}"
+                for h in plan.held[:LIST_LIMIT]
+            ],
+        ),
+        (
+            "Conflicts (never guessed, left as they are)",
+            len(plan.conflicts),
+            "conflicts",
+            [
+                f"`{mask_key(c.key) if c.key else c.subject or '-'}` {c.reason.value.replace('_', ' ')}: {c.detail}"
+                for c in plan.conflicts[:LIST_LIMIT]
+            ],
+        ),
+        (
+            "Unrouted (matched no route, left as they are)",
+            len(plan.unrouted),
+            "unrouted leads",
+            [f"`{mask_key(k)}`" for k in plan.unrouted[:LIST_LIMIT]],
+        ),
+        (
+            "Unsupported (the provider cannot make these changes)",
+            len(plan.unsupported),
+            "unsupported leads",
+            [f"`{mask_key(u.key)}` → {u.destination}: {u.reason}" for u in plan.unsupported[:LIST_LIMIT]],
+        ),
+        (
+            "Warnings",
+            len(plan.warnings),
+            "warnings",
+            [f"`{mask_key(w.key)}` {w.message}" for w in plan.warnings[:LIST_LIMIT]],
+        ),
+    ]
+    for title, total, what, items in sections:
+        if total:
+            lines += ["", f"#### {title}: {total:,}", "", *_list(items, total, what)]
+    return lines
+
+
+def _calls(plan: Plan) -> list[str]:
+    c = plan.calls
+    minimal = "minimal" if c.writes == c.lower_bound else f"lower bound {c.lower_bound:,}"
+    rows = [[endpoint, f"{n:,}"] for endpoint, n in c.by_endpoint.items()]
+    return [
+        "",
+        "#### Predicted API calls",
+        "",
+        f"{c.writes:,} writes ({minimal}) and {c.reads:,} reads: at least **{_duration(c.seconds)}** at the "
+        "provider's rate limit.",
+        "",
+        *_table(["endpoint", "calls"], rows, "endpoints"),
+    ]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+
+
+def _samples(plan: Plan) -> list[str]:
+    found: dict[str, list[str]] = {"add": [], "move": [], "reassign": [], "remove": []}
+    totals = {
+        "add": plan.summary.add,
+        "move": plan.summary.move,
+        "reassign": plan.summary.assign,
+        "remove": plan.summary.remove,
+    }
+    for op in plan.operations:
+        if isinstance(op, MoveOp) and len(found["move"]) < SAMPLE_LIMIT:
+            owner = f" (owner {op.owner})" if op.owner else ""
+            found["move"] += [f"`{mask_key(k)}` {op.source} → {op.target}{owner}" for k in op.keys[:SAMPLE_LIMIT]]
+        elif isinstance(op, AddOp) and len(found["add"]) < SAMPLE_LIMIT:
+            found["add"] += [
+                f"`{mask_key(x.key)}` → {op.destination}" + (f" (owner {x.owner})" if x.owner else "")
+                for x in op.leads[:SAMPLE_LIMIT]
+            ]
+        elif isinstance(op, AssignOp) and len(found["reassign"]) < SAMPLE_LIMIT:
+            found["reassign"] += [f"`{mask_key(k)}` in {op.destination} → {op.owner}" for k in op.keys[:SAMPLE_LIMIT]]
+        elif isinstance(op, RemoveOp) and len(found["remove"]) < SAMPLE_LIMIT:
+            found["remove"] += [f"`{mask_key(k)}` from {op.destination}" for k in op.keys[:SAMPLE_LIMIT]]
+    lines: list[str] = []
+    for kind, items in found.items():
+        if items:
+            shown = items[:SAMPLE_LIMIT]
+            lines += ["", f"**{kind}** ({totals[kind]:,})", "", *[f"- {item}" for item in shown]]
+            rest = max(totals[kind], len(items)) - len(shown)
+            if rest > 0:
+                lines.append(f"- … {rest:,} more not shown")
+    if not lines:
+        return []
+    return ["", "<details><summary>Sample of changes (keys masked)</summary>", *lines, "", "</details>"]
+
+
+def _safety(plan: Plan) -> str:
+    if plan.safety.safe:
+        return (
+            f"**Safety:** ✅ safe: no destination of at least {plan.safety.min_destination_size:,} leads changes by "
+            f"more than {plan.safety.max_change_ratio:.0%}"
+        )
+    unsafe = sorted((d for d in plan.destinations if d.unsafe), key=lambda d: (-d.ratio, d.name))
+    worst = ", ".join(f"`{d.name}` {d.ratio:.1%}" for d in unsafe[:LIST_LIMIT])
+    if len(unsafe) > LIST_LIMIT:
+        worst += f" … and {len(unsafe) - LIST_LIMIT:,} more"
+    return (
+        f"**Safety:** ⚠️ needs `--force`: {worst} (limit {plan.safety.max_change_ratio:.0%} for destinations "
+        f"of at least {plan.safety.min_destination_size:,} leads)"
+    )
+
+
+def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
+    """The plan as GitHub-flavoured Markdown, under `limit` characters, every lead key masked."""
+    title = "### leadsync plan"
+    if plan.spec.path:
+        title += f" for `{_cell(plan.spec.path)}`"
+    lines = [title, "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
+    if plan.operations or plan.held or plan.conflicts:
+        lines += _destinations(plan) + _owners(plan) + _matrix(plan)
+    lines += _lists(plan) + _calls(plan) + _samples(plan)
+    text = mask_text("\n".join(lines) + "\n")
+    return _fit(text, limit)
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text`, or as many whole lines of it as fit, closing an open <details> and saying what was cut."""
+    if len(text) <= limit:
+        return text
+    lines = text.splitlines()
+    kept: list[str] = []
+    size = 0
+    budget = limit - 200  # room for the closing note
+    for line in lines:
+        if size + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    cut = len(lines) - len(kept)
+    if any(line.startswith("<details>") for line in kept) and "</details>" not in kept:
+        kept.append("</details>")
+    kept += [
+        "",
+        f"… {count(cut, 'more line')} not shown: the comment is limited to {limit:,} characters; "
+        "`leadsync plan --format text` shows everything.",
+    ]
+    return "\n".join(kept) + "\n"

@@ -1,0 +1,339 @@
+"""Remote state from a snapshot in the sandbox seed format (DESIGN.md section 6), resolved against a spec.
+
+Pure apart from `read_snapshot` / `load_snapshot` reading the file. It takes plain data (destination
+references, owner emails), not spec models, so the spec side and the providers can both use it. The
+resolution helpers (`resolve_destinations`, `resolve_owners`, `instantly_statuses`) are what a provider
+resolving the live workspace needs too: names are matched exactly, emails case-insensitively, and
+anything unknown or ambiguous is a Conflict, never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from leadsync.errors import PlanError
+from leadsync.state import Conflict, ConflictReason, KeyKind, RemoteLead
+
+DestinationKind = Literal["campaign", "list", "audience"]
+
+
+class SnapshotError(PlanError):
+    """A snapshot file that cannot be read or is not in the seed format."""
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRef:
+    """How the spec names a destination: its kind and a name (or, with `by_id`, an id)."""
+
+    kind: DestinationKind
+    value: str
+    by_id: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.kind}{'_id' if self.by_id else ''} {self.value!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedWorkspace:
+    """A snapshot's records as remote state for one spec, with what resolving the spec's names found."""
+
+    remote: tuple[RemoteLead, ...]
+    managed: frozenset[str]  # destination names that resolved to exactly one place
+    conflicts: tuple[Conflict, ...]  # key None, `subject` the spec name
+    destination_refs: Mapping[str, str]  # managed name -> "campaign:<id>" / "list:<id>" / "audience:<id>"
+    owner_ids: Mapping[str, str]  # owner name -> user id
+    workspace_id: str  # the Sonarly account group id; "" for Instantly (a key is bound to one workspace)
+
+
+# Instantly's numeric codes as leadsync status names (the names `policy.protect` lists)
+INTEREST_STATUSES: Mapping[int, str] = {
+    1: "interested",
+    2: "meeting_booked",
+    3: "meeting_completed",
+    4: "won",
+    0: "out_of_office",
+    -1: "not_interested",
+    -2: "wrong_person",
+    -3: "lost",
+    -4: "no_show",
+}
+LEAD_STATUSES: Mapping[int, str] = {-1: "bounced", -2: "unsubscribed", 3: "completed", 2: "paused", -3: "skipped"}
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def instantly_statuses(lead: Mapping[str, Any]) -> frozenset[str]:
+    """Status names of an Instantly lead: replied (email_reply_count > 0), its interest and its lead status."""
+    names = []
+    replies = _int(lead.get("email_reply_count"))
+    if replies is not None and replies > 0:
+        names.append("replied")
+    interest = _int(lead.get("lt_interest_status"))
+    if interest is not None and interest in INTEREST_STATUSES:
+        names.append(INTEREST_STATUSES[interest])
+    status = _int(lead.get("status"))
+    if status is not None and status in LEAD_STATUSES:
+        names.append(LEAD_STATUSES[status])
+    return frozenset(names)
+
+
+def resolve_destinations(
+    destinations: Mapping[str, DestinationRef], catalogue: Mapping[str, Iterable[Mapping[str, Any]]]
+) -> tuple[dict[str, str], list[Conflict]]:
+    """Spec destination name -> "kind:<id>", from `catalogue` (kind -> items with id and name).
+
+    A name matching nothing is unknown, several is ambiguous, and two spec names for one place are both
+    ambiguous (records there could not be told apart): none of those is managed.
+    """
+    by_kind = {kind: [item for item in items if isinstance(item, Mapping)] for kind, items in catalogue.items()}
+    refs: dict[str, str] = {}
+    conflicts: list[Conflict] = []
+    for name in sorted(destinations):
+        ref = destinations[name]
+        items = by_kind.get(ref.kind)
+        field = "id" if ref.by_id else "name"
+        matches = sorted({str(i.get("id")) for i in items or () if i.get(field) == ref.value})
+        if items is None:
+            conflicts.append(
+                Conflict(None, ConflictReason.UNKNOWN_DESTINATION, f"{ref}: this workspace has no {ref.kind}s", name)
+            )
+        elif not matches:
+            conflicts.append(Conflict(None, ConflictReason.UNKNOWN_DESTINATION, f"no {ref} in the workspace", name))
+        elif len(matches) > 1:
+            conflicts.append(
+                Conflict(
+                    None,
+                    ConflictReason.AMBIGUOUS_DESTINATION,
+                    f"{len(matches)} {ref.kind}s match {ref}: {', '.join(matches)}",
+                    name,
+                )
+            )
+        else:
+            refs[name] = f"{ref.kind}:{matches[0]}"
+    names_by_ref: dict[str, list[str]] = {}
+    for name, target in refs.items():
+        names_by_ref.setdefault(target, []).append(name)
+    for target, names in sorted(names_by_ref.items()):
+        if len(names) > 1:
+            for name in names:
+                del refs[name]
+                conflicts.append(
+                    Conflict(
+                        None,
+                        ConflictReason.AMBIGUOUS_DESTINATION,
+                        f"{target} is named by several destinations: {', '.join(names)}",
+                        name,
+                    )
+                )
+    return refs, conflicts
+
+
+def resolve_owners(
+    owners: Mapping[str, str], members: Iterable[Mapping[str, Any]]
+) -> tuple[dict[str, str], list[Conflict]]:
+    """Spec owner name -> user id, matching emails case-insensitively; unknown or shared emails conflict."""
+    users: dict[str, set[str]] = {}
+    for member in members:
+        email, user = member.get("email"), member.get("user_id")
+        if isinstance(email, str) and user is not None:
+            users.setdefault(email.strip().lower(), set()).add(str(user))
+    resolved: dict[str, str] = {}
+    conflicts: list[Conflict] = []
+    for name in sorted(owners):
+        email = owners[name].strip().lower()
+        found = sorted(users.get(email, ()))
+        if not found:
+            conflicts.append(
+                Conflict(None, ConflictReason.UNKNOWN_OWNER, f"{owners[name]} is not a member of the workspace", name)
+            )
+        elif len(found) > 1:
+            conflicts.append(
+                Conflict(
+                    None,
+                    ConflictReason.AMBIGUOUS_OWNER,
+                    f"{len(found)} workspace members have the email {owners[name]}",
+                    name,
+                )
+            )
+        else:
+            resolved[name] = found[0]
+    names_by_user: dict[str, list[str]] = {}
+    for name, user in resolved.items():
+        names_by_user.setdefault(user, []).append(name)
+    for names in names_by_user.values():
+        if len(names) > 1:
+            for name in names:
+                del resolved[name]
+                conflicts.append(
+                    Conflict(
+                        None,
+                        ConflictReason.AMBIGUOUS_OWNER,
+                        f"owners {', '.join(names)} are the same workspace member",
+                        name,
+                    )
+                )
+    return resolved, conflicts
+
+
+def read_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON object in a snapshot file; SnapshotError naming the file when it cannot be one."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
+    except OSError as exc:
+        raise SnapshotError(f"{name}: cannot read the snapshot: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{name}: not a snapshot: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{name}: not a snapshot: the file is not UTF-8 text") from None
+    if not isinstance(data, dict):
+        raise SnapshotError(f"{name}: not a snapshot: a JSON object is expected")
+    return data
+
+
+def _records(data: Mapping[str, Any], field: str, source: str, required: tuple[str, ...]) -> list[Mapping[str, Any]]:
+    items = data.get(field, [])
+    if not isinstance(items, list):
+        raise SnapshotError(f"{source}: {field}: a list is expected")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SnapshotError(f"{source}: {field}[{i}]: an object is expected")
+        for attr in required:
+            value = item.get(attr)
+            if not isinstance(value, (str, int)) or isinstance(value, bool) or value == "":
+                raise SnapshotError(f"{source}: {field}[{i}]: {attr!r} is missing or not a string")
+    return items
+
+
+def resolve_snapshot(
+    data: Mapping[str, Any],
+    *,
+    destinations: Mapping[str, DestinationRef],
+    owners: Mapping[str, str],
+    key_kind: KeyKind,
+    account_group: str | None = None,
+    source: str = "snapshot",
+) -> ResolvedWorkspace:
+    """Remote state for a spec from snapshot `data` (Instantly, or Sonarly when it has account_groups)."""
+    sonarly = "account_groups" in data
+    if sonarly != (key_kind is KeyKind.LINKEDIN):
+        vendor = "a Sonarly snapshot (it has account_groups)" if sonarly else "an Instantly snapshot"
+        raise SnapshotError(f"{source}: {vendor} cannot serve a workspace keyed by {key_kind.value}")
+    if sonarly:
+        return _sonarly(data, destinations, account_group, source)
+    return _instantly(data, destinations, owners, source)
+
+
+def _instantly(
+    data: Mapping[str, Any], destinations: Mapping[str, DestinationRef], owners: Mapping[str, str], source: str
+) -> ResolvedWorkspace:
+    catalogue = {
+        "campaign": _records(data, "campaigns", source, ("id",)),
+        "list": _records(data, "lists", source, ("id",)),
+    }
+    refs, conflicts = resolve_destinations(destinations, catalogue)
+    owner_ids, owner_conflicts = resolve_owners(owners, _records(data, "members", source, ("user_id",)))
+    name_of_ref = {ref: name for name, ref in refs.items()}
+    name_of_user = {user: name for name, user in owner_ids.items()}
+    remote = []
+    for lead in _records(data, "leads", source, ("id",)):
+        campaign, listed = lead.get("campaign"), lead.get("list_id")
+        where = f"campaign:{campaign}" if campaign else f"list:{listed}" if listed else "none"
+        user = lead.get("assigned_to")
+        owner = None if user in (None, "") else name_of_user.get(str(user), str(user))
+        remote.append(
+            RemoteLead(
+                str(lead["id"]),
+                KeyKind.EMAIL.normalise(lead.get("email")),
+                name_of_ref.get(where, where),
+                owner,
+                instantly_statuses(lead),
+            )
+        )
+    return ResolvedWorkspace(tuple(remote), frozenset(refs), tuple(conflicts + owner_conflicts), refs, owner_ids, "")
+
+
+def _account_group(groups: list[Mapping[str, Any]], wanted: str | None, source: str) -> str:
+    ids = [str(g["id"]) for g in groups]
+    if wanted is None:
+        if len(ids) != 1:
+            raise SnapshotError(f"{source}: {len(ids)} account groups; the spec must name one")
+        return ids[0]
+    if wanted in ids:
+        return wanted
+    named = [str(g["id"]) for g in groups if g.get("name") == wanted]
+    if len(named) != 1:
+        problem = "no account group" if not named else f"{len(named)} account groups"
+        raise SnapshotError(f"{source}: {problem} named {wanted!r}")
+    return named[0]
+
+
+def _sonarly(
+    data: Mapping[str, Any], destinations: Mapping[str, DestinationRef], account_group: str | None, source: str
+) -> ResolvedWorkspace:
+    group = _account_group(_records(data, "account_groups", source, ("id",)), account_group, source)
+    audiences = [a for a in _records(data, "audiences", source, ("id",)) if str(a.get("account_group_id")) == group]
+    refs, conflicts = resolve_destinations(destinations, {"audience": audiences})
+    busy = {f"audience:{a['id']}" for a in audiences if a.get("populating")}
+    for name in sorted(n for n, ref in refs.items() if ref in busy):
+        # its prospects cannot be read (409 AUDIENCE_NOT_READY), so it cannot be planned for
+        conflicts.append(
+            Conflict(
+                None,
+                ConflictReason.DESTINATION_NOT_READY,
+                f"{refs.pop(name)} is being populated by a prospecting job",
+                name,
+            )
+        )
+    name_of_ref = {ref: name for name, ref in refs.items()}
+    ours = {str(a["id"]) for a in audiences}
+    remote = []
+    for prospect in _records(data, "prospects", source, ("id",)):
+        audience = str(prospect.get("audience_id"))
+        if audience not in ours:  # another account group's: not this workspace
+            continue
+        key = KeyKind.LINKEDIN.normalise(prospect.get("publicIdentifier")) or KeyKind.LINKEDIN.normalise(
+            prospect.get("linkedinUrl")
+        )
+        where = f"audience:{audience}"
+        remote.append(RemoteLead(str(prospect["id"]), key, name_of_ref.get(where, where)))
+    return ResolvedWorkspace(tuple(remote), frozenset(refs), tuple(conflicts), refs, {}, group)
+
+
+def load_snapshot(
+    path: str | os.PathLike[str],
+    *,
+    destinations: Mapping[str, DestinationRef],
+    owners: Mapping[str, str],
+    key_kind: KeyKind,
+    account_group: str | None = None,
+) -> ResolvedWorkspace:
+    """`read_snapshot` then `resolve_snapshot`, errors naming the file."""
+    return resolve_snapshot(
+        read_snapshot(path),
+        destinations=destinations,
+        owners=owners,
+        key_kind=key_kind,
+        account_group=account_group,
+        source=os.fspath(path),
+    )

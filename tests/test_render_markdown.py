@@ -1,0 +1,140 @@
+"""The pull-request renderer: tables, masking of every email, and the 60,000-character ceiling."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from leadsync.plan import Plan, make_plan
+from leadsync.render import mask_email, mask_key, mask_text, render, render_markdown
+from leadsync.state import (
+    Capabilities,
+    Claim,
+    Conflict,
+    ConflictReason,
+    DesiredLead,
+    Policy,
+    RemoteLead,
+    Unmanaged,
+)
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+DESTINATIONS = [f"dest-{i}" for i in range(12)]
+OWNERS = ["alice", "bob", "carol", "dave"]
+
+
+def huge(n: int = 100_000) -> tuple[Plan, set[str]]:
+    """n people in 12 destinations: moves, adds, reassigns, removes, held, conflicts, unrouted, all in bulk."""
+    desired, remote, unrouted = [], [], []
+    for i in range(n):
+        key = f"person.{i}@company{i % 97}.example.test"
+        home, there = DESTINATIONS[i % 12], DESTINATIONS[(i * 5 + 1) % 12]  # never equal
+        owner = OWNERS[i % 4]
+        kind = i % 10
+        if kind == 9:
+            unrouted.append(key)
+            continue
+        desired.append(DesiredLead(key, there, owner, "route-a"))
+        if kind == 0:
+            continue  # a new lead
+        statuses = frozenset({"replied"}) if kind == 1 else frozenset()
+        remote.append(
+            RemoteLead(
+                f"id-{i}", key, home if kind in (2, 1) else there, OWNERS[(i + 1) % 4] if kind == 3 else owner, statuses
+            )
+        )
+        if kind == 4:
+            remote.append(RemoteLead(f"dup-{i}", key, home))  # a conflict when home != there
+        if kind == 5:
+            remote.append(RemoteLead(f"gone-{i}", f"gone.{i}@old{i % 13}.test", home))
+    conflicts = [Conflict(None, ConflictReason.UNKNOWN_OWNER, "erin@acme.test is not a member", "erin")]
+    plan = make_plan(
+        desired,
+        remote,
+        managed=set(DESTINATIONS),
+        policy=Policy(unmanaged=Unmanaged.REMOVE),
+        capabilities=Capabilities(),
+        unrouted=unrouted,
+        conflicts=conflicts,
+    )
+    emails = {d.key for d in desired} | {r.key for r in remote if r.key} | set(unrouted) | {"erin@acme.test"}
+    return plan, emails
+
+
+@pytest.fixture(scope="module")
+def big() -> tuple[Plan, str, set[str]]:
+    plan, emails = huge()
+    return plan, render_markdown(plan), emails
+
+
+def test_a_100000_lead_plan_stays_under_60000_characters_and_says_what_it_cut(big: tuple[Plan, str, set[str]]) -> None:
+    plan, text, _ = big
+    assert plan.summary.move >= 10_000 and plan.summary.conflicts > 10_000
+    assert len(text) < 60_000
+    assert re.search(r"… [\d,]+ more unrouted leads not shown", text)
+    assert re.search(r"… [\d,]+ more conflicts not shown", text)
+    assert f"… {plan.summary.move - 10:,} more not shown" in text
+
+
+def test_no_email_of_the_input_appears_unmasked(big: tuple[Plan, str, set[str]]) -> None:
+    _, text, emails = big
+    found = set(EMAIL.findall(text))
+    assert not found & emails
+    assert all(re.fullmatch(r".\*\*\*@.\*\*\*\.\w+", e) for e in re.findall(r"\S+@\S+\.test", text.replace("`", " ")))
+
+
+def test_the_comment_has_the_reviewers_tables(big: tuple[Plan, str, set[str]]) -> None:
+    plan, text, _ = big
+    assert text.startswith("### leadsync plan\n\n**Plan: ")
+    assert "| destination | before | add | move in | move out | reassign | remove | held | after | change |" in text
+    assert "| owner | before | after | Δ |" in text
+    assert "#### Moves (from → to)" in text
+    assert "#### Held (protected status, not touched): " in text
+    assert "#### Predicted API calls" in text and "| POST /api/v2/leads/move |" in text
+    assert "<details><summary>Sample of changes (keys masked)</summary>" in text and text.rstrip().endswith(
+        "</details>"
+    )
+    assert "**Safety:** ⚠️ needs `--force`" in text and "`dest-0`" in text
+    assert plan.summary.unsupported == 0
+
+
+def test_masking() -> None:
+    assert mask_email("jane.doe@bigco.example.test") == "j***@b***.test"
+    assert mask_email("j@b.test") == "j***@b***.test"
+    assert mask_key("jane-doe-4711") == "j***"
+    assert mask_key(None) == "-"
+    assert mask_text("owner Alice.X@Acme.io and j***@b***.test, (bob@x.test)") == (
+        "owner A***@A***.io and j***@b***.test, (b***@x***.test)"
+    )
+
+
+def test_a_small_plan_is_shown_whole_and_safe() -> None:
+    plan = make_plan(
+        [DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic")],
+        [RemoteLead("1", "jane@bigco.test", "nurture", "bob")],
+        managed={"enterprise", "nurture"},
+        policy=Policy(claim=Claim.MOVE),
+        capabilities=Capabilities(),
+    )
+    text = render(plan, "markdown")
+    assert "**Plan: 0 to add, 1 to move, 0 to reassign.**" in text
+    assert "**Safety:** ✅ safe: no destination of at least 10 leads changes by more than 30%" in text
+    assert "| from \\ to | enterprise |\n|---|--:|\n| nurture | 1 |" in text
+    assert "- `j***@b***.test` nurture → enterprise (owner alice)" in text
+    assert "jane@bigco.test" not in text and "not shown" not in text
+
+
+def test_no_changes() -> None:
+    plan = make_plan([], [], managed={"enterprise"}, policy=Policy(), capabilities=Capabilities())
+    text = render_markdown(plan)
+    assert "**No changes.**" in text and "<details>" not in text
+
+
+def test_a_cut_comment_closes_its_details_and_says_so(big: tuple[Plan, str, set[str]]) -> None:
+    plan, _, emails = big
+    text = render_markdown(plan, limit=5_000)
+    assert len(text) <= 5_000
+    assert re.search(r"… [\d,]+ more lines not shown: the comment is limited to 5,000 characters", text)
+    assert text.count("<details>") == text.count("</details>")
+    assert not set(EMAIL.findall(text)) & emails

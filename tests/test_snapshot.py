@@ -1,0 +1,260 @@
+"""Snapshots in the sandbox seed format as remote state: resolution, statuses, emails, outside references."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadsync.errors import PlanError
+from leadsync.plan import make_plan
+from leadsync.snapshot import (
+    DestinationRef,
+    SnapshotError,
+    instantly_statuses,
+    load_snapshot,
+    resolve_snapshot,
+)
+from leadsync.state import Capabilities, ConflictReason, DesiredLead, KeyKind, Policy, RemoteLead
+
+DESTINATIONS = {
+    "enterprise": DestinationRef("campaign", "Enterprise Q4"),
+    "nurture": DestinationRef("list", "Nurture"),
+    "by-id": DestinationRef("campaign", "c-3", by_id=True),
+}
+OWNERS = {"alice": "Alice@Acme.test", "bob": "bob@acme.test"}
+
+
+def instantly_seed() -> dict[str, Any]:
+    return {
+        "api_keys": [{"key": "k", "scopes": ["all:*"]}],
+        "members": [
+            {"user_id": "u-alice", "email": "alice@acme.TEST"},
+            {"user_id": "u-bob", "email": "bob@acme.test"},
+            {"user_id": "u-zed", "email": "zed@acme.test"},
+        ],
+        "campaigns": [
+            {"id": "c-1", "name": "Enterprise Q4"},
+            {"id": "c-2", "name": "Other"},
+            {"id": "c-3", "name": "Third"},
+        ],
+        "lists": [{"id": "l-1", "name": "Nurture"}, {"id": "l-2", "name": "Old list"}],
+        "leads": [
+            {"id": "1", "email": "  Jane@BigCo.test ", "campaign": "c-1", "assigned_to": "u-alice"},
+            {"id": "2", "email": "joe@x.test", "list_id": "l-1", "assigned_to": "u-zed", "email_reply_count": 2},
+            {"id": "3", "email": "amy@x.test", "campaign": "c-2", "lt_interest_status": 1},
+            {"id": "4", "email": "not an email", "list_id": "l-2"},
+            {"id": "5", "list_id": "l-1", "first_name": "Nameonly"},
+            {"id": "6", "email": "kim@x.test", "campaign": "c-3", "status": -2},
+        ],
+    }
+
+
+def resolve(
+    data: dict[str, Any], destinations: dict[str, DestinationRef] = DESTINATIONS, owners: dict[str, str] = OWNERS
+) -> Any:
+    return resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.EMAIL)
+
+
+def test_an_instantly_snapshot_becomes_remote_state() -> None:
+    ws = resolve(instantly_seed())
+    assert ws.managed == {"enterprise", "nurture", "by-id"}
+    assert ws.conflicts == ()
+    assert ws.destination_refs == {"enterprise": "campaign:c-1", "nurture": "list:l-1", "by-id": "campaign:c-3"}
+    assert ws.owner_ids == {"alice": "u-alice", "bob": "u-bob"}
+    assert list(ws.remote) == [
+        RemoteLead("1", "jane@bigco.test", "enterprise", "alice"),  # trimmed, lower-cased; member email any case
+        RemoteLead("2", "joe@x.test", "nurture", "u-zed", frozenset({"replied"})),  # a member outside the spec
+        RemoteLead("3", "amy@x.test", "campaign:c-2", None, frozenset({"interested"})),  # outside: a reference
+        RemoteLead("4", None, "list:l-2"),  # no usable key
+        RemoteLead("5", None, "nurture"),
+        RemoteLead("6", "kim@x.test", "by-id", None, frozenset({"unsubscribed"})),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lead", "statuses"),
+    [
+        ({"email_reply_count": 1}, {"replied"}),
+        ({"email_reply_count": 0}, set()),
+        ({"lt_interest_status": 1}, {"interested"}),
+        ({"lt_interest_status": 2}, {"meeting_booked"}),
+        ({"lt_interest_status": 3}, {"meeting_completed"}),
+        ({"lt_interest_status": 4}, {"won"}),
+        ({"lt_interest_status": 0}, {"out_of_office"}),
+        ({"lt_interest_status": -1}, {"not_interested"}),
+        ({"lt_interest_status": -2}, {"wrong_person"}),
+        ({"lt_interest_status": -3}, {"lost"}),
+        ({"lt_interest_status": -4}, {"no_show"}),
+        ({"lt_interest_status": None}, set()),
+        ({"status": 1}, set()),
+        ({"status": -1}, {"bounced"}),
+        ({"status": -2}, {"unsubscribed"}),
+        ({"status": 3}, {"completed"}),
+        ({"status": 2}, {"paused"}),
+        ({"status": -3}, {"skipped"}),
+        ({"status": True, "lt_interest_status": "x"}, set()),
+        ({"status": -1, "lt_interest_status": 4, "email_reply_count": 3}, {"bounced", "won", "replied"}),
+    ],
+)
+def test_instantly_statuses(lead: dict[str, Any], statuses: set[str]) -> None:
+    assert instantly_statuses(lead) == statuses
+
+
+def test_unknown_and_ambiguous_destinations_are_conflicts_and_not_managed() -> None:
+    data = instantly_seed()
+    data["campaigns"].append({"id": "c-9", "name": "Other"})
+    ws = resolve(
+        data,
+        {
+            "enterprise": DestinationRef("campaign", "Enterprise q4"),  # names match exactly: no guessing on case
+            "other": DestinationRef("campaign", "Other"),
+            "gone": DestinationRef("list", "l-404", by_id=True),
+            "twin-a": DestinationRef("list", "Nurture"),
+            "twin-b": DestinationRef("list", "l-1", by_id=True),
+            "aud": DestinationRef("audience", "Founders"),
+        },
+    )
+    assert ws.managed == frozenset()
+    found = {(c.subject, c.reason) for c in ws.conflicts}
+    assert found == {
+        ("enterprise", ConflictReason.UNKNOWN_DESTINATION),
+        ("other", ConflictReason.AMBIGUOUS_DESTINATION),
+        ("gone", ConflictReason.UNKNOWN_DESTINATION),
+        ("twin-a", ConflictReason.AMBIGUOUS_DESTINATION),
+        ("twin-b", ConflictReason.AMBIGUOUS_DESTINATION),
+        ("aud", ConflictReason.UNKNOWN_DESTINATION),
+    }
+    assert all(c.key is None for c in ws.conflicts)
+    assert "c-2, c-9" in next(c.detail for c in ws.conflicts if c.subject == "other")
+    assert {r.destination for r in ws.remote} >= {"campaign:c-1", "list:l-1"}
+
+
+def test_owner_emails_match_case_insensitively_and_unknown_or_shared_ones_conflict() -> None:
+    data = instantly_seed()
+    data["members"].append({"user_id": "u-bob2", "email": "BOB@acme.test"})
+    ws = resolve(data, owners={"alice": "ALICE@acme.test", "bob": "bob@acme.test", "carol": "carol@acme.test"})
+    assert ws.owner_ids == {"alice": "u-alice"}
+    assert {(c.subject, c.reason) for c in ws.conflicts} == {
+        ("bob", ConflictReason.AMBIGUOUS_OWNER),
+        ("carol", ConflictReason.UNKNOWN_OWNER),
+    }
+    assert "carol@acme.test is not a member of the workspace" in {c.detail for c in ws.conflicts}
+
+
+def test_two_owners_with_one_email_are_both_ambiguous() -> None:
+    ws = resolve(instantly_seed(), owners={"alice": "alice@acme.test", "al": "Alice@acme.test"})
+    assert ws.owner_ids == {}
+    assert {(c.subject, c.reason) for c in ws.conflicts} == {
+        ("al", ConflictReason.AMBIGUOUS_OWNER),
+        ("alice", ConflictReason.AMBIGUOUS_OWNER),
+    }
+    assert ws.remote[0].owner == "u-alice"  # the raw user id: no owner name can be picked
+
+
+def sonarly_seed() -> dict[str, Any]:
+    return {
+        "api_keys": [{"key": "k", "scopes": ["all"]}],
+        "account_groups": [{"id": "g1", "name": "Growth Team"}, {"id": "g2", "name": "Other"}],
+        "audiences": [
+            {
+                "id": "a1",
+                "name": "Founders EU",
+                "account_group_id": "g1",
+                "type": "linkedin_search",
+                "populating": False,
+            },
+            {"id": "a2", "name": "Busy", "account_group_id": "g1", "populating": True},
+            {"id": "a3", "name": "Elsewhere", "account_group_id": "g1"},
+            {"id": "a9", "name": "Founders EU", "account_group_id": "g2"},
+        ],
+        "prospects": [
+            {"id": "p1", "audience_id": "a1", "publicIdentifier": "Jane-Doe-4711"},
+            {"id": "p2", "audience_id": "a3", "linkedinUrl": "https://www.linkedin.com/in/joe-x/?trk=1"},
+            {"id": "p3", "audience_id": "a9", "publicIdentifier": "other-group"},
+            {"id": "p4", "audience_id": "a2", "publicIdentifier": "busy-one"},
+            {"id": "p5", "audience_id": "a1"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("group", ["Growth Team", "g1"])
+def test_a_sonarly_snapshot_in_one_account_group(group: str) -> None:
+    ws = resolve_snapshot(
+        sonarly_seed(),
+        destinations={
+            "founders": DestinationRef("audience", "Founders EU"),
+            "busy": DestinationRef("audience", "Busy"),
+        },
+        owners={},
+        key_kind=KeyKind.LINKEDIN,
+        account_group=group,
+    )
+    assert ws.workspace_id == "g1"
+    assert ws.managed == {"founders"}
+    assert [(c.subject, c.reason) for c in ws.conflicts] == [("busy", ConflictReason.DESTINATION_NOT_READY)]
+    assert list(ws.remote) == [
+        RemoteLead("p1", "jane-doe-4711", "founders"),
+        RemoteLead("p2", "joe-x", "audience:a3"),
+        RemoteLead("p4", "busy-one", "audience:a2"),
+        RemoteLead("p5", None, "founders"),
+    ]
+
+
+def test_a_sonarly_snapshot_needs_an_account_group_that_exists() -> None:
+    with pytest.raises(SnapshotError, match="2 account groups; the spec must name one"):
+        resolve_snapshot(sonarly_seed(), destinations={}, owners={}, key_kind=KeyKind.LINKEDIN)
+    with pytest.raises(SnapshotError, match="no account group named 'Nope'"):
+        resolve_snapshot(sonarly_seed(), destinations={}, owners={}, key_kind=KeyKind.LINKEDIN, account_group="Nope")
+
+
+def test_a_snapshot_of_the_wrong_vendor_is_refused() -> None:
+    with pytest.raises(
+        SnapshotError, match=r"a Sonarly snapshot \(it has account_groups\) cannot serve a workspace keyed by email"
+    ):
+        resolve(sonarly_seed())
+    with pytest.raises(SnapshotError, match="an Instantly snapshot cannot serve a workspace keyed by linkedin"):
+        resolve_snapshot(instantly_seed(), destinations={}, owners={}, key_kind=KeyKind.LINKEDIN)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", r"seed\.json: not a snapshot: invalid JSON at line 1 column 2"),
+        ("[]", r"seed\.json: not a snapshot: a JSON object is expected"),
+        ('{"leads": {}}', r"seed\.json: leads: a list is expected"),
+        ('{"leads": [{"id": "1"}, 7]}', r"seed\.json: leads\[1\]: an object is expected"),
+        ('{"leads": [{"email": "a@x.test"}]}', r"seed\.json: leads\[0\]: 'id' is missing or not a string"),
+        ('{"members": [{"email": "a@x.test"}]}', r"seed\.json: members\[0\]: 'user_id' is missing"),
+    ],
+)
+def test_a_bad_snapshot_file_is_a_clear_error_naming_it(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "seed.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SnapshotError, match=message) as caught:
+        load_snapshot(path, destinations=DESTINATIONS, owners=OWNERS, key_kind=KeyKind.EMAIL)
+    assert isinstance(caught.value, PlanError)
+
+
+def test_a_missing_snapshot_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match=r"missing\.json: cannot read the snapshot"):
+        load_snapshot(tmp_path / "missing.json", destinations={}, owners={}, key_kind=KeyKind.EMAIL)
+
+
+def test_a_snapshot_from_a_file_plans_end_to_end(tmp_path: Path) -> None:
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(instantly_seed()), encoding="utf-8")
+    ws = load_snapshot(path, destinations=DESTINATIONS, owners=OWNERS, key_kind=KeyKind.EMAIL)
+    desired = [
+        DesiredLead("jane@bigco.test", "nurture", "bob", "r"),
+        DesiredLead("joe@x.test", "enterprise", "bob", "r"),
+        DesiredLead("amy@x.test", "enterprise", None, "r"),
+    ]
+    plan = make_plan(
+        desired, ws.remote, managed=ws.managed, policy=Policy(), capabilities=Capabilities(), conflicts=ws.conflicts
+    )
+    assert [(op.op, op.keys) for op in plan.operations] == [("move", ("jane@bigco.test",))]
+    assert [h.key for h in plan.held] == ["joe@x.test"]  # replied
+    assert [(c.key, c.reason) for c in plan.conflicts] == [("amy@x.test", ConflictReason.OUTSIDE_ONLY)]
