@@ -6,8 +6,8 @@
 
 It builds, in memory, N desired leads in 20 destinations with 10 owners and a remote snapshot of N records:
 10% of the people sit in another destination (moves), 5% are new (adds), 5% have another owner (reassigns),
-1% of the records are protected (replied: held when they would change), and 5% of the records are people no
-route wants (kept: `unmanaged: keep`). It then times `make_plan` alone, and the renderers.
+1% of the records are protected (replied: held when they would change), and the records the new people leave
+free are people no route wants (kept: `unmanaged: keep`), so that the snapshot has N records too. It then times `make_plan` alone, and the renderers.
 
 Memory: "peak RSS" is the process's ru_maxrss (inputs + plan + interpreter), which is what a CI runner sees;
 "planning peak" (with --tracemalloc) is tracemalloc's peak of Python allocations during `make_plan` only.
@@ -52,13 +52,12 @@ def build(n: int, seed: int = 1) -> tuple[list[DesiredLead], list[RemoteLead]]:
     rng = random.Random(seed)
     desired: list[DesiredLead] = []
     remote: list[RemoteLead] = []
-    unwanted = n // 20
     for i in range(n):
         key = f"lead{i}@company{i % 5003}.test"
         destination, owner = DESTINATIONS[i % 20], OWNERS[(i // 20) % 10]
         desired.append(DesiredLead(key, destination, owner, "route-a", NO_FIELDS))
         roll = rng.random()
-        if roll < 0.05 or i >= n - unwanted:  # new people; the last 5% of records go to people no route wants
+        if roll < 0.05:  # new people: their place in the snapshot goes to people no route wants (below)
             continue
         if roll < 0.15:
             destination = DESTINATIONS[(i + 1 + i // 7) % 20]

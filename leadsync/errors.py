@@ -3,9 +3,12 @@
 Library code raises these; only the CLI prints them (one line each, exit 1).
 
     LeadsyncError
-    ├── SpecError            a spec or one of its sources is invalid; carries every Problem at once
-    ├── RoutingError         lead data that a route cannot evaluate (a number expected, text found)
-    └── PlanError            a plan document that cannot be read, or a plan that cannot be made
+    ├── ProblemsError            carries every located Problem at once
+    │   ├── SpecError            a spec or one of its sources is invalid
+    │   └── RoutingError         lead data a route cannot evaluate (a number expected, text found)
+    └── PlanError                a plan document that cannot be read, or a plan that cannot be made
+        ├── UnsafePlanError      (leadsync.plan) changes over max_change_ratio without --force
+        └── SnapshotError        (leadsync.snapshot) a snapshot file not in the seed format
 """
 
 from __future__ import annotations
