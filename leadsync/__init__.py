@@ -1,7 +1,36 @@
-"""leadsync: lead routing as code."""
+"""leadsync: lead routing as code.
 
-from leadsync.errors import LeadsyncError, Location, Problem, SpecError
+    loaded = load_spec("specs/acme.yaml")          # SpecError lists every located problem
+    leads = load_leads(loaded)                     # CSV / JSONL / inline, keys normalised
+    routing = Router(loaded).route(leads.leads)    # desired state; pure
+    plan = make_plan(routing.desired, remote, managed=..., policy=..., capabilities=...)
+    print(render(plan, "markdown"))
+"""
 
 __version__ = "0.1.0"
 
-__all__ = sorted(["LeadsyncError", "Location", "Problem", "SpecError", "__version__"])
+from leadsync.errors import LeadsyncError, Location, PlanError, Problem, RoutingError, SpecError  # noqa: E402
+from leadsync.plan import Plan, dump_plan, load_plan, make_plan  # noqa: E402
+from leadsync.render import render  # noqa: E402
+from leadsync.routing import Router  # noqa: E402
+from leadsync.spec import load_leads, load_spec  # noqa: E402
+
+__all__ = sorted(
+    [
+        "LeadsyncError",
+        "Location",
+        "Plan",
+        "PlanError",
+        "Problem",
+        "Router",
+        "RoutingError",
+        "SpecError",
+        "__version__",
+        "dump_plan",
+        "load_leads",
+        "load_plan",
+        "load_spec",
+        "make_plan",
+        "render",
+    ]
+)
