@@ -4,14 +4,13 @@
     leads = load_leads(loaded)                     # CSV / JSONL / inline, keys normalised
     routing = Router(loaded).route(leads.leads)    # desired state; pure
     plan = make_plan(routing.desired, remote, managed=..., policy=..., capabilities=...)
-    print(render(plan, "markdown"))
+    text = leadsync.render.render(plan, "markdown")
 """
 
 __version__ = "0.1.0"
 
 from leadsync.errors import LeadsyncError, Location, PlanError, Problem, RoutingError, SpecError  # noqa: E402
 from leadsync.plan import Plan, dump_plan, load_plan, make_plan  # noqa: E402
-from leadsync.render import render  # noqa: E402
 from leadsync.routing import Router  # noqa: E402
 from leadsync.spec import load_leads, load_spec  # noqa: E402
 
@@ -31,6 +30,5 @@ __all__ = sorted(
         "load_plan",
         "load_spec",
         "make_plan",
-        "render",
     ]
 )

@@ -18,7 +18,7 @@ from leadsync.plan import dump_plan
 from leadsync.render import FORMATS, render
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
-from leadsync.workflow import plan_spec, resolve_remote_file
+from leadsync.workflow import plan_spec, resolve_remote_file, sandbox_paths
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -161,6 +161,46 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
         click.echo(render(planned.plan, fmt, color=color), nl=False)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
+
+
+@main.group()
+def sandbox() -> None:
+    """The embedded emulator of the Instantly and Sonarly APIs (docs/sandbox.md)."""
+
+
+@sandbox.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True, help="0 picks a free port.")
+@click.option("--state", type=click.Path(dir_okay=False), help="SQLite file to keep the state in (default: memory).")
+@click.option("--seed", type=click.Path(dir_okay=False), help="Seed file (JSON) for a new state.")
+@click.option("--vendor", type=click.Choice(["instantly", "sonarly"]), help="Which API to serve (default: from the seed).")
+@click.option("--faults", metavar="SPEC", help="Seeded fault injection, e.g. 'seed=7,429=0.05:burst=3' (docs/sandbox.md).")
+@click.option("--rate-limit", default="100/s,6000/min", show_default=True, help="'off', or limits like '100/s,6000/min'.")
+def sandbox_serve(
+    port: int, state: str | None, seed: str | None, vendor: str | None, faults: str | None, rate_limit: str
+) -> None:
+    """Serve the sandbox on 127.0.0.1 until interrupted."""
+    from leadsync import sandbox as emulator  # late: only this command needs the server stack
+
+    def ready(url: str) -> None:
+        _err(f"leadsync sandbox listening on {url} (Ctrl-C to stop)")
+
+    with _errors():
+        emulator.serve(
+            port=port, state=state, seed=seed, vendor=vendor, faults=faults, rate_limit=rate_limit, on_ready=ready
+        )
+
+
+@sandbox.command("reset")
+@click.argument("spec", type=click.Path(dir_okay=False))
+def sandbox_reset(spec: str) -> None:
+    """Start the sandbox workspace of SPEC over from its seed."""
+    from leadsync import sandbox as emulator
+
+    with _errors():
+        seed, state = sandbox_paths(load_spec(spec))
+        state.parent.mkdir(parents=True, exist_ok=True)
+        emulator.reset(state, seed)
+        click.echo(f"{spec}: sandbox state {state} reset from {seed}")
 
 
 def _write_atomically(path: Path, text: str) -> None:

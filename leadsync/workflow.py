@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from leadsync.errors import Problem
+from leadsync.errors import Problem, SpecError
 from leadsync.plan import Plan, SpecRef, Workspace, make_plan
 from leadsync.providers import capabilities_for
 from leadsync.routing import Router
@@ -47,6 +47,15 @@ def resolve_remote_file(loaded: LoadedSpec, path: str | Path) -> ResolvedWorkspa
         key_kind=spec.key_kind,
         account_group=spec.workspace.account_group,
     )
+
+
+def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
+    """(seed, state) of a sandbox workspace: the seed beside the spec, the state in `.leadsync/` beside it."""
+    seed = loaded.spec.workspace.seed
+    if loaded.spec.workspace.provider != "sandbox" or seed is None:
+        raise SpecError([Problem(loaded.positions.of(("workspace",)), "not a sandbox workspace with a seed")])
+    state = loaded.root / ".leadsync" / f"{loaded.path.stem}.sandbox.sqlite"
+    return loaded.root / seed, state
 
 
 def plan_spec(spec_path: str | Path, resolve: RemoteSource) -> Planned:

@@ -1,0 +1,215 @@
+"""Seeds: the JSON a sandbox starts from, and the format its state is dumped in (DESIGN.md section 6).
+
+Instantly: {"api_keys": [{"key", "scopes"}], "members": [{"user_id", "email"}], "campaigns": [{"id", "name"}],
+"lists": [{"id", "name"}], "leads": [{vendor Lead fields}]}, plus optionally "workspace_id" and "blocklist"
+(emails or domains /leads/add counts as in_blocklist).
+Sonarly: {"api_keys": [...], "account_groups": [{"id", "name"}], "audiences": [{"id", "name", "account_group_id",
+"type", "populating"}], "prospects": [{"id", "audience_id", "publicIdentifier", "linkedinUrl", ...}]}.
+
+Loading checks the shape (with JSON Schema) and the references (a lead's campaign exists, ids are unique), and
+reports every problem at once, each naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from leadsync.errors import Location, Problem
+
+from ._errors import SeedError
+from ._model import AUDIENCE_FIELDS, CAMPAIGN_FIELDS, LEAD_FIELDS, LIST_FIELDS, MEMBER_FIELDS
+
+VENDORS = ("instantly", "sonarly")
+_OBJECT_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+_NAME = {"type": "string", "minLength": 1}
+
+
+def _records(required: dict[str, Any], optional: dict[str, Any], *, open_ended: bool = False) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {**required, **optional},
+            "required": list(required),
+            "additionalProperties": open_ended,
+        },
+    }
+
+
+_API_KEYS = _records(
+    {"key": _NAME, "scopes": {"type": "array", "items": {"type": "string"}}},
+    {"name": {"type": "string"}, "user_id": {"type": ["string", "null"]}},
+)
+_LEAD_OPTIONAL = {k: v for k, v in LEAD_FIELDS.items() if k != "id"} | {"custom_variables": {"type": "object"}}
+SEED_SCHEMAS: dict[str, dict[str, Any]] = {
+    "instantly": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "api_keys": _API_KEYS,
+            "workspace_id": _NAME,
+            "members": _records({"user_id": _NAME, "email": _NAME}, MEMBER_FIELDS),
+            "campaigns": _records({"id": _NAME, "name": {"type": "string"}}, CAMPAIGN_FIELDS),
+            "lists": _records({"id": _NAME, "name": {"type": "string"}}, LIST_FIELDS),
+            "leads": _records({"id": _NAME}, _LEAD_OPTIONAL),
+            "blocklist": {"type": "array", "items": _NAME},
+        },
+    },
+    "sonarly": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "api_keys": _API_KEYS,
+            "account_groups": _records({"id": _OBJECT_ID, "name": {"type": "string"}}, {}),
+            "audiences": _records(
+                {"id": _OBJECT_ID, "name": {"type": "string"}, "account_group_id": _OBJECT_ID}, AUDIENCE_FIELDS
+            ),
+            # a prospect carries whatever the vendor's prospect object carries; only these are checked
+            "prospects": _records(
+                {"id": _OBJECT_ID, "audience_id": _OBJECT_ID},
+                {
+                    "publicIdentifier": {"type": ["string", "null"]},
+                    "linkedinUrl": {"type": ["string", "null"]},
+                    "firstName": {"type": ["string", "null"]},
+                    "lastName": {"type": ["string", "null"]},
+                },
+                open_ended=True,
+            ),
+        },
+    },
+}
+DEFAULT_SEEDS: dict[str, dict[str, Any]] = {
+    "instantly": {"api_keys": [{"key": "sandbox", "scopes": ["all:all"]}]},
+    "sonarly": {"api_keys": [{"key": "sk_live_sandbox", "scopes": ["all:all"]}]},
+}
+
+
+def infer_vendor(data: Mapping[str, Any]) -> str:
+    """A seed holding `account_groups` (or audiences or prospects) is a Sonarly seed; any other, an Instantly one."""
+    return "sonarly" if {"account_groups", "audiences", "prospects"} & set(data) else "instantly"
+
+
+def read_seed(
+    seed: Mapping[str, Any] | str | os.PathLike[str] | None, vendor: str | None
+) -> tuple[dict[str, Any], str]:
+    """The validated seed and the vendor it serves; a path is read as JSON, None gives an empty workspace."""
+    if vendor is not None and vendor not in VENDORS:
+        raise SeedError([Problem(Location("<vendor>"), f"unknown vendor {vendor!r}: expected instantly or sonarly")])
+    if seed is None:
+        chosen = vendor or "instantly"
+        return json.loads(json.dumps(DEFAULT_SEEDS[chosen])), chosen
+    if isinstance(seed, Mapping):
+        name, data = "<seed>", json.loads(json.dumps(seed))
+    else:
+        name = os.fspath(seed)
+        data = _read_json(Path(name))
+    if not isinstance(data, dict):
+        raise SeedError([Problem(Location(name), "a seed must be a JSON object")])
+    inferred = infer_vendor(data)
+    if (
+        vendor is not None
+        and vendor != inferred
+        and any(data.get(k) for k in ("account_groups", "campaigns", "lists", "leads", "members"))
+    ):
+        raise SeedError([Problem(Location(name), f"this is a {inferred.title()} seed, not a {vendor.title()} one")])
+    chosen = vendor or inferred
+    validate_seed(data, chosen, name)
+    return data, chosen
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SeedError([Problem(Location(str(path)), f"cannot read the seed: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError:
+        raise SeedError([Problem(Location(str(path)), "the seed is not UTF-8 text")]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SeedError([Problem(Location(str(path), exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")]) from None
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def validate_seed(data: dict[str, Any], vendor: str, name: str) -> None:
+    where = Location(name)
+    validator = jsonschema.Draft202012Validator(SEED_SCHEMAS[vendor])
+    problems = [
+        Problem(where, f"{_where(error.absolute_path)}: {_message(error)}") for error in validator.iter_errors(data)
+    ]
+    if problems:  # references are checked only on a well-formed seed, so each problem is reported once
+        raise SeedError(problems)
+    problems = [
+        Problem(where, message)
+        for message in (_references_instantly if vendor == "instantly" else _references_sonarly)(data)
+    ]
+    if problems:
+        raise SeedError(problems)
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
+    return str(error.message)
+
+
+def _unique(records: list[dict[str, Any]], kind: str, key: str = "id") -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for index, record in enumerate(records):
+        if record[key] in seen:
+            problems.append(f"{kind}[{index}].{key}: duplicate {key} {record[key]!r}")
+        seen.add(record[key])
+    return problems
+
+
+def _references_instantly(data: dict[str, Any]) -> list[str]:
+    problems = _unique(data.get("api_keys", []), "api_keys", "key")
+    problems += _unique(data.get("members", []), "members", "user_id")
+    problems += _unique(data.get("campaigns", []), "campaigns") + _unique(data.get("lists", []), "lists")
+    problems += _unique(data.get("leads", []), "leads")
+    campaigns = {c["id"] for c in data.get("campaigns", [])}
+    lists = {c["id"] for c in data.get("lists", [])}
+    for index, lead in enumerate(data.get("leads", [])):
+        campaign, list_id = lead.get("campaign"), lead.get("list_id")
+        if bool(campaign) == bool(list_id):
+            problems.append(
+                f"leads[{index}]: a lead belongs to exactly one campaign or one list (give campaign or list_id)"
+            )
+        elif campaign and campaign not in campaigns:
+            problems.append(f"leads[{index}].campaign: no campaign with id {campaign!r}")
+        elif list_id and list_id not in lists:
+            problems.append(f"leads[{index}].list_id: no list with id {list_id!r}")
+    return problems
+
+
+def _references_sonarly(data: dict[str, Any]) -> list[str]:
+    problems = _unique(data.get("api_keys", []), "api_keys", "key")
+    problems += _unique(data.get("account_groups", []), "account_groups") + _unique(
+        data.get("audiences", []), "audiences"
+    )
+    problems += _unique(data.get("prospects", []), "prospects")
+    groups = {g["id"] for g in data.get("account_groups", [])}
+    audiences = {a["id"] for a in data.get("audiences", [])}
+    for index, audience in enumerate(data.get("audiences", [])):
+        if audience["account_group_id"] not in groups:
+            problems.append(
+                f"audiences[{index}].account_group_id: no account group with id {audience['account_group_id']!r}"
+            )
+    for index, prospect in enumerate(data.get("prospects", [])):
+        if prospect["audience_id"] not in audiences:
+            problems.append(f"prospects[{index}].audience_id: no audience with id {prospect['audience_id']!r}")
+    return problems

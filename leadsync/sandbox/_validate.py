@@ -1,0 +1,116 @@
+"""Request validation with the messages Instantly's framework (Fastify, with Ajv) answers.
+
+Fastify validates a body against the route's JSON schema, stops at the first error and answers 400 with a message
+like `body/limit must be <= 100` or `body must have required property 'leads'`; its Ajv removes properties a
+schema does not declare instead of failing, which is why unknown keys are "ignored silently" (the vendor's own
+words). Query strings are coerced to the declared types first (`?limit=10` is the integer 10).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema
+
+from ._http import ApiError
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@_FORMATS.checks("email")  # type: ignore[untyped-decorator]
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or bool(_EMAIL.match(value))
+
+
+def is_email(value: object) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.match(value))
+
+
+_VALIDATORS: dict[int, jsonschema.Draft202012Validator] = {}
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    # the request schemas are module constants, so their identity is a fine cache key
+    found = _VALIDATORS.get(id(schema))
+    if found is None:
+        found = _VALIDATORS[id(schema)] = jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
+    return found
+
+
+_AJV_MESSAGES = {
+    "type": "must be {}",
+    "minimum": "must be >= {}",
+    "maximum": "must be <= {}",
+    "minItems": "must NOT have fewer than {} items",
+    "maxItems": "must NOT have more than {} items",
+    "minLength": "must NOT have fewer than {} characters",
+    "maxLength": "must NOT have more than {} characters",
+    "minProperties": "must NOT have fewer than {} properties",
+    "enum": "must be equal to one of the allowed values",
+    "anyOf": "must match a schema in anyOf",
+    "format": 'must match format "{}"',
+    "pattern": 'must match pattern "{}"',
+}
+
+
+def ajv_message(error: jsonschema.ValidationError, where: str) -> str:
+    path = where + "".join(f"/{part}" for part in error.absolute_path)
+    rule, value = error.validator, error.validator_value
+    if rule == "required":
+        missing = re.search(r"'(.+?)' is a required property", error.message)
+        return f"{path} must have required property '{missing.group(1) if missing else value[0]}'"
+    if rule == "type" and isinstance(value, list):
+        value = ",".join(value)
+    template = _AJV_MESSAGES.get(str(rule))
+    return f"{path} {template.format(value) if template else error.message}"
+
+
+def strip_unknown(schema: dict[str, Any], value: Any) -> Any:
+    """The value without the properties its schema does not declare (Ajv's removeAdditional), recursively."""
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        return {k: strip_unknown(props[k], v) for k, v in value.items() if k in props}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [strip_unknown(schema["items"], item) for item in value]
+    return value
+
+
+def check_body(schema: dict[str, Any], body: Any) -> Any:
+    """The body with undeclared properties removed; raise ApiError(400) with Ajv's first message if invalid."""
+    body = strip_unknown(schema, body)
+    # jsonschema walks a schema's keywords in the order written, as Ajv does, so the first error is Ajv's
+    error = next(iter(_validator(schema).iter_errors(body)), None)
+    if error is not None:
+        raise ApiError(400, ajv_message(error, "body"), code="VALIDATION_ERROR")
+    return body
+
+
+def check_query(spec: dict[str, dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
+    """Declared query parameters, coerced to their types; raise ApiError(400) as Fastify would."""
+    out: dict[str, Any] = {}
+    for name, rule in spec.items():
+        if name not in query:
+            continue
+        raw = query[name][-1]
+        kind = rule.get("type", "string")
+        value: Any = raw
+        if kind == "integer":
+            if not re.fullmatch(r"-?\d+", raw):
+                raise ApiError(400, f"querystring/{name} must be integer", code="VALIDATION_ERROR")
+            value = int(raw)
+        elif kind == "boolean":
+            if raw not in ("true", "false"):
+                raise ApiError(400, f"querystring/{name} must be boolean", code="VALIDATION_ERROR")
+            value = raw == "true"
+        if "minimum" in rule and value < rule["minimum"]:
+            raise ApiError(400, f"querystring/{name} must be >= {rule['minimum']}", code="VALIDATION_ERROR")
+        if "maximum" in rule and value > rule["maximum"]:
+            raise ApiError(400, f"querystring/{name} must be <= {rule['maximum']}", code="VALIDATION_ERROR")
+        if "enum" in rule and value not in rule["enum"]:
+            raise ApiError(
+                400, f"querystring/{name} must be equal to one of the allowed values", code="VALIDATION_ERROR"
+            )
+        out[name] = value
+    return out
