@@ -18,7 +18,7 @@ from leadsync.plan import dump_plan
 from leadsync.render import FORMATS, render
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
-from leadsync.workflow import plan_spec, resolve_remote_file, sandbox_paths
+from leadsync.workflow import live_source, plan_spec, sandbox_paths, snapshot_source
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -140,7 +140,7 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--remote", "remote", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Plan against a snapshot in the sandbox seed format: no credentials, no network.")
+              help="Plan against a snapshot (the sandbox seed format) instead of the live workspace: no key, no network.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="How to print the plan on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
@@ -148,12 +148,7 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
 def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool) -> None:
     """Compare SPEC with its workspace and print the smallest set of changes."""
     with _errors():
-        if remote is None:
-            _fail(
-                "reading a live workspace needs its provider, which this version does not have yet; "
-                "plan against a snapshot with --remote FILE (the sandbox seed format)"
-            )
-        planned = plan_spec(spec, lambda loaded: resolve_remote_file(loaded, remote))
+        planned = plan_spec(spec, snapshot_source(remote) if remote else live_source)
         _warn(list(planned.warnings))
         if out is not None:
             _write_atomically(Path(out), dump_plan(planned.plan))

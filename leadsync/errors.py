@@ -6,9 +6,13 @@ Library code raises these; only the CLI prints them (one line each, exit 1).
     ├── ProblemsError            carries every located Problem at once
     │   ├── SpecError            a spec or one of its sources is invalid
     │   └── RoutingError         lead data a route cannot evaluate (a number expected, text found)
-    └── PlanError                a plan document that cannot be read, or a plan that cannot be made
-        ├── UnsafePlanError      (leadsync.plan) changes over max_change_ratio without --force
-        └── SnapshotError        (leadsync.snapshot) a snapshot file not in the seed format
+    ├── PlanError                a plan document that cannot be read, or a plan that cannot be made
+    │   ├── UnsafePlanError      (leadsync.plan) changes over max_change_ratio without --force
+    │   └── SnapshotError        (leadsync.snapshot) a snapshot file not in the seed format
+    └── ProviderError            a vendor API refused or failed a request (its message, never the key)
+        ├── CredentialsError     no key in the environment variable the spec names, or a refused key (401)
+        ├── AccessError          402 (plan), 403 (a missing scope), 404 (what was not found)
+        └── UnavailableError     the vendor kept failing (429, 5xx, connection) past the retry budget
 """
 
 from __future__ import annotations
@@ -75,3 +79,19 @@ class RoutingError(ProblemsError):
 
 class PlanError(LeadsyncError):
     """A plan document cannot be read or a plan cannot be made."""
+
+
+class ProviderError(LeadsyncError):
+    """A vendor API refused or failed a request."""
+
+
+class CredentialsError(ProviderError):
+    """The API key is missing from the environment, or the vendor refused it."""
+
+
+class AccessError(ProviderError):
+    """The vendor answered 402, 403 or 404: the account, the key's scopes or the thing asked for."""
+
+
+class UnavailableError(ProviderError):
+    """The vendor kept failing (rate limit, 5xx, dropped connections) past the retry budget."""

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from leadsync.errors import Problem, SpecError
+from leadsync.errors import Location, Problem, ProviderError, SpecError
 from leadsync.plan import Plan, SpecRef, Workspace, make_plan
 from leadsync.providers import capabilities_for
+from leadsync.providers.instantly import InstantlyProvider
 from leadsync.routing import Router
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
 
-
-#: where the remote state comes from: a snapshot file, or (later) a provider reading the live workspace
-RemoteSource = Callable[[LoadedSpec], ResolvedWorkspace]
+#: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
+RemoteSource = Callable[[LoadedSpec, frozenset[str]], ResolvedWorkspace]
 
 
 @dataclass(frozen=True)
@@ -37,32 +38,73 @@ def destination_refs(spec: Spec) -> dict[str, DestinationRef]:
     return refs
 
 
-def resolve_remote_file(loaded: LoadedSpec, path: str | Path) -> ResolvedWorkspace:
-    """A snapshot file (sandbox seed format) resolved against the spec's destination and owner names."""
+def owner_emails(spec: Spec) -> dict[str, str]:
+    return {name: owner.email for name, owner in spec.owners.items()}
+
+
+def snapshot_source(path: str | Path) -> RemoteSource:
+    """A snapshot file (sandbox seed format), resolved against the spec's names: no network, no key."""
+
+    def read(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace:
+        spec = loaded.spec
+        return load_snapshot(
+            path,
+            destinations=destination_refs(spec),
+            owners=owner_emails(spec),
+            key_kind=spec.key_kind,
+            account_group=spec.workspace.account_group,
+        )
+
+    return read
+
+
+def live_source(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace:
+    """The workspace the spec names, read through its provider (a sandbox is started in-process)."""
+    with open_provider(loaded) as provider:
+        return provider.read(destinations=destination_refs(loaded.spec), owners=owner_emails(loaded.spec), wanted=wanted)
+
+
+@contextmanager
+def open_provider(loaded: LoadedSpec) -> Iterator[InstantlyProvider]:
+    """The provider of the spec's workspace; for `provider: sandbox`, over HTTP to an in-process sandbox."""
     spec = loaded.spec
-    return load_snapshot(
-        path,
-        destinations=destination_refs(spec),
-        owners={name: owner.email for name, owner in spec.owners.items()},
-        key_kind=spec.key_kind,
-        account_group=spec.workspace.account_group,
-    )
+    if spec.vendor == "sonarly":
+        raise ProviderError("the Sonarly provider is not built yet: plan a Sonarly spec with --remote FILE")
+    if spec.workspace.provider == "sandbox":
+        from leadsync import sandbox  # late: only sandbox workspaces need the server stack
+
+        seed, state = sandbox_paths(loaded)
+        state.parent.mkdir(parents=True, exist_ok=True)
+        with sandbox.start(seed, state=state, vendor=spec.vendor) as running:
+            provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key")
+            try:
+                yield provider
+            finally:
+                provider.close()
+        return
+    assert spec.workspace.api_key_env is not None  # the spec checks make sure of it
+    provider = InstantlyProvider.from_environment(spec.workspace.api_key_env)
+    try:
+        yield provider
+    finally:
+        provider.close()
 
 
 def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
     """(seed, state) of a sandbox workspace: the seed beside the spec, the state in `.leadsync/` beside it."""
     seed = loaded.spec.workspace.seed
     if loaded.spec.workspace.provider != "sandbox" or seed is None:
-        raise SpecError([Problem(loaded.positions.of(("workspace",)), "not a sandbox workspace with a seed")])
+        where = loaded.positions.of(("workspace",))
+        raise SpecError([Problem(Location(where.file, where.line, where.column), "not a sandbox workspace with a seed")])
     state = loaded.root / ".leadsync" / f"{loaded.path.stem}.sandbox.sqlite"
     return loaded.root / seed, state
 
 
-def plan_spec(spec_path: str | Path, resolve: RemoteSource) -> Planned:
+def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Planned:
     """Load the spec, read the remote state, route (sticky pools see current owners) and plan."""
     loaded = load_spec(spec_path)
     leads = load_leads(loaded)
-    resolved = resolve(loaded)
+    resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
     current_owners = {
         record.key: record.owner
         for record in resolved.remote

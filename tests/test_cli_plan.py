@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from leadsync.cli import main
@@ -83,10 +84,20 @@ def test_a_workspace_that_matches_has_no_changes(tmp_path: Path) -> None:
     assert out.rstrip().splitlines()[-1] == "No changes."
 
 
-def test_plan_without_remote_says_what_to_do() -> None:
-    code, _, err = run("plan", str(EXAMPLES / "quickstart.yaml"))
+def test_plan_on_the_embedded_sandbox_is_the_readme_command(tmp_path: Path) -> None:
+    for name in ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    code, out, _ = run("plan", str(tmp_path / "quickstart.yaml"))
+    assert code == 0
+    assert out.rstrip().splitlines()[-1] == "Plan: 13 to add, 15 to move, 2 to reassign, 3 held."
+
+
+def test_plan_of_a_live_workspace_without_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INSTANTLY_API_KEY", raising=False)
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    code, _, err = run("plan", str(tmp_path / "spec.yaml"))
     assert code == 1
-    assert "--remote FILE" in err
+    assert err.strip() == "Error: no API key: set the environment variable INSTANTLY_API_KEY (named by the spec)"
 
 
 def test_a_bad_snapshot_is_a_located_error(tmp_path: Path) -> None:
