@@ -14,11 +14,13 @@ import click
 
 from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
-from leadsync.plan import dump_plan
-from leadsync.render import FORMATS, render
+from leadsync.apply import ApplyReport
+from leadsync.plan import Plan, dump_plan, load_plan
+from leadsync.providers.base import WriteRequest
+from leadsync.render import FORMATS, mask_key, render
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
-from leadsync.workflow import live_source, plan_spec, sandbox_paths, snapshot_source
+from leadsync.workflow import apply_session, live_source, plan_spec, sandbox_paths, snapshot_source
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,6 +158,78 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
         click.echo(render(planned.plan, fmt, color=color), nl=False)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
+
+
+@main.command()
+@click.argument("target", metavar="SPEC|PLANFILE", type=click.Path(dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (CI). Without it, apply asks on a terminal.")
+@click.option("--dry-run", is_flag=True, help="Print every request apply would send, and send none.")
+@click.option("--force", is_flag=True, help="Apply even when a destination changes more than max_change_ratio.")
+def apply(target: str, auto_approve: bool, dry_run: bool, force: bool) -> None:
+    """Make the workspace match SPEC (or carry out a saved PLANFILE), then verify it converged."""
+    with _errors():
+        saved = load_plan(Path(target)) if target.endswith(".json") else None
+        spec = saved.spec.path if saved is not None else target
+        if saved is not None and not Path(spec).is_file():
+            _fail(f"{target} was planned from {spec}, which is not here: apply from the folder plan ran in")
+        with apply_session(load_spec(spec)) as session:
+            if session.resumed is not None:
+                _err(f"Resuming an interrupted apply (run {session.resumed.run}): its open writes were settled "
+                     "by reading the workspace again; only what did not happen will be sent.")  # fmt: skip
+            if saved is not None:
+                session.use_saved(saved, target)
+            plan = session.plan
+            _err(render(plan, "text", color=_color() is not False and sys.stderr.isatty()).rstrip())
+            if not plan.has_changes:
+                return
+            plan.raise_if_unsafe(force)
+            requests = session.requests()
+            if dry_run:
+                for request in requests:
+                    click.echo(_describe_request(request))
+                _err(f"Dry run: {len(requests)} requests shown, none sent.")
+                return
+            _confirm(auto_approve)
+            report = _apply_with_progress(session, len(requests))
+        _report(report)
+        if not report.converged:
+            sys.exit(1)
+
+
+def _describe_request(request: WriteRequest) -> str:
+    """One line per request: method, path, what it does, and whom (masked)."""
+    who = ", ".join(mask_key(key) for key in request.keys[:3])
+    more = f" and {len(request.keys) - 3} more" if len(request.keys) > 3 else ""
+    fields = ", ".join(sorted(k for k in request.body if k not in ("ids", "leads")))
+    return f"{request.method} {request.path}  {request.summary}  [{fields}]  ({who}{more})"
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        _fail("refusing to apply without confirmation: no terminal to ask on (use --auto-approve in CI)")
+    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False, err=True)
+    if answer.strip() != "yes":
+        _fail("apply cancelled; nothing was changed")
+
+
+def _apply_with_progress(session: Any, total: int) -> ApplyReport:
+    if not sys.stderr.isatty():
+        return session.apply()  # type: ignore[no-any-return]
+    with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
+        return session.apply(on_write=lambda _request: bar.update(1))  # type: ignore[no-any-return]
+
+
+def _report(report: ApplyReport) -> None:
+    rounds = f"{report.rounds} round{'s' if report.rounds != 1 else ''}"
+    settled = f", {report.open_outcomes} open outcomes settled by re-reading" if report.open_outcomes else ""
+    _err(f"Applied {report.writes} writes in {rounds}{settled}, {report.seconds:.1f} s.")
+    if report.converged:
+        _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
+    elif report.residual is not None:
+        _err(render(report.residual, "text").rstrip())
+        _err(click.style("Error: ", fg="red", bold=True) + "not converged: the changes above remain")
 
 
 @main.group()

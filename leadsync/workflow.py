@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from leadsync.errors import Location, Problem, ProviderError, SpecError
+from leadsync.apply.applier import Applier, ApplyReport, requests_for
+from leadsync.apply.journal import Journal
+from leadsync.apply.lock import WorkspaceLock
+from leadsync.errors import Location, PlanError, Problem, ProviderError, SpecError
 from leadsync.plan import Plan, SpecRef, Workspace, make_plan
 from leadsync.providers import capabilities_for
+from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.routing import Router
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
-from leadsync.spec import LoadedSpec, load_leads, load_spec
+from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
 
 #: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
@@ -105,6 +111,11 @@ def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Plan
     loaded = load_spec(spec_path)
     leads = load_leads(loaded)
     resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
+    return Planned(loaded, make_spec_plan(loaded, leads, resolved), tuple(leads.warnings))
+
+
+def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace) -> Plan:
+    """Route the spec's leads (sticky pools see the current owners) and plan against `resolved`."""
     current_owners = {
         record.key: record.owner
         for record in resolved.remote
@@ -112,7 +123,7 @@ def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Plan
     }
     routing = Router(loaded).route(leads.leads, current_owners)
     spec = loaded.spec
-    plan = make_plan(
+    return make_plan(
         routing.desired,
         resolved.remote,
         managed=resolved.managed,
@@ -120,7 +131,65 @@ def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Plan
         capabilities=capabilities_for(spec.vendor),
         unrouted=[lead.key for lead in routing.unrouted],
         conflicts=resolved.conflicts,
-        spec=SpecRef(str(spec_path), loaded.sha256),
+        spec=SpecRef(str(loaded.path), loaded.sha256),
         workspace=Workspace(provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor),
     )
-    return Planned(loaded, plan, tuple(leads.warnings))
+
+
+def workspace_tag(loaded: LoadedSpec) -> str:
+    """A file-name-safe name for the workspace, for its lock and journal under `.leadsync/`."""
+    ws = loaded.spec.workspace
+    if ws.provider == "sandbox":
+        return f"sandbox-{loaded.path.stem}"
+    setting = "LEADSYNC_SONARLY_BASE_URL" if ws.provider == "sonarly" else "LEADSYNC_INSTANTLY_BASE_URL"
+    identity = "|".join([ws.provider, os.environ.get(setting, ""), ws.api_key_env or "", ws.account_group or ""])
+    return f"{ws.provider}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+
+
+class ApplySession:
+    """One apply: the workspace locked, its journal open, its state read and planned."""
+
+    def __init__(self, loaded: LoadedSpec, provider: Provider, state_dir: Path) -> None:
+        self.loaded = loaded
+        self.provider = provider
+        self.leads = load_leads(loaded)
+        tag = workspace_tag(loaded)
+        self.journal = Journal(state_dir / f"{tag}.journal.jsonl")
+        self.resumed = self.journal.unfinished()
+        self.applier = Applier(provider, self.journal)
+        if self.resumed is not None:
+            self.applier.settle(self.resumed)
+        self.plan, self.workspace = self.replan()
+
+    def replan(self) -> tuple[Plan, ResolvedWorkspace]:
+        spec = self.loaded.spec
+        wanted = frozenset(lead.key for lead in self.leads.leads)
+        resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
+        return make_spec_plan(self.loaded, self.leads, resolved), resolved
+
+    def use_saved(self, saved: Plan, path: str) -> None:
+        """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made."""
+        if saved.is_stale(self.workspace.remote):
+            raise PlanError(
+                f"stale plan: the workspace changed since {path} was made; run leadsync plan again"
+            )
+        self.plan = saved
+
+    def requests(self) -> list[WriteRequest]:
+        return [requests_for(self.provider, op, self.workspace) for op in self.plan.operations]
+
+    def apply(self, on_write: Callable[[WriteRequest], None] | None = None) -> ApplyReport:
+        self.applier.on_write = on_write
+        return self.applier.run(self.plan, self.workspace, self.replan, ApplyReport(resumed=self.resumed))
+
+
+@contextmanager
+def apply_session(loaded: LoadedSpec) -> Iterator[ApplySession]:
+    """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run)."""
+    state_dir = loaded.root / ".leadsync"
+    with WorkspaceLock(state_dir / f"{workspace_tag(loaded)}.lock"), open_provider(loaded) as provider:
+        session = ApplySession(loaded, provider, state_dir)
+        try:
+            yield session
+        finally:
+            session.journal.close()

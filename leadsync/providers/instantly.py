@@ -7,14 +7,16 @@ The live workspace is read into the same shape as a snapshot (the sandbox seed f
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
-from leadsync.errors import CredentialsError
-from leadsync.providers._http import RateLimiter, VendorClient, check_base_url, paginate_items
+from leadsync.errors import CredentialsError, ProviderError
+from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url, paginate_items
+from leadsync.providers.base import JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
 from leadsync.state import Capabilities, KeyKind
@@ -24,6 +26,8 @@ BASE_URL_SETTING = "LEADSYNC_INSTANTLY_BASE_URL"
 PAGE = 100
 CONTACTS_PER_LOOKUP = 100  # emails per `contacts` look-up; the API documents no maximum
 READ_THREADS = 4
+#: vendor Lead fields an added lead may carry at the top level; any other spec attribute goes to custom_variables
+LEAD_FIELDS = frozenset({"first_name", "last_name", "company_name", "job_title", "phone", "website", "personalization"})
 
 
 def instantly_message(response: httpx.Response) -> str:
@@ -43,8 +47,23 @@ class InstantlyProvider:
     name = "instantly"
     capabilities: Capabilities = INSTANTLY
 
-    def __init__(self, client: VendorClient) -> None:
+    def __init__(
+        self,
+        client: VendorClient,
+        *,
+        job_timeout: float = 300.0,
+        poll: tuple[float, float] = (0.1, 2.0),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
+        self.job_timeout = job_timeout  # a job not done by then is stalled: its outcome is settled by a re-read
+        self.poll = poll  # first and longest pause between polls; small jobs finish well under a second
+        self.sleep, self.clock = sleep, clock
+
+    @property
+    def stats(self) -> CallStats:
+        return self.client.stats
 
     @classmethod
     def from_environment(
@@ -133,3 +152,119 @@ class InstantlyProvider:
         }
         return resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.EMAIL,
                                 source="the Instantly workspace")  # fmt: skip
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def move_request(
+        self, *, ids: Sequence[str], keys: Sequence[str], source: str, target: str, owner_id: str | None
+    ) -> WriteRequest:
+        _require_ids(ids, "move")
+        body: dict[str, Any] = {"ids": list(ids), **_place(source, "campaign", "list_id"),
+                                **_place(target, "to_campaign_id", "to_list_id")}  # fmt: skip
+        if owner_id is not None:
+            body["assigned_to"] = owner_id
+        owner = f", assigned_to {owner_id}" if owner_id else ""
+        return WriteRequest("POST", "/api/v2/leads/move", "POST /api/v2/leads/move", body,
+                            f"move {len(ids)} leads {source} -> {target}{owner}", tuple(keys))  # fmt: skip
+
+    def add_request(self, *, target: str, leads: Sequence[NewLead]) -> WriteRequest:
+        if not leads:
+            raise ProviderError("refusing to send an add with no leads")
+        kind = target.split(":", 1)[0]
+        # skip_if_in_campaign / skip_if_in_list: a repeated add never makes a second record in the
+        # destination; skip_if_in_workspace would also skip the people `claim: add` wants added here
+        skip = "skip_if_in_campaign" if kind == "campaign" else "skip_if_in_list"
+        body = {**_place(target, "campaign_id", "list_id"), skip: True, "leads": [_lead(lead) for lead in leads]}
+        return WriteRequest("POST", "/api/v2/leads/add", "POST /api/v2/leads/add", body,
+                            f"add {len(leads)} leads to {target}", tuple(lead.key for lead in leads))  # fmt: skip
+
+    def assign_request(
+        self, *, ids: Sequence[str], keys: Sequence[str], destination: str, owner_id: str
+    ) -> WriteRequest:
+        _require_ids(ids, "bulk-assign")
+        body = {"organization_user_ids": [owner_id], "ids": list(ids), **_place(destination, "campaign", "list_id")}
+        return WriteRequest("POST", "/api/v2/leads/bulk-assign", "POST /api/v2/leads/bulk-assign", body,
+                            f"assign {len(ids)} leads in {destination} to {owner_id}", tuple(keys))  # fmt: skip
+
+    def remove_request(self, *, ids: Sequence[str], keys: Sequence[str], destination: str) -> WriteRequest:
+        _require_ids(ids, "delete")  # without ids the vendor deletes EVERY lead of the campaign or list
+        body = {**_place(destination, "campaign_id", "list_id"), "ids": list(ids), "limit": len(ids)}
+        return WriteRequest("DELETE", "/api/v2/leads", "DELETE /api/v2/leads", body,
+                            f"delete {len(ids)} leads from {destination}", tuple(keys))  # fmt: skip
+
+    def send(self, request: WriteRequest) -> WriteResult:
+        answer = self.client.write(request.method, request.path, endpoint=request.endpoint, json=dict(request.body))
+        answer = answer if isinstance(answer, dict) else {}
+        job = answer.get("id") if request.endpoint == "POST /api/v2/leads/move" else None
+        return WriteResult(request, job_id=str(job) if job else None, answer=answer)
+
+    def wait(self, result: WriteResult) -> None:
+        """A move: its background job to the end. A bulk-assign (202, no job): until the owners read back."""
+        if result.job_id is not None:
+            self._wait_job(result.job_id)
+        elif result.request.endpoint == "POST /api/v2/leads/bulk-assign":
+            self._wait_assigned(result.request)
+
+    def _wait_job(self, job_id: str) -> None:
+        endpoint = "GET /api/v2/background-jobs/{id}"
+        deadline = self.clock() + self.job_timeout
+        pause = self.poll[0]
+        while True:
+            job = self.client.read("GET", f"/api/v2/background-jobs/{job_id}", endpoint=endpoint)
+            status = str((job or {}).get("status", ""))
+            if status == "success":
+                return
+            if status in ("failed", "cancelled"):
+                raise JobFailed(f"instantly: background job {job_id} ended {status}")
+            if self.clock() + pause > deadline:
+                raise JobStalled(f"instantly: background job {job_id} still {status or 'unknown'} after "
+                                 f"{self.job_timeout:g} s")  # fmt: skip
+            self.sleep(pause)
+            pause = min(self.poll[1], pause * 2)
+
+    def _wait_assigned(self, request: WriteRequest) -> None:
+        owner = request.body["organization_user_ids"][0]
+        ids = list(request.body["ids"])
+        deadline = self.clock() + self.job_timeout
+        pause = self.poll[0]
+        while True:
+            pending = {str(lead["id"]) for lead in self._leads({"ids": ids}) if lead.get("assigned_to") != owner}
+            # ids that no longer exist are not waited for: the re-plan after the last write sees them
+            ids = [i for i in ids if i in pending]
+            if not ids:
+                return
+            if self.clock() + pause > deadline:
+                raise JobStalled(f"instantly: {len(ids)} leads not yet assigned after {self.job_timeout:g} s")
+            self.sleep(pause)
+            pause = min(self.poll[1], pause * 2)
+
+
+def _require_ids(ids: Sequence[str], what: str) -> None:
+    if not ids or any(not i for i in ids):
+        raise ProviderError(f"refusing to send a {what} without lead ids")
+
+
+def _place(ref: str, campaign_field: str, list_field: str) -> dict[str, str]:
+    kind, _, ident = ref.partition(":")
+    if kind == "campaign" and ident:
+        return {campaign_field: ident}
+    if kind == "list" and ident:
+        return {list_field: ident}
+    raise ProviderError(f"instantly: {ref!r} is not a campaign or list")
+
+
+def _lead(lead: NewLead) -> dict[str, Any]:
+    body: dict[str, Any] = {"email": lead.key}
+    custom: dict[str, Any] = {}
+    for name, value in lead.fields.items():
+        if name in ("email", "domain") or value is None or value == "":
+            continue
+        if name in LEAD_FIELDS:
+            body[name] = str(value)
+        elif isinstance(value, (str, int, float, bool)):
+            custom[name] = value
+    if custom:
+        body["custom_variables"] = custom
+    if lead.owner_id is not None:
+        body["assigned_to"] = lead.owner_id
+    return body
