@@ -325,7 +325,7 @@ class Router:
 
     def route(self, leads: Iterable[Lead], current_owners: Mapping[str, str] | None = None) -> Routing:
         """Route every lead. Raises RoutingError listing every lead whose data a route cannot evaluate."""
-        with paused_gc():
+        with paused_gc(freeze=True):
             return self._route(leads, current_owners or {})
 
     def _route(self, leads: Iterable[Lead], owners: Mapping[str, str]) -> Routing:

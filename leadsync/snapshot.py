@@ -43,10 +43,17 @@ class ResolvedWorkspace:
 
     remote: tuple[RemoteLead, ...]
     managed: frozenset[str]  # destination names that resolved to exactly one place
-    conflicts: tuple[Conflict, ...]  # key None, `subject` the spec name
+    conflicts: tuple[Conflict, ...]  # key None, `subject` the spec name (`refs`: where it may point)
     destination_refs: Mapping[str, str]  # managed name -> "campaign:<id>" / "list:<id>" / "audience:<id>"
     owner_ids: Mapping[str, str]  # owner name -> user id
     workspace_id: str  # the Sonarly account group id; "" for Instantly (a key is bound to one workspace)
+
+    @property
+    def blocked_refs(self) -> frozenset[str]:
+        """Places a spec destination that did not resolve may name (ambiguous, a by-id reference that is not
+        in the catalogue, an audience still populating): their records are no one's to move. The planner reads
+        them from the conflicts' `refs`."""
+        return frozenset(ref for c in self.conflicts if c.reason.blocks_destination for ref in c.refs)
 
 
 # Instantly's numeric codes as leadsync status names (the names `policy.protect` lists)
@@ -100,7 +107,9 @@ def resolve_destinations(
     """Spec destination name -> "kind:<id>", from `catalogue` (kind -> items with id and name).
 
     A name matching nothing is unknown, several is ambiguous, and two spec names for one place are both
-    ambiguous (records there could not be told apart): none of those is managed.
+    ambiguous (records there could not be told apart): none of those is managed. Each such conflict carries
+    in `refs` the places the name may mean (every match; the id itself for an unknown `*_id` reference), so
+    that records there are left alone rather than taken for records outside the spec.
     """
     by_kind = {kind: [item for item in items if isinstance(item, Mapping)] for kind, items in catalogue.items()}
     refs: dict[str, str] = {}
@@ -110,12 +119,17 @@ def resolve_destinations(
         items = by_kind.get(ref.kind)
         field = "id" if ref.by_id else "name"
         matches = sorted({str(i.get("id")) for i in items or () if i.get(field) == ref.value})
+        by_id = (f"{ref.kind}:{ref.value}",) if ref.by_id else ()
         if items is None:
             conflicts.append(
-                Conflict(None, ConflictReason.UNKNOWN_DESTINATION, f"{ref}: this workspace has no {ref.kind}s", name)
+                Conflict(
+                    None, ConflictReason.UNKNOWN_DESTINATION, f"{ref}: this workspace has no {ref.kind}s", name, by_id
+                )
             )
         elif not matches:
-            conflicts.append(Conflict(None, ConflictReason.UNKNOWN_DESTINATION, f"no {ref} in the workspace", name))
+            conflicts.append(
+                Conflict(None, ConflictReason.UNKNOWN_DESTINATION, f"no {ref} in the workspace", name, by_id)
+            )
         elif len(matches) > 1:
             conflicts.append(
                 Conflict(
@@ -123,6 +137,7 @@ def resolve_destinations(
                     ConflictReason.AMBIGUOUS_DESTINATION,
                     f"{len(matches)} {ref.kind}s match {ref}: {', '.join(matches)}",
                     name,
+                    tuple(f"{ref.kind}:{m}" for m in matches),
                 )
             )
         else:
@@ -140,6 +155,7 @@ def resolve_destinations(
                         ConflictReason.AMBIGUOUS_DESTINATION,
                         f"{target} is named by several destinations: {', '.join(names)}",
                         name,
+                        (target,),
                     )
                 )
     return refs, conflicts
@@ -297,12 +313,14 @@ def _sonarly(
     busy = {f"audience:{a['id']}" for a in audiences if a.get("populating")}
     for name in sorted(n for n, ref in refs.items() if ref in busy):
         # its prospects cannot be read (409 AUDIENCE_NOT_READY), so it cannot be planned for
+        ref = refs.pop(name)
         conflicts.append(
             Conflict(
                 None,
                 ConflictReason.DESTINATION_NOT_READY,
-                f"{refs.pop(name)} is being populated by a prospecting job",
+                f"{ref} is being populated by a prospecting job",
                 name,
+                (ref,),
             )
         )
     name_of_ref = {ref: name for name, ref in refs.items()}

@@ -251,9 +251,12 @@ class Conflict:
     Resolving a workspace (providers, snapshots) yields conflicts with `key` None and `subject` the spec
     destination or owner name; the planner then turns every person routed to that name into a conflict too.
     It lives here, not in the planner, because providers create it and must not import the planner.
+    `refs` are, for a spec destination that did not resolve, the places it may name ("campaign:<id>", ...):
+    records found there belong to a destination the spec names, so the planner leaves their people alone.
     """
 
     key: str | None
     reason: ConflictReason
     detail: str
     subject: str | None = None
+    refs: tuple[str, ...] = ()

@@ -106,3 +106,20 @@ def test_a_bad_snapshot_is_a_located_error(tmp_path: Path) -> None:
     code, _, err = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"))
     assert code == 1
     assert "seed.json" in err and err.startswith("Error: ")
+
+
+def test_claim_move_leaves_leads_in_a_campaign_two_spec_names_share(tmp_path: Path) -> None:
+    spec = SPEC.replace("destinations: {big: {campaign: Big}, small: {list: Small}}",
+                        "destinations: {big: {campaign: Big}, vip: {campaign_id: c-big}, small: {list: Small}}")
+    spec = spec.replace("to: big, owner: ana", "to: small, owner: ana") + "policy: {claim: move}\n"
+    (tmp_path / "spec.yaml").write_text(spec)
+    (tmp_path / "seed.json").write_text(json.dumps(SEED))
+    code, out, _ = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"),
+                       "--format", "json")  # fmt: skip
+    assert code == 0
+    document = json.loads(out)
+    assert [op["keys"] for op in document["operations"]] == [], "a@x.test stays in c-big; b@x.test is in place"
+    assert [(c["key"], c["reason"]) for c in document["conflicts"] if c["key"]] == [
+        ("a@x.test", "ambiguous_destination")
+    ]
+    assert document["summary"]["conflicts"] == 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_plan_fakes import FakeVendor
 
 from leadsync.errors import PlanError
-from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Plan, RemoveOp, UnsafePlanError, make_plan
+from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Plan, RemoveOp, UnsafePlanError, load_plan, make_plan
 from leadsync.state import (
     DEFAULT_PROTECT,
     Capabilities,
@@ -109,17 +110,32 @@ def test_adds_are_one_call_per_destination_each_lead_with_its_own_owner() -> Non
     assert p.calls.writes == p.calls.lower_bound == 3
 
 
-def test_moves_are_grouped_per_source_target_and_owner_and_chunked() -> None:
+def test_moves_are_grouped_per_source_target_and_owner_to_set_and_chunked() -> None:
     desired = [want(f"a{i}@x.test", owner="alice") for i in range(5)] + [want("b@x.test", owner="bob")]
     remote = [rec(f"{i}", f"a{i}@x.test", owner=("alice", "bob")[i % 2]) for i in range(5)]
     remote.append(rec("9", "b@x.test"))
     p = plan(desired, remote, caps=Capabilities(move_chunk=2))
+    # a0, a2, a4 keep alice: no owner to set; a1, a3 go from bob to alice; b from alice to bob
     assert [(op.source, op.target, op.owner, op.lead_ids) for op in p.operations] == [
-        ("nurture", "enterprise", "alice", ("0", "1")),
-        ("nurture", "enterprise", "alice", ("2", "3")),
-        ("nurture", "enterprise", "alice", ("4",)),
+        ("nurture", "enterprise", None, ("0", "2")),
+        ("nurture", "enterprise", None, ("4",)),
+        ("nurture", "enterprise", "alice", ("1", "3")),
         ("nurture", "enterprise", "bob", ("9",)),
     ]
+    assert p.calls.writes == p.calls.lower_bound == 4
+
+
+def test_a_move_sets_the_owner_only_when_it_changes_so_kept_owners_share_one_call() -> None:
+    # a sticky pool: everyone keeps their owner, five owners, one move call (not one per current owner)
+    owners = ["alice", "bob", "carol", "dave", "erin"]
+    remote = [rec(f"{i}", f"k{i}@x.test", "nurture", owners[i % 5]) for i in range(50)]
+    p = plan([want(f"k{i}@x.test", owner=owners[i % 5]) for i in range(50)], remote)
+    assert [(op.op, op.source, op.target, op.owner, len(op.keys)) for op in p.operations] == [
+        ("move", "nurture", "enterprise", None, 50)
+    ]
+    assert p.calls.writes == p.calls.lower_bound == 1
+    ws = FakeVendor(remote).apply(p)
+    assert {r.id: r.owner for r in ws.remote()} == {r.id: r.owner for r in remote}  # nobody re-owned
 
 
 def test_records_without_a_key_are_never_touched() -> None:
@@ -190,7 +206,13 @@ def test_an_unresolved_destination_makes_everyone_routed_to_it_a_conflict(reason
     assert reasons(p) == [(None, reason), ("a@x.test", reason)]
     assert p.conflicts[1].subject == "big" and "no campaign named 'Big'" in p.conflicts[1].detail
     assert [op.keys for op in p.operations] == [("b@x.test",)]
-    assert p.summary.conflicts == 2
+    assert p.summary.conflicts == 1  # people: the spec name is listed, not counted
+
+
+def test_summary_conflicts_counts_people_not_spec_names() -> None:
+    unknown = Conflict(None, ConflictReason.UNKNOWN_OWNER, "carol@acme.test is not a member", "carol")
+    p = plan([want(f"{c}@x.test", owner="carol") for c in "abc"], [], conflicts=(unknown,))
+    assert len(p.conflicts) == 4 and p.summary.conflicts == 3
 
 
 def test_a_destination_that_is_not_managed_is_a_conflict_even_unannounced() -> None:
@@ -215,6 +237,79 @@ def test_two_different_wishes_for_one_person_are_a_conflict_equal_ones_are_one()
     p = plan([want("a@x.test"), want("a@x.test", "nurture"), want("b@x.test"), want("b@x.test")], [])
     assert reasons(p) == [("a@x.test", ConflictReason.DUPLICATE_KEY)]
     assert [op.keys for op in p.operations] == [("b@x.test",)]
+
+
+def test_wishes_that_differ_only_in_fields_or_route_give_one_lead_whatever_the_order() -> None:
+    jane = DesiredLead("jane@x.test", "enterprise", "alice", "r", {"first_name": "Jane"})
+    janet = DesiredLead("jane@x.test", "enterprise", "alice", "r", {"first_name": "Janet"})
+    other_route = DesiredLead("jane@x.test", "enterprise", "alice", "q", {"first_name": "Zed"})
+    other_owner = (
+        DesiredLead("joe@x.test", "enterprise", "bob", "r"),
+        DesiredLead("joe@x.test", "enterprise", "alice", "r"),
+    )
+    plans = [plan([*order, *other_owner], []) for order in ([jane, janet], [janet, jane])]
+    assert plans[0].to_json() == plans[1].to_json()
+    (add,) = plans[0].operations
+    assert isinstance(add, AddOp) and add.leads == (AddLead("jane@x.test", "alice", "r", {"first_name": "Jane"}),)
+    assert reasons(plans[0]) == [("joe@x.test", ConflictReason.DUPLICATE_KEY)]  # another owner: a conflict
+    (add,) = plan([janet, other_route, jane], []).operations
+    assert isinstance(add, AddOp) and add.leads[0].route == "q"  # the smallest route, then the smallest fields
+
+
+# -- destinations that did not resolve --------------------------------------------------------------------
+
+
+def _blocked(reason: ConflictReason, *refs: str) -> Conflict:
+    return Conflict(None, reason, "campaign:c-big is named by several destinations: big, vip", "big", refs)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        ConflictReason.AMBIGUOUS_DESTINATION,
+        ConflictReason.UNKNOWN_DESTINATION,
+        ConflictReason.DESTINATION_NOT_READY,
+    ],
+)
+@pytest.mark.parametrize("claim", list(Claim))
+def test_a_record_where_an_unresolved_destination_points_is_not_outside(reason: ConflictReason, claim: Claim) -> None:
+    p = plan(
+        [want("a@x.test"), want("b@x.test")],
+        [rec("1", "a@x.test", "campaign:c-big", None), rec("2", "b@x.test", "campaign:c9", None)],
+        conflicts=(_blocked(reason, "campaign:c-big"),),
+        claim=claim,
+    )
+    assert all("a@x.test" not in op.keys for op in p.operations), "never moved out of it, nor added elsewhere"
+    (person,) = [c for c in p.conflicts if c.key == "a@x.test"]
+    assert (person.reason, person.subject) == (reason, "big")
+    assert "campaign:c-big (1)" in person.detail
+    if claim is Claim.MOVE:  # a record truly outside is still claimed
+        assert [(op.op, op.keys) for op in p.operations] == [("move", ("b@x.test",))]
+
+
+def test_a_person_with_a_record_where_an_unresolved_destination_points_is_not_removed_elsewhere() -> None:
+    p = plan(
+        [],
+        [rec("1", "z@x.test", "enterprise"), rec("2", "z@x.test", "list:l-2"), rec("3", "y@x.test", "enterprise")],
+        conflicts=(_blocked(ConflictReason.AMBIGUOUS_DESTINATION, "list:l-1", "list:l-2"),),
+        unmanaged=Unmanaged.REMOVE,
+    )
+    assert p.operations == (RemoveOp("enterprise", ("3",), ("y@x.test",)),)
+    assert [(c.key, c.reason) for c in p.conflicts if c.key] == [("z@x.test", ConflictReason.AMBIGUOUS_DESTINATION)]
+    assert p.summary.conflicts == 1
+
+
+def test_people_no_one_would_touch_are_not_listed_for_an_unresolved_destination() -> None:
+    p = plan(
+        [],
+        [
+            rec("1", "z@x.test", "campaign:c-big"),
+            rec("2", "y@x.test", "enterprise"),
+            rec("3", "y@x.test", "campaign:c-big"),
+        ],
+        conflicts=(_blocked(ConflictReason.AMBIGUOUS_DESTINATION, "campaign:c-big"),),
+    )
+    assert p.operations == () and [c.key for c in p.conflicts] == [None]  # unmanaged: keep touches neither
 
 
 # -- unmanaged ---------------------------------------------------------------------------------------------
@@ -342,6 +437,27 @@ def test_calls_predict_writes_reads_job_polls_and_time() -> None:
         "POST /api/v2/leads/move": 1,
     }
     assert (p.calls.writes, p.calls.reads, p.calls.seconds) == (1, 9, 0.1)
+
+
+def test_the_fingerprint_covers_only_protected_statuses() -> None:
+    remote = [rec("1", "a@x.test", "nurture", "alice", "paused"), rec("2", "b@x.test", "enterprise")]
+    p = plan([want("a@x.test")], remote)
+    completed = rec("1", "a@x.test", "nurture", "alice", "completed")
+    assert not p.is_stale([completed, remote[1]]), "paused -> completed changes nothing the plan depends on"
+    assert not p.is_stale([remote[0], rec("2", "b@x.test", "enterprise", "alice", "paused")])
+    assert p.is_stale([rec("1", "a@x.test", "nurture", "alice", "replied"), remote[1]]), "now it would be held"
+    assert p.is_stale([remote[0], rec("2", "b@x.test", "enterprise", "alice", "bounced")])
+    assert p.is_stale([rec("1", "a@x.test", "nurture", "bob", "paused"), remote[1]])  # owner
+    assert p.is_stale([rec("1", "a@x.test", "enterprise", "alice", "paused"), remote[1]])  # destination
+    assert p.is_stale([*remote, rec("3", "c@x.test", "nurture")])  # a record appears
+    assert p.is_stale(remote[:1])  # ... or disappears
+    # a saved plan keeps its protect list, so that apply recomputes the same fingerprint
+    again = load_plan(p.to_json())
+    assert again.policy.protect == tuple(sorted(DEFAULT_PROTECT))
+    assert not again.is_stale([completed, remote[1]]) and again.is_stale(remote[:1])
+    narrow = plan([want("a@x.test")], remote, protect=frozenset({"won"}))
+    assert not narrow.is_stale([rec("1", "a@x.test", "nurture", "alice", "replied"), remote[1]])
+    assert narrow.fingerprint != p.fingerprint
 
 
 def test_the_fingerprint_follows_the_remote_facts_and_detects_a_stale_plan() -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_plan_properties import Scenario, scenarios
 
 from leadsync.errors import PlanError
 from leadsync.plan import Plan, SpecRef, Workspace, load_plan, make_plan, plan_digest, plan_schema
+from leadsync.plan._document import _validate
+from leadsync.plan._shape import ARRAYS
 from leadsync.render import render_json
 from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead, Unmanaged
 
@@ -122,6 +126,12 @@ def test_the_json_is_canonical_bytes(tmp_path: Path) -> None:
         (lambda d: d["operations"][0].update(op="merge"), "invalid plan document at operations/0/op"),
         (lambda d: d["summary"].update(add=-1), "invalid plan document at summary/add"),
         (lambda d: d["operations"][0].update(keys=["a", "b"]), "as many keys as lead_ids"),
+        (lambda d: d.update(format_version=1.0), "unsupported plan format_version 1.0"),
+        (lambda d: d.update(format_version=True), "unsupported plan format_version True"),
+        (lambda d: d.pop("policy"), "'policy' is a required property"),
+        (lambda d: d["operations"][1]["leads"][0].update(key=5), "invalid plan document at operations/1/leads/0/key"),
+        (lambda d: d["held"][0].pop("change"), "invalid plan document at held/0: 'change' is a required"),
+        (lambda d: d["unrouted"].append("lost@x.test"), "invalid plan document at unrouted: has non-unique"),
     ],
 )
 def test_a_bad_document_is_a_clear_plan_error(mutate: object, message: str) -> None:
@@ -148,3 +158,196 @@ def test_text_that_is_no_plan_is_a_clear_plan_error(text: str | bytes, message: 
 def test_a_missing_plan_file_is_a_plan_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match=r"nope\.json: cannot read the plan"):
         load_plan(tmp_path / "nope.json")
+
+
+# -- what the schema cannot say -----------------------------------------------------------------------------
+
+
+def _remove(lead_id: str, key: str, destination: str = "nurture") -> dict[str, object]:
+    return {"op": "remove", "destination": destination, "lead_ids": [lead_id], "keys": [key]}
+
+
+SEMANTIC = [
+    ("remove from an unmanaged place", lambda d: d["operations"].append(_remove("9", "z@x.test", "campaign:c9")),
+     "operations/4 (remove) writes into 'campaign:c9', which is not a managed destination"),
+    ("move into an unmanaged place", lambda d: d["operations"][0].update(to="campaign:zzz"),
+     "operations/0 (move) moves into 'campaign:zzz', which is not a managed destination"),
+    ("move out of an outside place without claim: move", lambda d: d["operations"][0].update({"from": "list:l9"}),
+     "moves out of 'list:l9', which is not managed (only under claim: move)"),
+    ("a remove without unmanaged: remove", lambda d: d["policy"].update(unmanaged="keep"),
+     "operations/3 (remove) removes leads, which only unmanaged: remove allows"),
+    ("a held lead in an operation", lambda d: d["operations"][0].update(lead_ids=["3"]),
+     "lead id '3' is held and also in an operation"),
+    ("one id twice", lambda d: d["operations"][3].update(lead_ids=["4", "4"], keys=["old@x.test"] * 2),
+     "lead id '4' is in more than one remove"),
+    ("removed and moved", lambda d: d["operations"][3].update(lead_ids=["1"]),
+     "lead id '1' is removed and also moved or re-owned"),
+    ("apply order", lambda d: d["operations"].insert(0, d["operations"].pop(3)),
+     "operations/1 (move) comes after a later kind: apply order is moves, adds, assigns, removes"),
+    ("calls.writes", lambda d: d["calls"].update(writes=0), "calls.writes is 0, but there are 4 operations"),
+    ("lower bound over writes", lambda d: d["calls"].update(lower_bound=9), "calls.lower_bound 9 is more than"),
+    ("safe but unsafe listed", lambda d: d["safety"].update(safe=True, unsafe=["nurture"]),
+     "safety.unsafe lists ['nurture'], the safety rule finds []"),
+    ("unsafe but declared safe", lambda d: d["safety"].update(safe=False),
+     "safety.safe is false but safety.unsafe lists []"),
+    ("a destination's unsafe flag", lambda d: d["destinations"]["nurture"].update(unsafe=True),
+     "destinations.nurture.unsafe is true, the safety rule says otherwise"),
+    ("summary says nothing changes", lambda d: d["summary"].update(add=0, move=0, assign=0),
+     "summary.add is 0, but the plan lists 1; summary.move is 0, but the plan lists 1"),
+    ("stats hide a change", lambda d: d["destinations"]["nurture"].update(move_out=0, changed=2, after=4),
+     "destinations.nurture.move_out is 0, the operations make 1"),
+    ("an empty key", lambda d: d["operations"][1]["leads"][0].update(key=""), "adds a lead with an empty key"),
+    ("an empty lead id", lambda d: d["operations"][0].update(lead_ids=[""]), "has an empty lead id or key"),
+    ("keys and ids", lambda d: d["operations"][2]["keys"].append("z@x.test"),
+     "operations/2 (assign) needs as many keys as lead_ids (2 keys, 1 ids)"),
+    ("an owner from nowhere", lambda d: d["operations"][1]["leads"][0].update(owner="mallory"),
+     "owner 'mallory' gets leads but is not in the owner load"),
+    ("added twice", lambda d: d["operations"][1]["leads"].append(dict(d["operations"][1]["leads"][0])),
+     "'jane@bigco.test' is added more than once"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, msg) for _, m, msg in SEMANTIC], ids=[n for n, _, _ in SEMANTIC])
+def test_a_plan_that_contradicts_itself_is_refused_naming_the_file_and_the_problem(
+    tmp_path: Path, mutate: object, message: str
+) -> None:
+    doc = sample().to_document()
+    mutate(doc)  # type: ignore[operator]
+    jsonschema.Draft202012Validator(plan_schema()).validate(doc)  # the schema alone lets it through
+    path = tmp_path / "saved.plan.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert str(caught.value).startswith(f"{path}: inconsistent plan document: ")
+    assert message in str(caught.value)
+
+
+def test_claim_move_lets_a_move_come_from_outside() -> None:
+    doc = sample().to_document()
+    doc["operations"][0]["from"] = "list:l9"
+    doc["policy"]["claim"] = "move"
+    doc["destinations"]["nurture"].update(move_out=0, changed=2, after=4)
+    doc["owners"][1]["before"] = 0  # alice gained one more: bob's lead arrived from outside
+    doc["owners"][1]["after"] = 2
+    plan = load_plan(json.dumps(doc))
+    assert plan.operations[0].destinations == ("list:l9", "enterprise")
+
+
+# -- the hand-written checker of the big arrays agrees with the schema --------------------------------------
+
+
+def _rich_document() -> dict[str, Any]:
+    """A valid document with every array non-empty and every optional property used."""
+    doc = sample().to_document()
+    doc["conflicts"] = [
+        {"key": None, "reason": "ambiguous_destination", "detail": "2 campaigns", "subject": "big", "refs": ["c:1"]},
+        {"key": "a@x.test", "reason": "outside_only", "detail": "outside", "subject": None},
+    ]
+    doc["unsupported"] = [{"key": "u@x.test", "destination": "enterprise", "reason": "cannot add"}]
+    doc["warnings"] = [{"kind": "unmanaged", "key": None, "destination": None, "lead_id": None, "message": "m"}]
+    doc["operations"][0]["previous_owners"] = [None]
+    return doc
+
+
+def _schema_accepts(doc: Any) -> bool:
+    return not any(True for _ in jsonschema.Draft202012Validator(plan_schema()).iter_errors(doc))
+
+
+def _shape_accepts(doc: Any) -> bool:
+    try:
+        _validate(doc, "doc")
+    except PlanError:
+        return False
+    return True
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _paths(value, (*path, i))
+    return found
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.floats(allow_nan=False) | st.sampled_from(["", "x", "move"]),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(["key", "op", "zz"]), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+BAD_ARRAYS = [
+    lambda d: d["operations"].append(7),
+    lambda d: d["operations"].append({}),
+    lambda d: d["operations"].append({"op": "merge"}),
+    lambda d: d["operations"].append({"op": None}),
+    lambda d: d["operations"][0].update(owner=3),
+    lambda d: d["operations"][0].update(previous_owners=[1]),
+    lambda d: d["operations"][0].update(previous_owners="alice"),
+    lambda d: d["operations"][0].update(extra=1),
+    lambda d: d["operations"][0].update(lead_ids=[]),
+    lambda d: d["operations"][0].update(lead_ids=["1", None]),
+    lambda d: d["operations"][0].pop("from"),
+    lambda d: d["operations"][1].update(leads=[]),
+    lambda d: d["operations"][1].update(leads={}),
+    lambda d: d["operations"][1]["leads"].append("jane"),
+    lambda d: d["operations"][1]["leads"][0].update(fields=None),
+    lambda d: d["operations"][1]["leads"][0].update(fields=[]),
+    lambda d: d["operations"][1]["leads"][0].update(owner=False),
+    lambda d: d["operations"][1]["leads"][0].pop("route"),
+    lambda d: d["operations"][1]["leads"][0].update(lead_id="1"),
+    lambda d: d["operations"][2].update(owner=None),
+    lambda d: d["operations"][3].update(previous_owners=["x"]),
+    lambda d: d["held"][0].update(statuses="replied"),
+    lambda d: d["held"][0].update(statuses=[None]),
+    lambda d: d["held"].append(None),
+    lambda d: d["conflicts"][0].update(reason="other"),
+    lambda d: d["conflicts"][0].update(refs=None),
+    lambda d: d["conflicts"][1].update(key=1),
+    lambda d: d["conflicts"][1].pop("subject"),
+    lambda d: d["unrouted"].append(None),
+    lambda d: d["unrouted"].append(d["unrouted"][0]),
+    lambda d: d.update(unrouted="lost@x.test"),
+    lambda d: d["unsupported"][0].update(reason=None),
+    lambda d: d["warnings"][0].update(kind=None),
+    lambda d: d["warnings"][0].update(lead_id=[]),
+    lambda d: d.update(warnings={}),
+]
+
+
+@pytest.mark.parametrize("mutate", BAD_ARRAYS, ids=[str(i) for i in range(len(BAD_ARRAYS))])
+def test_the_array_checker_rejects_what_the_schema_rejects(mutate: object) -> None:
+    doc = _rich_document()
+    assert _schema_accepts(doc) and _shape_accepts(doc)
+    mutate(doc)  # type: ignore[operator]
+    assert not _schema_accepts(doc)
+    assert not _shape_accepts(doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_array_checker_and_the_schema_agree_on_any_change_to_the_arrays(data: st.DataObject) -> None:
+    doc = _rich_document()
+    paths = [p for key in ARRAYS for p in _paths(doc[key], (key,))]
+    path = data.draw(st.sampled_from(paths))
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    action = data.draw(st.sampled_from(["replace", "delete", "add"]))
+    if action == "replace" or len(path) == 1:
+        parent[path[-1]] = data.draw(JSON_VALUES)
+    elif action == "delete":
+        del parent[path[-1]]
+    else:
+        target = parent[path[-1]]
+        if isinstance(target, dict):
+            target[data.draw(st.sampled_from(["zz", "fields", "refs", "previous_owners", "key"]))] = data.draw(
+                JSON_VALUES
+            )
+        elif isinstance(target, list):
+            target.append(data.draw(JSON_VALUES))
+    assert _schema_accepts(doc) == _shape_accepts(doc)

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from leadsync.plan import Plan, make_plan
-from leadsync.render import render, render_text, summary_line
-from leadsync.state import Capabilities, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.plan import Plan, UnsafePlanError, make_plan
+from leadsync.render import render, render_markdown, render_text, summary_line
+from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
 
 INSTANTLY = Capabilities()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -50,17 +50,63 @@ def mixed() -> Plan:
 def test_changes_are_grouped_by_destination_with_their_symbols() -> None:
     text = render_text(mixed())
     assert text == (
-        "enterprise (1 -> 2 leads)\n"
-        "  ~ mover@x.test  nurture -> enterprise  owner bob\n"
+        "enterprise (1 -> 2 leads; moves: 1 in, 0 out)\n"
+        "  ~ mover@x.test  nurture -> enterprise  owner alice -> bob\n"
         "  + new@x.test  owner alice  (route r)\n"
         "  - gone@x.test  (lead 4)\n"
         "\n"
-        "nurture (3 -> 2 leads)\n"
-        "  * owner@x.test  owner -> bob\n"
-        "  ! held@x.test  held (won): not move to enterprise (owner bob)\n"
+        "nurture (3 -> 2 leads; moves: 0 in, 1 out)\n"
+        "  ~ mover@x.test  nurture -> enterprise  owner alice -> bob\n"
+        "  * owner@x.test  owner alice -> bob\n"
+        "  ! held@x.test  held (won): would move to enterprise (owner bob)\n"
         "\n"
         "Plan: 1 to add, 1 to move, 1 to reassign, 1 to remove, 1 held.\n"
     )
+
+
+def test_every_heading_lists_the_moves_out_as_well_as_in_so_before_and_after_add_up() -> None:
+    desired = [DesiredLead(f"m{i}@x.test", "enterprise", None, "r") for i in range(3)]
+    desired.append(DesiredLead("back@x.test", "nurture", "bob", "r"))
+    remote = [RemoteLead(f"{i}", f"m{i}@x.test", "nurture", "alice") for i in range(3)]
+    remote += [RemoteLead("9", "back@x.test", "enterprise", None), RemoteLead("8", "z@x.test", "nurture")]
+    text = render_text(plan_of(desired, remote))
+    nurture = text.split("nurture (", 1)[1].split("\n\n", 1)[0]
+    assert nurture.startswith("4 -> 2 leads; moves: 1 in, 3 out)")
+    assert "  ~ back@x.test  enterprise -> nurture  owner (unassigned) -> bob" in nurture
+    assert all(f"  ~ m{i}@x.test  nurture -> enterprise\n" in nurture + "\n" for i in range(3))
+
+
+def test_claimed_moves_show_the_outside_place_they_leave() -> None:
+    p = plan_of(
+        [DesiredLead("a@x.test", "enterprise", None, "r")],
+        [RemoteLead("1", "a@x.test", "campaign:c9")],
+        claim=Claim.MOVE,
+    )
+    assert "campaign:c9 (not managed)\n  ~ a@x.test  campaign:c9 -> enterprise\n" in render_text(p)
+
+
+def test_held_leads_say_what_would_have_been_done() -> None:
+    p = plan_of(
+        [DesiredLead("h@x.test", "enterprise", "bob", "r")],
+        [RemoteLead("5", "h@x.test", "enterprise", "alice", frozenset({"replied"}))],
+    )
+    assert "  ! h@x.test  held (replied): would reassign to bob\n" in render_text(p)
+
+
+def test_the_safety_limit_is_shown_unrounded() -> None:
+    remote = [RemoteLead(f"{i}", f"k{i}@x.test", "enterprise", "alice") for i in range(100)]
+    desired = [DesiredLead(f"k{i}@x.test", "enterprise", "bob" if i < 4 else "alice", "r") for i in range(100)]
+    p = plan_of(desired, remote, max_change_ratio=0.035)
+    assert "  ! enterprise: 4 of 100 leads change (4.0% > 3.5%)\n" in render_text(p)
+    assert "(limit 3.5% for destinations" in render_markdown(p)
+    with pytest.raises(UnsafePlanError, match=r"more than 3\.5% of destination enterprise"):
+        p.raise_if_unsafe()
+    # a ratio just over the limit is not rounded down to it either
+    just_over = plan_of(desired, remote, max_change_ratio=0.0399)
+    assert "(4.0% > 3.99%)" in render_text(just_over)
+    close = [DesiredLead(f"k{i}@x.test", "enterprise", "bob" if i < 3 else "alice", "r") for i in range(1000)]
+    many = [RemoteLead(f"{i}", f"k{i}@x.test", "enterprise", "alice") for i in range(1000)]
+    assert "(0.3% > 0.29%)" in render_text(plan_of(close, many, max_change_ratio=0.0029))
 
 
 @pytest.mark.parametrize(
@@ -159,8 +205,23 @@ def test_conflicts_unsupported_and_unrouted_are_listed() -> None:
         unrouted=["u@x.test"],
     )
     text = render_text(plan)
-    assert "Conflicts (never guessed, left as they are):\n  ! carol  unknown owner: carol@acme.test" in text
-    assert "  ! a@x.test  unknown owner: owner carol: carol@acme.test is not a member" in text
+    assert "Unresolved spec names (nothing routed to them is changed):\n  ! carol  unknown owner: carol@acme" in text
+    assert "Conflicts (1 person, never guessed, left as they are):\n  ! a@x.test  unknown owner: owner carol" in text
     assert "Unsupported (the provider cannot make these changes):\n  ! b@x.test  nurture: the provider cannot" in text
     assert "Unrouted (1 lead matched no route, left as they are):\n  u@x.test" in text
     assert text.endswith("No changes.\n")
+
+
+def test_conflicts_count_people_and_unresolved_spec_names_are_named_apart() -> None:
+    names = (
+        Conflict(None, ConflictReason.UNKNOWN_OWNER, "carol@acme.test is not a member", "carol"),
+        Conflict(None, ConflictReason.AMBIGUOUS_DESTINATION, "2 campaigns match", "vip"),
+    )
+    desired = [DesiredLead(f"{c}@x.test", "enterprise", "carol", "r") for c in "ab"]
+    desired.append(DesiredLead("n@x.test", "nurture", None, "r"))
+    plan = plan_of(desired, [], conflicts=names)
+    assert plan.summary.conflicts == 2
+    line = "Plan: 1 to add, 0 to move, 0 to reassign, 2 conflicts, 2 unresolved spec names."
+    assert summary_line(plan) == line
+    assert "#### Conflicts (never guessed, left as they are): 2 people" in render_markdown(plan)
+    assert "#### Unresolved spec names (nothing routed to them is changed): 2" in render_markdown(plan)

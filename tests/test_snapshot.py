@@ -17,7 +17,7 @@ from leadsync.snapshot import (
     load_snapshot,
     resolve_snapshot,
 )
-from leadsync.state import Capabilities, ConflictReason, DesiredLead, KeyKind, Policy, RemoteLead
+from leadsync.state import Capabilities, Claim, ConflictReason, DesiredLead, KeyKind, Policy, RemoteLead
 
 DESTINATIONS = {
     "enterprise": DestinationRef("campaign", "Enterprise Q4"),
@@ -129,6 +129,16 @@ def test_unknown_and_ambiguous_destinations_are_conflicts_and_not_managed() -> N
     }
     assert all(c.key is None for c in ws.conflicts)
     assert "c-2, c-9" in next(c.detail for c in ws.conflicts if c.subject == "other")
+    # where each unresolved name may point: its records are not "outside", nobody may move them
+    assert {c.subject: c.refs for c in ws.conflicts} == {
+        "enterprise": (),
+        "other": ("campaign:c-2", "campaign:c-9"),
+        "gone": ("list:l-404",),
+        "twin-a": ("list:l-1",),
+        "twin-b": ("list:l-1",),
+        "aud": (),
+    }
+    assert ws.blocked_refs == {"campaign:c-2", "campaign:c-9", "list:l-404", "list:l-1"}
     assert {r.destination for r in ws.remote} >= {"campaign:c-1", "list:l-1"}
 
 
@@ -194,7 +204,9 @@ def test_a_sonarly_snapshot_in_one_account_group(group: str) -> None:
     )
     assert ws.workspace_id == "g1"
     assert ws.managed == {"founders"}
-    assert [(c.subject, c.reason) for c in ws.conflicts] == [("busy", ConflictReason.DESTINATION_NOT_READY)]
+    assert [(c.subject, c.reason, c.refs) for c in ws.conflicts] == [
+        ("busy", ConflictReason.DESTINATION_NOT_READY, ("audience:a2",))
+    ]
     assert list(ws.remote) == [
         RemoteLead("p1", "jane-doe-4711", "founders"),
         RemoteLead("p2", "joe-x", "audience:a3"),
@@ -258,3 +270,52 @@ def test_a_snapshot_from_a_file_plans_end_to_end(tmp_path: Path) -> None:
     assert [(op.op, op.keys) for op in plan.operations] == [("move", ("jane@bigco.test",))]
     assert [h.key for h in plan.held] == ["joe@x.test"]  # replied
     assert [(c.key, c.reason) for c in plan.conflicts] == [("amy@x.test", ConflictReason.OUTSIDE_ONLY)]
+
+
+def test_claim_move_never_takes_a_lead_out_of_a_destination_the_spec_names_ambiguously() -> None:
+    data = instantly_seed()  # amy is in c-2 ("Other"), which two spec names claim
+    destinations = {
+        **DESTINATIONS,
+        "other": DestinationRef("campaign", "Other"),
+        "also": DestinationRef("campaign", "c-2", by_id=True),
+    }
+    ws = resolve(data, destinations)
+    assert "other" not in ws.managed and "campaign:c-2" in ws.blocked_refs
+    plan = make_plan(
+        [DesiredLead("amy@x.test", "enterprise", None, "r")],
+        ws.remote,
+        managed=ws.managed,
+        policy=Policy(claim=Claim.MOVE),
+        capabilities=Capabilities(),
+        conflicts=ws.conflicts,
+    )
+    assert plan.operations == ()
+    assert [(c.key, c.reason, c.subject) for c in plan.conflicts if c.key] == [
+        ("amy@x.test", ConflictReason.AMBIGUOUS_DESTINATION, "also")
+    ]
+    assert plan.summary.conflicts == 1
+
+
+@pytest.mark.parametrize("claim", [Claim.MOVE, Claim.ADD])
+def test_a_prospect_in_an_audience_still_populating_is_left_alone(claim: Claim) -> None:
+    ws = resolve_snapshot(
+        sonarly_seed(),
+        destinations={
+            "founders": DestinationRef("audience", "Founders EU"),
+            "busy": DestinationRef("audience", "Busy"),
+        },
+        owners={},
+        key_kind=KeyKind.LINKEDIN,
+        account_group="g1",
+    )
+    plan = make_plan(
+        [DesiredLead("busy-one", "founders", None, "r"), DesiredLead("joe-x", "founders", None, "r")],
+        ws.remote,
+        managed=ws.managed,
+        policy=Policy(claim=claim),
+        capabilities=Capabilities(),
+        conflicts=ws.conflicts,
+    )
+    assert all("busy-one" not in op.keys for op in plan.operations)
+    assert ("busy-one", ConflictReason.DESTINATION_NOT_READY) in [(c.key, c.reason) for c in plan.conflicts]
+    assert [op.keys for op in plan.operations] == [("joe-x",)]  # audience:a3 is truly outside: claimed

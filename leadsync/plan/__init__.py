@@ -8,7 +8,8 @@
 Nothing here does network I/O or reads the clock or the environment; `load_plan` reads a file when given a path.
 """
 
-from leadsync.plan._batch import Changes, build_operations, lower_bound
+from leadsync.plan._batch import Changes, build_operations
+from leadsync.plan._bound import Needs, lower_bound
 from leadsync.plan._calls import predict_calls, rate_limited_seconds
 from leadsync.plan._document import dump_plan, load_plan, plan_digest, plan_from_document, plan_schema, plan_to_document
 from leadsync.plan._fingerprint import remote_fingerprint
@@ -23,6 +24,7 @@ from leadsync.plan._model import (
     MoveOp,
     Operation,
     OwnerLoad,
+    PlanPolicy,
     PlanWarning,
     RemoveOp,
     Safety,
@@ -49,9 +51,11 @@ __all__ = [
     "DestinationStats",
     "Held",
     "MoveOp",
+    "Needs",
     "Operation",
     "OwnerLoad",
     "Plan",
+    "PlanPolicy",
     "PlanWarning",
     "RemoveOp",
     "Safety",

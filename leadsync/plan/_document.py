@@ -1,4 +1,10 @@
-"""The plan document: Plan <-> JSON data <-> canonical text, validated against plan.schema.json on the way in."""
+"""The plan document: Plan <-> JSON data <-> canonical text, checked on the way in.
+
+Loading checks in three steps, each naming the file and what is wrong: the shape (plan.schema.json: jsonschema
+for the small envelope, `_shape.py` for the big arrays, which jsonschema takes half a minute over at a million
+leads), then the meaning (`_checks.py`: what the schema cannot say, e.g. that operations only write into
+managed destinations and that the counts match the operations).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from leadsync.errors import PlanError
+from leadsync.plan._checks import plan_problems
 from leadsync.plan._model import (
     AddLead,
     AddOp,
@@ -20,6 +27,7 @@ from leadsync.plan._model import (
     MoveOp,
     Operation,
     OwnerLoad,
+    PlanPolicy,
     PlanWarning,
     RemoveOp,
     Safety,
@@ -28,15 +36,17 @@ from leadsync.plan._model import (
     Unsupported,
     Workspace,
 )
+from leadsync._gc import paused_gc
 from leadsync.plan._plan import FORMAT_VERSION, Plan
-from leadsync.state import Conflict, ConflictReason
+from leadsync.plan._shape import ARRAYS, array_problem
+from leadsync.state import Claim, Conflict, ConflictReason, Unmanaged
 
 Document = dict[str, Any]
 
 
-def _operation(op: Operation) -> Document:
+def _operation(op: Operation, share: bool = False) -> Document:
     if isinstance(op, MoveOp):
-        return {
+        move: Document = {
             "op": "move",
             "from": op.source,
             "to": op.target,
@@ -44,27 +54,41 @@ def _operation(op: Operation) -> Document:
             "lead_ids": list(op.lead_ids),
             "keys": list(op.keys),
         }
+        if op.previous_owners:
+            move["previous_owners"] = list(op.previous_owners)
+        return move
     if isinstance(op, AddOp):
         leads = []
         for lead in op.leads:
             item: Document = {"key": lead.key, "owner": lead.owner, "route": lead.route}
             if lead.fields:
-                item["fields"] = dict(lead.fields)
+                # shared only for a document that is dumped and dropped: a million dict copies cost ~0.3 s
+                item["fields"] = lead.fields if share and type(lead.fields) is dict else dict(lead.fields)
             leads.append(item)
         return {"op": "add", "destination": op.destination, "leads": leads}
     if isinstance(op, AssignOp):
-        return {
+        assign: Document = {
             "op": "assign",
             "owner": op.owner,
             "destination": op.destination,
             "lead_ids": list(op.lead_ids),
             "keys": list(op.keys),
         }
+        if op.previous_owners:
+            assign["previous_owners"] = list(op.previous_owners)
+        return assign
     return {"op": "remove", "destination": op.destination, "lead_ids": list(op.lead_ids), "keys": list(op.keys)}
 
 
-def plan_to_document(plan: Plan) -> Document:
-    """The plan as JSON data, exactly the shape plan.schema.json describes."""
+def _conflict(c: Conflict) -> Document:
+    item: Document = {"key": c.key, "reason": c.reason.value, "detail": c.detail, "subject": c.subject}
+    if c.refs:
+        item["refs"] = list(c.refs)
+    return item
+
+
+def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
+    """The plan as JSON data, exactly the shape plan.schema.json describes (a fresh copy: safe to change)."""
     s = plan.summary
     return {
         "format_version": plan.format_version,
@@ -73,6 +97,11 @@ def plan_to_document(plan: Plan) -> Document:
         "workspace": {"provider": plan.workspace.provider, "id": plan.workspace.id, "api": plan.workspace.api},
         "fingerprint": plan.fingerprint,
         "managed": list(plan.managed),
+        "policy": {
+            "claim": plan.policy.claim.value,
+            "unmanaged": plan.policy.unmanaged.value,
+            "protect": list(plan.policy.protect),
+        },
         "summary": {
             "add": s.add,
             "move": s.move,
@@ -91,7 +120,7 @@ def plan_to_document(plan: Plan) -> Document:
             "by_endpoint": dict(plan.calls.by_endpoint),
             "seconds": plan.calls.seconds,
         },
-        "operations": [_operation(op) for op in plan.operations],
+        "operations": [_operation(op, _share) for op in plan.operations],
         "held": [
             {
                 "key": h.key,
@@ -102,9 +131,7 @@ def plan_to_document(plan: Plan) -> Document:
             }
             for h in plan.held
         ],
-        "conflicts": [
-            {"key": c.key, "reason": c.reason.value, "detail": c.detail, "subject": c.subject} for c in plan.conflicts
-        ],
+        "conflicts": [_conflict(c) for c in plan.conflicts],
         "unrouted": list(plan.unrouted),
         "unsupported": [{"key": u.key, "destination": u.destination, "reason": u.reason} for u in plan.unsupported],
         "warnings": [
@@ -140,10 +167,9 @@ def plan_to_document(plan: Plan) -> Document:
 def dump_plan(plan: Plan) -> str:
     """Canonical JSON text of the plan: sorted keys, compact separators, non-ASCII kept, trailing newline."""
     # compact, because only the C encoder is fast enough for a million-lead plan and it has no indent
-    return (
-        json.dumps(plan_to_document(plan), sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        + "\n"
-    )
+    with paused_gc():
+        doc = plan_to_document(plan, _share=True)
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def plan_digest(plan: Plan) -> str:
@@ -162,8 +188,8 @@ def plan_schema() -> dict[str, Any]:
 def load_plan(source: str | bytes | os.PathLike[str]) -> Plan:
     """Read a plan document: a path (os.PathLike, e.g. pathlib.Path) is read from disk; str/bytes are JSON text.
 
-    Raises PlanError naming the file and what is wrong: not JSON, another format_version, or a document
-    that does not match plan.schema.json.
+    Raises PlanError naming the file and what is wrong: not JSON, another format_version, a document that
+    does not match plan.schema.json, or one whose parts contradict each other (see `_checks.py`).
     """
     if isinstance(source, os.PathLike):
         name = os.fspath(source)
@@ -174,53 +200,91 @@ def load_plan(source: str | bytes | os.PathLike[str]) -> Plan:
             raise PlanError(f"{name}: cannot read the plan: {exc.strerror or exc}") from None
     else:
         name, raw = "plan document", source
-    try:
-        doc = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise PlanError(f"{name}: not a plan document: invalid JSON{where}: {reason}") from None
-    if not isinstance(doc, dict) or "format_version" not in doc:
-        raise PlanError(f"{name}: not a plan document: a JSON object with format_version is expected")
-    version = doc["format_version"]
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        raise PlanError(
-            f"{name}: unsupported plan format_version {version!r}: this leadsync reads format_version "
-            f"{FORMAT_VERSION}; make the plan again with this version"
-        )
-    _validate(doc, name)
-    return plan_from_document(doc)
+    with paused_gc():
+        try:
+            doc = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+            raise PlanError(f"{name}: not a plan document: invalid JSON{where}: {reason}") from None
+        del raw
+        if not isinstance(doc, dict) or "format_version" not in doc:
+            raise PlanError(f"{name}: not a plan document: a JSON object with format_version is expected")
+        version = doc["format_version"]
+        if type(version) is not int or version != FORMAT_VERSION:  # 1.0 is not 1, nor is true
+            raise PlanError(
+                f"{name}: unsupported plan format_version {version!r}: this leadsync reads format_version "
+                f"{FORMAT_VERSION} (an integer); make the plan again with this version"
+            )
+        _validate(doc, name)
+        plan = plan_from_document(doc)
+        problems = plan_problems(plan, declared_safe=doc["safety"]["safe"])
+    if problems:
+        shown = "; ".join(problems[:_SHOWN])
+        more = f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
+        raise PlanError(f"{name}: inconsistent plan document: {shown}{more}")
+    return plan
+
+
+_SHOWN = 5  # problems named in one error
 
 
 def _validate(doc: Document, name: str) -> None:
+    """Reject, naming `name` and where, any document plan.schema.json rejects.
+
+    jsonschema checks the envelope (everything but the big arrays, which are swapped for empty ones); the
+    arrays get a hand-written check of the same rules (a test holds the two in agreement).
+    """
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    error = best_match(Draft202012Validator(plan_schema()).iter_errors(doc))
+    envelope = {key: ([] if key in ARRAYS and isinstance(value, list) else value) for key, value in doc.items()}
+    error = best_match(_validator(Draft202012Validator).iter_errors(envelope))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the top level"
         raise PlanError(f"{name}: invalid plan document at {where}: {error.message}")
+    for key in ARRAYS:
+        problem = array_problem(key, doc[key])
+        if problem is not None:
+            where, message = problem
+            raise PlanError(f"{name}: invalid plan document at {where}: {message}")
+
+
+@lru_cache(maxsize=1)
+def _validator(cls: Any) -> Any:
+    return cls(plan_schema())
 
 
 def _op_from(item: Document) -> Operation:
     kind = item["op"]
     if kind == "move":
-        return MoveOp(item["from"], item["to"], item["owner"], tuple(item["lead_ids"]), tuple(item["keys"]))
+        return MoveOp(
+            item["from"],
+            item["to"],
+            item["owner"],
+            tuple(item["lead_ids"]),
+            tuple(item["keys"]),
+            tuple(item.get("previous_owners", ())),
+        )
     if kind == "add":
         leads = tuple(AddLead(x["key"], x["owner"], x["route"], x.get("fields", {})) for x in item["leads"])
         return AddOp(item["destination"], leads)
     if kind == "assign":
-        return AssignOp(item["owner"], item["destination"], tuple(item["lead_ids"]), tuple(item["keys"]))
+        return AssignOp(
+            item["owner"],
+            item["destination"],
+            tuple(item["lead_ids"]),
+            tuple(item["keys"]),
+            tuple(item.get("previous_owners", ())),
+        )
     return RemoveOp(item["destination"], tuple(item["lead_ids"]), tuple(item["keys"]))
 
 
 def plan_from_document(doc: Document) -> Plan:
     """The Plan a valid document describes (validate first: this trusts its shape)."""
-    for item in doc["operations"]:
-        if item["op"] != "add" and len(item["lead_ids"]) != len(item["keys"]):
-            raise PlanError(f"invalid plan document: a {item['op']} operation needs as many keys as lead_ids")
     calls = doc["calls"]
     safety = doc["safety"]
+    policy = doc["policy"]
     return Plan(
         format_version=doc["format_version"],
         leadsync_version=doc["leadsync_version"],
@@ -237,7 +301,8 @@ def plan_from_document(doc: Document) -> Plan:
             Held(h["key"], h["lead_id"], h["destination"], tuple(h["statuses"]), h["change"]) for h in doc["held"]
         ),
         conflicts=tuple(
-            Conflict(c["key"], ConflictReason(c["reason"]), c["detail"], c["subject"]) for c in doc["conflicts"]
+            Conflict(c["key"], ConflictReason(c["reason"]), c["detail"], c["subject"], tuple(c.get("refs", ())))
+            for c in doc["conflicts"]
         ),
         unrouted=tuple(doc["unrouted"]),
         unsupported=tuple(Unsupported(u["key"], u["destination"], u["reason"]) for u in doc["unsupported"]),
@@ -247,4 +312,5 @@ def plan_from_document(doc: Document) -> Plan:
         safety=Safety(safety["max_change_ratio"], safety["min_destination_size"], tuple(safety["unsafe"])),
         destinations=tuple(DestinationStats(name=name, **stats) for name, stats in doc["destinations"].items()),
         owners=tuple(OwnerLoad(o["owner"], o["before"], o["after"]) for o in doc["owners"]),
+        policy=PlanPolicy(Unmanaged(policy["unmanaged"]), Claim(policy["claim"]), tuple(policy["protect"])),
     )

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from leadsync.state import DEFAULT_PROTECT, Claim, Policy, Unmanaged
+
 
 def _json_value(value: Any) -> Any:
     """A field value the plan document can hold as it is; anything else as its text."""
@@ -21,10 +23,16 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def lead_fields(raw: object) -> dict[str, Any]:
     """The fields an added lead carries, from a mapping or routing's Lead (its attributes()), sorted by name."""
-    if not raw and type(raw) is dict:
-        return {}
+    if type(raw) is dict:
+        if not raw:
+            return {}
+        if all(type(k) is str for k in raw):  # the common case, once per added lead: no per-item calls
+            return {k: (v if type(v) in _PLAIN else _json_value(v)) for k, v in sorted(raw.items())}
     items: Iterable[tuple[Any, Any]] = ()
     if isinstance(raw, Mapping):
         items = raw.items()
@@ -64,7 +72,10 @@ class AddOp:
 class MoveOp:
     """`POST /api/v2/leads/move` of `lead_ids` from `source` to `target`, setting `owner` unless None.
 
-    `source` is a destination name, or an outside reference (`campaign:<id>`) when `claim: move`.
+    `source` is a destination name, or an outside reference (`campaign:<id>`) when `claim: move`. `owner` is
+    the owner to SET: None when the move leaves every lead's owner as it is. `previous_owners[i]` is the
+    current owner of `lead_ids[i]`, for display (empty when unknown); it is not part of the call and is not
+    compared.
     """
 
     op: ClassVar[str] = "move"
@@ -73,6 +84,7 @@ class MoveOp:
     owner: str | None
     lead_ids: tuple[str, ...]
     keys: tuple[str, ...]
+    previous_owners: tuple[str | None, ...] = field(default=(), compare=False)  # display only: not the call
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -88,6 +100,8 @@ class AssignOp:
     destination: str
     lead_ids: tuple[str, ...]
     keys: tuple[str, ...]
+    #: the current owner of each lead, for display (may be empty); not part of the call, so not compared
+    previous_owners: tuple[str | None, ...] = field(default=(), compare=False)
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -122,7 +136,7 @@ class Held:
     lead_id: str
     destination: str  # where the record is
     statuses: tuple[str, ...]  # the protected statuses it has, sorted
-    change: str  # what was held back, for people: "move to enterprise", "reassign to alice", "remove"
+    change: str  # what would have been done: "move to enterprise", "reassign to alice", "remove", "add to X"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +161,11 @@ class PlanWarning:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """People per outcome. Each person is counted once; a moved and re-owned person counts as a move."""
+    """People per outcome. Each person is counted once; a moved and re-owned person counts as a move.
+
+    `conflicts` counts people (distinct keys); a spec name the workspace could not resolve is a conflict
+    entry without a key, listed but not counted here.
+    """
 
     add: int = 0
     move: int = 0
@@ -213,6 +231,21 @@ class Safety:
     @property
     def safe(self) -> bool:
         return not self.unsafe
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """The parts of the spec's policy a saved plan needs: `claim` and `unmanaged` say which operations it may
+    hold (a move out of an outside record only under claim: move, removes only under unmanaged: remove), and
+    `protect` says which statuses its fingerprint covers."""
+
+    unmanaged: Unmanaged = Unmanaged.KEEP
+    claim: Claim = Claim.SKIP
+    protect: tuple[str, ...] = tuple(sorted(DEFAULT_PROTECT))
+
+    @classmethod
+    def of(cls, policy: Policy) -> PlanPolicy:
+        return cls(policy.unmanaged, policy.claim, tuple(sorted(policy.protect)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.plan._fingerprint import remote_fingerprint
@@ -13,6 +13,7 @@ from leadsync.plan._model import (
     Held,
     Operation,
     OwnerLoad,
+    PlanPolicy,
     PlanWarning,
     Safety,
     SpecRef,
@@ -46,6 +47,7 @@ class Plan:
     safety: Safety
     destinations: tuple[DestinationStats, ...]
     owners: tuple[OwnerLoad, ...]
+    policy: PlanPolicy = field(default_factory=PlanPolicy)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -70,7 +72,9 @@ class Plan:
 
     def is_stale(self, remote: Iterable[RemoteLead]) -> bool:
         """True when `remote` (fetched now) differs from the facts this plan was made from."""
-        now = remote_fingerprint(remote, managed=self.managed, outside_keys=self.touched_keys())
+        now = remote_fingerprint(
+            remote, managed=self.managed, outside_keys=self.touched_keys(), protect=self.policy.protect
+        )
         return now != self.fingerprint
 
     def to_document(self) -> dict[str, Any]:

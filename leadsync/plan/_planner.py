@@ -7,14 +7,14 @@ comparisons per person on plain attributes; everything unusual goes to `_Planner
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import json
+from collections.abc import Iterable
 from dataclasses import replace
 from operator import attrgetter
 from typing import Any
 
-from leadsync.plan._batch import Changes, Pair, build_operations, lower_bound
+from leadsync.plan._batch import Changes, build_operations
+from leadsync.plan._bound import Needs, lower_bound
 from leadsync.plan._calls import predict_calls
 from leadsync.plan._fingerprint import remote_fingerprint
 from leadsync.plan._index import RemoteIndex, index_remote
@@ -22,6 +22,7 @@ from leadsync.plan._model import (
     AddLead,
     Held,
     OwnerLoad,
+    PlanPolicy,
     PlanWarning,
     SpecRef,
     Summary,
@@ -29,6 +30,7 @@ from leadsync.plan._model import (
     Workspace,
     lead_fields,
 )
+from leadsync._gc import paused_gc
 from leadsync.plan._plan import Plan
 from leadsync.plan._safety import ADD, HELD, MOVE_IN, MOVE_OUT, REASSIGN, REMOVE, TALLY_SIZE, destination_stats
 from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
@@ -52,31 +54,21 @@ def make_plan(
     """The plan that turns `remote` into `desired` under `policy`, within what `capabilities` allow.
 
     `managed` are the destination names the spec names and the workspace resolved; `conflicts` are those
-    found while resolving (a conflict with key None and a `subject` blocks that destination or owner).
+    found while resolving (a conflict with key None and a `subject` blocks that destination or owner; its
+    `refs` are places that destination may name: a person with a record there is a conflict, never touched).
     """
     records = remote if isinstance(remote, (list, tuple)) else list(remote)
-    with _without_cycle_collection():
+    with paused_gc():
         managed_names = frozenset(managed)
         index = index_remote(records, managed_names)
         planner = _Planner(managed_names, policy, capabilities, tuple(conflicts), index)
         unrouted_keys = frozenset(unrouted)
         planner.plan(desired, unrouted_keys)
         plan = planner.result(unrouted_keys, spec, workspace, leadsync_version or _version())
-        fingerprint = remote_fingerprint(records, managed=planner.managed, outside_keys=plan.touched_keys())
+        fingerprint = remote_fingerprint(
+            records, managed=planner.managed, outside_keys=plan.touched_keys(), protect=plan.policy.protect
+        )
     return replace(plan, fingerprint=fingerprint)
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic GC: with millions of live leads each full pass costs ~0.3 s and finds nothing, as
-    planning makes no reference cycles (reference counting still frees everything)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _version() -> str:
@@ -91,6 +83,13 @@ def _protected(record: RemoteLead, protect: frozenset[str]) -> bool:
 
 def _refs(records: Iterable[RemoteLead]) -> str:
     return ", ".join(sorted(f"{r.destination} ({r.id})" for r in records))
+
+
+def _wish_order(d: DesiredLead) -> tuple[str, str]:
+    """Which of several equal wishes for one person (same destination and owner) the plan uses: the smallest
+    route, then the smallest fields in canonical JSON, so that input order never shows in the plan."""
+    fields = json.dumps(lead_fields(d.fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return d.route, fields
 
 
 class _Planner:
@@ -111,12 +110,18 @@ class _Planner:
         self.caps = capabilities
         self.protect = frozenset(policy.protect)
         self.changes = Changes()
+        self.needs = Needs()  # the same changes, one fact per person, for the independent lower bound
         self.conflicts: set[Conflict] = set(conflicts)
         self.conflict_keys = frozenset(c.key for c in conflicts if c.key is not None)
         self.blocked_destinations = {
             c.subject: c for c in conflicts if c.key is None and c.subject and c.reason.blocks_destination
         }
         self.blocked_owners = {c.subject: c for c in conflicts if c.key is None and c.subject and c.reason.blocks_owner}
+        # places an unresolved spec destination may name: whoever has a record there is not ours to move
+        self.blocked_refs: dict[str, Conflict] = {}
+        for c in sorted(self.blocked_destinations.values(), key=lambda c: (c.subject or "", c.detail)):
+            for ref in c.refs:
+                self.blocked_refs.setdefault(ref, c)
         self.usable = managed - self.blocked_destinations.keys()
         self.held: list[Held] = []
         self.held_keys: set[str] = set()
@@ -136,6 +141,8 @@ class _Planner:
             wanted.pop(key, None)
             single.pop(key, None)
             multi.pop(key, None)
+        if self.blocked_refs:
+            self._blocked_people(wanted, unrouted)
         unchanged = 0
         person = self._person
         for key, d in wanted.items():
@@ -160,25 +167,53 @@ class _Planner:
                     self._unwanted(key, record)
 
     def _wanted(self, desired: Iterable[DesiredLead]) -> dict[str, DesiredLead]:
-        """Desired state by key. Two different wishes for one person are a conflict, equal ones are one."""
+        """Desired state by key. Wishes for one person that differ in destination or owner are a conflict;
+        otherwise one of them is used, the same one whatever the input order (`_wish_order`)."""
         leads = desired if isinstance(desired, (list, tuple)) else list(desired)
         wanted = dict(zip(map(attrgetter("key"), leads), leads, strict=True))  # in C: a million leads
         if len(wanted) == len(leads):
             return wanted
-        wishes: dict[str, set[DesiredLead]] = {}
+        wishes: dict[str, list[DesiredLead]] = {}
         for d in leads:
-            wishes.setdefault(d.key, set()).add(d)
+            wishes.setdefault(d.key, []).append(d)
         for key, found in wishes.items():
             if len(found) < 2:
+                continue
+            if len({(w.destination, w.owner) for w in found}) == 1:
+                wanted[key] = min(found, key=_wish_order)
                 continue
             del wanted[key]
             self.single.pop(key, None)
             self.multi.pop(key, None)
             detail = "routing wants this person in several ways: " + "; ".join(
-                sorted(f"{w.destination} (owner {w.owner}, route {w.route})" for w in found)
+                sorted({f"{w.destination} (owner {w.owner}, route {w.route})" for w in found})
             )
             self.conflicts.add(Conflict(key, ConflictReason.DUPLICATE_KEY, detail))
         return wanted
+
+    def _blocked_people(self, wanted: dict[str, DesiredLead], unrouted: frozenset[str]) -> None:
+        """People with a record in a place an unresolved spec destination names: conflicts, left alone.
+
+        Such a record is not "outside": the spec claims that place, it just could not tell which one it is
+        (ambiguous), find it, or read it yet (a Sonarly audience still populating). Moving it under claim: move,
+        adding a second record, or removing the person's other records would all be guesses.
+        """
+        blocked = self.blocked_refs
+        for key, records in self.outside.items():
+            there = [r for r in records if r.destination in blocked]
+            if not there:
+                continue
+            d = wanted.pop(key, None)
+            mine = self.single.pop(key, None)
+            self.multi.pop(key, None)
+            if d is None and (mine is None or self.policy.unmanaged is Unmanaged.KEEP or key in unrouted):
+                continue  # nothing would be done about this person anyway: nothing to report
+            blocker = blocked[min(r.destination for r in there)]
+            detail = (
+                f"has a record in {_refs(there)}, which spec destination {blocker.subject} may mean "
+                f"({blocker.detail}): left alone until it resolves"
+            )
+            self.conflicts.add(Conflict(key, blocker.reason, detail, blocker.subject))
 
     def _person(self, d: DesiredLead, first: RemoteLead | None) -> None:
         key = d.key
@@ -237,7 +272,7 @@ class _Planner:
             change = f"move to {target}" if move else f"reassign to {owner}"
             self._hold(key, r, change + (f" (owner {owner})" if move and reown else ""))
             return
-        caps, pair = self.caps, (key, r.id)
+        caps, entry = self.caps, (key, r.id, r.owner)
         if move:
             split = reown and not caps.move_sets_owner  # a move that cannot carry the owner: move, then assign
             if not caps.move:
@@ -246,11 +281,13 @@ class _Planner:
             if split and not caps.assign:  # all or nothing: never half a change
                 self._unsupported(key, target, "the provider cannot set the owner of a lead")
                 return
-            # the owner rides along even when it is unchanged: leads bound for one owner share one call
-            group = (r.destination, target, owner if caps.move_sets_owner else None)
-            self._append(self.changes.moves, group, pair)
+            # assigned_to only when the owner changes: people who keep their owner share one call whoever
+            # owns them, and a call that sets an owner carries only people who get that owner
+            group = (r.destination, target, owner if reown and caps.move_sets_owner else None)
+            self._append(self.changes.moves, group, entry)
             if split:
-                self._append(self.changes.assigns, (owner, target), pair)
+                self._append(self.changes.assigns, (owner, target), entry)
+            self.needs.moves.append((r.destination, target, r.owner, owner))
             source = self.tallies.get(r.destination)
             if source is not None:
                 source[MOVE_OUT] += 1
@@ -262,7 +299,8 @@ class _Planner:
             if not caps.assign:
                 self._unsupported(key, target, "the provider cannot set the owner of a lead")
                 return
-            self._append(self.changes.assigns, (owner, target), pair)
+            self._append(self.changes.assigns, (owner, target), entry)
+            self.needs.reassigns.append((target, r.owner, owner))
             self.tallies[target][REASSIGN] += 1
             self._owner(r.owner, -1)
             self._owner(owner, 1)
@@ -273,6 +311,7 @@ class _Planner:
             self._unsupported(d.key, d.destination, "the provider cannot add leads")
             return
         self.changes.adds.setdefault(d.destination, []).append(AddLead(d.key, d.owner, d.route, lead_fields(d.fields)))
+        self.needs.adds.append(d.destination)
         self.tallies[d.destination][ADD] += 1
         self._owner(d.owner, 1)
         self.added += 1
@@ -288,6 +327,7 @@ class _Planner:
             self._unsupported(key, r.destination, "the provider cannot remove leads")
         else:
             self._append(self.changes.removes, r.destination, (key, r.id))
+            self.needs.removes.append(r.destination)
             self.tallies[r.destination][REMOVE] += 1
             self._owner(r.owner, -1)
             self.removed_keys.add(key)
@@ -295,12 +335,12 @@ class _Planner:
     # -- bookkeeping -----------------------------------------------------------------------------------------
 
     @staticmethod
-    def _append(groups: dict[Any, list[Pair]], group: Any, pair: Pair) -> None:
+    def _append(groups: dict[Any, list[Any]], group: Any, item: Any) -> None:
         found = groups.get(group)
         if found is None:
-            groups[group] = [pair]
+            groups[group] = [item]
         else:
-            found.append(pair)
+            found.append(item)
 
     def _owner(self, owner: str | None, delta: int) -> None:
         self.owner_delta[owner] = self.owner_delta.get(owner, 0) + delta
@@ -341,7 +381,7 @@ class _Planner:
             unchanged=self.unchanged,
             held=len(self.held_keys),
             unrouted=len(unrouted_keys),
-            conflicts=len(conflicts),
+            conflicts=len({c.key for c in conflicts if c.key is not None}),  # people, like every count here
             unsupported=len({u.key for u in unsupported}),
         )
         calls = predict_calls(
@@ -350,7 +390,7 @@ class _Planner:
             outside_records=self.outside_count,
             capabilities=caps,
             api=workspace.api,
-            lower_bound=lower_bound(self.changes, caps),
+            lower_bound=lower_bound(self.needs, caps),
         )
         return Plan(
             leadsync_version=version,
@@ -371,6 +411,7 @@ class _Planner:
             safety=safety,
             destinations=stats,
             owners=self._owner_loads(),
+            policy=PlanPolicy.of(self.policy),
         )
 
     def _owner_loads(self) -> tuple[OwnerLoad, ...]:

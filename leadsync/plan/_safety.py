@@ -59,11 +59,26 @@ def destination_stats(
     return tuple(stats), safety
 
 
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:.4g}%"  # unrounded: a limit of 0.035 is 3.5%, never "4%"
+
+
 def unsafe_message(stats: Iterable[DestinationStats], safety: Safety) -> str:
     """One line naming every unsafe destination with its ratio, and how to go on."""
-    parts = [f"{s.name} ({s.changed:,} of {s.before:,} leads, {s.ratio:.1%})" for s in stats if s.name in safety.unsafe]
+    parts = [
+        f"{s.name} ({s.changed:,} of {s.before:,} leads, {_ratio(s, safety.max_change_ratio)})"
+        for s in stats
+        if s.name in safety.unsafe
+    ]
     return (
-        f"refusing to apply: the plan changes more than {safety.max_change_ratio:.0%} of "
+        f"refusing to apply: the plan changes more than {_percent(safety.max_change_ratio)} of "
         f"{'destination' if len(parts) == 1 else 'destinations'} {', '.join(parts)}; "
         "review the plan and re-run with --force to apply it anyway"
     )
+
+
+def _ratio(s: DestinationStats, limit: float) -> str:
+    """One decimal, unless rounding would make it look no bigger than the limit."""
+    ratio = s.changed / max(s.before, 1)
+    text = f"{ratio:.1%}"
+    return text if round(ratio * 100, 1) > limit * 100 else _percent(ratio)

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections import Counter
 
 from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
-from leadsync.render._common import count, mask_key, mask_text, summary_line
+from leadsync.render._common import (
+    change_ratio,
+    count,
+    mask_key,
+    mask_text,
+    owner_change,
+    percent,
+    summary_line,
+)
 
 DEFAULT_LIMIT = 60_000
 LIST_LIMIT = 20  # entries shown per list (held, conflicts, ...)
@@ -90,24 +98,29 @@ def _matrix(plan: Plan) -> list[str]:
 
 def _lists(plan: Plan) -> list[str]:
     lines: list[str] = []
+    names = [c for c in plan.conflicts if c.key is None]
+    people = [c for c in plan.conflicts if c.key is not None]
     sections = [
         (
             "Held (protected status, not touched)",
             len(plan.held),
             "held leads",
             [
-                f"`{mask_key(h.key)}` in {h.destination}, {', '.join(h.statuses)}: held back from {h.change}"
+                f"`{mask_key(h.key)}` in {h.destination}, {', '.join(h.statuses)}: would {h.change}"
                 for h in plan.held[:LIST_LIMIT]
             ],
         ),
         (
-            "Conflicts (never guessed, left as they are)",
-            len(plan.conflicts),
+            "Unresolved spec names (nothing routed to them is changed)",
+            len(names),
+            "names",
+            [f"`{c.subject or '-'}` {c.reason.value.replace('_', ' ')}: {c.detail}" for c in names[:LIST_LIMIT]],
+        ),
+        (
+            f"Conflicts (never guessed, left as they are): {count(plan.summary.conflicts, 'person', 'people')}",
+            len(people),
             "conflicts",
-            [
-                f"`{mask_key(c.key) if c.key else c.subject or '-'}` {c.reason.value.replace('_', ' ')}: {c.detail}"
-                for c in plan.conflicts[:LIST_LIMIT]
-            ],
+            [f"`{mask_key(c.key)}` {c.reason.value.replace('_', ' ')}: {c.detail}" for c in people[:LIST_LIMIT]],
         ),
         (
             "Unrouted (matched no route, left as they are)",
@@ -130,7 +143,8 @@ def _lists(plan: Plan) -> list[str]:
     ]
     for title, total, what, items in sections:
         if total:
-            lines += ["", f"#### {title}: {total:,}", "", *_list(items, total, what)]
+            heading = title if title.startswith("Conflicts") else f"{title}: {total:,}"
+            lines += ["", f"#### {heading}", "", *_list(items, total, what)]
     return lines
 
 
@@ -142,8 +156,10 @@ def _calls(plan: Plan) -> list[str]:
         "",
         "#### Predicted API calls",
         "",
-        f"{c.writes:,} writes ({minimal}) and {c.reads:,} reads: at least **{_duration(c.seconds)}** at the "
-        "provider's rate limit.",
+        (
+            f"{c.writes:,} writes ({minimal}) and {c.reads:,} reads: at least **{_duration(c.seconds)}** at the "
+            "provider's rate limit."
+        ),
         "",
         *_table(["endpoint", "calls"], rows, "endpoints"),
     ]
@@ -167,15 +183,23 @@ def _samples(plan: Plan) -> list[str]:
     }
     for op in plan.operations:
         if isinstance(op, MoveOp) and len(found["move"]) < SAMPLE_LIMIT:
-            owner = f" (owner {op.owner})" if op.owner else ""
-            found["move"] += [f"`{mask_key(k)}` {op.source} → {op.target}{owner}" for k in op.keys[:SAMPLE_LIMIT]]
+            known = len(op.previous_owners) == len(op.keys)
+            found["move"] += [
+                f"`{mask_key(k)}` {op.source} → {op.target}"
+                + (f" ({_owner(op.previous_owners, i, op.owner, known)})" if op.owner else "")
+                for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
+            ]
         elif isinstance(op, AddOp) and len(found["add"]) < SAMPLE_LIMIT:
             found["add"] += [
                 f"`{mask_key(x.key)}` → {op.destination}" + (f" (owner {x.owner})" if x.owner else "")
                 for x in op.leads[:SAMPLE_LIMIT]
             ]
         elif isinstance(op, AssignOp) and len(found["reassign"]) < SAMPLE_LIMIT:
-            found["reassign"] += [f"`{mask_key(k)}` in {op.destination} → {op.owner}" for k in op.keys[:SAMPLE_LIMIT]]
+            known = len(op.previous_owners) == len(op.keys)
+            found["reassign"] += [
+                f"`{mask_key(k)}` in {op.destination}: {_owner(op.previous_owners, i, op.owner, known)}"
+                for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
+            ]
         elif isinstance(op, RemoveOp) and len(found["remove"]) < SAMPLE_LIMIT:
             found["remove"] += [f"`{mask_key(k)}` from {op.destination}" for k in op.keys[:SAMPLE_LIMIT]]
     lines: list[str] = []
@@ -191,18 +215,23 @@ def _samples(plan: Plan) -> list[str]:
     return ["", "<details><summary>Sample of changes (keys masked)</summary>", *lines, "", "</details>"]
 
 
+def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool) -> str:
+    return owner_change(previous[i] if known else None, owner, known).replace(" -> ", " → ")
+
+
 def _safety(plan: Plan) -> str:
     if plan.safety.safe:
         return (
             f"**Safety:** ✅ safe: no destination of at least {plan.safety.min_destination_size:,} leads changes by "
-            f"more than {plan.safety.max_change_ratio:.0%}"
+            f"more than {percent(plan.safety.max_change_ratio)}"
         )
+    limit = plan.safety.max_change_ratio
     unsafe = sorted((d for d in plan.destinations if d.unsafe), key=lambda d: (-d.ratio, d.name))
-    worst = ", ".join(f"`{d.name}` {d.ratio:.1%}" for d in unsafe[:LIST_LIMIT])
+    worst = ", ".join(f"`{d.name}` {change_ratio(d.changed / max(d.before, 1), limit)}" for d in unsafe[:LIST_LIMIT])
     if len(unsafe) > LIST_LIMIT:
         worst += f" … and {len(unsafe) - LIST_LIMIT:,} more"
     return (
-        f"**Safety:** ⚠️ needs `--force`: {worst} (limit {plan.safety.max_change_ratio:.0%} for destinations "
+        f"**Safety:** ⚠️ needs `--force`: {worst} (limit {percent(limit)} for destinations "
         f"of at least {plan.safety.min_destination_size:,} leads)"
     )
 
@@ -238,7 +267,9 @@ def _fit(text: str, limit: int) -> str:
         kept.append("</details>")
     kept += [
         "",
-        f"… {count(cut, 'more line')} not shown: the comment is limited to {limit:,} characters; "
-        "`leadsync plan --format text` shows everything.",
+        (
+            f"… {count(cut, 'more line')} not shown: the comment is limited to {limit:,} characters; "
+            "`leadsync plan --format text` shows everything."
+        ),
     ]
     return "\n".join(kept) + "\n"

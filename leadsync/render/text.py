@@ -2,6 +2,9 @@
 
     + add      ~ move      * reassign      - remove      ! held, conflict, unsupported
 
+A move is listed under both the destination it leaves and the one it enters (`~ key  nurture -> enterprise`),
+so that each heading's `before -> after` can be read off the lines under it.
+
 Colour only when the caller asks (`color=True`): deciding it (a TTY, NO_COLOR) is the CLI's business.
 Lead keys are shown in full: this output is for the operator's own terminal, not for sharing.
 """
@@ -12,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from leadsync.plan import AddOp, AssignOp, DestinationStats, Held, MoveOp, Plan, RemoveOp
-from leadsync.render._common import count, summary_line
+from leadsync.render._common import change_ratio, count, owner_change, percent, summary_line
 
 #: lines shown per group before "... and N more"
 DEFAULT_LIMIT = 20
@@ -24,7 +27,8 @@ _COLOURS = {"+": "32", "~": "33", "*": "36", "-": "31", "!": "35", "h": "1"}
 class _Group:
     """What happens in one destination: the ops and held records that land there, in display order."""
 
-    moves: list[MoveOp] = field(default_factory=list)
+    moves_in: list[MoveOp] = field(default_factory=list)
+    moves_out: list[MoveOp] = field(default_factory=list)
     adds: list[AddOp] = field(default_factory=list)
     assigns: list[AssignOp] = field(default_factory=list)
     removes: list[RemoveOp] = field(default_factory=list)
@@ -32,7 +36,8 @@ class _Group:
 
     def size(self) -> int:
         return (
-            sum(len(op.keys) for op in self.moves)
+            sum(len(op.keys) for op in self.moves_in)
+            + sum(len(op.keys) for op in self.moves_out)
             + sum(len(op.leads) for op in self.adds)
             + sum(len(op.keys) for op in self.assigns)
             + sum(len(op.keys) for op in self.removes)
@@ -41,22 +46,30 @@ class _Group:
 
     def lines(self) -> Iterator[tuple[str, str]]:
         """(symbol, text) per lead, lazily: a big group is only formatted as far as it is shown."""
-        for op in self.moves:
-            owner = f"  owner {op.owner}" if op.owner else ""
-            for key in op.keys:
-                yield "~", f"{key}  {op.source} -> {op.target}{owner}"
+        for op in (*self.moves_in, *self.moves_out):
+            yield from _move_lines(op)
         for add in self.adds:
             for lead in add.leads:
                 owner = f"  owner {lead.owner}" if lead.owner else ""
                 yield "+", f"{lead.key}{owner}  (route {lead.route})"
         for assign in self.assigns:
-            for key in assign.keys:
-                yield "*", f"{key}  owner -> {assign.owner}"
+            known = len(assign.previous_owners) == len(assign.keys)
+            for i, key in enumerate(assign.keys):
+                yield "*", f"{key}  {owner_change(assign.previous_owners[i] if known else None, assign.owner, known)}"
         for remove in self.removes:
             for key, lead_id in zip(remove.keys, remove.lead_ids, strict=True):
                 yield "-", f"{key}  (lead {lead_id})"
         for h in self.held:
-            yield "!", f"{h.key}  held ({', '.join(h.statuses)}): not {h.change}"
+            yield "!", f"{h.key}  held ({', '.join(h.statuses)}): would {h.change}"
+
+
+def _move_lines(op: MoveOp) -> Iterator[tuple[str, str]]:
+    known = len(op.previous_owners) == len(op.keys)
+    for i, key in enumerate(op.keys):
+        owner = ""
+        if op.owner is not None:
+            owner = "  " + owner_change(op.previous_owners[i] if known else None, op.owner, known)
+        yield "~", f"{key}  {op.source} -> {op.target}{owner}"
 
 
 def _groups(plan: Plan) -> dict[str, _Group]:
@@ -67,7 +80,8 @@ def _groups(plan: Plan) -> dict[str, _Group]:
 
     for op in plan.operations:
         if isinstance(op, MoveOp):
-            group(op.target).moves.append(op)
+            group(op.target).moves_in.append(op)
+            group(op.source).moves_out.append(op)
         elif isinstance(op, AddOp):
             group(op.destination).adds.append(op)
         elif isinstance(op, AssignOp):
@@ -105,9 +119,10 @@ class _Out:
 
 
 def _heading(name: str, stats: DestinationStats | None) -> str:
-    if stats is None:
-        return name
-    return f"{name} ({stats.before:,} -> {stats.after:,} leads)"
+    if stats is None:  # a place outside the managed destinations that claim: move takes leads from
+        return f"{name} (not managed)"
+    moves = f"; moves: {stats.move_in:,} in, {stats.move_out:,} out" if stats.move_in or stats.move_out else ""
+    return f"{name} ({stats.before:,} -> {stats.after:,} leads{moves})"
 
 
 def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) -> str:
@@ -118,15 +133,21 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) 
     for name in sorted(groups):
         out.heading(_heading(name, stats.get(name)))
         out.capped(groups[name].lines(), groups[name].size(), limit)
-    if plan.conflicts:
-        out.heading("Conflicts (never guessed, left as they are):")
+    names = [c for c in plan.conflicts if c.key is None]
+    if names:
+        out.heading("Unresolved spec names (nothing routed to them is changed):")
         out.capped(
-            (
-                ("!", f"{c.key or c.subject or '-'}  {c.reason.value.replace('_', ' ')}: {c.detail}")
-                for c in plan.conflicts
-            ),
-            len(plan.conflicts),
+            (("!", f"{c.subject or '-'}  {c.reason.value.replace('_', ' ')}: {c.detail}") for c in names),
+            len(names),
             limit,
+        )
+    people = [c for c in plan.conflicts if c.key is not None]
+    if people:
+        out.heading(
+            f"Conflicts ({count(plan.summary.conflicts, 'person', 'people')}, never guessed, left as they are):"
+        )
+        out.capped(
+            (("!", f"{c.key}  {c.reason.value.replace('_', ' ')}: {c.detail}") for c in people), len(people), limit
         )
     if plan.unsupported:
         out.heading("Unsupported (the provider cannot make these changes):")
@@ -147,10 +168,11 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) 
         out.heading("Safety: apply needs --force:")
         for d in plan.destinations:
             if d.unsafe:
+                limit_ratio = plan.safety.max_change_ratio
                 out.entry(
                     "!",
-                    f"{d.name}: {d.changed:,} of {d.before:,} leads change ({d.ratio:.1%} > "
-                    f"{plan.safety.max_change_ratio:.0%})",
+                    f"{d.name}: {d.changed:,} of {d.before:,} leads change "
+                    f"({change_ratio(d.changed / max(d.before, 1), limit_ratio)} > {percent(limit_ratio)})",
                 )
     if out.lines:
         out.lines.append("")

@@ -239,7 +239,7 @@ def _difference(first: Lead, second: Lead, key_attr: str) -> str:
 def load_leads(loaded: LoadedSpec) -> LeadSet:
     """Every person of the spec, keyed and de-duplicated; raises SpecError listing every problem."""
     reader = _Reader(loaded)
-    with paused_gc():
+    with paused_gc(freeze=True):
         reader.inline()
         for index, source in enumerate(loaded.spec.sources):
             reader.source(index, source)
