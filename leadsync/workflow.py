@@ -12,11 +12,12 @@ from pathlib import Path
 from leadsync.apply.applier import Applier, ApplyReport, requests_for
 from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock
-from leadsync.errors import Location, PlanError, Problem, ProviderError, SpecError
+from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.plan import Plan, SpecRef, Workspace, make_plan
 from leadsync.providers import capabilities_for
 from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
+from leadsync.providers.sonarly import SonarlyProvider
 from leadsync.routing import Router
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
@@ -71,25 +72,31 @@ def live_source(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace
 
 
 @contextmanager
-def open_provider(loaded: LoadedSpec) -> Iterator[InstantlyProvider]:
+def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
     """The provider of the spec's workspace; for `provider: sandbox`, over HTTP to an in-process sandbox."""
     spec = loaded.spec
-    if spec.vendor == "sonarly":
-        raise ProviderError("the Sonarly provider is not built yet: plan a Sonarly spec with --remote FILE")
+    group = spec.workspace.account_group
+    provider: Provider
     if spec.workspace.provider == "sandbox":
         from leadsync import sandbox  # late: only sandbox workspaces need the server stack
 
         seed, state = sandbox_paths(loaded)
         state.parent.mkdir(parents=True, exist_ok=True)
         with sandbox.start(seed, state=state, vendor=spec.vendor) as running:
-            provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key")
+            if spec.vendor == "sonarly":
+                provider = SonarlyProvider.connect(running.url, running.api_key, "the sandbox's key", account_group=group)
+            else:
+                provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key")
             try:
                 yield provider
             finally:
                 provider.close()
         return
     assert spec.workspace.api_key_env is not None  # the spec checks make sure of it
-    provider = InstantlyProvider.from_environment(spec.workspace.api_key_env)
+    if spec.vendor == "sonarly":
+        provider = SonarlyProvider.from_environment(spec.workspace.api_key_env, account_group=group)
+    else:
+        provider = InstantlyProvider.from_environment(spec.workspace.api_key_env)
     try:
         yield provider
     finally:

@@ -103,7 +103,77 @@ def sonarly() -> None:
                              rng.choice(["DE", "FR", "GB", "US", "SE"])])
 
 
+def sonarly_sandbox() -> None:
+    """The Sonarly example on the embedded sandbox: a seed for the account group and the people to route."""
+    rng = random.Random(11)
+    group, partners = "65a000000000000000000001", "65a000000000000000000002"
+    audiences = [
+        {"id": "65b000000000000000000001", "name": "Founders EU", "account_group_id": group, "type": "linkedin_search"},
+        {"id": "65b000000000000000000002", "name": "Founders US", "account_group_id": group, "type": "linkedin_search"},
+        {"id": "65b000000000000000000003", "name": "Tech Leaders", "account_group_id": group,
+         "type": "sales_navigator"},
+        {"id": "65b000000000000000000004", "name": "Archive", "account_group_id": group, "type": "linkedin_search"},
+        {"id": "65b000000000000000000005", "name": "Q3 Import", "account_group_id": group, "type": "linkedin_search",
+         "populating": True},
+        # the same name in another account group: not ours
+        {"id": "65b000000000000000000006", "name": "Founders EU", "account_group_id": partners,
+         "type": "linkedin_search"},
+    ]
+    eu, us, tech, archive, importing, partners_eu = (a["id"] for a in audiences)
+    people = []
+    for i in range(44):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        title = rng.choice(["Founder", "CEO", "CTO", "Head of Growth"])
+        country = rng.choice(["DE", "FR", "GB", "US", "SE", "US"])
+        ident = f"{first}-{last}-{2000 + i}".lower()
+        founder, europe = title in ("Founder", "CEO"), country in ("DE", "FR", "GB", "SE")
+        people.append({"ident": ident, "first": first, "last": last, "title": title, "country": country,
+                       "wanted": eu if founder and europe else us if founder else tech})
+    forms = ["https://www.linkedin.com/in/{}/", "linkedin.com/in/{}", "{}", "https://de.linkedin.com/in/{}?trk=public"]
+    with (EXAMPLES / "sonarly-sandbox.leads.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["profile", "first_name", "last_name", "title", "country"])
+        for i, p in enumerate(people):
+            ident = p["ident"].title() if i % 4 == 3 else p["ident"]  # identifiers compare case-insensitively
+            writer.writerow([forms[i % 4].format(ident), p["first"], p["last"], p["title"], p["country"]])
+    managed = [eu, us, tech]
+    prospects = []
+
+    def prospect(p: dict[str, str], audience: str) -> None:
+        n = len(prospects) + 1
+        record = {"id": f"65c{n:021x}", "audience_id": audience, "publicIdentifier": p["ident"],
+                  "linkedinUrl": f"https://www.linkedin.com/in/{p['ident']}/", "firstName": p["first"],
+                  "lastName": p["last"], "headline": f"{p['title']} at {p['last']} Labs",
+                  "company": {"name": f"{p['last']} Labs"}}
+        if n % 7 == 0:  # some prospects carry only their profile URL, in another of its forms
+            record["publicIdentifier"] = None
+            record["linkedinUrl"] = f"https://uk.linkedin.com/in/{p['ident']}?originalSubdomain=uk"
+        prospects.append(record)
+
+    for i, p in enumerate(people):
+        if i < 36:  # in the group's managed audiences; a few in the wrong one
+            wrong = [a for a in managed if a != p["wanted"]]
+            prospect(p, wrong[i % 2] if i % 9 == 4 else p["wanted"])
+        elif i < 39:  # in the group's Archive: `claim: move` brings them in
+            prospect(p, archive)
+        elif i < 41:  # only in another account group: cannot be added (unsupported)
+            prospect(p, partners_eu)
+        # the rest are in no audience at all: unsupported too
+    for i in range(6):  # people nobody routes: left where they are (`unmanaged: keep`)
+        other = {"ident": f"kept-contact-{3000 + i}", "first": "Kept", "last": LAST[i], "title": "Advisor"}
+        prospect(other, managed[i % 3])
+    for i in range(2):  # a prospecting job is still filling this one: left alone
+        other = {"ident": f"new-prospect-{4000 + i}", "first": "New", "last": LAST[i + 5], "title": "Founder"}
+        prospect(other, importing)
+    seed = {"api_keys": [{"key": "sk_live_sandbox_sonarly_example", "scopes": ["all:all"]}],
+            "account_groups": [{"id": group, "name": "Growth Team"}, {"id": partners, "name": "Partners"}],
+            "audiences": [{**a, "populating": a.get("populating", False)} for a in audiences],
+            "prospects": prospects}
+    (EXAMPLES / "sonarly-sandbox.remote.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     quickstart()
     realistic()
     sonarly()
+    sonarly_sandbox()

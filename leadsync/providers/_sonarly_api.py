@@ -1,0 +1,136 @@
+"""Sonarly API v1 on the wire: the envelope `{success, data, error: {code, message, details}, traceId}` and its
+error answers as leadsync errors, in the vendor's words (message, details, code, traceId), never with the key.
+
+    SonarlyError (ProviderError)            every error answer: status, code, the vendor's message, traceId
+    ├── SonarlyCredentialsError             401 (also a CredentialsError)
+    ├── SonarlyAccessError                  402, 403 (also an AccessError)
+    ├── SonarlyNotFound                     404 (also an AccessError)
+    ├── AudienceNotReady                    409 AUDIENCE_NOT_READY: an audience is being populated
+    └── MoveRejected                        422: the vendor refused the move
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from leadsync.errors import AccessError, CredentialsError, ProviderError
+from leadsync.providers._http import VendorClient
+
+
+class SonarlyError(ProviderError):
+    """An error answer of the Sonarly API, with the vendor's own words: HTTP status, code, message, traceId."""
+
+    def __init__(self, text: str, *, status: int, code: str, message: str, trace_id: str | None) -> None:
+        super().__init__(text)
+        self.status, self.code, self.vendor_message, self.trace_id = status, code, message, trace_id
+
+
+class SonarlyCredentialsError(SonarlyError, CredentialsError):
+    """401: the key was refused."""
+
+
+class SonarlyAccessError(SonarlyError, AccessError):
+    """402 (the account's plan or credits) or 403 (a permission the key lacks)."""
+
+
+class SonarlyNotFound(SonarlyError, AccessError):
+    """404: the account group or an audience is not there (or not in this account group)."""
+
+
+class AudienceNotReady(SonarlyError):
+    """409 AUDIENCE_NOT_READY: an audience is being populated. Nothing was done; re-read and re-plan later."""
+
+    def after(self, waiting: str) -> AudienceNotReady:
+        """The same answer, saying how long it was waited out."""
+        return AudienceNotReady(f"{self}; {waiting}", status=self.status, code=self.code, message=self.vendor_message,
+                                trace_id=self.trace_id)  # fmt: skip
+
+
+class MoveRejected(SonarlyError):
+    """422: the vendor refused the move (e.g. prospects no longer in the source); nothing was moved."""
+
+
+_KINDS: Mapping[int, tuple[type[SonarlyError], str]] = {
+    400: (SonarlyError, "the request was refused as invalid (400)"),
+    401: (SonarlyCredentialsError, "the key in {key} was refused (401)"),
+    402: (SonarlyAccessError, "the account's plan or credits do not allow this (402)"),
+    403: (SonarlyAccessError, "the key in {key} lacks a permission (403)"),
+    404: (SonarlyNotFound, "not found (404)"),
+    422: (MoveRejected, "the move was rejected (422)"),
+}
+
+
+def _error_fields(response: httpx.Response) -> tuple[str, str, str, str | None]:
+    """(code, message, details, traceId) of an error answer, whatever its shape (an edge's HTML page too)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    fallback = response.reason_phrase or f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return "", fallback, "", None
+    found = body.get("error")
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
+    code, message, details = error.get("code"), error.get("message"), error.get("details")
+    trace = body.get("traceId")
+    return (
+        code if isinstance(code, str) else "",
+        message if isinstance(message, str) and message else fallback,
+        details if isinstance(details, str) else "" if details is None else str(details),
+        trace if isinstance(trace, str) and trace else None,
+    )
+
+
+def sonarly_message(response: httpx.Response) -> str:
+    """The vendor's words from the envelope: `message (details) [CODE, traceId ...]`."""
+    code, message, details, trace = _error_fields(response)
+    text = message + (f" ({details[:200]})" if details else "")
+    tags = [t for t in (code, f"traceId {trace}" if trace else "") if t]
+    return text + (f" [{', '.join(tags)}]" if tags else "")
+
+
+class SonarlyClient(VendorClient):
+    """The shared client, reading Sonarly's envelope: a success answers its whole envelope, an error raises the
+    SonarlyError for its status and code. A key the vendor might echo back is blanked from every message."""
+
+    def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
+        super().__init__(base_url, api_key, vendor="sonarly", message_of=sonarly_message, **options)
+        raw = api_key.encode()
+        forms = {api_key, base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+        # longest first, so that no form is half blanked; too short a key would blank ordinary words
+        self._secrets = sorted((f for f in forms if len(f) >= 8), key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        """`text` with the key, and its base64 forms, blanked."""
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def _json(self, response: httpx.Response, endpoint: str) -> Any:
+        status = response.status_code
+        if status < 400:
+            body = super()._json(response, endpoint)  # a redirect raises there
+            if not isinstance(body, dict) or "success" not in body:
+                raise ProviderError(f"sonarly: {endpoint}: the answer is not Sonarly's envelope (HTTP {status})")
+            if body["success"] is True:
+                return body
+        raise self.error(response, endpoint)
+
+    def error(self, response: httpx.Response, endpoint: str) -> SonarlyError:
+        status = response.status_code
+        code, message, _, trace = _error_fields(response)
+        kind, what = _KINDS.get(status, (SonarlyError, f"HTTP {status}"))
+        if status == 409:
+            kind = AudienceNotReady if code == "AUDIENCE_NOT_READY" else SonarlyError
+            what = "an audience is being populated (409)" if code == "AUDIENCE_NOT_READY" else "conflict (409)"
+        text = self.scrub(f"sonarly: {endpoint}: {what.format(key=self.key_source)}: {sonarly_message(response)}")
+        return kind(text, status=status, code=code, message=self.scrub(message), trace_id=trace)
+
+
+def envelope_data(envelope: Any) -> Any:
+    """The `data` of a success envelope (what SonarlyClient's reads and writes answer)."""
+    return envelope.get("data") if isinstance(envelope, dict) else None
