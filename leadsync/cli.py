@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -20,7 +21,14 @@ from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, render
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
-from leadsync.workflow import apply_session, live_source, plan_spec, sandbox_paths, snapshot_source
+from leadsync.workflow import (
+    apply_session,
+    live_source,
+    plan_spec,
+    read_workspace_data,
+    sandbox_paths,
+    snapshot_source,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -230,6 +238,42 @@ def _report(report: ApplyReport) -> None:
     elif report.residual is not None:
         _err(render(report.residual, "text").rstrip())
         _err(click.style("Error: ", fg="red", bold=True) + "not converged: the changes above remain")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="Where to save it (JSON).")
+def snapshot(spec: str, out: str) -> None:
+    """Save the workspace of SPEC in the sandbox seed format, for `plan --remote` (no key needed there)."""
+    with _errors():
+        loaded = load_spec(spec)
+        wanted = frozenset(lead.key for lead in load_leads(loaded).leads)
+        data = read_workspace_data(loaded, wanted)
+        _write_atomically(Path(out), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        records = len(data.get("leads", data.get("prospects", [])))
+        _err(f"Saved {records} lead records of {spec}'s workspace to {out}.")
+
+
+@main.command("import")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="NEW.yaml",
+              help="The spec to write (its leads go to a CSV beside it).")
+def import_(spec: str, out: str) -> None:
+    """Write a spec that reproduces SPEC's destinations as they are now: its first plan shows `No changes.`"""
+    from leadsync.adopt import import_workspace
+
+    with _errors():
+        loaded = load_spec(spec)
+        target = Path(out)
+        if target.resolve().parent != loaded.root.resolve():
+            _fail(f"write the imported spec beside {spec} (in {loaded.root}), so the paths it names still hold")
+        csv_path = target.with_suffix(".leads.csv")
+        imported = import_workspace(loaded, read_workspace_data(loaded), csv_path.name)
+        _write_atomically(csv_path, imported.csv_text)
+        _write_atomically(target, imported.spec_text)
+        for why, count in sorted(imported.skipped.items()):
+            _err(click.style("Warning: ", fg="yellow") + f"{count} lead records left out: {why}")
+        _err(f"Wrote {out} and {csv_path} ({imported.leads} leads). Check it: leadsync plan {out}")
 
 
 @main.group()

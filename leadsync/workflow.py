@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from leadsync.apply.applier import Applier, ApplyReport, requests_for
@@ -103,14 +104,21 @@ def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
         provider.close()
 
 
+def read_workspace_data(loaded: LoadedSpec, wanted: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The spec's workspace as a snapshot (the sandbox seed format, no keys): for `snapshot` and `import`."""
+    with open_provider(loaded) as provider:
+        return provider.read_data(destinations=destination_refs(loaded.spec), wanted=wanted)
+
+
 def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
-    """(seed, state) of a sandbox workspace: the seed beside the spec, the state in `.leadsync/` beside it."""
+    """(seed, state) of a sandbox workspace: the seed named by the spec, the state in `.leadsync/` beside it."""
     seed = loaded.spec.workspace.seed
     if loaded.spec.workspace.provider != "sandbox" or seed is None:
         where = loaded.positions.of(("workspace",))
         raise SpecError([Problem(Location(where.file, where.line, where.column), "not a sandbox workspace with a seed")])
-    state = loaded.root / ".leadsync" / f"{loaded.path.stem}.sandbox.sqlite"
-    return loaded.root / seed, state
+    # keyed by the seed, not the spec: every spec seeded from one file works on one workspace, as with a vendor
+    seed_path = loaded.root / seed
+    return seed_path, loaded.root / ".leadsync" / f"{seed_path.name.removesuffix('.json')}.sandbox.sqlite"
 
 
 def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Planned:
@@ -147,7 +155,7 @@ def workspace_tag(loaded: LoadedSpec) -> str:
     """A file-name-safe name for the workspace, for its lock and journal under `.leadsync/`."""
     ws = loaded.spec.workspace
     if ws.provider == "sandbox":
-        return f"sandbox-{loaded.path.stem}"
+        return f"sandbox-{sandbox_paths(loaded)[1].name.removesuffix('.sandbox.sqlite')}"
     setting = "LEADSYNC_SONARLY_BASE_URL" if ws.provider == "sonarly" else "LEADSYNC_INSTANTLY_BASE_URL"
     identity = "|".join([ws.provider, os.environ.get(setting, ""), ws.api_key_env or "", ws.account_group or ""])
     return f"{ws.provider}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"

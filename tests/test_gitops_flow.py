@@ -40,7 +40,7 @@ def test_review_merge_and_drift(tmp_path: Path) -> None:
     assert code == 0 and out.rstrip().endswith("No changes.")
 
     # someone re-assigns a lead by hand in the vendor's UI ...
-    state = tmp_path / ".leadsync" / "quickstart.sandbox.sqlite"
+    state = tmp_path / ".leadsync" / "quickstart.remote.sandbox.sqlite"
     seed = json.loads((EXAMPLES / "quickstart.remote.json").read_text())
     members = {m["email"]: m["user_id"] for m in seed["members"]}
     with sandbox.start(state=state) as running:

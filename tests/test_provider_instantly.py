@@ -57,7 +57,7 @@ def test_a_live_read_plans_exactly_like_its_snapshot(quickstart: Path) -> None:
     live_doc.pop("calls"), saved_doc.pop("calls")
     assert live_doc == saved_doc
     assert live.fingerprint == saved.fingerprint
-    assert (quickstart.parent / ".leadsync" / "quickstart.sandbox.sqlite").exists()
+    assert (quickstart.parent / ".leadsync" / "quickstart.remote.sandbox.sqlite").exists()
 
 
 def test_reads_page_until_an_empty_page_and_count_calls(workspace: sandbox.RunningSandbox, quickstart: Path) -> None:

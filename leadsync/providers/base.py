@@ -41,11 +41,15 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class NewLead:
-    """A lead record to create: its key, its owner's user id (None: unassigned), and its spec fields."""
+    """A lead record to create: its key, its owner's user id (None: unassigned), and its spec fields.
+
+    `elsewhere`: the person already has a record outside the target (a `claim: add`), so the vendor must not be
+    asked to skip people it already knows."""
 
     key: str
     owner_id: str | None
     fields: Mapping[str, Any] = field(default_factory=dict)
+    elsewhere: bool = False
 
 
 class JobFailed(ProviderError):
@@ -66,6 +70,10 @@ class Provider(Protocol):
     def read(
         self, *, destinations: Mapping[str, DestinationRef], owners: Mapping[str, str], wanted: Iterable[str] = ()
     ) -> ResolvedWorkspace: ...
+
+    def read_data(
+        self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()
+    ) -> dict[str, Any]: ...
 
     def move_request(
         self, *, ids: Sequence[str], keys: Sequence[str], source: str, target: str, owner_id: str | None

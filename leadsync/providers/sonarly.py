@@ -323,6 +323,24 @@ class SonarlyProvider:
         wanted: Iterable[str] = (),
     ) -> ResolvedWorkspace:
         """The managed audiences' prospects, and those of `wanted` people found in the group's other audiences."""
+        data, missing = self._read(destinations, wanted)
+        resolved = resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.LINKEDIN,
+                                    account_group=self._group(), source="the Sonarly account group")  # fmt: skip
+        if not missing:
+            return resolved
+        conflicts = tuple(
+            replace(c, detail=f"{c.detail} ({missing[c.subject]})") if c.subject in missing else c
+            for c in resolved.conflicts
+        )
+        return replace(resolved, conflicts=conflicts)
+
+    def read_data(self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()) -> dict[str, Any]:
+        """What `read` sees, in the snapshot (sandbox seed) format, with no keys: for `leadsync snapshot`."""
+        return {"api_keys": [], **self._read(destinations, wanted)[0]}
+
+    def _read(
+        self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         groups = self._groups()
         audiences = self._audiences()
         missing = self._find_unlisted(destinations, audiences)
@@ -352,15 +370,7 @@ class SonarlyProvider:
             ],
             "prospects": list(records.values()),
         }
-        resolved = resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.LINKEDIN,
-                                    account_group=group, source="the Sonarly account group")  # fmt: skip
-        if not missing:
-            return resolved
-        conflicts = tuple(
-            replace(c, detail=f"{c.detail} ({missing[c.subject]})") if c.subject in missing else c
-            for c in resolved.conflicts
-        )
-        return replace(resolved, conflicts=conflicts)
+        return data, missing
 
     # -- writing ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""`leadsync import`: a spec that reproduces a workspace as it is, so a team adopts leadsync with no big-bang
+change — the first plan of the imported spec shows `No changes.`
+
+Each lead goes into a CSV beside the new spec with the destination and owner it has now; one route per
+(destination, owner) sends it back there. From then on the team edits routes, not the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from leadsync.snapshot import resolve_snapshot
+from leadsync.spec import LoadedSpec
+from leadsync.spec.models import Spec
+from leadsync.state import KeyKind
+
+#: the vendor fields an imported lead keeps, by vendor
+LEAD_COLUMNS = {"instantly": ("first_name", "last_name", "company_name"), "sonarly": ("firstName", "lastName")}
+
+
+@dataclass(frozen=True)
+class Imported:
+    spec_text: str
+    csv_text: str
+    leads: int
+    skipped: Mapping[str, int]  # why -> how many records were left out
+
+
+def _owner_names(emails: list[str], known: Mapping[str, str]) -> dict[str, str]:
+    """A spec name per owner email: the spec's own name when it has one, else the email's local part."""
+    names: dict[str, str] = {}
+    used = set(known.values())
+    for email in sorted(emails):
+        if email in known:
+            names[email] = known[email]
+            continue
+        base = re.sub(r"[^A-Za-z0-9_.\-]+", "-", email.partition("@")[0]).strip("-.") or "owner"
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}-{n}", n + 1
+        used.add(name)
+        names[email] = name
+    return names
+
+
+def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str) -> Imported:
+    """The spec (YAML text) and its leads (CSV text) reproducing the destinations of `loaded` in `data`."""
+    spec: Spec = loaded.spec
+    from leadsync.workflow import destination_refs  # late: workflow imports this module's siblings
+
+    resolved = resolve_snapshot(data, destinations=destination_refs(spec), owners={}, key_kind=spec.key_kind,
+                                account_group=spec.workspace.account_group, source="the workspace")  # fmt: skip
+    skipped: Counter[str] = Counter()
+    per_key: dict[str, list[Any]] = {}
+    for record in resolved.remote:
+        if record.destination not in resolved.managed:
+            continue
+        if record.key is None:
+            skipped["no email or profile (never touched)"] += 1
+            continue
+        per_key.setdefault(record.key, []).append(record)
+    members = {str(m.get("user_id")): str(m.get("email", "")).strip().lower() for m in data.get("members", [])}
+    known = {owner.email.strip().lower(): name for name, owner in spec.owners.items()}
+    emails = sorted({members[r[0].owner] for r in per_key.values() if len(r) == 1 and r[0].owner in members})
+    owner_of = _owner_names(emails, known)
+    raw = {str(item.get("id")): item for item in [*data.get("leads", []), *data.get("prospects", [])]}
+    vendor = spec.vendor
+    key_column = "email" if spec.key_kind is KeyKind.EMAIL else "linkedin"
+    rows = []
+    for key in sorted(per_key):
+        records = per_key[key]
+        if len(records) > 1:
+            skipped["in several managed destinations (a conflict to settle by hand)"] += len(records)
+            continue
+        record = records[0]
+        owner = owner_of.get(members.get(record.owner or "", ""), "") if vendor == "instantly" else ""
+        if vendor == "instantly" and record.owner and not owner:
+            skipped["owned by someone who is not a workspace member"] += 1
+            continue
+        fields = raw.get(record.id, {})
+        rows.append([key, *(fields.get(c) or "" for c in LEAD_COLUMNS[vendor]), record.destination, owner])
+
+    has_owners = vendor == "instantly"  # Sonarly has no owners
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([key_column, *LEAD_COLUMNS[vendor], "imported_destination", *(["imported_owner"] * has_owners)])
+    writer.writerows(row if has_owners else row[:-1] for row in rows)
+
+    routes = []
+    for destination, owner in sorted({(row[-2], row[-1]) for row in rows}):
+        when: dict[str, Any] = {"imported_destination": destination}
+        route: dict[str, Any] = {"name": destination, "when": when, "to": destination}
+        if has_owners:
+            when["imported_owner"] = owner if owner else {"exists": False}
+            route["name"] = f"{destination}-{owner or 'unowned'}"
+        if owner:
+            route["owner"] = owner
+        routes.append(route)
+    document: dict[str, Any] = {
+        "version": 1,
+        "workspace": spec.workspace.model_dump(exclude_none=True),
+        "destinations": {name: d.model_dump(exclude_none=True) for name, d in spec.destinations.items()},
+    }
+    if vendor == "instantly":
+        document["owners"] = {owner_of[email]: {"email": email} for email in emails}
+    document["sources"] = [{"path": csv_name}]
+    document["routes"] = routes or [{"name": "nothing-yet", "when": {"imported_destination": {"exists": True}},
+                                     "to": next(iter(spec.destinations))}]  # fmt: skip
+    document["policy"] = {**spec.policy.model_dump(mode="json"), "unmanaged": "keep"}
+    if spec.workspace.seed is not None:
+        document["workspace"]["seed"] = spec.workspace.seed
+    text = "# Imported by `leadsync import`: each lead goes back where it is now. Edit the routes.\n"
+    text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    return Imported(text, out.getvalue(), len(rows), dict(skipped))
