@@ -71,7 +71,22 @@ def _warn(problems: list[Problem]) -> None:
         _err(click.style("Warning: ", fg="yellow") + f"... and {len(problems) - 20} more warnings")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Leadsync(click.Group):
+    """Usage errors exit 1 like every other error (click's default 2 is `plan --detailed-exitcode`'s "changes")."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted")
+        except click.ClickException as error:
+            error.show()
+            sys.exit(1)
+
+
+@click.group(cls=_Leadsync, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="leadsync")
 def main() -> None:
     """leadsync: lead routing as code.

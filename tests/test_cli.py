@@ -62,3 +62,10 @@ def test_version_and_help(flag: str) -> None:
     code, out, _ = run(flag)
     assert code == 0
     assert (__version__ in out) if flag == "--version" else ("lead routing as code" in out)
+
+
+def test_a_usage_error_exits_1_not_2() -> None:
+    # 2 means "changes" under plan --detailed-exitcode: a misspelt flag must never read as that
+    code, _, err = run("plan", "--bogus")
+    assert code == 1
+    assert "No such option '--bogus'" in err
