@@ -1,20 +1,24 @@
 """Carries out a plan: one request per operation, in the plan's order, journalled; never a blind re-send.
 
-A write whose outcome is unknown (its answer lost, a 5xx, a job that failed or stalled) stops the round:
-the workspace is read again and re-planned, and only what did not happen is sent. Because the planner is
+A write whose outcome is unknown (its answer lost, a 5xx, a job that failed or stalled) is left open: the rest
+of the round still goes out (the operations of one plan concern different people, so none depends on another),
+then the workspace is read again and re-planned, and only what did not happen is sent. Because the planner is
 convergent, "re-read and re-plan" is also how a crashed apply is resumed and how the last write is verified.
+
+Sending and waiting are apart: a phase's requests go out as fast as the client's limiter allows, and the
+background jobs they start are waited for on other threads, while the next phase is already being sent.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from leadsync.apply.journal import Journal, Unfinished
-from leadsync.errors import LeadsyncError
+from leadsync.errors import LeadsyncError, UnavailableError
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, plan_digest
 from leadsync.providers._http import AmbiguousWrite
 from leadsync.providers.base import JobFailed, JobStalled, NewLead, Provider, WriteRequest, WriteResult
@@ -22,15 +26,27 @@ from leadsync.snapshot import ResolvedWorkspace
 
 #: a fresh read and plan of the workspace
 Replan = Callable[[], tuple[Plan, ResolvedWorkspace]]
+#: what leaves a write's outcome open: the re-read that follows settles it
 OUTCOME_OPEN = (AmbiguousWrite, JobFailed, JobStalled)
+#: ... and, while waiting for a job, a vendor that stops answering the polls
+WAIT_OPEN = (JobFailed, JobStalled, UnavailableError)
 
 
 class ApplyError(LeadsyncError):
     """An apply that cannot go on (a refused write, an owner or destination that no longer resolves)."""
 
 
-def requests_for(provider: Provider, op: Operation, workspace: ResolvedWorkspace) -> WriteRequest:
-    """The one request that carries out `op`, with the plan's names resolved to the vendor's ids."""
+def known_people(workspace: ResolvedWorkspace) -> frozenset[str]:
+    """Every person with a record anywhere the read saw: in managed destinations, and outside them (the read
+    looks up every person the spec routes)."""
+    return frozenset(record.key for record in workspace.remote if record.key is not None)
+
+
+def requests_for(
+    provider: Provider, op: Operation, workspace: ResolvedWorkspace, known: frozenset[str] | None = None
+) -> WriteRequest:
+    """The one request that carries out `op`, with the plan's names resolved to the vendor's ids. `known`:
+    `known_people(workspace)`, when the caller builds many requests (an add needs it)."""
 
     def place(name: str) -> str:
         ref = workspace.destination_refs.get(name)
@@ -52,7 +68,8 @@ def requests_for(provider: Provider, op: Operation, workspace: ResolvedWorkspace
         return provider.move_request(ids=op.lead_ids, keys=op.keys, source=place(op.source), target=place(op.target),
                                      owner_id=user(op.owner))  # fmt: skip
     if isinstance(op, AddOp):
-        leads = [NewLead(lead.key, user(lead.owner), lead.fields) for lead in op.leads]
+        known = known_people(workspace) if known is None else known
+        leads = [NewLead(lead.key, user(lead.owner), lead.fields, elsewhere=lead.key in known) for lead in op.leads]
         return provider.add_request(target=place(op.destination), leads=leads)
     if isinstance(op, AssignOp):
         owner_id = user(op.owner)
@@ -79,81 +96,131 @@ class ApplyReport:
 
 
 class Applier:
+    """Runs rounds of writes until a fresh plan is empty, or `max_rounds` rounds have been sent.
+
+    `workers` requests are sent at once (the provider's limiter keeps the vendor's rate); up to `waiters` jobs
+    are waited for at once (waiting is mostly sleeping between polls). After a round that left outcomes open,
+    it pauses `round_pause[0]` seconds (doubling each round, at most `round_pause[1]`) before re-reading: a job
+    whose answer was lost has then most likely finished, and the re-read sees it instead of sending it again.
+    """
+
     def __init__(
         self,
         provider: Provider,
         journal: Journal,
         *,
-        max_rounds: int = 5,
+        max_rounds: int = 10,
         workers: int = 8,
+        waiters: int = 32,
+        round_pause: tuple[float, float] = (0.1, 2.0),
         on_write: Callable[[WriteRequest], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.provider = provider
         self.journal = journal
         self.max_rounds = max_rounds
         self.workers = workers
+        self.waiters = waiters
+        self.round_pause = round_pause
         self._lock = threading.Lock()
         self.on_write = on_write
         self.clock = clock
+        self.sleep = sleep
 
     def settle(self, unfinished: Unfinished) -> None:
-        """Before re-reading after a crash: let the jobs the crashed apply started finish (or time out)."""
-        for job in unfinished.jobs:
+        """Before re-reading after a crash: let the jobs the crashed apply started finish (or time out), all at
+        once. Whatever they did or did not do, the re-read that follows sees."""
+        if not unfinished.jobs:
+            return
+
+        def wait(job: str) -> None:
             try:
                 self.provider.wait(WriteResult(WriteRequest("GET", "", "", {}, "settle"), job_id=job))
-            except OUTCOME_OPEN:
-                pass  # whatever it did or did not do, the re-read sees
+            except WAIT_OPEN:
+                pass
+
+        with ThreadPoolExecutor(min(len(unfinished.jobs), self.waiters)) as pool:
+            list(pool.map(wait, unfinished.jobs))
 
     def run(self, plan: Plan, workspace: ResolvedWorkspace, replan: Replan, report: ApplyReport) -> ApplyReport:
+        """Apply `plan`; `replan()` reads the workspace again and plans it. The journal's run ends only when the
+        apply does: one stopped by an error or an interrupt is left open, for the next apply to resume."""
         started = self.clock()
         self.journal.start(plan=plan_digest(plan), fingerprint=plan.fingerprint, writes=plan.calls.writes)
         try:
             while plan.has_changes and report.rounds < self.max_rounds:
                 report.rounds += 1
                 complete = self._round(plan, workspace, report)
+                if not complete:
+                    self.sleep(min(self.round_pause[1], self.round_pause[0] * 2 ** (report.rounds - 1)))
                 plan, workspace = replan()  # the verification, and the next round's plan
                 if complete:
                     break  # every write of the round went through: what remains is not ours to retry
             report.converged = not plan.has_changes
             report.residual = None if report.converged else plan
-        finally:
+        except BaseException as exc:
             report.seconds = self.clock() - started
-            self.journal.end(converged=report.converged, writes=report.writes, rounds=report.rounds)
+            self.journal.note("stopped", why=type(exc).__name__, writes=report.writes, rounds=report.rounds)
+            self.journal.close()
+            raise
+        report.seconds = self.clock() - started
+        self.journal.end(converged=report.converged, writes=report.writes, rounds=report.rounds)
         return report
 
     def _round(self, plan: Plan, workspace: ResolvedWorkspace, report: ApplyReport) -> bool:
-        """Send the plan's operations phase by phase (moves, adds, assigns, removes); the operations of one
-        phase touch different leads, so they run concurrently, the client's limiter keeping the vendor's rate.
-        False when an outcome was left open: the caller re-reads and re-plans."""
-        requests = [requests_for(self.provider, op, workspace) for op in plan.operations]
+        """Send the plan's operations phase by phase (moves, adds, assigns, removes), each phase's requests
+        concurrently. Every operation of a plan concerns other people than the others (a moved and re-owned lead
+        is one move), so an open outcome does not hold the rest back. False when any outcome was left open."""
+        known = known_people(workspace) if any(isinstance(op, AddOp) for op in plan.operations) else frozenset()
         phases: dict[str, list[WriteRequest]] = {}
-        for op, request in zip(plan.operations, requests, strict=True):
-            phases.setdefault(op.op, []).append(request)
-        with ThreadPoolExecutor(self.workers) as pool:
+        for op in plan.operations:
+            phases.setdefault(op.op, []).append(requests_for(self.provider, op, workspace, known))
+        senders, waiters = ThreadPoolExecutor(self.workers), ThreadPoolExecutor(self.waiters)
+        try:
+            waits: list[Future[bool]] = []
             for phase in phases.values():
-                outcomes = list(pool.map(lambda request: self._write(request, report), phase))
-                if not all(outcomes):
-                    return False  # the next phase may depend on this one: re-read first
-        return True
+                waits += self._send_phase(phase, senders, waiters, report)
+            outcomes = [wait.result() for wait in waits]  # every one: a refused poll must not go unseen
+            return all(outcomes)
+        except BaseException:
+            senders.shutdown(cancel_futures=True)  # interrupted, or a write refused: send nothing more
+            waiters.shutdown(cancel_futures=True)
+            raise
+        finally:
+            senders.shutdown()
+            waiters.shutdown()
 
-    def _write(self, request: WriteRequest, report: ApplyReport) -> bool:
+    def _send_phase(
+        self, phase: Sequence[WriteRequest], senders: ThreadPoolExecutor, waiters: ThreadPoolExecutor,
+        report: ApplyReport,
+    ) -> list[Future[bool]]:  # fmt: skip
+        """Send every request of a phase; each answered one is handed to a waiter. Returns once all are sent."""
+        sent = [senders.submit(self._send, request, waiters, report) for request in phase]
+        return [future.result() for future in sent]
+
+    def _send(self, request: WriteRequest, waiters: ThreadPoolExecutor, report: ApplyReport) -> Future[bool]:
         seq = self.journal.send(request.endpoint, request.summary)
         try:
             result = self.provider.send(request)
         except AmbiguousWrite as exc:
-            return self._open(seq, exc, report)
+            done: Future[bool] = Future()
+            done.set_result(self._open(seq, exc, report))
+            return done
         finally:
             with self._lock:
                 report.writes += 1
         self.journal.sent(seq, result.job_id)
+        return waiters.submit(self._wait, seq, result, report)
+
+    def _wait(self, seq: int, result: WriteResult, report: ApplyReport) -> bool:
         try:
             self.provider.wait(result)
-        except (JobFailed, JobStalled) as exc:
+        except WAIT_OPEN as exc:
             return self._open(seq, exc, report)
         self.journal.done(seq, result.job_id)
         if self.on_write is not None:
-            self.on_write(request)
+            self.on_write(result.request)
         return True
 
     def _open(self, seq: int, error: LeadsyncError, report: ApplyReport) -> bool:

@@ -39,6 +39,9 @@ class Journal:
         self._handle: TextIO | None = None
         self._seq = 0
         self._lock = threading.Lock()  # writes run concurrently: one line at a time
+        self._sync_lock = threading.Lock()  # ... and one fsync at a time, which covers every line before it
+        self._written = 0
+        self._synced = 0
 
     def unfinished(self) -> Unfinished | None:
         """The last run, when it has no `end` event (it crashed or was killed)."""
@@ -72,6 +75,10 @@ class Journal:
     def start(self, **facts: Any) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = self.path.open("a", encoding="utf-8")
+        if _ends_mid_line(self.path):
+            # a crash cut the last line short: end it, or this run's first event would be glued to it and lost,
+            # and unfinished() would take the crashed run for the last one for ever after
+            self._handle.write("\n")
         self.run = uuid.uuid4().hex[:12]
         self._write({"event": "run", **facts})
         return self.run
@@ -108,4 +115,23 @@ class Journal:
             assert self._handle is not None, "Journal.start() first"
             self._handle.write(line)
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            self._written += 1
+            mine, fd = self._written, self._handle.fileno()
+        # Group commit: the line is on disk once an fsync that began after it was written has returned. Threads
+        # that wrote while another thread's fsync ran share the next one, instead of queueing one fsync each.
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._lock:
+                upto = self._written
+            os.fsync(fd)
+            self._synced = upto
+
+
+def _ends_mid_line(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"

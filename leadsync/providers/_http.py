@@ -13,7 +13,8 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -48,7 +49,13 @@ def _is_loopback(host: str) -> bool:
 
 
 class RateLimiter:
-    """At most `per_second` requests in any second and `per_minute` in any minute, shared by threads."""
+    """At most `per_second` requests in any second and `per_minute` in any minute, shared by threads.
+
+    A request taken with `hold()` occupies a place from when it is sent until one window after its answer came
+    back: the vendor counts it when it arrives, some time between the two, so a limiter that counted send times
+    only would let latency squeeze two windows' worth of requests into one of the vendor's, and be answered 429.
+    `acquire()` counts a request at the moment it is called, for callers that do not report when it is done.
+    """
 
     def __init__(
         self,
@@ -59,11 +66,24 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.windows = ((1.0, int(per_second)), (60.0, int(per_minute)))
-        self.sent: tuple[deque[float], deque[float]] = (deque(), deque())
+        self.sent: tuple[deque[float], deque[float]] = (deque(), deque())  # when each finished request ended
+        self.flying = 0  # requests held and not yet answered
         self.clock, self.sleep = clock, sleep
         self.lock = threading.Lock()
 
     def acquire(self) -> None:
+        self._take()
+        self._give()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        self._take()
+        try:
+            yield
+        finally:
+            self._give()
+
+    def _take(self) -> None:
         while True:
             with self.lock:
                 now = self.clock()
@@ -71,19 +91,32 @@ class RateLimiter:
                 for (span, limit), sent in zip(self.windows, self.sent):
                     while sent and sent[0] <= now - span:
                         sent.popleft()
-                    if limit > 0 and len(sent) >= limit:
-                        wait = max(wait, sent[0] + span - now)
+                    if limit > 0 and len(sent) + self.flying >= limit:
+                        # the oldest finished request leaves the window then; if the window is all requests in
+                        # flight, look again shortly: one of them will be answered
+                        wait = max(wait, sent[0] + span - now if sent else 0.005)
                 if wait <= 0:
-                    for sent in self.sent:
-                        sent.append(now)
+                    self.flying += 1
                     return
             self.sleep(wait)
+
+    def _give(self) -> None:
+        with self.lock:
+            self.flying -= 1
+            now = self.clock()
+            for sent in self.sent:
+                sent.append(now)
 
 
 @dataclass
 class RetryPolicy:
+    """How often and how long to retry. The budget is shared by every request of a client: `budget` retries,
+    plus `budget_ratio` of the calls made so far, so that a long apply through a bad patch may retry its
+    share while a vendor that is down is not hammered forever."""
+
     attempts: int = 6  # per request
-    budget: int = 200  # retries per client, all requests together
+    budget: int = 200  # retries per client, all requests together ...
+    budget_ratio: float = 0.1  # ... plus this share of every call made
     base: float = 0.5  # seconds, doubled each attempt
     cap: float = 30.0
     rng: random.Random = field(default_factory=random.Random)
@@ -168,10 +201,10 @@ class VendorClient:
         """A read (or a job poll): retried on 429, 5xx and connection errors; the JSON body."""
         attempt = 0
         while True:
-            self.limiter.acquire()
             self._count(endpoint, retried=attempt > 0)
             try:
-                response = self.http.request(method, path, **kwargs)
+                with self.limiter.hold():
+                    response = self.http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
                 attempt += 1
@@ -186,11 +219,11 @@ class VendorClient:
         """A write, sent once. A lost answer raises AmbiguousWrite; a 429 (not applied) is waited out and resent."""
         attempt = 0
         while True:
-            self.limiter.acquire()
             self._count(endpoint, retried=attempt > 0)
             try:
-                response = self.http.request(method, path, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                with self.limiter.hold():
+                    response = self.http.request(method, path, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never reached the vendor: resending cannot apply it twice
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
                 attempt += 1
@@ -206,7 +239,9 @@ class VendorClient:
             return self._json(response, endpoint)
 
     def _wait_or_give_up(self, endpoint: str, attempt: int, after: float | None, what: str) -> None:
-        if attempt + 1 >= self.retry.attempts or self.stats.retries >= self.retry.budget:
+        with self._lock:
+            retries, calls = self.stats.retries, sum(self.stats.calls.values())
+        if attempt + 1 >= self.retry.attempts or retries >= self.retry.budget + self.retry.budget_ratio * calls:
             raise UnavailableError(f"{self.vendor}: {endpoint}: {what}, still failing after {attempt + 1} attempts")
         self.sleep(self.retry.backoff(attempt, after))
 

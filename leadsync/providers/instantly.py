@@ -25,7 +25,7 @@ BASE_URL = "https://api.instantly.ai"
 BASE_URL_SETTING = "LEADSYNC_INSTANTLY_BASE_URL"
 PAGE = 100
 CONTACTS_PER_LOOKUP = 100  # emails per `contacts` look-up; the API documents no maximum
-READ_THREADS = 4
+READ_THREADS = 8  # a destination is read page after page (a cursor): one thread each, so they overlap
 #: vendor Lead fields an added lead may carry at the top level; any other spec attribute goes to custom_variables
 LEAD_FIELDS = frozenset({"first_name", "last_name", "company_name", "job_title", "phone", "website", "personalization"})
 
@@ -170,11 +170,13 @@ class InstantlyProvider:
     def add_request(self, *, target: str, leads: Sequence[NewLead]) -> WriteRequest:
         if not leads:
             raise ProviderError("refusing to send an add with no leads")
-        kind = target.split(":", 1)[0]
-        # skip_if_in_campaign / skip_if_in_list: a repeated add never makes a second record in the
-        # destination; skip_if_in_workspace would also skip the people `claim: add` wants added here
-        skip = "skip_if_in_campaign" if kind == "campaign" else "skip_if_in_list"
-        body = {**_place(target, "campaign_id", "list_id"), skip: True, "leads": [_lead(lead) for lead in leads]}
+        # The vendor never adds an email twice to one campaign or list ("duplicated_leads"), so a repeat of this
+        # add cannot make a second record here. When nobody in it has a record anywhere, skip_if_in_workspace also
+        # keeps a record made meanwhile elsewhere (by another tool, a lost add) from getting a twin. Not so for
+        # `claim: add`: every skip_if_* flag skips a person found in ANY campaign (or list), the very people
+        # that claim adds, and the apply would never converge.
+        skip = {} if any(lead.elsewhere for lead in leads) else {"skip_if_in_workspace": True}
+        body = {**_place(target, "campaign_id", "list_id"), **skip, "leads": [_lead(lead) for lead in leads]}
         return WriteRequest("POST", "/api/v2/leads/add", "POST /api/v2/leads/add", body,
                             f"add {len(leads)} leads to {target}", tuple(lead.key for lead in leads))  # fmt: skip
 
@@ -209,6 +211,7 @@ class InstantlyProvider:
         endpoint = "GET /api/v2/background-jobs/{id}"
         deadline = self.clock() + self.job_timeout
         pause = self.poll[0]
+        self.sleep(pause)  # a job just started is never done yet: asking at once would only spend a call
         while True:
             job = self.client.read("GET", f"/api/v2/background-jobs/{job_id}", endpoint=endpoint)
             status = str((job or {}).get("status", ""))
@@ -223,20 +226,36 @@ class InstantlyProvider:
             pause = min(self.poll[1], pause * 2)
 
     def _wait_assigned(self, request: WriteRequest) -> None:
+        """Read the leads back until they have the new owner. One page (the last ids: a job working in id order
+        does them last) is the probe; only once it is done are the others read, so that waiting costs one call
+        a poll, not one per hundred leads."""
         owner = request.body["organization_user_ids"][0]
-        ids = list(request.body["ids"])
+        remaining = [str(i) for i in request.body["ids"]]
         deadline = self.clock() + self.job_timeout
         pause = self.poll[0]
+        self.sleep(pause)  # accepted, not yet applied: the first look waits a little
         while True:
-            pending = {str(lead["id"]) for lead in self._leads({"ids": ids}) if lead.get("assigned_to") != owner}
-            # ids that no longer exist are not waited for: the re-plan after the last write sees them
-            ids = [i for i in ids if i in pending]
-            if not ids:
+            late = self._unassigned(remaining[-PAGE:], owner)
+            rest = remaining[:-PAGE]
+            remaining = (self._unassigned(rest, owner) if not late else rest) + late
+            if not remaining:
                 return
             if self.clock() + pause > deadline:
-                raise JobStalled(f"instantly: {len(ids)} leads not yet assigned after {self.job_timeout:g} s")
+                raise JobStalled(f"instantly: {len(remaining)} leads not yet assigned after {self.job_timeout:g} s")
             self.sleep(pause)
             pause = min(self.poll[1], pause * 2)
+
+    def _unassigned(self, ids: Sequence[str], owner: str) -> list[str]:
+        """Those of `ids` whose lead is not yet owned by `owner`, a page of 100 ids a call (100 ids are at most
+        100 records: no cursor to follow). Ids that no longer exist are not waited for: the re-plan sees them."""
+        late: list[str] = []
+        for start in range(0, len(ids), PAGE):
+            chunk = list(ids[start : start + PAGE])
+            page = self.client.read("POST", "/api/v2/leads/list", endpoint="POST /api/v2/leads/list",
+                                    json={"ids": chunk, "limit": PAGE})  # fmt: skip
+            found = {str(lead.get("id")): lead for lead in (page or {}).get("items") or []}
+            late += [i for i in chunk if i in found and found[i].get("assigned_to") != owner]
+        return late
 
 
 def _require_ids(ids: Sequence[str], what: str) -> None:

@@ -1,0 +1,119 @@
+"""The API key never appears in any output, plan, journal, lock or log, raw or encoded (DESIGN.md section 5).
+
+A canary key is put in the variable the spec names, and the commands run as a user runs them (child processes):
+plan in every format, plan --out, apply through faults that cause retries, ambiguous writes and failed jobs,
+apply of the saved plan, a dry run, a refused key, and an unreachable vendor. Every byte they print or leave
+behind is searched for the canary: as it is, in base64 (standard and URL-safe, at each of the three alignments a
+longer encoded text could put it in, e.g. a Basic or Bearer header encoded whole), in hex, and reversed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leadsync import sandbox
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+CANARY = "sk_live_CANARY_4f9e2b7c1d8a6e3f"
+KEY_ENV = "LEADSYNC_CANARY_KEY"
+
+
+def encodings(secret: str) -> dict[str, str]:
+    """Texts whose presence anywhere betrays `secret`."""
+    raw = secret.encode()
+    found = {"raw": secret, "hex": raw.hex(), "HEX": raw.hex().upper(), "reversed": secret[::-1]}
+    for name, encode in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
+        for shift in range(3):
+            text = encode(b"\0" * shift + raw).decode()
+            # drop the characters that also depend on the bytes before and after the secret
+            start = (shift * 4 + 2) // 3
+            found[f"{name}+{shift}"] = text[start:-4]
+    return found
+
+
+def leaks(text: str) -> list[str]:
+    return [name for name, needle in encodings(CANARY).items() if needle and needle in text]
+
+
+def test_the_encodings_find_the_canary_inside_a_longer_encoded_text() -> None:
+    for prefix in ("", "B", "Be", "Bearer ", "user:"):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            assert leaks(encode((prefix + CANARY + "!").encode()).decode()), prefix
+    assert not leaks(base64.b64encode(b"an ordinary plan").decode())
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The quickstart, as an Instantly workspace whose key is in $LEADSYNC_CANARY_KEY."""
+    for name in ("quickstart.yaml", "quickstart.leads.csv"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    spec = tmp_path / "quickstart.yaml"
+    text = spec.read_text().replace("  provider: sandbox\n  seed: quickstart.remote.json\n",
+                                    f"  provider: instantly\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
+    assert KEY_ENV in text
+    spec.write_text(text)
+    return tmp_path
+
+
+@pytest.fixture
+def vendor(caplog: pytest.LogCaptureFixture) -> Iterator[sandbox.RunningSandbox]:
+    seed = json.loads((EXAMPLES / "quickstart.remote.json").read_text())
+    seed["api_keys"] = [{"key": CANARY, "scopes": ["all:*"]}]
+    faults = ("seed=4,job_ms=100,429=0.1:burst=2:retry_after=0,5xx=0.1:when=after:on=writes,"
+              "drop=0.1:when=after:on=writes,5xx=0.05:status=503:on=reads,job_fail=0.2")  # fmt: skip
+    caplog.set_level(logging.DEBUG)
+    with sandbox.start(seed, faults=faults) as running:
+        yield running
+
+
+def run(folder: Path, url: str, key: str, *args: str) -> tuple[int, str]:
+    env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: key, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    return done.returncode, done.stdout + "\n" + done.stderr
+
+
+def test_the_key_never_appears_in_any_output_plan_journal_lock_or_log(
+    folder: Path, vendor: sandbox.RunningSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    outputs: dict[str, str] = {}
+    for name, args in {
+        "plan text": ["plan", "quickstart.yaml", "--out", "plan.json"],
+        "plan json": ["plan", "quickstart.yaml", "--format", "json"],
+        "plan markdown": ["plan", "quickstart.yaml", "--format", "markdown"],
+        "dry run": ["apply", "quickstart.yaml", "--dry-run"],
+        "no terminal": ["apply", "quickstart.yaml"],
+        "apply": ["apply", "quickstart.yaml", "--auto-approve"],
+        "apply saved (stale by now)": ["apply", "plan.json", "--auto-approve"],
+        "apply again": ["apply", "quickstart.yaml", "--auto-approve"],
+    }.items():
+        code, outputs[name] = run(folder, vendor.url, CANARY, *args)
+        outputs[name] = f"exit {code}\n{outputs[name]}"
+    assert "Converged" in outputs["apply"] or "Converged" in outputs["apply again"], outputs["apply"]
+    assert "stale plan" in outputs["apply saved (stale by now)"]
+    assert "open outcomes settled by re-reading" in outputs["apply"], outputs["apply"]  # the faults did bite
+
+    code, outputs["refused key"] = run(folder, vendor.url, CANARY + "x", "apply", "quickstart.yaml", "--auto-approve")
+    assert code == 1 and f"${KEY_ENV} was refused (401)" in outputs["refused key"]
+    with socket.socket() as spare:  # a port nobody listens on
+        spare.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{spare.getsockname()[1]}"
+    code, outputs["vendor down"] = run(folder, closed, CANARY, "plan", "quickstart.yaml")
+    assert code == 1 and "Error: " in outputs["vendor down"]
+
+    files = {str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
+             for path in sorted(folder.rglob("*")) if path.is_file()}  # fmt: skip
+    assert "plan.json" in files
+    assert any(name.endswith(".journal.jsonl") for name in files) and any(name.endswith(".lock") for name in files)
+    found = {name: leaks(text) for name, text in {**outputs, **files, "log": caplog.text}.items()}
+    assert {name: kinds for name, kinds in found.items() if kinds} == {}
