@@ -123,6 +123,14 @@ class InstantlyProvider:
         wanted: Iterable[str] = (),
     ) -> ResolvedWorkspace:
         """The managed destinations' leads, and the records of `wanted` people found anywhere else."""
+        return resolve_snapshot(self._read(destinations, wanted), destinations=destinations, owners=owners,
+                                key_kind=KeyKind.EMAIL, source="the Instantly workspace")  # fmt: skip
+
+    def read_data(self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()) -> dict[str, Any]:
+        """What `read` sees, in the snapshot (sandbox seed) format, with no keys: for `leadsync snapshot`."""
+        return {"api_keys": [], **self._read(destinations, wanted)}
+
+    def _read(self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]) -> dict[str, Any]:
         with ThreadPoolExecutor(READ_THREADS) as pool:
             campaigns, lists, members = pool.map(
                 self._listing, ["/api/v2/campaigns", "/api/v2/lead-lists", "/api/v2/workspace-members"]
@@ -144,14 +152,12 @@ class InstantlyProvider:
             for batch in pool.map(self._leads, lookups):
                 for lead in batch:
                     records.setdefault(str(lead["id"]), lead)
-        data = {
+        return {
             "members": [{"user_id": m.get("user_id"), "email": m.get("email")} for m in members],
             "campaigns": [{"id": c.get("id"), "name": c.get("name")} for c in campaigns],
             "lists": [{"id": item.get("id"), "name": item.get("name")} for item in lists],
             "leads": list(records.values()),
         }
-        return resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.EMAIL,
-                                source="the Instantly workspace")  # fmt: skip
 
     # -- writing ------------------------------------------------------------------------------------------
 
