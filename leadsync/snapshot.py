@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from leadsync.errors import PlanError
-from leadsync.state import Conflict, ConflictReason, KeyKind, RemoteLead
+from leadsync.state import Conflict, ConflictReason, KeyKind, ReadCost, RemoteLead
 
 DestinationKind = Literal["campaign", "list", "audience"]
 
@@ -47,6 +47,7 @@ class ResolvedWorkspace:
     destination_refs: Mapping[str, str]  # managed name -> "campaign:<id>" / "list:<id>" / "audience:<id>"
     owner_ids: Mapping[str, str]  # owner name -> user id
     workspace_id: str  # the Sonarly account group id; "" for Instantly (a key is bound to one workspace)
+    read: ReadCost | None = None  # a live read's strategy and price; None for a snapshot
 
     @property
     def blocked_refs(self) -> frozenset[str]:

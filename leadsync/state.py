@@ -260,3 +260,20 @@ class Conflict:
     detail: str
     subject: str | None = None
     refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCost:
+    """How a live read found the workspace, and what it cost: shown in the plan so a reviewer sees the price.
+
+    `outside` is how people the spec routes were found outside the managed destinations: "none" (nobody was
+    missing), "contacts" (batched look-ups by email), "workspace" (the whole workspace paged: cheaper when it
+    is smaller than the look-ups), or "workspace+contacts" (paging stopped at the look-ups' price, then the
+    rest looked up). `calls` counts every read call; `outside_calls` those spent finding people outside;
+    `lookup_calls` what look-ups alone would have cost."""
+
+    outside: str = "none"
+    calls: int = 0
+    outside_calls: int = 0
+    lookup_calls: int = 0
+    missing: int = 0  # routed people not in any managed destination: the ones searched for outside
