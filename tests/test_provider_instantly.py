@@ -173,3 +173,85 @@ def test_the_rate_limiter_keeps_both_windows() -> None:
     assert now[0] == pytest.approx(1.0)  # the 11th request waited for the second window
     limiter.acquire()
     assert now[0] == pytest.approx(60.0)  # the 16th waited for the minute
+
+
+# -- finding people outside the managed destinations: look-ups or paging the workspace --------------------------
+
+MANAGED = "c0000000-0000-4000-8000-0000000000aa"
+OTHER = "c0000000-0000-4000-8000-0000000000bb"
+
+
+def outside_seed(*, managed: int, outside: int) -> dict[str, object]:
+    """A workspace with `managed` leads in the managed campaign and `outside` leads in another one."""
+    leads = [
+        {"id": f"1ead0000-0000-4000-8000-{i:012d}", "email": f"p{i}@ws.test",
+         "campaign": MANAGED if i < managed else OTHER}
+        for i in range(managed + outside)
+    ]  # fmt: skip
+    return {
+        "api_keys": [{"key": CANARY, "scopes": ["all:*"]}],
+        "members": [{"user_id": "7d0c6d2e-0000-4000-8000-00000000a11c", "email": "alice@acme.test"}],
+        "campaigns": [{"id": MANAGED, "name": "Managed"}, {"id": OTHER, "name": "Other"}],
+        "lists": [],
+        "leads": leads,
+    }
+
+
+def read_outside(seed: dict[str, object], wanted: list[str]) -> tuple[object, dict[str, int]]:
+    from leadsync.snapshot import DestinationRef
+
+    with sandbox.start(seed, rate_limit=False) as running:
+        provider = InstantlyProvider.connect(running.url, CANARY, "$INSTANTLY_API_KEY")
+        resolved = provider.read(destinations={"managed": DestinationRef("campaign", "Managed")},
+                                 owners={"alice": "alice@acme.test"}, wanted=wanted)  # fmt: skip
+        assert provider.client.stats.calls == running.stats()["calls"]
+        return resolved, dict(running.stats()["calls"])
+
+
+def found_outside(resolved: object) -> set[str]:
+    return {r.key for r in resolved.remote if r.destination == f"campaign:{OTHER}"}  # type: ignore[attr-defined]
+
+
+def test_nobody_missing_costs_no_outside_read() -> None:
+    resolved, _ = read_outside(outside_seed(managed=50, outside=50), [f"p{i}@ws.test" for i in range(50)])
+    cost = resolved.read  # type: ignore[attr-defined]
+    assert (cost.outside, cost.outside_calls, cost.missing) == ("none", 0, 0)
+
+
+def test_a_small_workspace_is_paged_instead_of_many_look_ups() -> None:
+    # 1,500 new people (15 look-ups) against a workspace of 250 leads (3 pages + the empty one)
+    wanted = [f"p{i}@ws.test" for i in range(250)] + [f"new{i}@ws.test" for i in range(1250)]
+    resolved, calls = read_outside(outside_seed(managed=50, outside=200), wanted)
+    cost = resolved.read  # type: ignore[attr-defined]
+    assert cost.outside == "workspace" and cost.missing == 1450 and cost.lookup_calls == 30
+    assert cost.outside_calls <= 4
+    assert found_outside(resolved) == {f"p{i}@ws.test" for i in range(50, 250)}
+    assert cost.calls == sum(calls.values())
+
+
+def test_a_large_workspace_stops_paging_at_half_the_price_and_looks_up_the_rest() -> None:
+    wanted = [f"p{i}@ws.test" for i in range(0, 1200, 2)]  # every other person: 575 outside, 6 look-ups
+    resolved, _ = read_outside(outside_seed(managed=50, outside=1150), wanted)
+    cost = resolved.read  # type: ignore[attr-defined]
+    assert cost.outside == "workspace+contacts" and cost.lookup_calls == 12
+    assert found_outside(resolved) == {f"p{i}@ws.test" for i in range(50, 1200, 2)}
+    assert cost.outside_calls <= cost.lookup_calls * 1.5
+
+
+def test_look_ups_win_outright_when_the_managed_pages_already_cost_more() -> None:
+    wanted = [f"p{i}@ws.test" for i in range(300, 310)] + [f"p{i}@ws.test" for i in range(1500, 1510)]
+    resolved, calls = read_outside(outside_seed(managed=400, outside=1200), wanted)
+    cost = resolved.read  # type: ignore[attr-defined]
+    assert (cost.outside, cost.outside_calls, cost.lookup_calls) == ("contacts", 2, 2)
+    assert found_outside(resolved) == {f"p{i}@ws.test" for i in range(1500, 1510)}
+
+
+def test_both_ways_of_reading_find_the_same_records() -> None:
+    seed = outside_seed(managed=40, outside=300)
+    wanted = [f"p{i}@ws.test" for i in range(0, 340, 3)] + [f"new{i}@ws.test" for i in range(900)]
+    paged, _ = read_outside(seed, wanted)
+    assert paged.read.outside == "workspace"  # type: ignore[attr-defined]
+    looked_up, _ = read_outside(seed, wanted[:40] + wanted[-5:])  # too few missing to page
+    assert looked_up.read.outside == "contacts"  # type: ignore[attr-defined]
+    subset = set(wanted[:40])
+    assert {r for r in paged.remote if r.key in subset} == {r for r in looked_up.remote if r.key in subset}  # type: ignore[attr-defined]

@@ -269,14 +269,21 @@ class VendorClient:
         raise ProviderError(f"{where}: HTTP {status}: {message}")
 
 
-def paginate_items(fetch: Callable[[str | None], Mapping[str, Any]], *, cursor_field: str) -> list[dict[str, Any]]:
+def paginate_items(
+    fetch: Callable[[str | None], Mapping[str, Any]], *, cursor_field: str, max_pages: int | None = None
+) -> list[dict[str, Any]]:
     """Every item of a cursor-paginated listing: stops on an empty page (the last page may still carry a
-    cursor), on a missing or repeated cursor, and keeps the first of any repeated id."""
+    cursor), on a missing or repeated cursor, and keeps the first of any repeated id. With `max_pages`, raises
+    `PageBudgetSpent` (carrying what was read) instead of fetching page `max_pages + 1`."""
     items: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     seen: set[str] = set()
+    pages = 0
     while True:
+        if max_pages is not None and pages >= max_pages:
+            raise PageBudgetSpent(list(items.values()))
         page = fetch(cursor)
+        pages += 1
         batch = page.get("items") or []
         for item in batch:
             items.setdefault(str(item.get("id")), item)
@@ -284,3 +291,11 @@ def paginate_items(fetch: Callable[[str | None], Mapping[str, Any]], *, cursor_f
         if not batch or not cursor or cursor in seen or page.get("hasMore") is False:
             return list(items.values())
         seen.add(cursor)
+
+
+class PageBudgetSpent(Exception):
+    """A listing that had more pages than it was allowed: `items`, what the allowed pages held."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        super().__init__(f"stopped after reading {len(items)} items")
+        self.items = items

@@ -10,16 +10,24 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from leadsync.errors import CredentialsError, ProviderError
-from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url, paginate_items
+from leadsync.providers._http import (
+    CallStats,
+    PageBudgetSpent,
+    RateLimiter,
+    VendorClient,
+    check_base_url,
+    paginate_items,
+)
 from leadsync.providers.base import JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
-from leadsync.state import Capabilities, KeyKind
+from leadsync.state import Capabilities, KeyKind, ReadCost
 
 BASE_URL = "https://api.instantly.ai"
 BASE_URL_SETTING = "LEADSYNC_INSTANTLY_BASE_URL"
@@ -104,7 +112,7 @@ class InstantlyProvider:
 
         return paginate_items(fetch, cursor_field="next_starting_after")
 
-    def _leads(self, selector: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def _leads(self, selector: Mapping[str, Any], max_pages: int | None = None) -> list[dict[str, Any]]:
         def fetch(cursor: str | None) -> Mapping[str, Any]:
             body = {**selector, "limit": PAGE}
             if cursor:
@@ -113,7 +121,7 @@ class InstantlyProvider:
                 "POST", "/api/v2/leads/list", endpoint="POST /api/v2/leads/list", json=body
             )
 
-        return paginate_items(fetch, cursor_field="next_starting_after")
+        return paginate_items(fetch, cursor_field="next_starting_after", max_pages=max_pages)
 
     def read(
         self,
@@ -123,14 +131,20 @@ class InstantlyProvider:
         wanted: Iterable[str] = (),
     ) -> ResolvedWorkspace:
         """The managed destinations' leads, and the records of `wanted` people found anywhere else."""
-        return resolve_snapshot(self._read(destinations, wanted), destinations=destinations, owners=owners,
-                                key_kind=KeyKind.EMAIL, source="the Instantly workspace")  # fmt: skip
+        data, cost = self._read(destinations, wanted)
+        resolved = resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.EMAIL,
+                                    source="the Instantly workspace")  # fmt: skip
+        return replace(resolved, read=cost)
 
     def read_data(self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()) -> dict[str, Any]:
         """What `read` sees, in the snapshot (sandbox seed) format, with no keys: for `leadsync snapshot`."""
-        return {"api_keys": [], **self._read(destinations, wanted)}
+        return {"api_keys": [], **self._read(destinations, wanted)[0]}
 
-    def _read(self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]) -> dict[str, Any]:
+    def _calls(self) -> int:
+        return sum(self.client.stats.calls.values())
+
+    def _read(self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]) -> tuple[dict[str, Any], ReadCost]:
+        calls_before = self._calls()
         with ThreadPoolExecutor(READ_THREADS) as pool:
             campaigns, lists, members = pool.map(
                 self._listing, ["/api/v2/campaigns", "/api/v2/lead-lists", "/api/v2/workspace-members"]
@@ -144,20 +158,58 @@ class InstantlyProvider:
             for batch in pool.map(self._leads, selectors):
                 for lead in batch:
                     records.setdefault(str(lead["id"]), lead)
-            found = {str(lead.get("email") or "").strip().lower() for lead in records.values()}
-            missing = sorted(set(wanted) - found)
-            lookups = [
-                {"contacts": missing[i : i + CONTACTS_PER_LOOKUP]} for i in range(0, len(missing), CONTACTS_PER_LOOKUP)
-            ]
-            for batch in pool.map(self._leads, lookups):
-                for lead in batch:
-                    records.setdefault(str(lead["id"]), lead)
-        return {
+            outside_before = self._calls()
+            missing = _missing(wanted, records.values())
+            strategy = self._find_outside(pool, missing, records, managed_records=len(records))
+        calls = self._calls()
+        cost = ReadCost(outside=strategy, calls=calls - calls_before, outside_calls=calls - outside_before,
+                        lookup_calls=lookup_price(len(missing)), missing=len(missing))  # fmt: skip
+        data = {
             "members": [{"user_id": m.get("user_id"), "email": m.get("email")} for m in members],
             "campaigns": [{"id": c.get("id"), "name": c.get("name")} for c in campaigns],
             "lists": [{"id": item.get("id"), "name": item.get("name")} for item in lists],
             "leads": list(records.values()),
         }
+        return data, cost
+
+    def _find_outside(
+        self, pool: ThreadPoolExecutor, missing: list[str], records: dict[str, dict[str, Any]], *, managed_records: int
+    ) -> str:
+        """Find the records of `missing` people outside the managed destinations, into `records`, by the
+        cheaper way; returns which.
+
+        A look-up of 100 people costs two calls (its page, and the empty page that ends every listing). Paging
+        the whole workspace costs a call per 100 leads in it, a number the API does not tell. It is at least
+        the managed destinations' pages, so when those alone reach the look-ups' price, look-ups win outright.
+        Otherwise the workspace is paged, but only up to half the look-ups' price: a workspace that small is
+        found whole and cheaply (a first sync of a big list into a small workspace); a larger one stops there,
+        and the people still missing are looked up. A wrong guess costs at most half again the look-ups."""
+        price = lookup_price(len(missing))
+        if not price:
+            return "none"
+        budget = price // 2
+        strategy = "contacts"
+        if budget >= 2 and managed_records // PAGE + 1 <= budget:  # the fewest pages a listing can take
+            try:
+                everyone = self._leads({}, max_pages=budget)
+                strategy = "workspace"
+            except PageBudgetSpent as spent:
+                everyone = spent.items
+                strategy = "workspace+contacts"
+            wanted = set(missing)  # the rest of the workspace is not ours to know: both ways read the same
+            for lead in everyone:
+                if str(lead.get("email") or "").strip().lower() in wanted:
+                    records.setdefault(str(lead["id"]), lead)
+            if strategy == "workspace":
+                return strategy
+            missing = _missing(missing, records.values())
+        batches = [
+            {"contacts": missing[i : i + CONTACTS_PER_LOOKUP]} for i in range(0, len(missing), CONTACTS_PER_LOOKUP)
+        ]
+        for batch in pool.map(self._leads, batches):
+            for lead in batch:
+                records.setdefault(str(lead["id"]), lead)
+        return strategy
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -262,6 +314,17 @@ class InstantlyProvider:
             found = {str(lead.get("id")): lead for lead in (page or {}).get("items") or []}
             late += [i for i in chunk if i in found and found[i].get("assigned_to") != owner]
         return late
+
+
+def lookup_price(people: int) -> int:
+    """Calls to look `people` up by email: per 100, a page of records and the empty page that ends it."""
+    return 2 * -(-people // CONTACTS_PER_LOOKUP)
+
+
+def _missing(wanted: Iterable[str], leads: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Those of `wanted` (normalised emails) with no record among `leads`, sorted."""
+    found = {str(lead.get("email") or "").strip().lower() for lead in leads}
+    return sorted(set(wanted) - found)
 
 
 def _require_ids(ids: Sequence[str], what: str) -> None:
