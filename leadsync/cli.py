@@ -17,6 +17,7 @@ from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
 from leadsync.apply import ApplyReport
 from leadsync.plan import Plan, dump_plan, load_plan
+from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, render
 from leadsync.routing import Explanation, Router
@@ -214,7 +215,8 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool) -> None:
                 return
             _confirm(auto_approve)
             report = _apply_with_progress(session, len(requests))
-        _report(report)
+            stats = session.provider.stats
+        _report(report, stats)
         if not report.converged:
             sys.exit(1)
 
@@ -244,10 +246,16 @@ def _apply_with_progress(session: Any, total: int) -> ApplyReport:
         return session.apply(on_write=lambda _request: bar.update(1))  # type: ignore[no-any-return]
 
 
-def _report(report: ApplyReport) -> None:
+def _report(report: ApplyReport, stats: CallStats) -> None:
     rounds = f"{report.rounds} round{'s' if report.rounds != 1 else ''}"
     settled = f", {report.open_outcomes} open outcomes settled by re-reading" if report.open_outcomes else ""
     _err(f"Applied {report.writes} writes in {rounds}{settled}, {report.seconds:.1f} s.")
+    total = sum(stats.calls.values())
+    retried = f"{stats.retries} retried" if stats.retries else "no retries"
+    _err(f"Calls: {total} ({report.writes} writes, {total - report.writes} reads and polls), {retried}:")
+    width = max((len(endpoint) for endpoint in stats.calls), default=0)
+    for endpoint, count in sorted(stats.calls.items(), key=lambda item: (-item[1], item[0])):
+        _err(f"  {endpoint:<{width}}  {count:>6}")
     if report.converged:
         _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
     elif report.residual is not None:

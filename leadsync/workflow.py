@@ -12,7 +12,7 @@ from pathlib import Path
 
 from leadsync.apply.applier import Applier, ApplyReport, requests_for
 from leadsync.apply.journal import Journal
-from leadsync.apply.lock import WorkspaceLock
+from leadsync.apply.lock import WorkspaceLock, lock_dir
 from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.plan import Plan, SpecRef, Workspace, make_plan
 from leadsync.providers import capabilities_for
@@ -198,11 +198,18 @@ class ApplySession:
         return self.applier.run(self.plan, self.workspace, self.replan, ApplyReport(resumed=self.resumed))
 
 
+def lock_path(loaded: LoadedSpec) -> Path:
+    """The lock of the spec's workspace: machine-wide for a vendor's, beside the state for a sandbox's."""
+    tag = workspace_tag(loaded)
+    folder = loaded.root / ".leadsync" if loaded.spec.workspace.provider == "sandbox" else lock_dir()
+    return folder / f"{tag}.lock"
+
+
 @contextmanager
 def apply_session(loaded: LoadedSpec) -> Iterator[ApplySession]:
     """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run)."""
     state_dir = loaded.root / ".leadsync"
-    with WorkspaceLock(state_dir / f"{workspace_tag(loaded)}.lock"), open_provider(loaded) as provider:
+    with WorkspaceLock(lock_path(loaded)), open_provider(loaded) as provider:
         session = ApplySession(loaded, provider, state_dir)
         try:
             yield session

@@ -30,3 +30,9 @@ def make_spec(tmp_path: Path) -> Callable[..., LoadedSpec]:
         return load_spec(tmp_path / name)
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_lock_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Vendor workspaces are locked machine-wide; the suite's locks stay in its own folder (subprocesses too)."""
+    os.environ["LEADSYNC_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))

@@ -20,7 +20,7 @@ from leadsync import sandbox
 from leadsync.apply import Journal, WorkspaceLock
 from leadsync.cli import main
 from leadsync.spec import load_spec
-from leadsync.workflow import workspace_tag
+from leadsync.workflow import lock_path, workspace_tag
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
 FILES = ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json")
@@ -146,8 +146,37 @@ def test_apply_without_a_terminal_or_auto_approve_refuses_and_changes_nothing(
     assert writes(workspace) == {} and workspace.state() == before
 
 
+def test_the_final_report_counts_calls_by_endpoint_as_the_vendor_saw_them(
+    workspace: sandbox.RunningSandbox, quickstart: Path
+) -> None:
+    workspace.reset_stats()
+    code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
+    assert code == 0, err
+    seen = workspace.stats()["calls"]
+    match = re.search(r"Calls: (\d+) \((\d+) writes, (\d+) reads and polls\), no retries:\n((?:  .*\n)+)", err)
+    assert match, err
+    reported = {line.rsplit(None, 1)[0].strip(): int(line.rsplit(None, 1)[1]) for line in match[4].splitlines()}
+    assert reported == seen and int(match[1]) == sum(seen.values())
+    assert int(match[2]) == sum(writes(workspace).values()) == 12
+
+
+def test_two_checkouts_of_one_vendor_workspace_share_one_lock(
+    workspace: sandbox.RunningSandbox, quickstart: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    other = tmp_path_factory.mktemp("other-checkout")
+    for name in ("quickstart.yaml", "quickstart.leads.csv"):
+        (other / name).write_bytes((quickstart.parent / name).read_bytes())
+    assert lock_path(load_spec(other / "quickstart.yaml")) == lock_path(load_spec(quickstart))
+    assert not lock_path(load_spec(quickstart)).is_relative_to(quickstart.parent)
+    workspace.reset_stats()
+    with WorkspaceLock(lock_path(load_spec(quickstart))):
+        code, _, err = leadsync("apply", str(other / "quickstart.yaml"), "--auto-approve")
+    assert code == 1 and "another apply is running on this workspace" in err
+    assert workspace.stats()["calls"] == {}
+
+
 def test_a_second_apply_while_the_lock_is_held_fails_clearly(workspace: sandbox.RunningSandbox, quickstart: Path) -> None:
-    lock = quickstart.parent / ".leadsync" / f"{workspace_tag(load_spec(quickstart))}.lock"
+    lock = lock_path(load_spec(quickstart))
     workspace.reset_stats()
     with WorkspaceLock(lock):
         code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
