@@ -75,6 +75,7 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
     vendor = spec.vendor
     key_column = "email" if spec.key_kind is KeyKind.EMAIL else "linkedin"
     rows = []
+    former: dict[str, set[str]] = {}  # destination -> user ids that own leads there but are no longer members
     for key in sorted(per_key):
         records = per_key[key]
         if len(records) > 1:
@@ -83,8 +84,10 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
         record = records[0]
         owner = owner_of.get(members.get(record.owner or "", ""), "") if vendor == "instantly" else ""
         if vendor == "instantly" and record.owner and not owner:
-            skipped["owned by someone who is not a workspace member"] += 1
-            continue
+            # a former member's lead (Instantly keeps `assigned_to` when a member leaves): imported where it
+            # is with its owner left alone (a route with no owner), the user id kept in the CSV for the record
+            owner = record.owner
+            former.setdefault(record.destination, set()).add(owner)
         fields = raw.get(record.id, {})
         rows.append([key, *(fields.get(c) or "" for c in LEAD_COLUMNS[vendor]), record.destination, owner])
 
@@ -95,7 +98,7 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
     writer.writerows(row if has_owners else row[:-1] for row in rows)
 
     routes = []
-    for destination, owner in sorted({(row[-2], row[-1]) for row in rows}):
+    for destination, owner in sorted({(row[-2], row[-1]) for row in rows if row[-1] not in former.get(row[-2], ())}):
         when: dict[str, Any] = {"imported_destination": destination}
         route: dict[str, Any] = {"name": destination, "when": when, "to": destination}
         if has_owners:
@@ -104,6 +107,16 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
         if owner:
             route["owner"] = owner
         routes.append(route)
+    for destination, users in sorted(former.items()):
+        routes.append({"name": f"{destination}-former-members",
+                       "when": {"imported_destination": destination, "imported_owner": sorted(users)},
+                       "to": destination})  # fmt: skip
+    taken: set[str] = set()
+    for route in routes:  # an owner may be named like a suffix ("unowned", "former-members"): keep names unique
+        name, n = route["name"], 2
+        while route["name"] in taken:
+            route["name"], n = f"{name}-{n}", n + 1
+        taken.add(route["name"])
     document: dict[str, Any] = {
         "version": 1,
         "workspace": spec.workspace.model_dump(exclude_none=True),

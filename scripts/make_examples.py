@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sys
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "specs" / "examples"
 
 FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca",
          "Mira", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wim", "Yara", "Zoe"]
@@ -88,6 +90,176 @@ def realistic() -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    acme_workspace()
+
+
+#: the workspace members of the acme example: the spec's seven owners, and people who own no route
+ACME_MEMBERS = [
+    ("dana.whitfield@acme.test", "Dana", "Whitfield", "admin"),
+    ("eli.moreno@acme.test", "Eli", "Moreno", "editor"),
+    ("fay.osei@acme.test", "Fay", "Osei", "editor"),
+    ("gus.lindqvist@acme.test", "Gus", "Lindqvist", "editor"),
+    ("Hana.Sato@acme.test", "Hana", "Sato", "editor"),  # as she typed it: owners match case-insensitively
+    ("ivo.petrov@acme.test", "Ivo", "Petrov", "editor"),
+    ("jo.mbeki@acme.test", "Jo", "Mbeki", "editor"),
+    ("maya.chen@acme.test", "Maya", "Chen", "owner"),  # head of sales: owns a few leads by hand
+    ("tom.keller@acme.test", "Tom", "Keller", "editor"),  # an SDR with leads in the webinar campaign
+    ("revops@acme.test", "RevOps", "Bot", "admin"),  # the integration user: owns the imports
+    ("lena.vogt@acme.test", "Lena", "Vogt", "view"),  # invited, never accepted, owns nothing
+]
+#: a former AE: removed from the workspace, still `assigned_to` on some of their leads
+FORMER_MEMBER = "7d0c6d2e-0000-4000-8000-0000000f0a11"
+
+
+def acme_workspace() -> None:
+    """A sandbox seed for acme-routing.yaml: the Instantly workspace a team adopting leadsync really has.
+
+    Most of the spec's people are already in a campaign, most of those where the routes would put them (the
+    team routed by hand with about these rules); some are misplaced, re-owned by hand, owned by someone who is
+    not an owner of the spec or no longer a member, or have no owner; some are also in a campaign or list the
+    spec does not manage (webinar, event badge scans, an old CRM import), a few in two managed campaigns; some
+    have replied, booked a meeting, unsubscribed or bounced. Leads nobody routes sit in the managed places too,
+    and the rest of the spec's people are not in the workspace yet.
+    """
+    sys.path.insert(0, str(ROOT))
+    from leadsync.routing import Router
+    from leadsync.spec import load_leads, load_spec
+
+    loaded = load_spec(EXAMPLES / "acme-routing.yaml")
+    leads = load_leads(loaded).leads
+    routed = {d.key: d for d in Router(loaded).route(leads).desired}
+    owner_email = {name: owner.email.lower() for name, owner in loaded.spec.owners.items()}
+    rng = random.Random(2026)
+
+    def uid(n: int) -> str:
+        return f"7d0c6d2e-0000-4000-8000-{n:012x}"
+
+    members = []
+    for n, (email, first, last, role) in enumerate(ACME_MEMBERS, start=1):
+        member = {"user_id": uid(0xac0000 + n), "email": email, "role": role, "accepted": email != "lena.vogt@acme.test",
+                  "name": {"first": first, "last": last}}
+        members.append(member)
+    user = {m["email"].lower(): m["user_id"] for m in members}
+    owner_ids = [user[e] for e in owner_email.values()]
+    others = [user["maya.chen@acme.test"], user["tom.keller@acme.test"], user["revops@acme.test"]]
+
+    def campaign(n: int, name: str, status: int, owner: str) -> dict[str, object]:
+        return {"id": f"c0acde00-0000-4000-8000-{n:012d}", "name": name, "status": status, "owned_by": user[owner]}
+
+    managed_campaigns = {
+        "strategic": campaign(1, "Strategic Accounts 2026", 1, "dana.whitfield@acme.test"),
+        "enterprise-na": campaign(2, "Enterprise NA", 1, "eli.moreno@acme.test"),
+        "enterprise-emea": campaign(3, "Enterprise EMEA", 1, "gus.lindqvist@acme.test"),
+        "mid-market": campaign(4, "Mid-Market Outbound", 1, "fay.osei@acme.test"),
+        "apac": campaign(5, "APAC Expansion", 2, "jo.mbeki@acme.test"),  # paused: still managed
+    }
+    webinar = campaign(6, "Webinar Follow-up — March", 3, "tom.keller@acme.test")
+    referrals = campaign(7, "Partner Referrals", 1, "maya.chen@acme.test")
+    old_na = campaign(8, "Enterprise NA — 2025 (archived)", 3, "eli.moreno@acme.test")  # a name close to a managed one
+    campaigns = [*managed_campaigns.values(), webinar, referrals, old_na]
+
+    def lead_list(n: int, name: str, owner: str) -> dict[str, object]:
+        return {"id": f"11570000-0000-4000-8000-{n:012d}", "name": name, "owned_by": user[owner]}
+
+    nurture = lead_list(1, "Nurture — low fit", "revops@acme.test")
+    badges = lead_list(2, "SaaStr 2026 badge scans", "maya.chen@acme.test")
+    hubspot = lead_list(3, "HubSpot import 2025-11", "revops@acme.test")
+    dnc = lead_list(4, "Do not contact", "revops@acme.test")
+    lists = [nurture, badges, hubspot, dnc]
+    place = {name: ("campaign", c["id"]) for name, c in managed_campaigns.items()}
+    place["nurture"] = ("list_id", nurture["id"])
+    unmanaged_places = [("campaign", webinar["id"]), ("campaign", referrals["id"]), ("campaign", old_na["id"]),
+                        ("list_id", badges["id"]), ("list_id", hubspot["id"])]
+
+    records: list[dict[str, object]] = []
+
+    def add(email: str | None, where: tuple[str, str], owner: str | None, row: dict[str, str] | None = None,
+            **fields: object) -> None:
+        n = len(records) + 1
+        record: dict[str, object] = {"id": f"1ead0ac0-0000-4000-8000-{n:012d}", "email": email, where[0]: where[1]}
+        if owner is not None:
+            record["assigned_to"] = owner
+        if row is not None:
+            record |= {"first_name": row["first_name"], "last_name": row["last_name"], "company_name": row["company"],
+                       "job_title": row["title"], "payload": {"employees": row["employees"],
+                                                              "hq_country": row["hq_country"]}}
+        record["status"] = 1
+        record["upload_method"] = "manual" if where[1] in (badges["id"], webinar["id"]) else "api"
+        # what happened since: mostly nothing yet; some replied, booked, bounced, unsubscribed, finished
+        roll = rng.random()
+        if roll < 0.05:
+            record |= {"email_reply_count": rng.choice([1, 1, 2, 3]), "lt_interest_status": rng.choice([1, 1, 2, -1, 0])}
+        elif roll < 0.07:
+            record |= {"email_reply_count": 2, "lt_interest_status": rng.choice([3, 4])}  # meeting done, won
+        elif roll < 0.09:
+            record["status"] = -1  # bounced
+        elif roll < 0.11:
+            record["status"] = -2  # unsubscribed
+        elif roll < 0.16:
+            record["status"] = 3  # completed the sequence, no reply
+        elif roll < 0.18:
+            record["status"] = 2  # paused by hand
+        if record["status"] in (1, 3) and rng.random() < 0.6:
+            record["email_open_count"] = rng.randint(1, 6)
+        records.append(record | fields)
+
+    by_email = {row["email"]: row for row in _acme_rows()}
+    for key in sorted(by_email):
+        row, desired = by_email[key], routed.get(key)
+        if desired is None:
+            continue
+        roll = rng.random()
+        if roll < 0.30:
+            continue  # not in the workspace yet: the plan adds them
+        email = key.title() if rng.random() < 0.02 else key  # a few were uploaded with capitals
+        if roll < 0.38:  # only in a campaign or list leadsync does not manage: `claim: move` brings them in
+            add(email, rng.choice(unmanaged_places), rng.choice([*owner_ids, *others, None]), row)
+            continue
+        where = desired.destination
+        if rng.random() < 0.12:  # routed by hand to the wrong place
+            where = rng.choice([d for d in place if d != desired.destination])
+        owner = user[owner_email[desired.owner]] if desired.owner else None
+        pick = rng.random()
+        if pick < 0.08:
+            owner = rng.choice(owner_ids)  # re-owned by hand
+        elif pick < 0.11:
+            owner = rng.choice(others)  # owned by a member who owns no route
+        elif pick < 0.13:
+            owner = FORMER_MEMBER  # owned by someone who has left
+        elif pick < 0.16 or (desired.owner is None and pick < 0.6):
+            owner = None  # nobody
+        add(email, place[where], owner, row)
+        extra = rng.random()
+        if extra < 0.10:  # also in a place leadsync does not manage (several records, one email, as at the vendor)
+            add(email, rng.choice(unmanaged_places), rng.choice([*owner_ids, *others]), row)
+        elif extra < 0.12:  # also in a second managed place: a conflict, left alone
+            add(email, place[rng.choice([d for d in place if d != where])], owner, row)
+
+    # leads nobody routes: from before, in the managed places (reported, never touched) and elsewhere
+    for n in range(60):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company = rng.choice(["Acme, Inc.", "Initrode", "Soylent", "Vandelay Industries", "Wayne Enterprises",
+                              "Müller & Söhne", "Nakatomi", "Stark"])
+        domain = rng.choice(["legacy", "oldcrm", "soylent", "vandelay", "wayne", "nakatomi"]) + ".test"
+        row = {"first_name": first, "last_name": last, "company": company, "title": rng.choice(["CFO", "Buyer", ""]),
+               "employees": rng.choice(["", "30", "250"]), "hq_country": rng.choice(["US", "DE", "GB", ""])}
+        where = rng.choice(list(place.values())) if n < 36 else rng.choice([*unmanaged_places, ("list_id", dnc["id"])])
+        add(f"{first}.{last}.{n}@{domain}".lower(), where, rng.choice([*owner_ids, *others, None, FORMER_MEMBER]), row)
+    for first, last in [("José", "Núñez"), ("Zoë", "O'Brien")]:  # a scraped list: names, no email yet
+        add(None, place["nurture"], None, first_name=first, last_name=last, company_name="Scraped Co")
+
+    seed = {"api_keys": [{"key": "sandbox-acme-routing-key", "scopes": ["all:*"]},
+                         {"key": "sandbox-acme-routing-readonly", "scopes": [
+                             "leads:read", "campaigns:read", "lead_lists:read", "workspace_members:read",
+                             "background-jobs:read"]}],
+            "members": members, "campaigns": campaigns, "lists": lists, "leads": records}
+    (EXAMPLES / "acme-routing.remote.json").write_text(json.dumps(seed, indent=1, ensure_ascii=False) + "\n",
+                                                      encoding="utf-8")
+
+
+def _acme_rows() -> list[dict[str, str]]:
+    with (EXAMPLES / "acme-routing.leads.csv").open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def sonarly() -> None:
