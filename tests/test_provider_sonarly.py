@@ -9,6 +9,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,14 @@ from leadsync.apply.journal import Journal
 from leadsync.errors import AccessError, CredentialsError, ProviderError
 from leadsync.plan import Plan, dump_plan
 from leadsync.providers._http import RateLimiter, RetryPolicy
+from leadsync.providers.base import OutcomeOpen
 from leadsync.providers.capabilities import SONARLY
 from leadsync.providers.sonarly import (
     AUDIENCE,
     MOVE_ENDPOINT,
     PROSPECTS,
     AudienceNotReady,
+    MovedMeanwhile,
     MoveRejected,
     SonarlyAccessError,
     SonarlyCredentialsError,
@@ -81,6 +84,14 @@ def small_seed() -> dict[str, Any]:
 
 
 SMALL_IDS = [f"65c0000000000000000000b{i}" for i in range(1, 6)]
+LATER = "65b0000000000000000000a4"
+
+
+def seed_with_later() -> dict[str, Any]:
+    """The small seed and one more ready audience, Later, that no spec manages: somewhere to be moved away to."""
+    seed = small_seed()
+    later = {"id": LATER, "name": "Later", "account_group_id": SOLO, "populating": False}
+    return {**seed, "audiences": [*seed["audiences"], later]}
 
 
 def connect(running: sandbox.RunningSandbox, key: str = CANARY, group: str | None = "Growth Team") -> SonarlyProvider:
@@ -313,20 +324,52 @@ def test_409_an_audience_populating_past_the_time_limit_is_reported(
         "an audience is being populated (409): The audience is being populated by an active prospecting job" in message
     )
     assert "AUDIENCE_NOT_READY, traceId " in message and message.endswith("still so after waiting 0.1 s")
+    assert isinstance(caught.value, OutcomeOpen)  # for the applier: re-read and re-plan, not a failure
     assert set(where(running).values()) == {INBOX}
 
 
-def test_422_surfaces_the_vendors_message(small: Callable[..., sandbox.RunningSandbox]) -> None:
+def test_422_a_refusal_the_audiences_do_not_explain_fails_with_the_vendors_message(
+    small: Callable[..., sandbox.RunningSandbox],
+) -> None:
     running = small()
     provider = connect(running, group="Solo")
-    move(provider, ids=SMALL_IDS[:1])
-    with pytest.raises(MoveRejected) as caught:  # the first prospect is no longer in Inbox
-        move(provider, ids=SMALL_IDS[:2])
+    good = provider.move_request(ids=SMALL_IDS[:2], keys=["a", "b"], source=f"audience:{INBOX}",
+                                 target=f"audience:{QUALIFIED}", owner_id=None)  # fmt: skip
+    # a request the vendor refuses whatever the state (a bug of ours: a move from Inbox to itself)
+    bad = replace(good, body={**good.body, "targetAudienceId": INBOX})
+    with pytest.raises(MoveRejected) as caught:
+        provider.send(bad)
     error = caught.value
+    assert not isinstance(error, OutcomeOpen) and not isinstance(error, MovedMeanwhile)  # the applier stops on it
     assert error.status == 422 and error.code == "LEAD_MOVE_INVALID"
-    assert f"the move was rejected (422): 1 lead(s) are not in the source audience ({SMALL_IDS[0]})" in str(error)
+    assert "the move was rejected (422): Source and target audiences must be distinct" in str(error)
     assert f"[LEAD_MOVE_INVALID, traceId {error.trace_id}]" in str(error)
-    assert where(running)[SMALL_IDS[1]] == INBOX  # all or nothing
+    calls = running.stats()["calls"]
+    assert calls[MOVE_ENDPOINT] == 1  # checked by reading back (every prospect still in Inbox), never re-sent
+    assert set(where(running).values()) == {INBOX}
+
+
+def test_422_a_prospect_already_in_the_target_is_settled_by_reading_back(
+    small: Callable[..., sandbox.RunningSandbox],
+) -> None:
+    running = small()
+    provider = connect(running, group="Solo")
+    move(provider, ids=SMALL_IDS[:1])  # someone else moved the first one where we want it
+    result = move(provider, ids=SMALL_IDS[:2])  # 422: "1 lead(s) are not in the source audience"
+    assert result.answer["movedCount"] == 2 and result.answer["resent"] == 1
+    assert running.stats()["calls"][MOVE_ENDPOINT] == 3  # the first, the refused one, the rest re-sent
+    assert [where(running)[i] for i in SMALL_IDS] == [QUALIFIED] * 2 + [INBOX] * 3
+
+
+def test_422_prospects_moved_elsewhere_meanwhile_is_an_open_outcome(tmp_path: Path) -> None:
+    with sandbox.start(seed_with_later(), rate_limit=False) as running:
+        provider = connect(running, group="Solo")
+        move(provider, ids=SMALL_IDS[:1], target=LATER)  # a colleague moved the first one to another audience
+        with pytest.raises(MovedMeanwhile) as caught:
+            move(provider, ids=SMALL_IDS[:3])
+        assert isinstance(caught.value, OutcomeOpen) and isinstance(caught.value, MoveRejected)
+        assert "1 of 3 prospects left the source meanwhile" in str(caught.value) and "2 moved" in str(caught.value)
+        assert [where(running)[i] for i in SMALL_IDS[:3]] == [LATER, QUALIFIED, QUALIFIED]  # the rest did move
 
 
 def test_429_backs_off_and_the_move_goes_through(small: Callable[..., sandbox.RunningSandbox]) -> None:

@@ -1,9 +1,18 @@
 """Carries out a plan: one request per operation, in the plan's order, journalled; never a blind re-send.
 
-A write whose outcome is unknown (its answer lost, a 5xx, a job that failed or stalled) is left open: the rest
-of the round still goes out (the operations of one plan concern different people, so none depends on another),
-then the workspace is read again and re-planned, and only what did not happen is sent. Because the planner is
-convergent, "re-read and re-plan" is also how a crashed apply is resumed and how the last write is verified.
+A write whose outcome is unknown (its answer lost, a 5xx, or any `OutcomeOpen` a provider raises: a job that
+failed or stalled, a destination still busy past the provider's wait, people moved by someone else meanwhile) is
+left open: the rest of the round still goes out (the operations of one plan concern different people, so none
+depends on another), then the workspace is read again and re-planned, and only what did not happen is sent.
+Because the planner is convergent, "re-read and re-plan" is also how a crashed apply is resumed and how the last
+write is verified. Any other ProviderError is a refusal a re-read cannot change: the apply stops with it.
+
+A destination that could be read when the apply began and cannot now (DESTINATION_NOT_READY: being populated)
+hides whether the writes concerning it happened, so the apply does not count as converged while it lasts: it
+pauses and re-reads, round after round, up to `max_rounds`.
+
+Background jobs that stalled may still be running when the apply ends: the journal's end lists them, and the
+next apply waits for them (`settle`) before it reads the workspace.
 
 Sending and waiting are apart: a phase's requests go out as fast as the client's limiter allows, and the
 background jobs they start are waited for on other threads, while the next phase is already being sent.
@@ -21,19 +30,27 @@ from leadsync.apply.journal import Journal, Unfinished
 from leadsync.errors import LeadsyncError, UnavailableError
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, plan_digest
 from leadsync.providers._http import AmbiguousWrite
-from leadsync.providers.base import JobFailed, JobStalled, NewLead, Provider, WriteRequest, WriteResult
+from leadsync.providers.base import NewLead, OutcomeOpen, Provider, WriteRequest, WriteResult
 from leadsync.snapshot import ResolvedWorkspace
+from leadsync.state import ConflictReason
 
 #: a fresh read and plan of the workspace
 Replan = Callable[[], tuple[Plan, ResolvedWorkspace]]
 #: what leaves a write's outcome open: the re-read that follows settles it
-OUTCOME_OPEN = (AmbiguousWrite, JobFailed, JobStalled)
+OUTCOME_OPEN = (AmbiguousWrite, OutcomeOpen)
 #: ... and, while waiting for a job, a vendor that stops answering the polls
-WAIT_OPEN = (JobFailed, JobStalled, UnavailableError)
+WAIT_OPEN = (OutcomeOpen, UnavailableError)
 
 
 class ApplyError(LeadsyncError):
     """An apply that cannot go on (a refused write, an owner or destination that no longer resolves)."""
+
+
+def not_ready(workspace: ResolvedWorkspace) -> frozenset[str]:
+    """The spec destinations the read could not see into because they are busy (being populated)."""
+    return frozenset(
+        c.subject for c in workspace.conflicts if c.reason is ConflictReason.DESTINATION_NOT_READY and c.subject
+    )
 
 
 def known_people(workspace: ResolvedWorkspace) -> frozenset[str]:
@@ -127,18 +144,25 @@ class Applier:
         self.on_write = on_write
         self.clock = clock
         self.sleep = sleep
+        self._carried: dict[str, float] = {}  # jobs an earlier run left running, still not done: job -> started
+        self._open_jobs: dict[str, float] = {}  # jobs of this run that stalled (may still run): job -> started
 
     def settle(self, unfinished: Unfinished) -> None:
-        """Before re-reading after a crash: let the jobs the crashed apply started finish (or time out), all at
-        once. Whatever they did or did not do, the re-read that follows sees."""
+        """Before re-reading: let the jobs an earlier apply left running (killed, or ended with jobs stalled)
+        finish or time out, all at once. Whatever they did or did not do, the re-read that follows sees; those
+        still not done are taken over by this run, for the next apply to wait for again (within the journal's
+        job horizon)."""
         if not unfinished.jobs:
             return
+        now = self.journal.clock()
 
         def wait(job: str) -> None:
             try:
                 self.provider.wait(WriteResult(WriteRequest("GET", "", "", {}, "settle"), job_id=job))
-            except WAIT_OPEN:
-                pass
+            except WAIT_OPEN as exc:
+                if not (isinstance(exc, OutcomeOpen) and exc.job_ended):
+                    with self._lock:
+                        self._carried[job] = unfinished.since.get(job, now)
 
         with ThreadPoolExecutor(min(len(unfinished.jobs), self.waiters)) as pool:
             list(pool.map(wait, unfinished.jobs))
@@ -147,17 +171,24 @@ class Applier:
         """Apply `plan`; `replan()` reads the workspace again and plans it. The journal's run ends only when the
         apply does: one stopped by an error or an interrupt is left open, for the next apply to resume."""
         started = self.clock()
+        self._open_jobs = {}
         self.journal.start(plan=plan_digest(plan), fingerprint=plan.fingerprint, writes=plan.calls.writes)
+        if self._carried:
+            self.journal.carried(self._carried)
+        readable = frozenset(workspace.destination_refs)  # the destinations this apply can see into now
+        busy: frozenset[str] = frozenset()  # ... of those, the ones a later read could not
         try:
-            while plan.has_changes and report.rounds < self.max_rounds:
+            while (plan.has_changes or busy) and report.rounds < self.max_rounds:
                 report.rounds += 1
-                complete = self._round(plan, workspace, report)
+                # with nothing to send, the round only waits for a busy destination to be readable again
+                complete = self._round(plan, workspace, report) if plan.has_changes else False
                 if not complete:
                     self.sleep(min(self.round_pause[1], self.round_pause[0] * 2 ** (report.rounds - 1)))
                 plan, workspace = replan()  # the verification, and the next round's plan
-                if complete:
+                busy = not_ready(workspace) & readable
+                if complete and not busy:
                     break  # every write of the round went through: what remains is not ours to retry
-            report.converged = not plan.has_changes
+            report.converged = not plan.has_changes and not busy
             report.residual = None if report.converged else plan
         except BaseException as exc:
             report.seconds = self.clock() - started
@@ -165,7 +196,9 @@ class Applier:
             self.journal.close()
             raise
         report.seconds = self.clock() - started
-        self.journal.end(converged=report.converged, writes=report.writes, rounds=report.rounds)
+        self.journal.end(converged=report.converged, writes=report.writes, rounds=report.rounds,
+                         open_jobs={**self._carried, **self._open_jobs})  # fmt: skip
+        self._carried = {}
         return report
 
     def _round(self, plan: Plan, workspace: ResolvedWorkspace, report: ApplyReport) -> bool:
@@ -203,7 +236,7 @@ class Applier:
         seq = self.journal.send(request.endpoint, request.summary)
         try:
             result = self.provider.send(request)
-        except AmbiguousWrite as exc:
+        except OUTCOME_OPEN as exc:
             done: Future[bool] = Future()
             done.set_result(self._open(seq, exc, report))
             return done
@@ -217,15 +250,19 @@ class Applier:
         try:
             self.provider.wait(result)
         except WAIT_OPEN as exc:
-            return self._open(seq, exc, report)
+            running = result.job_id is not None and not (isinstance(exc, OutcomeOpen) and exc.job_ended)
+            if running:  # stalled, or its polls went unanswered: it may still be running when this run ends
+                with self._lock:
+                    self._open_jobs[str(result.job_id)] = self.journal.clock()
+            return self._open(seq, exc, report, job=result.job_id if running else None)
         self.journal.done(seq, result.job_id)
         if self.on_write is not None:
             self.on_write(result.request)
         return True
 
-    def _open(self, seq: int, error: LeadsyncError, report: ApplyReport) -> bool:
+    def _open(self, seq: int, error: LeadsyncError, report: ApplyReport, job: str | None = None) -> bool:
         with self._lock:
             report.open_outcomes += 1
             report.notes.append(str(error))
-        self.journal.note("open", seq=seq, why=type(error).__name__)
+        self.journal.note("open", seq=seq, why=type(error).__name__, **({"job": job} if job else {}))
         return False

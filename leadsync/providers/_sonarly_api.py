@@ -5,8 +5,12 @@ error answers as leadsync errors, in the vendor's words (message, details, code,
     ├── SonarlyCredentialsError             401 (also a CredentialsError)
     ├── SonarlyAccessError                  402, 403 (also an AccessError)
     ├── SonarlyNotFound                     404 (also an AccessError)
-    ├── AudienceNotReady                    409 AUDIENCE_NOT_READY: an audience is being populated
+    ├── AudienceNotReady                    409 AUDIENCE_NOT_READY: an audience is being populated (also OutcomeOpen)
     └── MoveRejected                        422: the vendor refused the move
+        └── MovedMeanwhile                  ... because prospects left the source meanwhile (also OutcomeOpen)
+
+The two OutcomeOpen kinds are settled by the applier re-reading and re-planning; a MoveRejected that the state
+does not explain (every prospect still in the source) is a refusal a re-read cannot change, and fails clearly.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError
 from leadsync.providers._http import VendorClient
+from leadsync.providers.base import OutcomeOpen
 
 
 class SonarlyError(ProviderError):
@@ -41,7 +46,7 @@ class SonarlyNotFound(SonarlyError, AccessError):
     """404: the account group or an audience is not there (or not in this account group)."""
 
 
-class AudienceNotReady(SonarlyError):
+class AudienceNotReady(SonarlyError, OutcomeOpen):
     """409 AUDIENCE_NOT_READY: an audience is being populated. Nothing was done; re-read and re-plan later."""
 
     def after(self, waiting: str) -> AudienceNotReady:
@@ -51,7 +56,18 @@ class AudienceNotReady(SonarlyError):
 
 
 class MoveRejected(SonarlyError):
-    """422: the vendor refused the move (e.g. prospects no longer in the source); nothing was moved."""
+    """422: the vendor refused the move, and nothing in the audiences explains why (every prospect is still in
+    the source): a bad request or a permanent refusal, which re-sending would only repeat. Nothing was moved."""
+
+
+class MovedMeanwhile(MoveRejected, OutcomeOpen):
+    """Prospects of a move left its source meanwhile (someone else moved them: the vendor's 422 "not in the
+    source audience"). What could be moved was; the rest is for a re-read and re-plan to settle."""
+
+    def __init__(self, text: str, *, cause: SonarlyError | None = None) -> None:
+        super().__init__(text, status=cause.status if cause else 422, code=cause.code if cause else "",
+                         message=cause.vendor_message if cause else "",
+                         trace_id=cause.trace_id if cause else None)  # fmt: skip
 
 
 _KINDS: Mapping[int, tuple[type[SonarlyError], str]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from leadsync.errors import ProviderError
 from leadsync.providers._http import CallStats
@@ -52,12 +52,25 @@ class NewLead:
     elsewhere: bool = False
 
 
-class JobFailed(ProviderError):
+class OutcomeOpen(ProviderError):
+    """The write did not happen, or may have partly happened: re-read and re-plan, never re-send blindly.
+
+    What the applier settles by reading the workspace again, whatever the vendor: a job that failed or stalled,
+    an audience still being populated past the provider's wait, prospects moved by someone else meanwhile. A
+    refusal that a re-read cannot change (a bad request, a permission) is a plain ProviderError instead.
+    `job_ended`: the background job the write started is known to have ended (nothing of it runs on)."""
+
+    job_ended: ClassVar[bool] = False
+
+
+class JobFailed(OutcomeOpen):
     """A background job the vendor ran ended `failed` (or cancelled): re-read, then re-plan what remains."""
 
+    job_ended = True
 
-class JobStalled(ProviderError):
-    """A background job did not finish in time: its outcome is open, as with an ambiguous write."""
+
+class JobStalled(OutcomeOpen):
+    """A background job did not finish in time: its outcome is open, and it may still be running."""
 
 
 class Provider(Protocol):

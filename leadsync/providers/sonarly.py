@@ -14,12 +14,16 @@ Being populated: an audience a prospecting job is filling is left out of the aud
 `AudienceNotReady` on a move), for the caller to re-read and re-plan later.
 
 A move is not idempotent and there are no idempotency keys: after an ambiguous failure (the answer lost, a
-5xx), and after waiting out a 409, `send` re-reads both audiences and re-sends only the prospects still in the
-source, a few rounds at most; then it raises, and a re-read and re-plan settles the rest.
+5xx), after waiting out a 409, and after a 422, `send` re-reads both audiences and re-sends only the prospects
+still in the source, a few rounds at most; then it raises, and a re-read and re-plan settles the rest.
+Being populated past `ready_timeout` (AudienceNotReady) and prospects moved by someone else meanwhile
+(MovedMeanwhile, the vendor's 422 "not in the source audience") are open outcomes (`OutcomeOpen`): the applier
+re-reads and re-plans. A 422 with every prospect still in the source is not explained by the state: the request
+itself is refused (MoveRejected), and apply stops with the vendor's words rather than loop.
 
 Errors are the `SonarlyError`s of `leadsync.providers._sonarly_api` (re-exported here), carrying the vendor's
 message, code and traceId: 401 SonarlyCredentialsError, 402/403 SonarlyAccessError, 404 SonarlyNotFound,
-409 AudienceNotReady, 422 MoveRejected.
+409 AudienceNotReady, 422 MoveRejected or MovedMeanwhile.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from leadsync.errors import AccessError, CredentialsError, ProviderError
 from leadsync.providers._http import AmbiguousWrite, CallStats, RateLimiter, check_base_url, paginate_items
 from leadsync.providers._sonarly_api import (
     AudienceNotReady,
+    MovedMeanwhile,
     MoveRejected,
     SonarlyAccessError,
     SonarlyClient,
@@ -60,6 +65,7 @@ __all__ = [
     "MOVE_ENDPOINT",
     "AudienceNotReady",
     "MoveRejected",
+    "MovedMeanwhile",
     "SonarlyAccessError",
     "SonarlyCredentialsError",
     "SonarlyError",
@@ -403,12 +409,15 @@ class SonarlyProvider:
 
     def send(self, request: WriteRequest) -> WriteResult:
         """Send a move. A 429 is waited out (the client); a 409 AUDIENCE_NOT_READY is waited out here, and a lost
-        answer settled by reading back: either way, only the prospects still in the source are sent again."""
+        answer or a 422 settled by reading both audiences back: only the prospects still in the source are sent
+        again. Prospects found in neither audience were moved by someone else: MovedMeanwhile, once the rest is
+        moved. A 422 with every prospect still in the source is a refusal re-sending cannot change: MoveRejected."""
         if request.endpoint != MOVE_ENDPOINT:
             raise ProviderError(f"sonarly: cannot send {request.endpoint}")
         source, target = request.path.rsplit("/", 2)[-2], str(request.body["targetAudienceId"])
-        current, moved, rounds = request, 0, 0
+        current, moved, rounds, elsewhere = request, 0, 0, 0
         while True:
+            refused: MoveRejected | None = None
             try:
                 envelope = self.client.write("POST", current.path, endpoint=MOVE_ENDPOINT, json=dict(current.body))
             except AudienceNotReady:
@@ -420,16 +429,33 @@ class SonarlyProvider:
             except AmbiguousWrite:
                 if rounds >= self.resend_rounds:
                     raise
+            except MoveRejected as error:
+                refused = error
             else:
                 moved += int((envelope_data(envelope) or {}).get("movedCount") or 0)
-                return WriteResult(request, answer={"movedCount": moved, "traceId": envelope.get("traceId"),
-                                                    "resent": rounds})  # fmt: skip
-            rounds += 1
+                return self._moved(request, moved, rounds, elsewhere, envelope.get("traceId"))
+            ids = [str(i) for i in current.body["leadIds"]]
             remaining, arrived = self._settle(current, source, target)
+            if refused is not None and len(remaining) == len(ids):
+                raise refused  # every prospect is where the request says: the refusal is about the request
             moved += arrived
+            elsewhere += len(ids) - len(remaining) - arrived
             if not remaining:
-                return WriteResult(request, answer={"movedCount": moved, "traceId": None, "resent": rounds})
+                return self._moved(request, moved, rounds + 1, elsewhere, None)
+            if rounds >= self.resend_rounds:  # only after a 422: the other failures re-raise above
+                raise MovedMeanwhile(f"{refused}; {len(remaining)} still in the source after {rounds + 1} "
+                                     "attempts", cause=refused)  # fmt: skip
+            rounds += 1
             current = replace(current, body={**current.body, "leadIds": remaining})
+
+    def _moved(self, request: WriteRequest, moved: int, rounds: int, elsewhere: int, trace: Any) -> WriteResult:
+        """The result of a move that is done; MovedMeanwhile when some of its prospects went elsewhere (someone
+        else moved them), for the re-read and re-plan to see where they are now."""
+        if elsewhere:
+            raise MovedMeanwhile(f"sonarly: {MOVE_ENDPOINT}: {elsewhere} of {len(request.body['leadIds'])} prospects "
+                                 f"left the source meanwhile, for another audience or deleted ({request.summary}; "
+                                 f"{moved} moved)")  # fmt: skip
+        return WriteResult(request, answer={"movedCount": moved, "traceId": trace, "resent": rounds})
 
     def _settle(self, request: WriteRequest, source: str, target: str) -> tuple[list[str], int]:
         """(ids of the request still in the source, how many are in the target) from reading both audiences;
