@@ -344,3 +344,81 @@ def test_the_lock_names_its_holder_and_is_freed_when_the_holder_is_killed(tmp_pa
         holder.wait()
     with WorkspaceLock(path):
         assert path.read_text() == str(os.getpid())
+
+
+# -- stalled jobs outlive the run that started them (issue #5) ----------------------------------------------------
+
+
+def test_an_ended_run_lists_the_jobs_that_may_still_run_and_forgets_them_after_the_horizon(tmp_path: Path) -> None:
+    now = [1000.0]
+    journal = Journal(tmp_path / "j.jsonl", clock=lambda: now[0], job_horizon=60.0)
+    journal.start(plan="p")
+    for job in ("6b0000000000000000000001", "6b0000000000000000000002"):
+        journal.sent(journal.send("POST /api/v2/leads/move", "move 1 lead"), job)
+    journal.end(converged=True, open_jobs={"6b0000000000000000000002": 1000.0})
+    left = Journal(journal.path, clock=lambda: now[0], job_horizon=60.0).unfinished()
+    assert left is not None and left.ended and left.run == journal.run
+    assert left.jobs == ["6b0000000000000000000002"] and left.in_doubt == 0  # the one that stalled, not the other
+    now[0] += 61
+    assert Journal(journal.path, clock=lambda: now[0], job_horizon=60.0).unfinished() is None  # taken for dead
+
+
+def test_journals_written_before_open_jobs_existed_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    old = [{"event": "run", "run": "r1", "at": 1.0, "plan": "p"},
+           {"event": "send", "run": "r1", "at": 1.1, "seq": 1, "endpoint": "POST /x", "summary": "s"},
+           {"event": "sent", "run": "r1", "at": 1.2, "seq": 1, "job": "6b0000000000000000000001"},
+           {"event": "open", "run": "r1", "at": 1.3, "seq": 1, "why": "JobStalled"},
+           {"event": "end", "run": "r1", "at": 1.4, "converged": False, "rounds": 1, "writes": 1}]  # fmt: skip
+    path.write_text("".join(json.dumps(e) + "\n" for e in old))
+    assert Journal(path, clock=lambda: 2.0).unfinished() is None  # an ended run of the old code: nothing open
+    path.write_text("".join(json.dumps(e) + "\n" for e in old[:-1]))
+    killed = Journal(path, clock=lambda: 2.0).unfinished()
+    assert killed is not None and not killed.ended and killed.jobs == ["6b0000000000000000000001"]
+
+
+def move_jobs(running: sandbox.RunningSandbox) -> int:
+    return running.stats()["calls"].get("POST /api/v2/leads/move", 0)
+
+
+def test_jobs_that_stalled_in_a_run_that_ended_are_waited_for_by_the_next_apply(quickstart: Path) -> None:
+    # every move job is done at its 6th poll: the first apply gives up on each after 3 and ends unconverged
+    faults = "job_ms=600000,job_polls=6,assign_ms=10"
+    with sandbox.start(quickstart.parent / "quickstart.remote.json", faults=faults, rate_limit=False) as running:
+        provider = connect(running)
+        provider.job_timeout = 0.1
+        first = session(quickstart, provider)
+        first.applier.max_rounds = 1
+        moves = sum(1 for op in first.plan.operations if op.op == "move")
+        report = first.apply()
+        assert not report.converged and move_jobs(running) == moves
+        stalled = [e for e in map(json.loads, first.journal.path.read_text().splitlines()) if e.get("job")
+                   and e["event"] == "open"]  # fmt: skip
+        assert len(stalled) == moves and {e["why"] for e in stalled} == {"JobStalled"}
+
+        provider.job_timeout = 5.0
+        second = session(quickstart, provider)  # settles the jobs left running before it reads the workspace
+        assert second.resumed is not None and second.resumed.ended and second.resumed.run == first.journal.run
+        assert sorted(second.resumed.jobs) == sorted(e["job"] for e in stalled)
+        assert not [op for op in second.plan.operations if op.op == "move"]  # the jobs were waited for: done
+        assert second.apply().converged
+        assert move_jobs(running) == moves  # no move was sent twice
+    assert Journal(second.journal.path).unfinished() is None  # every job was seen to end: nothing carried on
+
+
+def test_jobs_still_stalled_are_carried_to_the_apply_after_the_next(quickstart: Path) -> None:
+    faults = "job_ms=600000,job_polls=9,assign_ms=10"
+    with sandbox.start(quickstart.parent / "quickstart.remote.json", faults=faults, rate_limit=False) as running:
+        provider = connect(running)
+        provider.job_timeout = 0.1
+        first = session(quickstart, provider)
+        first.applier.max_rounds = 1
+        first.apply()
+        jobs = sorted(Journal(first.journal.path).unfinished().jobs)  # type: ignore[union-attr]
+        second = session(quickstart, provider)  # 3 more polls each: still pending
+        second.applier.max_rounds = 1
+        second.apply()  # sends the moves again, whose own jobs stall too
+        carried = Journal(second.journal.path).unfinished()
+        assert carried is not None and carried.ended and set(jobs) < set(carried.jobs)
+        events = [json.loads(line) for line in second.journal.path.read_text().splitlines()]
+        assert sorted(next(e for e in events if e["event"] == "carried")["jobs"]) == jobs

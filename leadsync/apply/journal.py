@@ -3,6 +3,11 @@
 One JSON object a line, flushed and fsynced around every write, so that whatever kills an apply, the next one
 knows which writes may have happened and which background jobs may still be running. It holds counts, ids of
 jobs and summaries; never a key, never an email.
+
+A run that ends normally can still leave jobs running: one that stalled (not seen to finish in time) and was
+settled by a re-read that happened to see enough. Its `end` event lists them (`open_jobs`: id -> when started),
+as a `carried` event lists those a run took over from the one before, so that the next apply waits for them
+first. Journals written before `open_jobs` existed read as before: an ended run leaves nothing open.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,14 +32,24 @@ class Unfinished:
     sent: int  # writes answered
     in_doubt: int  # writes sent whose answer never came
     jobs: list[str] = field(default_factory=list)  # background jobs started and not seen to finish
+    ended: bool = False  # the run ended normally: only `jobs` (stalled, so maybe still running) are left open
+    since: dict[str, float] = field(default_factory=dict)  # job -> when it was started (the journal's clock)
+
+
+#: how long a stalled job is waited for by later applies: one still not done after that is taken for dead
+JOB_HORIZON = 3600.0
 
 
 class Journal:
-    """Appends events to `path`; `unfinished()` reads back the last run if it did not end."""
+    """Appends events to `path`; `unfinished()` reads back the last run if it did not end, or if it ended with
+    background jobs that may still be running."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, job_horizon: float = JOB_HORIZON
+    ) -> None:
         self.path = path
         self.clock = clock
+        self.job_horizon = job_horizon
         self.run = ""
         self._handle: TextIO | None = None
         self._seq = 0
@@ -44,7 +59,8 @@ class Journal:
         self._synced = 0
 
     def unfinished(self) -> Unfinished | None:
-        """The last run, when it has no `end` event (it crashed or was killed)."""
+        """The last run, when it has no `end` event (it crashed or was killed), or when its `end` lists jobs that
+        may still be running (`ended`). Jobs started longer than `job_horizon` ago are left out."""
         if not self.path.exists():
             return None
         last: Unfinished | None = None
@@ -54,6 +70,8 @@ class Journal:
                     event = json.loads(line)
                 except ValueError:
                     continue  # a line cut short by a crash: the events before it stand
+                if not isinstance(event, dict):
+                    continue
                 kind = event.get("event")
                 if kind == "run":
                     last = Unfinished(event["run"], event.get("at", 0.0), 0, 0)
@@ -65,12 +83,22 @@ class Journal:
                     last.in_doubt -= 1
                     last.sent += 1
                     if event.get("job"):
-                        last.jobs.append(event["job"])
+                        _track(last, {event["job"]: event.get("at", 0.0)})
                 elif kind == "done" and event.get("job") in last.jobs:
                     last.jobs.remove(event["job"])
+                elif kind == "carried":
+                    _track(last, _jobs(event.get("jobs")))
                 elif kind == "end":
-                    last = None
-        return last
+                    left = _jobs(event.get("open_jobs"))  # absent in older journals: nothing left open
+                    last = Unfinished(last.run, last.started, last.sent, 0, ended=True) if left else None
+                    if last is not None:
+                        _track(last, left)
+        if last is None:
+            return None
+        horizon = self.clock() - self.job_horizon
+        last.jobs = [job for job in last.jobs if last.since.get(job, horizon) >= horizon]
+        last.since = {job: last.since[job] for job in last.jobs if job in last.since}
+        return None if last.ended and not last.jobs else last
 
     def start(self, **facts: Any) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,8 +127,13 @@ class Journal:
     def note(self, what: str, **facts: Any) -> None:
         self._write({"event": what, **facts})
 
-    def end(self, **facts: Any) -> None:
-        self._write({"event": "end", **facts})
+    def carried(self, jobs: Mapping[str, float]) -> None:
+        """Jobs an earlier run left running that this run took over (id -> when started)."""
+        self._write({"event": "carried", "jobs": dict(jobs)})
+
+    def end(self, *, open_jobs: Mapping[str, float] | None = None, **facts: Any) -> None:
+        """The run is over; `open_jobs` (id -> when started) may still be running, for the next apply to wait for."""
+        self._write({"event": "end", **facts, **({"open_jobs": dict(open_jobs)} if open_jobs else {})})
         self.close()
 
     def close(self) -> None:
@@ -126,6 +159,20 @@ class Journal:
                 upto = self._written
             os.fsync(fd)
             self._synced = upto
+
+
+def _jobs(found: Any) -> dict[str, float]:
+    """Job ids -> when started, from an event's `jobs` or `open_jobs`."""
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): float(v) if isinstance(v, int | float) else 0.0 for k, v in found.items() if k}
+
+
+def _track(unfinished: Unfinished, jobs: Mapping[str, float]) -> None:
+    for job, since in jobs.items():
+        if job not in unfinished.jobs:
+            unfinished.jobs.append(job)
+        unfinished.since.setdefault(job, since)
 
 
 def _ends_mid_line(path: Path) -> bool:
