@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from test_plan_properties import Scenario, scenarios
 
 from leadsync.errors import PlanError
-from leadsync.plan import Plan, SpecRef, Workspace, load_plan, make_plan, plan_digest, plan_schema
+from leadsync.plan import Plan, PoolWeights, SpecRef, Workspace, load_plan, make_plan, plan_digest, plan_schema
 from leadsync.plan._document import _validate
 from leadsync.plan._shape import ARRAYS
 from leadsync.render import render_json
-from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.state import Capabilities, DesiredLead, Policy, ReadCost, RemoteLead, Unmanaged
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -351,3 +351,93 @@ def test_the_array_checker_and_the_schema_agree_on_any_change_to_the_arrays(data
         elif isinstance(target, list):
             target.append(data.draw(JSON_VALUES))
     assert _schema_accepts(doc) == _shape_accepts(doc)
+
+
+# -- the optional parts: workspace.read and pools ------------------------------------------------------------
+
+READ = ReadCost(outside="workspace", calls=812, outside_calls=52, lookup_calls=130, missing=1234)
+POOLS = (PoolWeights("ae", (("alice", 1.0), ("bob", 2.5)), ("big", "strategic"), sticky=True),)
+
+
+def with_extras() -> Plan:
+    base = sample()
+    return make_plan(
+        [
+            DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic"),
+            DesiredLead("joe@x.test", "enterprise", "bob", "big"),
+            DesiredLead("amy@x.test", "nurture", "alice", "rest"),
+        ],
+        [RemoteLead("1", "joe@x.test", "nurture", "alice"), RemoteLead("2", "amy@x.test", "nurture", "carol")],
+        managed={"enterprise", "nurture"},
+        policy=Policy(),
+        capabilities=Capabilities(),
+        spec=base.spec,
+        workspace=Workspace("instantly", "ws-1", read=READ),
+        pools=POOLS,
+    )
+
+
+def test_the_read_and_the_pools_are_in_the_document_and_round_trip(tmp_path: Path) -> None:
+    plan = with_extras()
+    doc = plan.to_document()
+    jsonschema.Draft202012Validator(plan_schema()).validate(doc)
+    assert doc["workspace"] == {
+        "provider": "instantly",
+        "id": "ws-1",
+        "api": "instantly",
+        "read": {"outside": "workspace", "calls": 812, "outside_calls": 52, "lookup_calls": 130, "missing": 1234},
+    }
+    assert doc["pools"] == {
+        "ae": {
+            "routes": ["big", "strategic"],
+            "sticky": True,
+            "members": [
+                # joe is alice's before and bob's after (moved and re-owned); jane is new, added for alice
+                {"owner": "alice", "weight": 1.0, "before": 1, "after": 1},
+                {"owner": "bob", "weight": 2.5, "before": 0, "after": 1},
+            ],
+            "others": {"before": 0, "after": 0},
+        }
+    }
+    text = plan.to_json()
+    path = tmp_path / "plan.json"
+    path.write_text(text, encoding="utf-8")
+    again = load_plan(path)
+    assert again == plan and again.workspace.read == READ and again.pools == plan.pools
+    assert again.to_json() == text
+
+
+def test_a_document_without_the_read_and_pools_still_loads_and_keeps_its_bytes() -> None:
+    plan = sample()  # made without pools, its workspace without a read: what every older plan file is
+    doc = plan.to_document()
+    assert "pools" not in doc and "read" not in doc["workspace"]
+    again = load_plan(json.dumps(doc))
+    assert again.pools == () and again.workspace.read is None and again == plan
+    newer = with_extras().to_document()
+    del newer["pools"], newer["workspace"]["read"]  # a newer plan with the optional parts taken out
+    older = load_plan(json.dumps(newer))
+    assert older.pools == () and older.workspace.read is None
+    assert older.to_json() == json.dumps(newer, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["workspace"]["read"].pop("calls"), "at workspace/read: 'calls' is a required property"),
+        (lambda d: d["workspace"]["read"].update(calls=-1), "at workspace/read/calls"),
+        (lambda d: d["workspace"]["read"].update(cost=1), "at workspace/read: Additional properties"),
+        (lambda d: d["pools"]["ae"]["members"][0].update(weight=0), "at pools/ae/members/0/weight"),
+        (lambda d: d["pools"]["ae"]["members"][0].update(after=-2), "at pools/ae/members/0/after"),
+        (lambda d: d["pools"]["ae"].pop("others"), "at pools/ae: 'others' is a required property"),
+        (
+            lambda d: d["pools"]["ae"]["members"].append(dict(d["pools"]["ae"]["members"][0])),
+            "inconsistent plan document: pools.ae lists member 'alice' more than once",
+        ),
+    ],
+)
+def test_a_bad_read_or_pool_is_a_clear_plan_error(mutate: object, message: str) -> None:
+    doc = with_extras().to_document()
+    mutate(doc)  # type: ignore[operator]
+    with pytest.raises(PlanError) as caught:
+        load_plan(json.dumps(doc))
+    assert message in str(caught.value)

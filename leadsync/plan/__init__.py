@@ -1,6 +1,7 @@
 """Plans: the pure planner, operations as frozen data, safety, and the plan document (JSON in and out).
 
     make_plan(desired, remote, managed=..., policy=..., capabilities=...) -> Plan
+    make_plan(..., pools=pool_weights(spec))  Plan.pools: each owner pool's load against its weights
     Plan.to_json() / load_plan(path_or_text) -> Plan
     Plan.raise_if_unsafe(force)              UnsafePlanError (a PlanError) naming destinations and ratios
     remote_fingerprint(remote, ...)          what apply recomputes to refuse a stale plan (Plan.is_stale)
@@ -26,6 +27,9 @@ from leadsync.plan._model import (
     OwnerLoad,
     PlanPolicy,
     PlanWarning,
+    PoolLoad,
+    PoolMember,
+    PoolWeights,
     RemoveOp,
     Safety,
     SpecRef,
@@ -35,6 +39,7 @@ from leadsync.plan._model import (
 )
 from leadsync.plan._plan import FORMAT_VERSION, Plan
 from leadsync.plan._planner import make_plan
+from leadsync.plan._pools import pool_weights
 from leadsync.plan._safety import UnsafePlanError
 from leadsync.state import Conflict, ConflictReason
 
@@ -57,6 +62,9 @@ __all__ = [
     "Plan",
     "PlanPolicy",
     "PlanWarning",
+    "PoolLoad",
+    "PoolMember",
+    "PoolWeights",
     "RemoveOp",
     "Safety",
     "SpecRef",
@@ -73,6 +81,7 @@ __all__ = [
     "plan_from_document",
     "plan_schema",
     "plan_to_document",
+    "pool_weights",
     "predict_calls",
     "rate_limited_seconds",
     "remote_fingerprint",

@@ -9,6 +9,7 @@ safety check. Each problem is one short sentence; the caller names the file.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 
@@ -36,6 +37,19 @@ def plan_problems(plan: Plan, *, declared_safe: bool | None = None) -> list[str]
     problems += _operations(plan, managed)
     problems += _counts(plan, managed)
     problems += _safety(plan, managed, declared_safe)
+    problems += _pools(plan)
+    return problems
+
+
+def _pools(plan: Plan) -> list[str]:
+    """Each pool names a member once, with a finite weight: shares and deviations are computed from these."""
+    problems: list[str] = []
+    for pool in plan.pools:
+        twice = _first_duplicate(m.owner for m in pool.members)
+        if twice is not None:
+            problems.append(f"pools.{pool.name} lists member {twice!r} more than once")
+        if any(not math.isfinite(m.weight) for m in pool.members):
+            problems.append(f"pools.{pool.name} has a weight that is not a finite number")
     return problems
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from leadsync._gc import paused_gc
 from leadsync.errors import PlanError
 from leadsync.plan._checks import plan_problems
 from leadsync.plan._model import (
@@ -29,6 +30,8 @@ from leadsync.plan._model import (
     OwnerLoad,
     PlanPolicy,
     PlanWarning,
+    PoolLoad,
+    PoolMember,
     RemoveOp,
     Safety,
     SpecRef,
@@ -36,10 +39,9 @@ from leadsync.plan._model import (
     Unsupported,
     Workspace,
 )
-from leadsync._gc import paused_gc
 from leadsync.plan._plan import FORMAT_VERSION, Plan
 from leadsync.plan._shape import ARRAYS, array_problem
-from leadsync.state import Claim, Conflict, ConflictReason, Unmanaged
+from leadsync.state import Claim, Conflict, ConflictReason, ReadCost, Unmanaged
 
 Document = dict[str, Any]
 
@@ -87,14 +89,44 @@ def _conflict(c: Conflict) -> Document:
     return item
 
 
+def _workspace(ws: Workspace) -> Document:
+    doc: Document = {"provider": ws.provider, "id": ws.id, "api": ws.api}
+    if ws.read is not None:  # only when known: a plan without it keeps the bytes it always had
+        r = ws.read
+        doc["read"] = {
+            "outside": r.outside,
+            "calls": r.calls,
+            "outside_calls": r.outside_calls,
+            "lookup_calls": r.lookup_calls,
+            "missing": r.missing,
+        }
+    return doc
+
+
+def _pool(pool: PoolLoad) -> Document:
+    return {
+        "routes": list(pool.routes),
+        "sticky": pool.sticky,
+        "members": [{"owner": m.owner, "weight": m.weight, "before": m.before, "after": m.after} for m in pool.members],
+        "others": {"before": pool.others_before, "after": pool.others_after},
+    }
+
+
 def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
     """The plan as JSON data, exactly the shape plan.schema.json describes (a fresh copy: safe to change)."""
+    doc = _document(plan, _share)
+    if plan.pools:  # optional, like workspace.read: absent from plans made without the spec's pools
+        doc["pools"] = {pool.name: _pool(pool) for pool in plan.pools}
+    return doc
+
+
+def _document(plan: Plan, _share: bool) -> Document:
     s = plan.summary
     return {
         "format_version": plan.format_version,
         "leadsync_version": plan.leadsync_version,
         "spec": {"path": plan.spec.path, "sha256": plan.spec.sha256},
-        "workspace": {"provider": plan.workspace.provider, "id": plan.workspace.id, "api": plan.workspace.api},
+        "workspace": _workspace(plan.workspace),
         "fingerprint": plan.fingerprint,
         "managed": list(plan.managed),
         "policy": {
@@ -289,7 +321,7 @@ def plan_from_document(doc: Document) -> Plan:
         format_version=doc["format_version"],
         leadsync_version=doc["leadsync_version"],
         spec=SpecRef(**doc["spec"]),
-        workspace=Workspace(**doc["workspace"]),
+        workspace=_workspace_from(doc["workspace"]),
         fingerprint=doc["fingerprint"],
         managed=tuple(doc["managed"]),
         summary=Summary(**doc["summary"]),
@@ -313,4 +345,16 @@ def plan_from_document(doc: Document) -> Plan:
         destinations=tuple(DestinationStats(name=name, **stats) for name, stats in doc["destinations"].items()),
         owners=tuple(OwnerLoad(o["owner"], o["before"], o["after"]) for o in doc["owners"]),
         policy=PlanPolicy(Unmanaged(policy["unmanaged"]), Claim(policy["claim"]), tuple(policy["protect"])),
+        pools=tuple(_pool_from(name, item) for name, item in sorted(doc.get("pools", {}).items())),
     )
+
+
+def _workspace_from(ws: Document) -> Workspace:
+    read = ws.get("read")
+    return Workspace(ws["provider"], ws["id"], ws["api"], ReadCost(**read) if read is not None else None)
+
+
+def _pool_from(name: str, item: Document) -> PoolLoad:
+    members = tuple(PoolMember(m["owner"], m["weight"], m["before"], m["after"]) for m in item["members"])
+    others = item["others"]
+    return PoolLoad(name, tuple(item["routes"]), members, item["sticky"], others["before"], others["after"])

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from leadsync.state import DEFAULT_PROTECT, Claim, Policy, Unmanaged
+from leadsync.state import DEFAULT_PROTECT, Claim, Policy, ReadCost, Unmanaged
 
 
 def _json_value(value: Any) -> Any:
@@ -259,12 +259,88 @@ class SpecRef:
 @dataclass(frozen=True, slots=True)
 class Workspace:
     """The workspace a plan is for. `api` names the vendor API whose endpoints `calls` counts: by default
-    `sonarly` for the sonarly provider, else `instantly` (a sandbox serving a Sonarly seed says so)."""
+    `sonarly` for the sonarly provider, else `instantly` (a sandbox serving a Sonarly seed says so).
+    `read` is how the live read that the plan was made from found the workspace and what it cost (None: a
+    snapshot, or a plan from before leadsync recorded it)."""
 
     provider: str = "sandbox"
     id: str = ""
     api: str = ""
+    read: ReadCost | None = None
 
     def __post_init__(self) -> None:
         if not self.api:
             object.__setattr__(self, "api", "sonarly" if self.provider == "sonarly" else "instantly")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolWeights:
+    """A spec owner pool as the planner needs it: its members' weights and the routes that draw from it.
+
+    `weights` are (owner name, weight) pairs, weight > 0; `routes` are the names of the routes whose owner is
+    `{pool: name}`. Build them from a spec with `pool_weights(spec)`.
+    """
+
+    name: str
+    weights: tuple[tuple[str, float], ...]
+    routes: tuple[str, ...]
+    sticky: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    """One member of a pool: its weight, and how many of the pool's people it owns before and after the plan."""
+
+    owner: str
+    weight: float
+    before: int
+    after: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLoad:
+    """How a pool's people are spread over its members before and after the plan, next to the weights.
+
+    A pool's people are those routing sends down one of its `routes` (their owner is drawn from the pool).
+    `before`: the owner of each one's record in a managed destination (people with no such record, or with
+    several, which are conflicts, are not counted). `after`: the owner the plan gives them, i.e. the routed
+    owner, for everyone the plan settles (already right, added, moved or reassigned); the owner they keep for
+    those it leaves alone (held, conflicts, unsupported). `others_*` count people owned by someone outside
+    the pool (or unassigned): they are not in the members' shares, which are of the people members own.
+    """
+
+    name: str
+    routes: tuple[str, ...]
+    members: tuple[PoolMember, ...]
+    sticky: bool = False
+    others_before: int = 0
+    others_after: int = 0
+
+    def total(self, after: bool = True) -> int:
+        """People the members own, after the plan (or before)."""
+        return sum(m.after if after else m.before for m in self.members)
+
+    def weight_share(self, member: PoolMember) -> float:
+        """The member's weight as a share of the pool's total weight (0..1)."""
+        total = sum(m.weight for m in self.members)
+        return member.weight / total if total > 0 else 0.0
+
+    def share(self, member: PoolMember, after: bool = True) -> float | None:
+        """The member's share (0..1) of the people members own; None when members own nobody."""
+        total = self.total(after)
+        return (member.after if after else member.before) / total if total else None
+
+    def deviation(self, member: PoolMember, after: bool = True) -> float | None:
+        """share - weight share, in percentage points (+: more than its weight); None when nobody is owned."""
+        share = self.share(member, after)
+        return None if share is None else (share - self.weight_share(member)) * 100
+
+    def largest_deviation(self, after: bool = True) -> tuple[PoolMember, float] | None:
+        """The member furthest from its weight share and its deviation in points (ties, within rounding noise:
+        the first member)."""
+        found: tuple[PoolMember, float] | None = None
+        for member in self.members:
+            points = self.deviation(member, after)
+            if points is not None and (found is None or abs(points) > abs(found[1]) + 1e-9):
+                found = (member, points)
+        return found

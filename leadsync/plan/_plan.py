@@ -15,6 +15,7 @@ from leadsync.plan._model import (
     OwnerLoad,
     PlanPolicy,
     PlanWarning,
+    PoolLoad,
     Safety,
     SpecRef,
     Summary,
@@ -49,6 +50,8 @@ class Plan:
     owners: tuple[OwnerLoad, ...]
     policy: PlanPolicy = field(default_factory=PlanPolicy)
     format_version: int = FORMAT_VERSION
+    #: each spec pool's members before and after, next to their weights (empty: the planner was given none)
+    pools: tuple[PoolLoad, ...] = ()
 
     @property
     def has_changes(self) -> bool:

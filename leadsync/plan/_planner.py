@@ -13,6 +13,7 @@ from dataclasses import replace
 from operator import attrgetter
 from typing import Any
 
+from leadsync._gc import paused_gc
 from leadsync.plan._batch import Changes, build_operations
 from leadsync.plan._bound import Needs, lower_bound
 from leadsync.plan._calls import predict_calls
@@ -24,14 +25,15 @@ from leadsync.plan._model import (
     OwnerLoad,
     PlanPolicy,
     PlanWarning,
+    PoolWeights,
     SpecRef,
     Summary,
     Unsupported,
     Workspace,
     lead_fields,
 )
-from leadsync._gc import paused_gc
 from leadsync.plan._plan import Plan
+from leadsync.plan._pools import PoolTally
 from leadsync.plan._safety import ADD, HELD, MOVE_IN, MOVE_OUT, REASSIGN, REMOVE, TALLY_SIZE, destination_stats
 from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
 
@@ -50,18 +52,21 @@ def make_plan(
     spec: SpecRef = _NO_SPEC,
     workspace: Workspace = _SANDBOX,
     leadsync_version: str | None = None,
+    pools: Iterable[PoolWeights] = (),
 ) -> Plan:
     """The plan that turns `remote` into `desired` under `policy`, within what `capabilities` allow.
 
     `managed` are the destination names the spec names and the workspace resolved; `conflicts` are those
     found while resolving (a conflict with key None and a `subject` blocks that destination or owner; its
     `refs` are places that destination may name: a person with a record there is a conflict, never touched).
+    `pools` (the spec's owner pools: `pool_weights(spec)`) make the plan report each pool's load against its
+    weights (`Plan.pools`); without them it reports none.
     """
     records = remote if isinstance(remote, (list, tuple)) else list(remote)
     with paused_gc():
         managed_names = frozenset(managed)
         index = index_remote(records, managed_names)
-        planner = _Planner(managed_names, policy, capabilities, tuple(conflicts), index)
+        planner = _Planner(managed_names, policy, capabilities, tuple(conflicts), index, PoolTally(pools))
         unrouted_keys = frozenset(unrouted)
         planner.plan(desired, unrouted_keys)
         plan = planner.result(unrouted_keys, spec, workspace, leadsync_version or _version())
@@ -102,6 +107,7 @@ class _Planner:
         capabilities: Capabilities,
         conflicts: tuple[Conflict, ...],
         index: RemoteIndex,
+        pools: PoolTally | None = None,
     ) -> None:
         self.managed = managed
         self.single, self.multi, self.outside = index.single, index.multi, index.outside
@@ -131,12 +137,14 @@ class _Planner:
         self.owner_delta: dict[str | None, int] = {}
         self.unchanged = self.moved = self.added = self.assigned = 0
         self.removed_keys: set[str] = set()
+        self.pools = pools or PoolTally(())
 
     # -- the desired side ------------------------------------------------------------------------------------
 
     def plan(self, desired: Iterable[DesiredLead], unrouted: frozenset[str]) -> None:
         wanted = self._wanted(desired)
         single, multi, blocked = self.single, self.multi, self.blocked_destinations
+        self.pools.note(wanted, single, multi, self.outside, self.policy.claim is Claim.MOVE)
         for key in self.conflict_keys:  # a conflict found while resolving: this person is left alone
             wanted.pop(key, None)
             single.pop(key, None)
@@ -412,7 +420,15 @@ class _Planner:
             destinations=stats,
             owners=self._owner_loads(),
             policy=PlanPolicy.of(self.policy),
+            pools=self.pools.loads(self._unsettled(conflicts, unsupported)) if self.pools.pools else (),
         )
+
+    def _unsettled(self, conflicts: tuple[Conflict, ...], unsupported: tuple[Unsupported, ...]) -> frozenset[str]:
+        """The people the plan leaves as they are although routing wants a change: held, conflicts, unsupported."""
+        keys = set(self.held_keys)
+        keys.update(c.key for c in conflicts if c.key is not None)
+        keys.update(u.key for u in unsupported)
+        return frozenset(keys)
 
     def _owner_loads(self) -> tuple[OwnerLoad, ...]:
         owners = set(self.owners_before) | set(self.owner_delta)
