@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from leadsync.plan import Plan, make_plan
+from leadsync.plan import Plan, PoolWeights, Workspace, make_plan
 from leadsync.render import mask_email, mask_key, mask_text, render, render_markdown
 from leadsync.state import (
     Capabilities,
@@ -15,6 +15,7 @@ from leadsync.state import (
     ConflictReason,
     DesiredLead,
     Policy,
+    ReadCost,
     RemoteLead,
     Unmanaged,
 )
@@ -138,3 +139,74 @@ def test_a_cut_comment_closes_its_details_and_says_so(big: tuple[Plan, str, set[
     assert re.search(r"… [\d,]+ more lines not shown: the comment is limited to 5,000 characters", text)
     assert text.count("<details>") == text.count("</details>")
     assert not set(EMAIL.findall(text)) & emails
+
+
+# -- owner pools against their weights, and the read ---------------------------------------------------------
+
+
+def pooled(read: ReadCost | None = None, pools: int = 1, operations: bool = True) -> Plan:
+    """alice (weight 1) and bob (weight 2): after the plan alice owns a1 a2 and bob b1 b2 b3 b4 b5 (2 of 7 =
+    28.6% vs 33.3%: -4.8 pts; 5 of 7 = 71.4% vs 66.7%: +4.8 pts); before, alice owned a1 b1 (100%: +66.7 pts);
+    h1 is held with carol, outside the pool."""
+    desired = [DesiredLead(f"{k}@x.test", "enterprise", "alice" if k[0] == "a" else "bob", "big")
+               for k in ("a1", "a2", "b1", "b2", "b3", "b4", "b5", "h1")]  # fmt: skip
+    remote = [
+        RemoteLead("1", "a1@x.test", "enterprise", "alice"),
+        RemoteLead("2", "b1@x.test", "enterprise", "alice"),
+        RemoteLead("3", "h1@x.test", "nurture", "carol", frozenset({"replied"})),
+    ]
+    if not operations:
+        desired, remote = desired[:1], remote[:1]
+    weights = [
+        PoolWeights(f"pool-{i:03d}" if i else "ae", (("alice", 1.0), ("bob", 2.0)), ("big",)) for i in range(pools)
+    ]
+    return make_plan(
+        desired,
+        remote,
+        managed={"enterprise", "nurture"},
+        policy=Policy(),
+        capabilities=Capabilities(),
+        workspace=Workspace("instantly", read=read),
+        pools=weights,
+    )
+
+
+def test_each_pool_has_a_table_of_its_members_shares_against_their_weights() -> None:
+    text = render_markdown(pooled())
+    assert "#### Owner pools: load against the weights" in text
+    assert "A pool's leads are the people routed down its routes." in text  # the definition, stated once
+    assert (
+        "**`ae`** (routes `big`): largest deviation after the plan **alice -4.8 pts (before: alice +66.7 pts)**" in text
+    )
+    assert (
+        "| member | weight | before | after | Δ | share after | weight share | deviation |\n"
+        "|---|--:|--:|--:|--:|--:|--:|--:|\n"
+        "| alice | 1 | 2 | 2 | +0 | 28.6% | 33.3% | -4.8 pts |\n"
+        "| bob | 2 | 0 | 5 | +5 | 71.4% | 66.7% | +4.8 pts |\n"
+        "| (not members) |  | 1 | 1 | +0 |  |  |  |\n"
+    ) in text
+    assert text.index("#### Owner load") < text.index("#### Owner pools") < text.index("#### Held")
+    assert "Owner pools" not in render_markdown(pooled(pools=0))
+
+
+def test_a_plan_without_changes_still_shows_its_pools() -> None:
+    text = render_markdown(pooled(operations=False))
+    assert "**No changes.**" in text and "#### Destinations" not in text
+    assert "| alice | 1 | 1 | 1 | +0 | 100.0% | 33.3% | +66.7 pts |" in text
+
+
+def test_many_pools_are_capped_and_the_comment_stays_under_its_limit() -> None:
+    plan = pooled(pools=60)
+    text = render_markdown(plan)
+    assert text.count("| member | weight |") == 20 and "… 40 more pools not shown" in text
+    assert len(render_markdown(plan, limit=3_000)) <= 3_000
+
+
+def test_the_read_is_stated_with_the_calls() -> None:
+    read = ReadCost("contacts", 812, 13, 13, 1234)
+    text = render_markdown(pooled(read))
+    assert (
+        "#### Predicted API calls\n\n**Read to make this plan:** 812 calls; 1,234 routed people not in managed "
+        "destinations, looked up with 13 contacts look-ups.\n\n"
+    ) in text
+    assert "Read to make this plan" not in render_markdown(pooled())  # a snapshot's plan: nothing said

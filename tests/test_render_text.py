@@ -6,9 +6,19 @@ import re
 
 import pytest
 
-from leadsync.plan import Plan, UnsafePlanError, make_plan
+from leadsync.plan import Plan, PoolWeights, UnsafePlanError, Workspace, make_plan
 from leadsync.render import render, render_markdown, render_text, summary_line
-from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.state import (
+    Capabilities,
+    Claim,
+    Conflict,
+    ConflictReason,
+    DesiredLead,
+    Policy,
+    ReadCost,
+    RemoteLead,
+    Unmanaged,
+)
 
 INSTANTLY = Capabilities()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -225,3 +235,115 @@ def test_conflicts_count_people_and_unresolved_spec_names_are_named_apart() -> N
     assert summary_line(plan) == line
     assert "#### Conflicts (never guessed, left as they are): 2 people" in render_markdown(plan)
     assert "#### Unresolved spec names (nothing routed to them is changed): 2" in render_markdown(plan)
+
+
+# -- masking for CI logs, the owner pools, the read ----------------------------------------------------------
+
+
+def test_mask_hides_every_key_and_email_like_the_markdown() -> None:
+    conflicts = (Conflict(None, ConflictReason.UNKNOWN_OWNER, "erin@acme.test is not a member", "erin"),)
+    plan = make_plan(
+        [
+            DesiredLead("new@x.test", "enterprise", "alice", "r"),
+            DesiredLead("mover@x.test", "enterprise", "bob", "r"),
+            DesiredLead("jane-doe-4711", "enterprise", "alice", "r"),
+            DesiredLead("twice@x.test", "enterprise", "alice", "r"),
+        ],
+        [
+            RemoteLead("1", "mover@x.test", "nurture", "alice"),
+            RemoteLead("2", "gone@x.test", "enterprise", "alice"),
+            RemoteLead("3", "twice@x.test", "enterprise"),
+            RemoteLead("4", "twice@x.test", "nurture"),
+            RemoteLead("5", "held@x.test", "nurture", None, frozenset({"won"})),
+        ],
+        managed={"enterprise", "nurture"},
+        policy=Policy(unmanaged=Unmanaged.REMOVE),
+        capabilities=INSTANTLY,
+        unrouted=["lost@y.test"],
+        conflicts=conflicts,
+    )
+    plain = render_text(plan)
+    masked = render_text(plan, mask=True)
+    for email in ("new@x.test", "mover@x.test", "gone@x.test", "twice@x.test", "lost@y.test", "erin@acme.test"):
+        assert email in plain and email not in masked
+    assert "jane-doe-4711" in plain and "jane-doe-4711" not in masked and "  + j***  owner alice" in masked
+    assert "  ~ m***@x***.test  nurture -> enterprise  owner alice -> bob" in masked
+    assert "t***@x***.test  multiple records" in masked and "e***@a***.test is not a member" in masked
+    assert "Unrouted (1 lead matched no route, left as they are):\n  l***@y***.test" in masked
+    assert not re.search(r"[\w.+-]+@[\w-]{2,}\.", masked)
+    assert render(plan, "text", mask=True) == masked and render(plan, "text") == plain
+    assert ANSI.sub("", render_text(plan, color=True, mask=True)) == masked
+    assert masked.endswith(summary_line(plan) + "\n")
+
+
+def test_each_pool_shows_its_members_share_against_their_weights() -> None:
+    desired = [
+        DesiredLead("a1@x.test", "enterprise", "alice", "big"),
+        DesiredLead("a2@x.test", "enterprise", "alice", "big"),
+        DesiredLead("b1@x.test", "enterprise", "bob", "big"),
+        DesiredLead("b2@x.test", "enterprise", "bob", "big"),
+        DesiredLead("b3@x.test", "enterprise", "bob", "big"),
+        DesiredLead("h1@x.test", "enterprise", "bob", "big"),
+    ]
+    remote = [
+        RemoteLead("1", "a1@x.test", "enterprise", "alice"),
+        RemoteLead("2", "b1@x.test", "enterprise", "alice"),
+        RemoteLead("3", "h1@x.test", "nurture", "carol", frozenset({"replied"})),
+    ]
+    plan = make_plan(
+        desired,
+        remote,
+        managed={"enterprise", "nurture"},
+        policy=Policy(),
+        capabilities=INSTANTLY,
+        pools=[PoolWeights("ae", (("alice", 1.0), ("bob", 3.0)), ("big",), sticky=True)],
+    )
+    text = render_text(plan)
+    # after: alice a1 a2 = 2, bob b1 b2 b3 = 3 -> 40% vs 25% (+15.0), 60% vs 75% (-15.0); h1 held, still carol's
+    # before: alice a1 b1 = 2, bob 0 -> 100% vs 25% (+75.0)
+    assert (
+        "\nPool ae (sticky, routes big): largest deviation alice +15.0 pts (before: alice +75.0 pts)\n"
+        "  alice  2 -> 2  40.0% (weight 25.0%, +15.0 pts)\n"
+        "  bob    0 -> 3  60.0% (weight 75.0%, -15.0 pts)\n"
+        "  not members: 1 -> 1\n"
+    ) in text
+    assert text.endswith("\n\n" + summary_line(plan) + "\n")
+    assert "Pool " not in render_text(mixed())
+
+
+@pytest.mark.parametrize(
+    ("read", "line"),
+    [
+        (ReadCost("none", 12), "Read: 12 calls; every routed person was in a managed destination."),
+        (
+            ReadCost("contacts", 812, 13, 13, 1234),
+            "Read: 812 calls; 1,234 routed people not in managed destinations, looked up with 13 contacts look-ups.",
+        ),
+        (
+            ReadCost("workspace", 60, 52, 130, 1),
+            (
+                "Read: 60 calls; 1 routed person not in managed destinations, found by paging the workspace "
+                "(52 calls, cheaper than 130 look-ups)."
+            ),
+        ),
+        (
+            ReadCost("workspace+contacts", 200, 150, 140, 9000),
+            (
+                "Read: 200 calls; 9,000 routed people not in managed destinations, found by paging the workspace up "
+                "to the price of look-ups, then looking up the rest (150 calls; look-ups alone: 140)."
+            ),
+        ),
+    ],
+)
+def test_the_read_says_what_it_cost_and_how_it_looked_outside(read: ReadCost, line: str) -> None:
+    plan = make_plan(
+        [DesiredLead("a@x.test", "enterprise", "alice", "r")],
+        [],
+        managed={"enterprise"},
+        policy=Policy(),
+        capabilities=INSTANTLY,
+        workspace=Workspace("instantly", read=read),
+    )
+    text = render_text(plan)
+    assert text.endswith(f"\n\n{line}\n\n{summary_line(plan)}\n")
+    assert "Read:" not in render_text(mixed())  # a snapshot's plan (no read): nothing said

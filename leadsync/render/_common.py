@@ -1,10 +1,11 @@
-"""What the renderers share: the one-line summary, masking of lead keys, number formatting."""
+"""What the renderers share: the one-line summary, masking of lead keys, number formatting, the read and pools."""
 
 from __future__ import annotations
 
 import re
 
-from leadsync.plan import Plan
+from leadsync.plan import Plan, PoolLoad, PoolMember
+from leadsync.state import ReadCost
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
@@ -85,3 +86,65 @@ _EMAIL = re.compile(r"[^\s@<>()\[\],;:\"'`|]+@[^\s@<>()\[\],;:\"'`|]+\.[^\s@<>()
 def mask_text(text: str) -> str:
     """`text` with every email-shaped substring masked."""
     return _EMAIL.sub(lambda m: mask_email(m.group()), text)
+
+
+def read_line(read: ReadCost) -> str:
+    """How the live read went, in one sentence without the leading `Read:`: the calls, and how the routed
+    people missing from the managed destinations were looked for."""
+    text = count(read.calls, "call")
+    if read.outside == "none" and not read.missing:
+        return text + "; every routed person was in a managed destination"
+    people = f"{count(read.missing, 'routed person', 'routed people')} not in managed destinations"
+    if read.outside == "contacts":
+        how = f"looked up with {count(read.outside_calls, 'contacts look-up')}"
+    elif read.outside == "workspace":
+        how = (
+            f"found by paging the workspace ({count(read.outside_calls, 'call')}, "
+            f"cheaper than {count(read.lookup_calls, 'look-up')})"
+        )
+    elif read.outside == "workspace+contacts":
+        how = (
+            f"found by paging the workspace up to the price of look-ups, then looking up the rest "
+            f"({count(read.outside_calls, 'call')}; look-ups alone: {read.lookup_calls:,})"
+        )
+    else:
+        how = f"looked for ({read.outside}: {count(read.outside_calls, 'call')})"
+    return f"{text}; {people}, {how}"
+
+
+def points(deviation: float) -> str:
+    """A deviation in percentage points, signed, one decimal: `+0.8 pts`, `-12.5 pts` (never `-0.0`)."""
+    return f"{round(deviation, 1) + 0.0:+.1f} pts"
+
+
+def share_text(share: float | None) -> str:
+    """A share (0..1) as `34.1%`; `-` when there is none (nobody owned)."""
+    return "-" if share is None else f"{share * 100:.1f}%"
+
+
+def member_share(pool: PoolLoad, member: PoolMember) -> str:
+    """`34.1% (weight 33.3%, +0.8 pts)`: the member's share after the plan next to its weight's share."""
+    weight = share_text(pool.weight_share(member))
+    deviation = pool.deviation(member)
+    if deviation is None:
+        return f"- (weight {weight})"
+    return f"{share_text(pool.share(member))} (weight {weight}, {points(deviation)})"
+
+
+def largest_deviation(pool: PoolLoad) -> str:
+    """`bob -0.8 pts (before: bob +5.0 pts)`; `none: ...` when the members own nobody after the plan."""
+    after, before = pool.largest_deviation(), pool.largest_deviation(after=False)
+    if after is None:
+        return "none: its members own no leads"
+    text = f"{after[0].owner} {points(after[1])}"
+    if before is not None:
+        text += f" (before: {before[0].owner} {points(before[1])})"
+    return text
+
+
+#: what the pool figures mean, once per rendering
+POOL_DEFINITION = (
+    "A pool's leads are the people routed down its routes. Before: who owns their record in a managed destination "
+    "now; after: the owner the plan gives them, or the one they keep if the plan leaves them alone (held, conflicts, "
+    "unsupported). Shares are of the leads the members own; deviation = share - weight share, in percentage points."
+)

@@ -11,12 +11,17 @@ from collections import Counter
 
 from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
 from leadsync.render._common import (
+    POOL_DEFINITION,
     change_ratio,
     count,
+    largest_deviation,
     mask_key,
     mask_text,
     owner_change,
     percent,
+    points,
+    read_line,
+    share_text,
     summary_line,
 )
 
@@ -77,6 +82,39 @@ def _owners(plan: Plan) -> list[str]:
         [o.owner or "(unassigned)", f"{o.before:,}", f"{o.after:,}", f"{o.after - o.before:+,}"] for o in plan.owners
     ]
     return ["", "#### Owner load", "", *_table(["owner", "before", "after", "Δ"], rows, "owners")]
+
+
+def _pools(plan: Plan) -> list[str]:
+    if not plan.pools:
+        return []
+    lines = ["", "#### Owner pools: load against the weights", "", f"<sub>{POOL_DEFINITION}</sub>"]
+    for pool in plan.pools[:LIST_LIMIT]:
+        about = ", ".join(["sticky"] * pool.sticky + [f"routes {', '.join(f'`{r}`' for r in pool.routes) or '-'}"])
+        heading = f"**`{_cell(pool.name)}`** ({about}): largest deviation after the plan **{largest_deviation(pool)}**"
+        lines += ["", heading, ""]
+        rows = []
+        for m in pool.members:
+            deviation = pool.deviation(m)
+            rows.append(
+                [
+                    m.owner,
+                    f"{m.weight:g}",
+                    f"{m.before:,}",
+                    f"{m.after:,}",
+                    f"{m.after - m.before:+,}",
+                    share_text(pool.share(m)),
+                    share_text(pool.weight_share(m)),
+                    "-" if deviation is None else points(deviation),
+                ]
+            )
+        if pool.others_before or pool.others_after:
+            change = f"{pool.others_after - pool.others_before:+,}"
+            rows.append(["(not members)", "", f"{pool.others_before:,}", f"{pool.others_after:,}", change, "", "", ""])
+        header = ["member", "weight", "before", "after", "Δ", "share after", "weight share", "deviation"]
+        lines += _table(header, rows, "members")
+    if len(plan.pools) > LIST_LIMIT:
+        lines += ["", f"… {len(plan.pools) - LIST_LIMIT:,} more pools not shown"]
+    return lines
 
 
 def _matrix(plan: Plan) -> list[str]:
@@ -152,10 +190,12 @@ def _calls(plan: Plan) -> list[str]:
     c = plan.calls
     minimal = "minimal" if c.writes == c.lower_bound else f"lower bound {c.lower_bound:,}"
     rows = [[endpoint, f"{n:,}"] for endpoint, n in c.by_endpoint.items()]
+    read = [] if plan.workspace.read is None else [f"**Read to make this plan:** {read_line(plan.workspace.read)}.", ""]
     return [
         "",
         "#### Predicted API calls",
         "",
+        *read,
         (
             f"{c.writes:,} writes ({minimal}) and {c.reads:,} reads: at least **{_duration(c.seconds)}** at the "
             "provider's rate limit."
@@ -243,7 +283,9 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
         title += f" for `{_cell(plan.spec.path)}`"
     lines = [title, "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
     if plan.operations or plan.held or plan.conflicts:
-        lines += _destinations(plan) + _owners(plan) + _matrix(plan)
+        lines += _destinations(plan) + _owners(plan) + _pools(plan) + _matrix(plan)
+    else:
+        lines += _pools(plan)[1:]  # no changes: the pools' balance is still worth a look
     lines += _lists(plan) + _calls(plan) + _samples(plan)
     text = mask_text("\n".join(lines) + "\n")
     return _fit(text, limit)

@@ -6,16 +6,28 @@ A move is listed under both the destination it leaves and the one it enters (`~ 
 so that each heading's `before -> after` can be read off the lines under it.
 
 Colour only when the caller asks (`color=True`): deciding it (a TTY, NO_COLOR) is the CLI's business.
-Lead keys are shown in full: this output is for the operator's own terminal, not for sharing.
+Lead keys are shown in full (the operator's own terminal), unless `mask=True` (a CI log): then every key is
+masked as in markdown (`j***@b***.test`) and every email-shaped string in free text too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from leadsync.plan import AddOp, AssignOp, DestinationStats, Held, MoveOp, Plan, RemoveOp
-from leadsync.render._common import change_ratio, count, owner_change, percent, summary_line
+from leadsync.render._common import (
+    change_ratio,
+    count,
+    largest_deviation,
+    mask_key,
+    mask_text,
+    member_share,
+    owner_change,
+    percent,
+    read_line,
+    summary_line,
+)
 
 #: lines shown per group before "... and N more"
 DEFAULT_LIMIT = 20
@@ -33,6 +45,7 @@ class _Group:
     assigns: list[AssignOp] = field(default_factory=list)
     removes: list[RemoveOp] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
+    show: Callable[[str], str] = str  # how a lead key is shown: as it is, or masked
 
     def size(self) -> int:
         return (
@@ -46,37 +59,42 @@ class _Group:
 
     def lines(self) -> Iterator[tuple[str, str]]:
         """(symbol, text) per lead, lazily: a big group is only formatted as far as it is shown."""
+        show = self.show
         for op in (*self.moves_in, *self.moves_out):
-            yield from _move_lines(op)
+            yield from _move_lines(op, show)
         for add in self.adds:
             for lead in add.leads:
                 owner = f"  owner {lead.owner}" if lead.owner else ""
-                yield "+", f"{lead.key}{owner}  (route {lead.route})"
+                yield "+", f"{show(lead.key)}{owner}  (route {lead.route})"
         for assign in self.assigns:
             known = len(assign.previous_owners) == len(assign.keys)
             for i, key in enumerate(assign.keys):
-                yield "*", f"{key}  {owner_change(assign.previous_owners[i] if known else None, assign.owner, known)}"
+                change = owner_change(assign.previous_owners[i] if known else None, assign.owner, known)
+                yield "*", f"{show(key)}  {change}"
         for remove in self.removes:
             for key, lead_id in zip(remove.keys, remove.lead_ids, strict=True):
-                yield "-", f"{key}  (lead {lead_id})"
+                yield "-", f"{show(key)}  (lead {lead_id})"
         for h in self.held:
-            yield "!", f"{h.key}  held ({', '.join(h.statuses)}): would {h.change}"
+            yield "!", f"{show(h.key)}  held ({', '.join(h.statuses)}): would {h.change}"
 
 
-def _move_lines(op: MoveOp) -> Iterator[tuple[str, str]]:
+def _move_lines(op: MoveOp, show: Callable[[str], str]) -> Iterator[tuple[str, str]]:
     known = len(op.previous_owners) == len(op.keys)
     for i, key in enumerate(op.keys):
         owner = ""
         if op.owner is not None:
             owner = "  " + owner_change(op.previous_owners[i] if known else None, op.owner, known)
-        yield "~", f"{key}  {op.source} -> {op.target}{owner}"
+        yield "~", f"{show(key)}  {op.source} -> {op.target}{owner}"
 
 
-def _groups(plan: Plan) -> dict[str, _Group]:
+def _groups(plan: Plan, show: Callable[[str], str]) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
 
     def group(name: str) -> _Group:
-        return groups.setdefault(name, _Group())
+        found = groups.get(name)
+        if found is None:
+            found = groups[name] = _Group(show=show)
+        return found
 
     for op in plan.operations:
         if isinstance(op, MoveOp):
@@ -125,11 +143,19 @@ def _heading(name: str, stats: DestinationStats | None) -> str:
     return f"{name} ({stats.before:,} -> {stats.after:,} leads{moves})"
 
 
-def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) -> str:
-    """The plan as terminal text, ending with exactly one summary line (and a newline)."""
+def _plain(key: str | None) -> str:
+    return key or "-"
+
+
+def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, mask: bool = False) -> str:
+    """The plan as terminal text, ending with exactly one summary line (and a newline).
+
+    `mask=True` masks every lead key and every email-shaped string, as the markdown does: for CI logs.
+    """
     out = _Out(color)
+    show = mask_key if mask else _plain
     stats = {d.name: d for d in plan.destinations}
-    groups = _groups(plan)
+    groups = _groups(plan, show)
     for name in sorted(groups):
         out.heading(_heading(name, stats.get(name)))
         out.capped(groups[name].lines(), groups[name].size(), limit)
@@ -147,23 +173,27 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) 
             f"Conflicts ({count(plan.summary.conflicts, 'person', 'people')}, never guessed, left as they are):"
         )
         out.capped(
-            (("!", f"{c.key}  {c.reason.value.replace('_', ' ')}: {c.detail}") for c in people), len(people), limit
+            (("!", f"{show(c.key)}  {c.reason.value.replace('_', ' ')}: {c.detail}") for c in people),
+            len(people),
+            limit,
         )
     if plan.unsupported:
         out.heading("Unsupported (the provider cannot make these changes):")
         out.capped(
-            (("!", f"{u.key}  {u.destination}: {u.reason}") for u in plan.unsupported), len(plan.unsupported), limit
+            (("!", f"{show(u.key)}  {u.destination}: {u.reason}") for u in plan.unsupported),
+            len(plan.unsupported),
+            limit,
         )
     if plan.unrouted:
         out.heading(f"Unrouted ({count(len(plan.unrouted), 'lead')} matched no route, left as they are):")
         out.lines.append(
             "  "
-            + ", ".join(plan.unrouted[:limit])
+            + ", ".join(show(k) for k in plan.unrouted[:limit])
             + (f" ... and {len(plan.unrouted) - limit:,} more" if len(plan.unrouted) > limit else "")
         )
     if plan.warnings:
         out.heading("Warnings:")
-        out.capped((("!", f"{w.key or '-'}  {w.message}") for w in plan.warnings), len(plan.warnings), limit)
+        out.capped((("!", f"{show(w.key)}  {w.message}") for w in plan.warnings), len(plan.warnings), limit)
     if not plan.safety.safe:
         out.heading("Safety: apply needs --force:")
         for d in plan.destinations:
@@ -174,7 +204,24 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT) 
                     f"{d.name}: {d.changed:,} of {d.before:,} leads change "
                     f"({change_ratio(d.changed / max(d.before, 1), limit_ratio)} > {percent(limit_ratio)})",
                 )
+    _pools(plan, out)
+    if plan.workspace.read is not None:
+        out.heading(f"Read: {read_line(plan.workspace.read)}.")
     if out.lines:
         out.lines.append("")
     out.lines.append(summary_line(plan))
-    return "\n".join(out.lines) + "\n"
+    text = "\n".join(out.lines) + "\n"
+    return mask_text(text) if mask else text
+
+
+def _pools(plan: Plan, out: _Out) -> None:
+    """Per pool: the members' share after the plan against their weights' share (see POOL_DEFINITION)."""
+    for pool in plan.pools:
+        sticky = "sticky, " if pool.sticky else ""
+        routes = ", ".join(pool.routes) or "-"
+        out.heading(f"Pool {pool.name} ({sticky}routes {routes}): largest deviation {largest_deviation(pool)}")
+        width = max(len(m.owner) for m in pool.members) if pool.members else 0
+        for m in pool.members:
+            out.lines.append(f"  {m.owner:<{width}}  {m.before:,} -> {m.after:,}  {member_share(pool, m)}")
+        if pool.others_before or pool.others_after:
+            out.lines.append(f"  not members: {pool.others_before:,} -> {pool.others_after:,}")
