@@ -171,7 +171,8 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
               help="How to print the plan on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none, 1: error).")
-def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool) -> None:
+@click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
+def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool) -> None:
     """Compare SPEC with its workspace and print the smallest set of changes."""
     with _errors():
         planned = plan_spec(spec, snapshot_source(remote) if remote else live_source)
@@ -179,7 +180,7 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
         if out is not None:
             _write_atomically(Path(out), dump_plan(planned.plan))
         color = fmt == "text" and _color() is not False and sys.stdout.isatty()
-        click.echo(render(planned.plan, fmt, color=color), nl=False)
+        click.echo(render(planned.plan, fmt, color=color, mask=mask), nl=False)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
 
@@ -189,7 +190,8 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI). Without it, apply asks on a terminal.")
 @click.option("--dry-run", is_flag=True, help="Print every request apply would send, and send none.")
 @click.option("--force", is_flag=True, help="Apply even when a destination changes more than max_change_ratio.")
-def apply(target: str, auto_approve: bool, dry_run: bool, force: bool) -> None:
+@click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
+def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool) -> None:
     """Make the workspace match SPEC (or carry out a saved PLANFILE), then verify it converged."""
     with _errors():
         saved = load_plan(Path(target)) if target.endswith(".json") else None
@@ -203,7 +205,7 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool) -> None:
             if saved is not None:
                 session.use_saved(saved, target)
             plan = session.plan
-            _err(render(plan, "text", color=_color() is not False and sys.stderr.isatty()).rstrip())
+            _err(render(plan, "text", color=_color() is not False and sys.stderr.isatty(), mask=mask).rstrip())
             if not plan.has_changes:
                 return
             plan.raise_if_unsafe(force)
@@ -216,7 +218,7 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool) -> None:
             _confirm(auto_approve)
             report = _apply_with_progress(session, len(requests))
             stats = session.provider.stats
-        _report(report, stats)
+        _report(report, stats, mask)
         if not report.converged:
             sys.exit(1)
 
@@ -246,7 +248,7 @@ def _apply_with_progress(session: Any, total: int) -> ApplyReport:
         return session.apply(on_write=lambda _request: bar.update(1))  # type: ignore[no-any-return]
 
 
-def _report(report: ApplyReport, stats: CallStats) -> None:
+def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
     rounds = f"{report.rounds} round{'s' if report.rounds != 1 else ''}"
     settled = f", {report.open_outcomes} open outcomes settled by re-reading" if report.open_outcomes else ""
     _err(f"Applied {report.writes} writes in {rounds}{settled}, {report.seconds:.1f} s.")
@@ -259,7 +261,7 @@ def _report(report: ApplyReport, stats: CallStats) -> None:
     if report.converged:
         _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
     elif report.residual is not None:
-        _err(render(report.residual, "text").rstrip())
+        _err(render(report.residual, "text", mask=mask).rstrip())
         _err(click.style("Error: ", fg="red", bold=True) + "not converged: the changes above remain")
 
 

@@ -123,3 +123,25 @@ def test_claim_move_leaves_leads_in_a_campaign_two_spec_names_share(tmp_path: Pa
         ("a@x.test", "ambiguous_destination")
     ]
     assert document["summary"]["conflicts"] == 1
+
+
+EMAIL = __import__("re").compile(r"[\w.+-]{2,}@[\w-]{2,}\.\w+")
+
+
+def test_mask_hides_every_email_of_the_text_plan_for_ci_logs() -> None:
+    plain = CliRunner().invoke(main, ["plan", *QUICKSTART])
+    masked = CliRunner().invoke(main, ["plan", *QUICKSTART, "--mask"])
+    assert plain.exit_code == masked.exit_code == 0
+    assert "jane.doe@bigco.test" in plain.stdout and EMAIL.search(plain.stdout)
+    assert EMAIL.search(masked.stdout) is None, EMAIL.search(masked.stdout)
+    assert "j***@b***.test" in masked.stdout
+    assert masked.stdout.splitlines()[-1] == plain.stdout.splitlines()[-1]  # the same plan
+
+
+def test_mask_on_apply_hides_emails_on_stderr_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["apply", "quickstart.yaml", "--dry-run", "--mask"])
+    assert result.exit_code == 0 and "Dry run:" in result.stderr
+    assert EMAIL.search(result.stdout + result.stderr) is None

@@ -203,10 +203,10 @@ def test_many_pools_are_capped_and_the_comment_stays_under_its_limit() -> None:
 
 
 def test_the_read_is_stated_with_the_calls() -> None:
-    read = ReadCost("contacts", 812, 13, 13, 1234)
+    read = ReadCost("contacts", 812, 26, 26, 1234)
     text = render_markdown(pooled(read))
     assert (
         "#### Predicted API calls\n\n**Read to make this plan:** 812 calls; 1,234 routed people not in managed "
-        "destinations, looked up with 13 contacts look-ups.\n\n"
+        "destinations, looked up by email (26 calls).\n\n"
     ) in text
     assert "Read to make this plan" not in render_markdown(pooled())  # a snapshot's plan: nothing said

@@ -316,21 +316,22 @@ def test_each_pool_shows_its_members_share_against_their_weights() -> None:
     [
         (ReadCost("none", 12), "Read: 12 calls; every routed person was in a managed destination."),
         (
-            ReadCost("contacts", 812, 13, 13, 1234),
-            "Read: 812 calls; 1,234 routed people not in managed destinations, looked up with 13 contacts look-ups.",
+            ReadCost("contacts", 812, 26, 26, 1234),
+            "Read: 812 calls; 1,234 routed people not in managed destinations, looked up by email (26 calls).",
         ),
         (
             ReadCost("workspace", 60, 52, 130, 1),
             (
                 "Read: 60 calls; 1 routed person not in managed destinations, found by paging the workspace "
-                "(52 calls, cheaper than 130 look-ups)."
+                "(52 calls, look-ups by email would take 130 calls)."
             ),
         ),
         (
             ReadCost("workspace+contacts", 200, 150, 140, 9000),
             (
-                "Read: 200 calls; 9,000 routed people not in managed destinations, found by paging the workspace up "
-                "to the price of look-ups, then looking up the rest (150 calls; look-ups alone: 140)."
+                "Read: 200 calls; 9,000 routed people not in managed destinations, searched by paging the workspace "
+                "up to half the price of look-ups, then looking up the rest by email (150 calls; look-ups alone: "
+                "140 calls)."
             ),
         ),
     ],

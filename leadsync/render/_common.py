@@ -96,19 +96,19 @@ def read_line(read: ReadCost) -> str:
         return text + "; every routed person was in a managed destination"
     people = f"{count(read.missing, 'routed person', 'routed people')} not in managed destinations"
     if read.outside == "contacts":
-        how = f"looked up with {count(read.outside_calls, 'contacts look-up')}"
+        how = f"looked up by email ({count(read.outside_calls, 'call')})"
     elif read.outside == "workspace":
         how = (
             f"found by paging the workspace ({count(read.outside_calls, 'call')}, "
-            f"cheaper than {count(read.lookup_calls, 'look-up')})"
+            f"look-ups by email would take {count(read.lookup_calls, 'call')})"
         )
     elif read.outside == "workspace+contacts":
         how = (
-            f"found by paging the workspace up to the price of look-ups, then looking up the rest "
-            f"({count(read.outside_calls, 'call')}; look-ups alone: {read.lookup_calls:,})"
+            f"searched by paging the workspace up to half the price of look-ups, then looking up the rest "
+            f"by email ({count(read.outside_calls, 'call')}; look-ups alone: {count(read.lookup_calls, 'call')})"
         )
     else:
-        how = f"looked for ({read.outside}: {count(read.outside_calls, 'call')})"
+        how = f"searched for ({read.outside}: {count(read.outside_calls, 'call')})"
     return f"{text}; {people}, {how}"
 
 
