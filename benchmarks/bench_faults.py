@@ -1,6 +1,7 @@
 """The fault campaign, longer: lost / duplicated / unconverged over many seeded runs.
 
     python benchmarks/bench_faults.py [--runs N] [--first K] [--master SEED] [--leads N] [--kill N]
+    python benchmarks/bench_faults.py --vendor sonarly [...]      (the Sonarly campaign: bench_faults_sonarly.py)
 
 The same campaign as tests/test_apply_faults.py (whose scenario, faults and checks it imports): a 2,000-lead
 workspace that needs moves (some re-owned), adds, re-owns, and holds held leads, conflicts, unrouted people and
@@ -75,6 +76,17 @@ def kill_run(scenario: Scenario, run: int, root: Path, rng: random.Random) -> tu
 
 
 def main() -> None:
+    if "--vendor" in sys.argv[1:]:  # --vendor instantly (this campaign) or sonarly (bench_faults_sonarly.py)
+        at = sys.argv.index("--vendor")
+        vendor, rest = (sys.argv[at + 1] if at + 1 < len(sys.argv) else ""), sys.argv[1:at] + sys.argv[at + 2 :]
+        if vendor == "sonarly":
+            from bench_faults_sonarly import main as sonarly_main
+
+            sonarly_main(rest)
+            return
+        if vendor != "instantly":
+            sys.exit(f"bench_faults.py: --vendor must be instantly or sonarly, not {vendor!r}")
+        sys.argv[1:] = rest
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--first", type=int, default=0, help="index of the first run (runs are drawn by index)")

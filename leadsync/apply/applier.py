@@ -180,8 +180,9 @@ class Applier:
         try:
             while (plan.has_changes or busy) and report.rounds < self.max_rounds:
                 report.rounds += 1
-                # with nothing to send, the round only waits for a busy destination to be readable again
-                complete = self._round(plan, workspace, report) if plan.has_changes else False
+                # with nothing to send, the round only waits for a busy destination to be readable again; and a
+                # plan made while one was busy left its people out: that round cannot be the last either
+                complete = self._round(plan, workspace, report) and not busy if plan.has_changes else False
                 if not complete:
                     self.sleep(min(self.round_pause[1], self.round_pause[0] * 2 ** (report.rounds - 1)))
                 plan, workspace = replan()  # the verification, and the next round's plan
