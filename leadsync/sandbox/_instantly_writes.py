@@ -6,7 +6,9 @@
   are selected when the job runs, not when it is asked for, as a queue-based worker would.
 - /leads/bulk-assign answers 202 with no job id and is applied `assign_ms` later.
 Work that is due is "settled" at the start of every request (and before a state dump): nothing can observe the
-sandbox between requests, so this is indistinguishable from a worker thread, and deterministic.
+sandbox between requests, so this is indistinguishable from a worker thread, and deterministic. On the wall clock
+the server also settles it as soon as it falls due, between requests (see App), so that a poll does not carry a
+backlog of jobs: the vendor's workers do not wait for someone to ask.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def _add_verdict(
     if norm in in_target:
         return "duplicated_leads"
     return "skipped_count" if norm in skippable else None
+
+
+def _norm(email: Any) -> str:
+    """An email as the leads table's email_norm column holds it ("" for none)."""
+    return email.strip().lower() if isinstance(email, str) else ""
 
 
 class LeadWrites:
@@ -113,9 +120,13 @@ class LeadWrites:
         )
 
     def _known_emails(self, body: dict[str, Any], key: str, target: str) -> tuple[set[str], set[str]]:
-        """The emails already in the target, and those the skip_if_* flags skip (in_workspace overrides the others)."""
+        """Of the payload's emails, those already in the target, and those the skip_if_* flags skip (in_workspace
+        overrides the others). Only the payload's emails are looked up (the email index), never the workspace."""
         db = self.store.db
-        in_target = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {key} = ?", (target,))}
+        emails = json.dumps(sorted({_norm(lead.get("email")) for lead in body["leads"]} - {""}))
+        mine = "email_norm IN (SELECT value FROM json_each(?))"
+        in_target = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND +{key} = ?",
+                                                (emails, target))}  # fmt: skip
         if body.get("skip_if_in_workspace"):
             where = "1"
         else:
@@ -123,7 +134,9 @@ class LeadWrites:
                 c for flag, c in (("skip_if_in_campaign", "campaign"), ("skip_if_in_list", "list_id")) if body.get(flag)
             ]
             where = " OR ".join(f"{column} IS NOT NULL" for column in places) or "0"
-        skippable = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {where}") if e}
+        if where == "0":
+            return in_target, set()
+        skippable = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND ({where})", (emails,))}
         return in_target, skippable
 
     def _new_lead(self, lead: dict[str, Any], key: str, target: str, owner: str | None, now: float) -> dict[str, Any]:
@@ -240,46 +253,76 @@ class LeadWrites:
         )
         where, args = lead_where(body, ids_need_source=True)
         limit = f" LIMIT {int(body['limit'])}" if body.get("limit") else ""
+        copy = bool(body.get("copy_leads"))
         db = self.store.db
+        # the records themselves are read (and rewritten in Python) only for a copy; a move rewrites them in SQL
         rows = db.execute(
-            f"SELECT doc FROM leads WHERE {where} AND coalesce({key}, '') != ? ORDER BY id{limit}", (*args, target)
-        )
-        docs = [json.loads(doc) for (doc,) in rows]
-        in_target = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {key} = ?", (target,)) if e}
+            f"SELECT id, json_extract(doc, '$.email'){', doc' if copy else ''} FROM leads"
+            f" WHERE {where} AND coalesce({key}, '') != ? ORDER BY id{limit}",
+            (*args, target),
+        ).fetchall()
+        # the duplicate checks only ever ask about the selected leads' emails: only those are looked up
+        selected = json.dumps(sorted({_norm(row[1]) for row in rows} - {""}))
+        mine = "email_norm IN (SELECT value FROM json_each(?))"
+        in_target: set[str] = set()
+        if body.get("check_duplicates"):
+            in_target = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND +{key} = ?",
+                                                    (selected, target))}  # fmt: skip
         in_campaigns: dict[str, set[str]] = {}
         if body.get("check_duplicates_in_campaigns"):
             for email, lead_id in db.execute(
-                "SELECT email_norm, id FROM leads WHERE campaign IS NOT NULL AND email_norm IS NOT NULL"
+                f"SELECT email_norm, id FROM leads WHERE {mine} AND +campaign IS NOT NULL", (selected,)
             ):
                 in_campaigns.setdefault(email, set()).add(lead_id)
-        moved, emails, duplicates = [], [], 0
-        for doc in docs:
-            norm = (doc.get("email") or "").strip().lower()
+        moved: list[str] = []
+        copies: list[dict[str, Any]] = []
+        emails: list[str] = []
+        duplicates, stamp, owner = 0, iso(now), body.get("assigned_to")
+        for row in rows:
+            lead_id, email = row[0], row[1]
+            norm = _norm(email)
             if norm and (
-                (body.get("check_duplicates") and norm in in_target) or in_campaigns.get(norm, set()) - {doc["id"]}
+                (body.get("check_duplicates") and norm in in_target) or in_campaigns.get(norm, set()) - {lead_id}
             ):
                 duplicates += 1
                 continue
-            new = dict(doc)
-            if body.get("copy_leads"):
-                new.update(id=self.ids.uuid7(now), timestamp_created=iso(now))
-            new.pop("campaign", None)
-            new.pop("list_id", None)
-            new[key] = target
-            if body.get("assigned_to"):
-                new["assigned_to"] = body["assigned_to"]
-            if body.get("reset_interest_status"):
-                new.pop("lt_interest_status", None)
-            new["timestamp_updated"] = iso(now)
-            moved.append(new)
+            if copy:
+                new = json.loads(row[2])
+                new.update(id=self.ids.uuid7(now), timestamp_created=stamp)
+                new.pop("campaign", None)
+                new.pop("list_id", None)
+                new[key] = target
+                if owner:
+                    new["assigned_to"] = owner
+                if body.get("reset_interest_status"):
+                    new.pop("lt_interest_status", None)
+                new["timestamp_updated"] = stamp
+                copies.append(new)
+            moved.append(lead_id)
             in_target.add(norm)
-            if is_email(doc.get("email")):
-                emails.append(doc["email"])
-        (self.store.insert_leads if body.get("copy_leads") else self.store.update_leads)(moved)
+            if is_email(email):
+                emails.append(email)
+        if copy:
+            self.store.insert_leads(copies)
+        elif moved:
+            # as a record rewritten in Python would be: the old place removed, the new one (then the owner, the
+            # update time) set, a key that was there keeping its position and a new one coming last
+            removed = ["$.campaign", "$.list_id"] + (["$.lt_interest_status"] if body.get("reset_interest_status")
+                                                     else [])  # fmt: skip
+            sets: list[Any] = [f"$.{key}", target] + (["$.assigned_to", owner] if owner else [])
+            sets += ["$.timestamp_updated", stamp]
+            columns = [target if key == "campaign" else None, target if key == "list_id" else None]
+            columns += [owner] if owner else []
+            db.execute(
+                f"UPDATE leads SET campaign = ?, list_id = ?{', assigned_to = ?' if owner else ''},"
+                f" doc = json_set(json_remove(doc, {', '.join('?' * len(removed))}), {', '.join('?' * len(sets))})"
+                " WHERE id IN (SELECT value FROM json_each(?))",
+                (*columns, *removed, *sets, json.dumps(moved)),
+            )
         return {
             "moved_leads": len(moved),
             "duplicated_leads": duplicates,
-            "total_leads": len(docs),
+            "total_leads": len(rows),
             "moved_lead_emails": emails[:10_000],
         }
 
@@ -303,14 +346,17 @@ class LeadWrites:
             where += " AND assigned_to = ?"
             args.append(body["assigned_to"])
         limit = f" LIMIT {int(body['limit'])}" if body.get("limit") else ""
-        docs = [
-            json.loads(doc)
-            for (doc,) in self.store.db.execute(f"SELECT doc FROM leads WHERE {where} ORDER BY id{limit}", args)
-        ]
-        for index, doc in enumerate(docs):  # several owners: round-robin over the selection (undocumented)
-            doc["assigned_to"] = owners[index % len(owners)]
-            doc["timestamp_updated"] = iso(now)
-        self.store.update_leads(docs)
+        db = self.store.db
+        ids = [lead_id for (lead_id,) in db.execute(f"SELECT id FROM leads WHERE {where} ORDER BY id{limit}", args)]
+        stamp = iso(now)
+        for index, owner in enumerate(owners):  # several owners: round-robin over the selection (undocumented)
+            mine = ids[index :: len(owners)]
+            if mine:  # the records rewritten in SQL, as Python would: assigned_to and timestamp_updated set
+                db.execute(
+                    "UPDATE leads SET assigned_to = ?, doc = json_set(doc, '$.assigned_to', ?, '$.timestamp_updated', ?)"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    (owner, owner, stamp, json.dumps(mine)),
+                )
 
     # settling ------------------------------------------------------------------------------------------------------
 
@@ -319,6 +365,10 @@ class LeadWrites:
             "SELECT min(due) FROM (SELECT due FROM jobs WHERE done = 0 UNION ALL SELECT due FROM assigns)"
         ).fetchone()
         return row[0] if row and row[0] is not None else math.inf
+
+    def next_due(self) -> float:
+        """When the earliest background work falls due (math.inf: none is waiting)."""
+        return self._next_due
 
     def settle(self, now: float) -> None:
         if now < self._next_due:  # the common case costs one comparison

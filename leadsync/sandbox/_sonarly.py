@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -70,6 +71,9 @@ class Sonarly:
 
     def settle(self, now: float) -> None:
         return None  # nothing in Sonarly's API runs in the background
+
+    def next_due(self) -> float:
+        return math.inf
 
     def before(self, route: Route) -> None:
         self._requests += 1

@@ -9,6 +9,7 @@ words). Query strings are coerced to the declared types first (`?limit=10` is th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -77,9 +78,108 @@ def strip_unknown(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
+Check = Callable[[Any], bool]
+_TYPES: dict[str, Check] = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+}
+_QUICK: dict[int, Check] = {}
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _quick(schema: dict[str, Any]) -> Check:
+    """A fast yes-or-don't-know check of `schema`: True only when the value is certainly valid, for the keywords
+    the request schemas use; anything else says False, and jsonschema then gives the verdict and Ajv's message. A
+    1,000-lead /leads/add validates in a few milliseconds instead of twenty (the vendor's validator is compiled)."""
+    found = _QUICK.get(id(schema))
+    if found is None:
+        found = _QUICK[id(schema)] = _compile(schema)
+    return found
+
+
+def _compile(schema: dict[str, Any]) -> Check:
+    checks: list[Check] = []
+    for keyword, value in schema.items():
+        if keyword == "type":
+            checks.append(_any([_TYPES[t] for t in ([value] if isinstance(value, str) else value)]))
+        elif keyword == "enum":
+            checks.append(_enum(value))
+        elif keyword in _BOUNDS:
+            checks.append(_bound(*_BOUNDS[keyword], value))
+        elif keyword == "format" and value == "email":
+            checks.append(_is_email)
+        elif keyword == "required":
+            checks.append(_required(tuple(value)))
+        elif keyword == "properties":
+            checks.append(_properties({name: _compile(sub) for name, sub in value.items()}))
+        elif keyword == "additionalProperties" and isinstance(value, dict) and "patternProperties" not in schema:
+            checks.append(_others(frozenset(schema.get("properties", ())), _compile(value)))
+        elif keyword == "items" and isinstance(value, dict):
+            checks.append(_each(_compile(value)))
+        elif keyword == "anyOf":
+            checks.append(_any([_compile(sub) for sub in value]))
+        else:
+            return _never  # a keyword not handled here: always ask jsonschema
+    return _all(checks)
+
+
+#: keyword: (the values it applies to, the size it bounds, whether it is a lower bound)
+_BOUNDS: dict[str, tuple[Check, Callable[[Any], Any], bool]] = {
+    "minimum": (_TYPES["number"], lambda v: v, True),
+    "maximum": (_TYPES["number"], lambda v: v, False),
+    "minItems": (_TYPES["array"], len, True),
+    "maxItems": (_TYPES["array"], len, False),
+    "minProperties": (_TYPES["object"], len, True),
+}
+
+
+def _bound(applies: Check, size: Callable[[Any], Any], lower: bool, limit: Any) -> Check:
+    return lambda v: not applies(v) or (size(v) >= limit if lower else size(v) <= limit)
+
+
+def _enum(values: list[Any]) -> Check:
+    strings = {x for x in values if isinstance(x, str)}
+    numbers = {x for x in values if _TYPES["number"](x)}
+    return lambda v: (isinstance(v, str) and v in strings) or (_TYPES["number"](v) and v in numbers)
+
+
+def _all(checks: list[Check]) -> Check:
+    return lambda v: all(check(v) for check in checks)
+
+
+def _required(names: tuple[str, ...]) -> Check:
+    return lambda v: not isinstance(v, dict) or all(name in v for name in names)
+
+
+def _properties(props: dict[str, Check]) -> Check:
+    return lambda v: not isinstance(v, dict) or all(k not in props or props[k](x) for k, x in v.items())
+
+
+def _others(declared: frozenset[str], rest: Check) -> Check:
+    return lambda v: not isinstance(v, dict) or all(k in declared or rest(x) for k, x in v.items())
+
+
+def _each(each: Check) -> Check:
+    return lambda v: not isinstance(v, list) or all(each(x) for x in v)
+
+
+def _any(options: list[Check]) -> Check:
+    return lambda v: any(option(v) for option in options)
+
+
 def check_body(schema: dict[str, Any], body: Any) -> Any:
     """The body with undeclared properties removed; raise ApiError(400) with Ajv's first message if invalid."""
     body = strip_unknown(schema, body)
+    if _quick(schema)(body):
+        return body
     # jsonschema walks a schema's keywords in the order written, as Ajv does, so the first error is Ajv's
     error = next(iter(_validator(schema).iter_errors(body)), None)
     if error is not None:
