@@ -28,6 +28,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -75,22 +76,25 @@ def kind_names(faults: str) -> list[str]:
     ]
 
 
-def _worker_run(run: int, master: int, people: int, root: str) -> tuple[int, str, dict[str, object]]:
+def _worker_run(run: int, master: int, people: int, root: str) -> tuple[int, str, dict[str, Any]]:
     """One run in a folder of its own under `root`, removed after it."""
     kind, fault_seed = draw_kind(run, master)
     folder = Path(root) / f"run{run}"
     folder.mkdir()
+    faults = f"seed={fault_seed}" + (f",{kind.faults}" if kind.faults else "")
+    trouble = f"{faults} meddle={kind.meddle} ready_timeout={kind.ready_timeout}"
     try:
         seed, spec = large_workspace(folder, people)
         result = campaign_run(seed, spec, kind, fault_seed, fired_names=kind_names)
+    except Exception as error:  # noqa: BLE001  (a run that failed is a finding, not the end of the benchmark)
+        return run, trouble, {"error": f"{type(error).__name__}: {error}", "kinds": kind_names(faults)}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report = result.report
-    faults = f"seed={fault_seed}" + (f",{kind.faults}" if kind.faults else "")
-    return run, f"{faults} meddle={kind.meddle} ready_timeout={kind.ready_timeout}", {
+    return run, trouble, {
         "counts": dict(result.counts), "opened": dict(result.opened), "fired": dict(result.fired),
         "kinds": kind_names(faults) + (["colleague moving prospects"] if kind.meddle else []),
-        "colleague": result.colleague_moves, "writes": report.writes, "rounds": report.rounds,
+        "colleague": result.colleague_moves, "gave_up": result.gave_up, "writes": report.writes, "rounds": report.rounds,
         "open": report.open_outcomes, "seconds": report.seconds,
     }  # fmt: skip
 
@@ -118,12 +122,16 @@ def main(argv: list[str] | None = None) -> None:
             results = pool.map(_worker_run, indices, [args.master] * len(indices), [args.people] * len(indices),
                                [str(root)] * len(indices))  # fmt: skip
             for done, (index, trouble, r) in enumerate(results, start=1):
-                counts: dict[str, int] = r["counts"]  # type: ignore[assignment]
-                kinds.update(r["kinds"])  # type: ignore[arg-type]
-                hits.update(r["fired"])  # type: ignore[arg-type]
-                hits["colleague moving prospects"] += r["colleague"]  # type: ignore[operator]
-                opened.update(r["opened"])  # type: ignore[arg-type]
-                totals.update(runs=1, writes=r["writes"], rounds=r["rounds"], open=r["open"], **counts)  # type: ignore[arg-type]
+                kinds.update(r["kinds"])
+                if "error" in r:
+                    totals.update(runs=1, errors=1)
+                    flagged.append(f"run {index} ({trouble}): {r['error']}")
+                    continue
+                counts: dict[str, int] = r["counts"]
+                hits.update(r["fired"])
+                hits["colleague moving prospects"] += r["colleague"]
+                opened.update(r["opened"])
+                totals.update(runs=1, writes=r["writes"], rounds=r["rounds"], open=r["open"], gave_up=r["gave_up"], **counts)
                 if any(counts.values()):
                     flagged.append(f"run {index} ({trouble}): {counts}")
                 if done % 100 == 0:
@@ -139,7 +147,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {kind:32} {n:>12} {hits[kind]:>14}")
     print(f"  {'total':32} {sum(kinds.values()):>12} {sum(hits.values()):>14}")
     print(f"writes sent: {totals['writes']}, rounds: {totals['rounds']}, open outcomes settled by re-reading: "
-          f"{totals['open']} ({', '.join(f'{k} {n}' for k, n in sorted(opened.items())) or 'none'})")  # fmt: skip
+          f"{totals['open']} ({', '.join(f'{k} {n}' for k, n in sorted(opened.items())) or 'none'}); applies "
+          f"that gave up (vendor failing past the retry budget), then run again: {totals['gave_up']}; runs that "
+          f"failed: {totals['errors']}")  # fmt: skip
     print(f"lost / duplicated / unconverged: {totals['lost']} / {totals['duplicated']} / {totals['unconverged']}"
           f"   (misplaced {totals['misplaced']}, changed outside the plan {totals['outside']})")  # fmt: skip
     for line in flagged:

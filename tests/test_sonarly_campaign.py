@@ -34,7 +34,7 @@ from test_provider_sonarly import (
 
 from leadsync import sandbox
 from leadsync.apply.applier import ApplyReport
-from leadsync.errors import ProviderError
+from leadsync.errors import ProviderError, UnavailableError
 from leadsync.providers.base import WriteRequest, WriteResult
 from leadsync.providers.sonarly import SonarlyProvider, prospect_key
 from leadsync.routing import Router
@@ -119,6 +119,7 @@ class Run:
     opened: Counter[str] = field(default_factory=Counter)  # open outcomes, by kind, from the journal
     fired: Counter[str] = field(default_factory=Counter)  # faults the sandbox injected, by kind
     colleague_moves: int = 0
+    gave_up: int = 0  # applies stopped by a vendor that kept failing, then run again
 
 
 def large_workspace(folder: Path, people: int = 600) -> tuple[dict[str, Any], Path]:
@@ -201,7 +202,15 @@ def campaign_run(
         provider.ready_timeout = kind.ready_timeout
         colleague = Colleague(running, kind.meddle, fault_seed, sorted(movable))
         provider.colleague = colleague  # type: ignore[attr-defined]
-        report, _ = apply(provider, spec_path)
+        gave_up: list[str] = []
+        for _ in range(3):  # a vendor that keeps failing past the retry budget: the user runs apply again
+            try:
+                report, _ = apply(provider, spec_path)
+                break
+            except UnavailableError as error:
+                gave_up.append(str(error))
+        else:
+            raise UnavailableError(f"three applies in a row gave up: {gave_up[-1]}")
         final = plan_spec(spec_path, live(connect(running))).plan
         after = {p["id"]: p for p in running.state()["prospects"]}
         fired = faults_fired(running, faults, fired_names)
@@ -222,7 +231,7 @@ def campaign_run(
     counts["outside"] = sum(1 for p in untouchable if after.get(p["id"], p)["audience_id"] != p["audience_id"])
     counts["unconverged"] = int(not report.converged or bool(final.operations))
     opened = Counter(str(e["why"]) for e in events if e["event"] == "open")
-    return Run(counts, report, opened, fired, colleague.moves)
+    return Run(counts, report, opened, fired, colleague.moves, len(gave_up))
 
 
 #: names the kinds of a faults spec, one per rule
