@@ -1,6 +1,6 @@
 """leadsync apply against a naive sync, on the same sandbox workspace, at the vendor's rate limit.
 
-    python benchmarks/bench_apply.py [--leads N] [--naive-leads M | --no-naive] [--mix MOVE,ADD,ASSIGN]
+    python benchmarks/bench_apply.py [--leads N] [--naive-leads M | --no-naive] [--mix MOVE,ADD,ASSIGN] [--trace FILE]
 
 A workspace of N people (default 100,000) in four campaigns and a list, owned by six reps through two pools and
 fixed owners; by default 20% of them must move (half of those to a new owner too), 20% are new, 20% must change
@@ -16,6 +16,8 @@ owner, the rest are right. The sandbox runs in its own process with the vendor's
 
 Prints, for each: calls (reads, writes, by endpoint), wall time, the floor (calls / 100 per second: the time the
 vendor's limit alone needs for those calls) and the ratio of the two, and whether a fresh plan afterwards is empty.
+With --trace, the sandbox also writes every request it serves to FILE, and leadsync's wall time is broken down
+into stretches (start, read, plan, write and wait, re-read, re-plan), each with its time beyond the floor.
 """
 
 from __future__ import annotations
@@ -126,19 +128,62 @@ def build(folder: Path, leads: int, mix: tuple[float, float, float], seed: int =
     }
 
 
-def _serve(state: str, queue: Any) -> None:
+def _serve(state: str, queue: Any, trace: str | None = None) -> None:
+    if trace:
+        _trace_requests(trace)
     serve(state=state, rate_limit=True, on_ready=queue.put)
+
+
+def _trace_requests(path: str) -> None:
+    """Record, for every vendor request the sandbox serves: when it arrived, when its answer was sent, its status
+    and endpoint (JSON lines in `path`, written as the server goes). For finding where wall time exceeds the floor."""
+    from leadsync.sandbox import _http
+
+    out = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the server process
+    serve_request = _http.App.__call__
+
+    async def traced(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        started, status = time.time(), [0]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        await serve_request(self, scope, receive, sending)
+        if not scope["path"].startswith("/_sandbox/"):
+            out.write(json.dumps([started, time.time(), status[0], scope["method"], scope["path"]]) + "\n")
+
+    _http.App.__call__ = traced  # type: ignore[method-assign]
+
+
+def idle(trace: str, began: float, ended: float) -> None:
+    """Where the apply's wall time went beyond the floor, from the sandbox's trace: each stretch of the run with its
+    calls, its time, and its time beyond calls / 100 per s (the excesses add up to wall time minus the floor)."""
+    rows = sorted(row for row in map(json.loads, Path(trace).read_text().splitlines()) if began <= row[0] <= ended)
+    arrivals = [row[0] for row in rows]
+    writes = [row[0] for row in rows if row[3] in ("PATCH", "DELETE") or (row[3] == "POST" and "/list" not in row[4])]
+    marks = [("start", began), ("read", arrivals[0])]
+    if writes:  # the plan: from the answer to the last read to the first write
+        marks += [("plan", max(row[1] for row in rows if row[0] < writes[0])), ("write, wait", writes[0])]
+        reread = [row[0] for row in rows if row[0] > writes[0] and row[4].endswith("/campaigns")]
+        marks += [("re-read", reread[0])] if reread else []
+    marks += [("re-plan, exit", rows[-1][1]), ("end", ended)]
+    print("  where the time went (calls, seconds, seconds beyond calls / 100 per s):")
+    for (name, since), (_, until) in zip(marks, marks[1:]):
+        calls = sum(1 for t in arrivals if since <= t < until or (t == arrivals[-1] and since <= t <= until))
+        print(f"    {name:14} {calls:6,} calls {until - since:6.2f} s  {until - since - calls / RATE:+6.2f} s")
 
 
 class Vendor:
     """A sandbox in a child process (its own interpreter: it shares no GIL with the contender)."""
 
-    def __init__(self, template: Path, folder: Path) -> None:
+    def __init__(self, template: Path, folder: Path, trace: str | None = None) -> None:
         state = folder / "workspace.sqlite"
         shutil.copyfile(template, state)
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
-        self.process = context.Process(target=_serve, args=(str(state), queue), daemon=True)
+        self.process = context.Process(target=_serve, args=(str(state), queue, trace), daemon=True)
         self.process.start()
         self.url: str = queue.get(timeout=300)
 
@@ -227,6 +272,8 @@ def main() -> None:
     parser.add_argument("--naive-leads", type=int, default=None, help="people for the naive sync (default: --leads)")
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--no-leadsync", action="store_true")
+    parser.add_argument("--trace", metavar="FILE", help="write every request the sandbox serves (arrival, answer, "
+                        "status, path) as JSON lines to FILE (the leadsync run only)")
     parser.add_argument("--mix", default="0.2,0.2,0.2", help="shares of people to move, add and re-own")
     args = parser.parse_args()
     mix = tuple(float(x) for x in args.mix.split(","))
@@ -248,7 +295,7 @@ def main() -> None:
             if not template.exists():
                 reset(template, seed)
             print(f"\n{who}: {leads:,} people; workspace built in {time.monotonic() - started:.0f} s")
-            vendor = Vendor(template, folder)
+            vendor = Vendor(template, folder, args.trace if who == "leadsync" else None)
             try:
                 # planned from the seed itself (--remote): no calls that would use up the vendor's rate window
                 code, err, _ = leadsync(folder, vendor.url, "plan", "spec.yaml", "--remote", "seed.json",
@@ -259,8 +306,11 @@ def main() -> None:
                       f"reads {plan['calls']['reads']}")  # fmt: skip
                 httpx.delete(vendor.url + "/_sandbox/stats")
                 if who == "leadsync":
+                    began = time.time()
                     code, err, seconds = leadsync(folder, vendor.url, "apply", "spec.yaml", "--auto-approve", "--force")
                     print("  " + "\n  ".join(err.strip().splitlines()[-2:]))
+                    if args.trace:
+                        idle(args.trace, began, began + seconds)
                     assert code == 0, err[-3000:]
                 else:
                     seconds = naive_sync(folder, vendor.url)
