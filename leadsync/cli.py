@@ -199,7 +199,10 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
         if saved is not None and not Path(spec).is_file():
             _fail(f"{target} was planned from {spec}, which is not here: apply from the folder plan ran in")
         with apply_session(load_spec(spec)) as session:
-            if session.resumed is not None:
+            if session.resumed is not None and session.resumed.ended:
+                _err(f"The previous apply (run {session.resumed.run}) left background jobs running: they were "
+                     "waited for before reading the workspace.")  # fmt: skip
+            elif session.resumed is not None:
                 _err(f"Resuming an interrupted apply (run {session.resumed.run}): its open writes were settled "
                      "by reading the workspace again; only what did not happen will be sent.")  # fmt: skip
             if saved is not None:
@@ -262,7 +265,13 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
         _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
     elif report.residual is not None:
         _err(render(report.residual, "text", mask=mask).rstrip())
-        _err(click.style("Error: ", fg="red", bold=True) + "not converged: the changes above remain")
+        why = "the changes above remain"
+        if report.busy:
+            places = ", ".join(sorted(report.busy))
+            why = (f"{places} could not be read at the end (being populated), so the writes concerning it are "
+                   "unverified; run apply again once it is ready") + ("" if not report.residual.has_changes
+                                                                         else ", and the changes above remain")
+        _err(click.style("Error: ", fg="red", bold=True) + f"not converged: {why}")
 
 
 @main.command()

@@ -48,6 +48,7 @@ class ResolvedWorkspace:
     owner_ids: Mapping[str, str]  # owner name -> user id
     workspace_id: str  # the Sonarly account group id; "" for Instantly (a key is bound to one workspace)
     read: ReadCost | None = None  # a live read's strategy and price; None for a snapshot
+    unseen: frozenset[str] = frozenset()  # places outside the managed ones the read could not see into (busy)
 
     @property
     def blocked_refs(self) -> frozenset[str]:
@@ -324,6 +325,10 @@ def _sonarly(
                 (ref,),
             )
         )
+    # people the spec routes may be in a busy audience it does not name: nobody can see them there. Not a plan
+    # matter (a live read never lists such an audience), but an apply verifying against this read must know
+    named = {ref for c in conflicts for ref in c.refs} | set(refs.values())
+    unseen = frozenset(busy - named)
     name_of_ref = {ref: name for name, ref in refs.items()}
     ours = {str(a["id"]) for a in audiences}
     remote = []
@@ -336,7 +341,7 @@ def _sonarly(
         )
         where = f"audience:{audience}"
         remote.append(RemoteLead(str(prospect["id"]), key, name_of_ref.get(where, where)))
-    return ResolvedWorkspace(tuple(remote), frozenset(refs), tuple(conflicts), refs, {}, group)
+    return ResolvedWorkspace(tuple(remote), frozenset(refs), tuple(conflicts), refs, {}, group, unseen=unseen)
 
 
 def load_snapshot(

@@ -319,3 +319,18 @@ def test_a_prospect_in_an_audience_still_populating_is_left_alone(claim: Claim) 
     assert all("busy-one" not in op.keys for op in plan.operations)
     assert ("busy-one", ConflictReason.DESTINATION_NOT_READY) in [(c.key, c.reason) for c in plan.conflicts]
     assert [op.keys for op in plan.operations] == [("joe-x",)]  # audience:a3 is truly outside: claimed
+
+
+def test_a_busy_audience_no_destination_names_is_unseen_and_an_apply_cannot_call_that_converged() -> None:
+    from leadsync.apply.applier import not_ready
+
+    founders = {"founders": DestinationRef("audience", "Founders EU")}
+    ws = resolve_snapshot(sonarly_seed(), destinations=founders, owners={}, key_kind=KeyKind.LINKEDIN,
+                          account_group="g1")  # fmt: skip
+    # people the spec routes may sit in Busy: nobody can see them, but that is no plan's business (a live read
+    # never lists such an audience, so a plan from a snapshot must not say more) ...
+    assert ws.unseen == {"audience:a2"} and ws.conflicts == ()
+    assert not_ready(ws) == {"audience:a2"}  # ... only the apply's verification, which must not call it converged
+    named = resolve_snapshot(sonarly_seed(), destinations={**founders, "busy": DestinationRef("audience", "Busy")},
+                             owners={}, key_kind=KeyKind.LINKEDIN, account_group="g1")  # fmt: skip
+    assert named.unseen == frozenset() and not_ready(named) == {"busy"}

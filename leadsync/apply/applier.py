@@ -47,10 +47,10 @@ class ApplyError(LeadsyncError):
 
 
 def not_ready(workspace: ResolvedWorkspace) -> frozenset[str]:
-    """The spec destinations the read could not see into because they are busy (being populated)."""
-    return frozenset(
-        c.subject for c in workspace.conflicts if c.reason is ConflictReason.DESTINATION_NOT_READY and c.subject
-    )
+    """What the read could not see into because it is busy (being populated): spec destinations by name, and
+    places outside them (where people the spec routes may be) by reference."""
+    named = {c.subject for c in workspace.conflicts if c.reason is ConflictReason.DESTINATION_NOT_READY and c.subject}
+    return frozenset(named) | workspace.unseen
 
 
 def known_people(workspace: ResolvedWorkspace) -> frozenset[str]:
@@ -110,6 +110,7 @@ class ApplyReport:
     resumed: Unfinished | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    busy: frozenset[str] = frozenset()  # what the last read could not see into (being populated), though the first could
 
 
 class Applier:
@@ -175,8 +176,8 @@ class Applier:
         self.journal.start(plan=plan_digest(plan), fingerprint=plan.fingerprint, writes=plan.calls.writes)
         if self._carried:
             self.journal.carried(self._carried)
-        readable = frozenset(workspace.destination_refs)  # the destinations this apply can see into now
-        busy: frozenset[str] = frozenset()  # ... of those, the ones a later read could not
+        unseen = not_ready(workspace)  # what this apply could not see into from the start: the plan says so
+        busy: frozenset[str] = frozenset()  # what a later read could not see into, though the first one could
         try:
             while (plan.has_changes or busy) and report.rounds < self.max_rounds:
                 report.rounds += 1
@@ -186,10 +187,11 @@ class Applier:
                 if not complete:
                     self.sleep(min(self.round_pause[1], self.round_pause[0] * 2 ** (report.rounds - 1)))
                 plan, workspace = replan()  # the verification, and the next round's plan
-                busy = not_ready(workspace) & readable
+                busy = not_ready(workspace) - unseen
                 if complete and not busy:
                     break  # every write of the round went through: what remains is not ours to retry
             report.converged = not plan.has_changes and not busy
+            report.busy = busy
             report.residual = None if report.converged else plan
         except BaseException as exc:
             report.seconds = self.clock() - started

@@ -313,8 +313,11 @@ class SonarlyProvider:
         for ident in sorted(set(self._seen.values()) - set(audiences) - set(found)):
             try:
                 found[ident] = self._await_ready(ident, self.clock() + self.ready_timeout)
-            except (AudienceNotReady, SonarlyNotFound):
-                pass  # unreadable or gone: nobody can be found there
+            except AudienceNotReady:  # unreadable: whoever is in it cannot be seen, and the read says so
+                name = next((n for n, i in self._seen.items() if i == ident), None)
+                found[ident] = {"id": ident, "name": name, "populating": True}
+            except SonarlyNotFound:
+                pass  # gone: nobody can be found there
         named = {(ref.by_id, ref.value) for ref in destinations.values()}
         for ident, audience in found.items():
             if (True, ident) not in named and (False, audience.get("name")) not in named:
