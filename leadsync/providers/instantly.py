@@ -267,9 +267,10 @@ class InstantlyProvider:
 
     def _wait_job(self, job_id: str) -> None:
         endpoint = "GET /api/v2/background-jobs/{id}"
-        deadline = self.clock() + self.job_timeout
-        pause = self.poll[0]
-        self.sleep(pause)  # a job just started is never done yet: asking at once would only spend a call
+        started = self.clock()
+        deadline = started + self.job_timeout
+        backoff = self.poll[0]
+        self.sleep(backoff)  # a job just started is never done yet: asking at once would only spend a call
         while True:
             job = self.client.read("GET", f"/api/v2/background-jobs/{job_id}", endpoint=endpoint)
             status = str((job or {}).get("status", ""))
@@ -277,11 +278,12 @@ class InstantlyProvider:
                 return
             if status in ("failed", "cancelled"):
                 raise JobFailed(f"instantly: background job {job_id} ended {status}")
+            backoff = min(self.poll[1], backoff * 2)
+            pause = _next_poll(job, self.clock() - started, backoff, self.poll)
             if self.clock() + pause > deadline:
                 raise JobStalled(f"instantly: background job {job_id} still {status or 'unknown'} after "
                                  f"{self.job_timeout:g} s")  # fmt: skip
             self.sleep(pause)
-            pause = min(self.poll[1], pause * 2)
 
     def _wait_assigned(self, request: WriteRequest) -> None:
         """Read the leads back until they have the new owner. One page (the last ids: a job working in id order
@@ -325,6 +327,18 @@ def _missing(wanted: Iterable[str], leads: Iterable[Mapping[str, Any]]) -> list[
     """Those of `wanted` (normalised emails) with no record among `leads`, sorted."""
     found = {str(lead.get("email") or "").strip().lower() for lead in leads}
     return sorted(set(wanted) - found)
+
+
+def _next_poll(job: Any, elapsed: float, backoff: float, poll: tuple[float, float]) -> float:
+    """The pause before the next poll of a job that is not done. A job that reports progress (p% after `elapsed`
+    seconds) is asked again when it should be done at that pace, so that the poll that finds it done comes soon
+    after it is, instead of up to a whole backoff step later; never sooner than half the backoff (a job stuck at
+    99% is not polled ever faster), nor sooner or later than `poll` allows. Otherwise: the exponential backoff."""
+    progress = (job or {}).get("progress") if isinstance(job, dict) else None
+    if not isinstance(progress, (int, float)) or isinstance(progress, bool) or not 0 < progress < 100:
+        return backoff
+    due = elapsed * (100 - progress) / progress
+    return min(poll[1], max(poll[0], backoff / 2, due))
 
 
 def _require_ids(ids: Sequence[str], what: str) -> None:
