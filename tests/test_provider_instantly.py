@@ -53,8 +53,9 @@ def test_a_live_read_plans_exactly_like_its_snapshot(quickstart: Path) -> None:
     saved = plan_spec(quickstart, snapshot_source(quickstart.parent / "quickstart.remote.json")).plan
     live_doc, saved_doc = json.loads(dump_plan(live)), json.loads(dump_plan(saved))
     # the snapshot also holds a lead of nobody the spec names; the live read never fetches it, so only the
-    # predicted reads (which count records to page through) may differ
+    # predicted reads (which count records to page through) may differ; and only a live read has a cost
     live_doc.pop("calls"), saved_doc.pop("calls")
+    assert live_doc["workspace"].pop("read")["outside"] == "contacts" and "read" not in saved_doc["workspace"]
     assert live_doc == saved_doc
     assert live.fingerprint == saved.fingerprint
     assert (quickstart.parent / ".leadsync" / "quickstart.remote.sandbox.sqlite").exists()
