@@ -16,7 +16,7 @@ import click
 from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
 from leadsync.apply import ApplyReport
-from leadsync.plan import Plan, dump_plan, load_plan
+from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, dump_plan, load_plan
 from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, render
@@ -214,8 +214,8 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
             plan.raise_if_unsafe(force)
             requests = session.requests()
             if dry_run:
-                for request in requests:
-                    click.echo(_describe_request(request))
+                for op, request in zip(plan.operations, requests):
+                    click.echo(_describe_request(op, request))
                 _err(f"Dry run: {len(requests)} requests shown, none sent.")
                 return
             _confirm(auto_approve)
@@ -226,12 +226,36 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
             sys.exit(1)
 
 
-def _describe_request(request: WriteRequest) -> str:
-    """One line per request: method, path, what it does, and whom (masked)."""
+def _describe_request(op: Operation, request: WriteRequest) -> str:
+    """One line per request: method, path, what it does in the spec's names, the body's fields, whom (masked)."""
     who = ", ".join(mask_key(key) for key in request.keys[:3])
     more = f" and {len(request.keys) - 3} more" if len(request.keys) > 3 else ""
-    fields = ", ".join(sorted(k for k in request.body if k not in ("ids", "leads")))
-    return f"{request.method} {request.path}  {request.summary}  [{fields}]  ({who}{more})"
+    body = ", ".join(_field(name, value) for name, value in sorted(request.body.items()))
+    return f"{request.method} {request.path}  {_describe_op(op)}  {{{body}}}  ({who}{more})"
+
+
+def _field(name: str, value: Any) -> str:
+    """A body field for a log line: scalars in full (ids, flags), lists by their length (ids, leads: emails)."""
+    if isinstance(value, (list, tuple)):
+        return f"{name}[{len(value)}]"
+    return f"{name}={value}" if "@" not in str(value) else f"{name}=***"
+
+
+def _describe_op(op: Operation) -> str:
+    if isinstance(op, MoveOp):
+        owner = f", owner {op.owner}" if op.owner else ""
+        return f"move {_leads(len(op.lead_ids))} {op.source} -> {op.target}{owner}"
+    if isinstance(op, AddOp):
+        return f"add {_leads(len(op.leads))} to {op.destination}"
+    if isinstance(op, AssignOp):
+        return f"assign {_leads(len(op.lead_ids))} in {op.destination} to {op.owner}"
+    if isinstance(op, RemoveOp):
+        return f"delete {_leads(len(op.lead_ids))} from {op.destination}"
+    return op.op
+
+
+def _leads(n: int) -> str:
+    return f"{n} lead{'s' if n != 1 else ''}"
 
 
 def _confirm(auto_approve: bool) -> None:
