@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from leadsync.errors import PlanError
@@ -49,6 +49,10 @@ class ResolvedWorkspace:
     workspace_id: str  # the Sonarly account group id; "" for Instantly (a key is bound to one workspace)
     read: ReadCost | None = None  # a live read's strategy and price; None for a snapshot
     unseen: frozenset[str] = frozenset()  # places outside the managed ones the read could not see into (busy)
+    #: for display only (never for resolving or planning): the vendor's name of every place the read saw,
+    #: "campaign:<id>" / "list:<id>" / "audience:<id>" -> name, and the email of every workspace member, by user id
+    place_names: Mapping[str, str] = field(default_factory=dict)
+    member_emails: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def blocked_refs(self) -> frozenset[str]:
@@ -163,6 +167,27 @@ def resolve_destinations(
     return refs, conflicts
 
 
+def place_names(kind: DestinationKind, items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """"kind:<id>" -> the vendor's name, for the items that have both a usable id and a non-empty name."""
+    names = {}
+    for item in items:
+        ident, name = item.get("id"), item.get("name")
+        usable = isinstance(ident, (str, int)) and not isinstance(ident, bool) and str(ident) != ""
+        if usable and isinstance(name, str) and name.strip():
+            names[f"{kind}:{ident}"] = name.strip()
+    return names
+
+
+def member_emails(members: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """User id -> the member's email (as the vendor spells it, trimmed), for members that have both."""
+    emails = {}
+    for member in members:
+        user, email = member.get("user_id"), member.get("email")
+        if user not in (None, "") and not isinstance(user, bool) and isinstance(email, str) and email.strip():
+            emails[str(user)] = email.strip()
+    return emails
+
+
 def resolve_owners(
     owners: Mapping[str, str], members: Iterable[Mapping[str, Any]]
 ) -> tuple[dict[str, str], list[Conflict]]:
@@ -270,7 +295,8 @@ def _instantly(
         "list": _records(data, "lists", source, ("id",)),
     }
     refs, conflicts = resolve_destinations(destinations, catalogue)
-    owner_ids, owner_conflicts = resolve_owners(owners, _records(data, "members", source, ("user_id",)))
+    members = _records(data, "members", source, ("user_id",))
+    owner_ids, owner_conflicts = resolve_owners(owners, members)
     name_of_ref = {ref: name for name, ref in refs.items()}
     name_of_user = {user: name for name, user in owner_ids.items()}
     remote = []
@@ -288,7 +314,16 @@ def _instantly(
                 instantly_statuses(lead),
             )
         )
-    return ResolvedWorkspace(tuple(remote), frozenset(refs), tuple(conflicts + owner_conflicts), refs, owner_ids, "")
+    return ResolvedWorkspace(
+        tuple(remote),
+        frozenset(refs),
+        tuple(conflicts + owner_conflicts),
+        refs,
+        owner_ids,
+        "",
+        place_names={**place_names("campaign", catalogue["campaign"]), **place_names("list", catalogue["list"])},
+        member_emails=member_emails(members),
+    )
 
 
 def _account_group(groups: list[Mapping[str, Any]], wanted: str | None, source: str) -> str:
@@ -341,7 +376,16 @@ def _sonarly(
         )
         where = f"audience:{audience}"
         remote.append(RemoteLead(str(prospect["id"]), key, name_of_ref.get(where, where)))
-    return ResolvedWorkspace(tuple(remote), frozenset(refs), tuple(conflicts), refs, {}, group, unseen=unseen)
+    return ResolvedWorkspace(
+        tuple(remote),
+        frozenset(refs),
+        tuple(conflicts),
+        refs,
+        {},
+        group,
+        unseen=unseen,
+        place_names=place_names("audience", audiences),
+    )
 
 
 def load_snapshot(

@@ -14,7 +14,7 @@ from leadsync.apply.applier import Applier, ApplyReport, requests_for
 from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, lock_dir
 from leadsync.errors import Location, PlanError, Problem, SpecError
-from leadsync.plan import Plan, SpecRef, Workspace, make_plan, pool_weights
+from leadsync.plan import Names, Plan, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.providers import capabilities_for
 from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
@@ -149,6 +149,7 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
         spec=SpecRef(str(loaded.path), loaded.sha256),
         workspace=Workspace(provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read),
         pools=pool_weights(spec),
+        names=Names(resolved.place_names, resolved.member_emails),
     )
 
 

@@ -145,3 +145,64 @@ def test_mask_on_apply_hides_emails_on_stderr_too(tmp_path: Path, monkeypatch: p
     result = CliRunner().invoke(main, ["apply", "quickstart.yaml", "--dry-run", "--mask"])
     assert result.exit_code == 0 and "Dry run:" in result.stderr
     assert EMAIL.search(result.stdout + result.stderr) is None
+
+
+DAVE = {"user_id": "7d0c6d2e-0000-4000-8000-00000000da7e", "email": "dave.outside@acme.test"}
+
+
+def quickstart_with_outsiders(tmp_path: Path, claim: str) -> list[str]:
+    """The quickstart where jane.doe (to be added) already sits in the unmanaged campaign 'Webinar Follow-up',
+    and a nurture lead is owned by dave, a member the spec does not name."""
+    for name in ("quickstart.yaml", "quickstart.leads.csv"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    spec = (tmp_path / "quickstart.yaml").read_text()
+    (tmp_path / "quickstart.yaml").write_text(spec.replace("claim: skip", f"claim: {claim}"))
+    seed = json.loads((EXAMPLES / "quickstart.remote.json").read_text())
+    seed["members"].append(DAVE)
+    for lead in seed["leads"]:
+        if lead.get("campaign") == "c0000000-0000-4000-8000-000000000003":  # Webinar Follow-up
+            lead.update(email="jane.doe@bigco.test", status=1, lt_interest_status=None)
+        if lead["email"] == "mira.larsen23@lumen23.test":  # in nurture, routed to bob
+            lead["assigned_to"] = DAVE["user_id"]
+    (tmp_path / "quickstart.remote.json").write_text(json.dumps(seed))  # the spec names it: it must exist
+    return [str(tmp_path / "quickstart.yaml"), "--remote", str(tmp_path / "quickstart.remote.json")]
+
+
+def test_the_plan_names_outside_places_and_members_by_what_the_workspace_calls_them(tmp_path: Path) -> None:
+    args = quickstart_with_outsiders(tmp_path, "move")
+    code, text, _ = run("plan", *args)
+    assert code == 0
+    assert 'campaign "Webinar Follow-up" (not managed)' in text
+    assert '~ jane.doe@bigco.test  campaign "Webinar Follow-up" -> enterprise' in text
+    assert "* mira.larsen23@lumen23.test  owner dave.outside@acme.test -> bob" in text
+    assert "c0000000-0000-4000-8000-000000000003" not in text and DAVE["user_id"] not in text
+
+    code, masked, _ = run("plan", *args, "--mask")
+    assert code == 0 and "dave.outside" not in masked and DAVE["user_id"] not in masked
+    assert "* m***@l***.test  owner d***@a***.test -> bob" in masked
+
+    code, markdown, _ = run("plan", *args, "--format", "markdown")
+    assert code == 0 and "dave.outside@acme.test" not in markdown and "jane.doe@bigco.test" not in markdown
+    assert '`j***@b***.test` campaign "Webinar Follow-up" → enterprise' in markdown
+    assert "owner d***@a***.test → bob" in markdown
+
+    code, out, _ = run("plan", *args, "--format", "json")
+    document = json.loads(out)
+    jsonschema.validate(document, plan_schema())
+    # the ids stay in the document, the names beside them; only those the plan mentions
+    assert document["names"] == {
+        "places": {"campaign:c0000000-0000-4000-8000-000000000003": "Webinar Follow-up"},
+        "members": {DAVE["user_id"]: DAVE["email"]},
+    }
+    move = next(op for op in document["operations"] if op["from"].startswith("campaign:"))
+    assert move["from"] == "campaign:c0000000-0000-4000-8000-000000000003" and move["keys"] == ["jane.doe@bigco.test"]
+
+
+def test_a_conflict_outside_names_the_place_too(tmp_path: Path) -> None:
+    code, text, _ = run("plan", *quickstart_with_outsiders(tmp_path, "skip"))
+    assert code == 0
+    assert (
+        'jane.doe@bigco.test  outside only: found only outside managed destinations: campaign "Webinar Follow-up" '
+        "(1ead0000-0000-4000-8000-000000000900) (claim: skip)"
+    ) in text
+    assert "campaign:c0000000" not in text

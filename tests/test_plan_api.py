@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from test_plan_properties import Scenario, scenarios
 import leadsync.plan
 import leadsync.render
 from leadsync.plan import (
+    Names,
     Plan,
     PoolLoad,
     PoolMember,
@@ -22,6 +24,7 @@ from leadsync.plan import (
     Workspace,
     load_plan,
     make_plan,
+    plan_digest,
     pool_weights,
     remote_fingerprint,
 )
@@ -217,3 +220,41 @@ def test_a_pools_after_counts_are_the_owners_found_once_the_plan_is_applied(s: S
     assert {m.owner: m.after for m in load.members} == {m: after.pop(m, 0) for m in ("alice", "bob")}
     assert (load.others_before, load.others_after) == (sum(before.values()), sum(after.values()))
     assert load_plan(plan.to_json()) == plan
+
+
+# -- display names: carried, never decisive -------------------------------------------------------------------
+
+ALL_NAMES = Names(
+    {"campaign:c9": "Old Outbound", "list:l9": "Badge scans", "campaign:never": "Unused"},
+    {"user-9": "nine@acme.test", "user-never": "never@acme.test"},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios())
+def test_names_are_only_carried_and_only_those_the_plan_mentions(s: Scenario) -> None:
+    bare = s.plan()
+    plan = make_plan(
+        s.desired,
+        s.remote,
+        managed=frozenset(s.managed),
+        policy=s.policy,
+        capabilities=s.caps,
+        unrouted=s.unrouted,
+        conflicts=s.conflicts,
+        names=ALL_NAMES,
+    )
+    # the names change nothing else: not the operations, not the fingerprint, not the digest
+    assert replace(plan, names=Names()) == bare
+    assert plan.fingerprint == bare.fingerprint and plan_digest(plan) == plan_digest(bare)
+    text = bare.to_json()  # the plan names an id somewhere iff its name is kept
+    for ref, name in ALL_NAMES.places.items():
+        assert (plan.names.place(ref) == name) == (f'"{ref}"' in text or f"{ref} (" in text)
+    for user, email in ALL_NAMES.members.items():
+        assert (plan.names.member(user) == email) == (f'"{user}"' in text)
+    assert load_plan(plan.to_json()) == plan
+
+
+def test_make_plan_without_names_has_none() -> None:
+    plan = pool_plan()
+    assert plan.names == Names() and not plan.names and "names" not in plan.to_document()

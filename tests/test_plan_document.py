@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,21 @@ from hypothesis import strategies as st
 from test_plan_properties import Scenario, scenarios
 
 from leadsync.errors import PlanError
-from leadsync.plan import Plan, PoolWeights, SpecRef, Workspace, load_plan, make_plan, plan_digest, plan_schema
+from leadsync.plan import (
+    Names,
+    Plan,
+    PoolWeights,
+    SpecRef,
+    Workspace,
+    load_plan,
+    make_plan,
+    plan_digest,
+    plan_schema,
+)
 from leadsync.plan._document import _validate
 from leadsync.plan._shape import ARRAYS
 from leadsync.render import render_json
-from leadsync.state import Capabilities, DesiredLead, Policy, ReadCost, RemoteLead, Unmanaged
+from leadsync.state import Capabilities, Claim, DesiredLead, Policy, ReadCost, RemoteLead, Unmanaged
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -437,6 +448,92 @@ def test_a_document_without_the_read_and_pools_still_loads_and_keeps_its_bytes()
 )
 def test_a_bad_read_or_pool_is_a_clear_plan_error(mutate: object, message: str) -> None:
     doc = with_extras().to_document()
+    mutate(doc)  # type: ignore[operator]
+    with pytest.raises(PlanError) as caught:
+        load_plan(json.dumps(doc))
+    assert message in str(caught.value)
+
+
+PLACES = {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans", "campaign:c-unused": "Never mentioned"}
+MEMBERS = {"u-zed": "zed@acme.test", "u-alice": "alice@acme.test"}
+
+
+def with_names(names: Names | None = Names(PLACES, MEMBERS)) -> Plan:
+    """A claim: move from an outside campaign, a reassign from a member the spec does not name, an outside-only
+    conflict in a list: every place the names reach."""
+    return make_plan(
+        [
+            DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic"),
+            DesiredLead("joe@x.test", "nurture", "bob", "rest"),
+            DesiredLead("amy@x.test", "nurture", "bob", "rest"),
+        ],
+        [
+            RemoteLead("1", "jane@bigco.test", "campaign:c-9", "u-zed"),
+            RemoteLead("2", "joe@x.test", "nurture", "u-zed"),
+            RemoteLead("3", "amy@x.test", "list:l-9", None),
+            RemoteLead("4", "amy@x.test", "campaign:c-9", None),
+        ],
+        managed={"enterprise", "nurture"},
+        policy=Policy(claim=Claim.MOVE),
+        capabilities=Capabilities(),
+        spec=SpecRef("specs/acme.yaml", "ab" * 32),
+        workspace=Workspace("instantly", "ws-1"),
+        names=names,
+    )
+
+
+def test_the_names_of_what_the_plan_mentions_are_in_the_document_and_round_trip(tmp_path: Path) -> None:
+    plan = with_names()
+    doc = plan.to_document()
+    jsonschema.Draft202012Validator(plan_schema()).validate(doc)
+    # only the places and members the plan mentions: not c-unused, not alice (a spec owner, never an id here)
+    assert doc["names"] == {
+        "places": {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans"},
+        "members": {"u-zed": "zed@acme.test"},
+    }
+    # the ids stay where they were
+    assert doc["operations"][0]["from"] == "campaign:c-9" and doc["operations"][0]["previous_owners"] == ["u-zed"]
+    text = plan.to_json()
+    path = tmp_path / "plan.json"
+    path.write_text(text, encoding="utf-8")
+    again = load_plan(path)
+    assert again == plan and again.names == plan.names
+    assert again.to_json() == text
+
+
+def test_names_change_neither_the_fingerprint_nor_the_digest_nor_anything_else() -> None:
+    named, bare = with_names(), with_names(None)
+    assert bare.names == Names() and "names" not in bare.to_document()
+    assert named.fingerprint == bare.fingerprint
+    assert plan_digest(named) == plan_digest(bare)
+    renamed = with_names(Names({"campaign:c-9": "Renamed", "list:l-9": "x"}, {"u-zed": "z@acme.test"}))
+    assert plan_digest(renamed) == plan_digest(named) and renamed.fingerprint == named.fingerprint
+    assert dataclasses.replace(named, names=Names()) == bare
+    doc = named.to_document()
+    del doc["names"]
+    assert doc == bare.to_document()
+
+
+def test_a_document_without_names_still_loads_and_keeps_its_bytes() -> None:
+    doc = with_names().to_document()
+    del doc["names"]  # what every older plan file is
+    older = load_plan(json.dumps(doc))
+    assert older.names == Names() and not older.names
+    assert older.to_json() == json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["names"].pop("members"), "at names: 'members' is a required property"),
+        (lambda d: d["names"]["places"].update({"c-9": "x"}), "at names/places"),
+        (lambda d: d["names"]["places"].update({"campaign:c-9": 7}), "at names/places/campaign:c-9"),
+        (lambda d: d["names"]["members"].update({"u-zed": ""}), "at names/members/u-zed"),
+        (lambda d: d["names"].update(extra={}), "at names: Additional properties"),
+    ],
+)
+def test_bad_names_are_a_clear_plan_error(mutate: object, message: str) -> None:
+    doc = with_names().to_document()
     mutate(doc)  # type: ignore[operator]
     with pytest.raises(PlanError) as caught:
         load_plan(json.dumps(doc))

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from leadsync.plan import Plan, PoolWeights, Workspace, make_plan
+from leadsync.plan import Names, Plan, PoolWeights, Workspace, make_plan
 from leadsync.render import mask_email, mask_key, mask_text, render, render_markdown
 from leadsync.state import (
     Capabilities,
@@ -210,3 +210,54 @@ def test_the_read_is_stated_with_the_calls() -> None:
         "destinations, looked up by email (26 calls).\n\n"
     ) in text
     assert "Read to make this plan" not in render_markdown(pooled())  # a snapshot's plan: nothing said
+
+
+MEMBER_EMAILS = {"u-zed": "zed.member@acme.test", "u-ops": "ops@localhost"}
+
+
+def named() -> Plan:
+    """Moves out of outside places, from members the spec does not name, a held record and a conflict outside."""
+    return make_plan(
+        [
+            DesiredLead("a@x.test", "enterprise", "alice", "r"),
+            DesiredLead("b@x.test", "nurture", "bob", "r"),
+            DesiredLead("h@x.test", "enterprise", "bob", "r"),
+            DesiredLead("two@x.test", "enterprise", "bob", "r"),
+        ],
+        [
+            RemoteLead("1", "a@x.test", "campaign:c-9", "u-zed"),
+            RemoteLead("2", "b@x.test", "nurture", "u-ops"),
+            RemoteLead("3", "h@x.test", "list:l-9", None, frozenset({"replied"})),
+            RemoteLead("4", "two@x.test", "campaign:c-9"),
+            RemoteLead("5", "two@x.test", "list:l-<b>"),
+        ],
+        managed={"enterprise", "nurture"},
+        policy=Policy(claim=Claim.MOVE),
+        capabilities=Capabilities(),
+        names=Names(
+            {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans", "list:l-<b>": "<b>from jo@acme.test</b>"},
+            MEMBER_EMAILS,
+        ),
+    )
+
+
+def test_outside_places_are_named_and_members_shown_by_their_masked_email() -> None:
+    plan = named()
+    assert plan.names.members == MEMBER_EMAILS  # the plan (and its JSON) keeps them as they are
+    text = render_markdown(plan)
+    assert '| campaign "Old Outbound" | 1 |' in text  # the moves matrix
+    assert '- `h***@x***.test` in list "Badge scans", replied: would move to enterprise' in text
+    assert '- `a***@x***.test` campaign "Old Outbound" → enterprise (owner z***@a***.test → alice)' in text
+    assert "- `b***@x***.test` in nurture: owner o***@l*** → bob" in text
+    assert "| o***@l*** | 1 | 0 | -1 |" in text  # the owner load (of managed destinations: zed's was outside)
+    # a vendor's name is text, never HTML, and an email in it is masked like any other
+    assert 'list "&lt;b>from j***@a***.test&lt;/b>" (5)' in text
+    for raw in ("c-9", "l-9", "u-zed", "u-ops"):
+        assert raw not in text
+
+
+def test_no_members_email_appears_unmasked_in_markdown() -> None:
+    text = render(named(), "markdown")
+    for email in [*MEMBER_EMAILS.values(), "jo@acme.test"]:
+        assert email not in text
+    assert EMAIL.findall(text) == [e for e in EMAIL.findall(text) if "***" in e]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
-from leadsync.plan import Plan, PoolWeights, UnsafePlanError, Workspace, make_plan
+from leadsync.plan import Names, Plan, PoolWeights, UnsafePlanError, Workspace, make_plan
 from leadsync.render import render, render_markdown, render_text, summary_line
 from leadsync.state import (
     Capabilities,
@@ -348,3 +349,88 @@ def test_the_read_says_what_it_cost_and_how_it_looked_outside(read: ReadCost, li
     text = render_text(plan)
     assert text.endswith(f"\n\n{line}\n\n{summary_line(plan)}\n")
     assert "Read:" not in render_text(mixed())  # a snapshot's plan (no read): nothing said
+
+
+def named(places: dict[str, str] | None = None, members: dict[str, str] | None = None, **policy: object) -> Plan:
+    """A claimed move out of an outside campaign and a reassign away from a member the spec does not name, a
+    held record in an outside list and a person found only outside (claim: skip has no say here: claim move)."""
+    return make_plan(
+        [
+            DesiredLead("a@x.test", "enterprise", "alice", "r"),
+            DesiredLead("b@x.test", "nurture", "bob", "r"),
+            DesiredLead("h@x.test", "enterprise", "bob", "r"),
+            DesiredLead("two@x.test", "enterprise", "bob", "r"),
+        ],
+        [
+            RemoteLead("1", "a@x.test", "campaign:c-9", "u-zed"),
+            RemoteLead("2", "b@x.test", "nurture", "u-zed"),
+            RemoteLead("3", "h@x.test", "list:l-9", None, frozenset({"replied"})),
+            RemoteLead("4", "two@x.test", "campaign:c-9"),
+            RemoteLead("5", "two@x.test", "list:l-9"),
+        ],
+        managed={"enterprise", "nurture"},
+        policy=Policy(**{"claim": Claim.MOVE, **policy}),  # type: ignore[arg-type]
+        capabilities=INSTANTLY,
+        names=Names(
+            {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans"} if places is None else places,
+            {"u-zed": "zed.member@acme.test"} if members is None else members,
+        ),
+    )
+
+
+def test_outside_places_and_unnamed_members_are_shown_by_their_workspace_names() -> None:
+    text = render_text(named())
+    assert 'campaign "Old Outbound" (not managed)\n' in text
+    assert '  ~ a@x.test  campaign "Old Outbound" -> enterprise  owner zed.member@acme.test -> alice\n' in text
+    assert "  * b@x.test  owner zed.member@acme.test -> bob\n" in text
+    assert 'list "Badge scans" (not managed)\n  ! h@x.test  held (replied): would move to enterprise' in text
+    # free text too: the conflict's detail names the places the records are in
+    assert 'claim: move: campaign "Old Outbound" (4), list "Badge scans" (5)' in text
+    assert "c-9" not in text and "l-9" not in text and "u-zed" not in text
+
+
+def test_mask_masks_a_members_email_as_it_masks_lead_keys() -> None:
+    text = render_text(named(), mask=True)
+    assert '  ~ a***@x***.test  campaign "Old Outbound" -> enterprise  owner z***@a***.test -> alice\n' in text
+    assert "  * b***@x***.test  owner z***@a***.test -> bob\n" in text
+    assert "zed.member" not in text and "u-zed" not in text
+    # even an address the free-text masking would not recognise as one
+    local = render_text(named(members={"u-zed": "ops@localhost"}), mask=True)
+    assert "ops@localhost" not in local and "owner o***@l*** -> bob" in local
+    assert "ops@localhost" in render_text(named(members={"u-zed": "ops@localhost"}))  # the operator's own terminal
+
+
+def test_without_names_the_ids_are_shown_as_before() -> None:
+    text = render_text(named(places={}, members={}))  # a plan made without them, or an older plan file
+    assert "  ~ a@x.test  campaign:c-9 -> enterprise  owner u-zed -> alice\n" in text
+    assert "campaign:c-9 (not managed)" in text
+
+
+def test_two_places_of_one_name_are_told_apart_by_their_ids_and_odd_names_stay_on_one_line() -> None:
+    text = render_text(named(places={"campaign:c-9": "Outbound", "list:l-9": "Outbound"}))
+    assert 'campaign "Outbound" -> enterprise' in text  # a campaign and a list: the kind tells them apart
+    text = render_text(named(places={"campaign:c-9": "Q4\nOutbound", "list:l-9": "x" * 100}))
+    assert 'campaign "Q4\\nOutbound" (not managed)' in text
+    assert 'list "' + "x" * 59 + '…" (not managed)' in text
+    p = make_plan(
+        [DesiredLead("a@x.test", "enterprise", None, "r"), DesiredLead("b@x.test", "enterprise", None, "r")],
+        [RemoteLead("1", "a@x.test", "campaign:c-1"), RemoteLead("2", "b@x.test", "campaign:c-2")],
+        managed={"enterprise"},
+        policy=Policy(claim=Claim.MOVE),
+        capabilities=INSTANTLY,
+        names=Names({"campaign:c-1": "Outbound", "campaign:c-2": "Outbound", "campaign:c-10": "Ten"}, {}),
+    )
+    text = render_text(p)
+    assert '~ a@x.test  campaign "Outbound" (c-1) -> enterprise' in text
+    assert '~ b@x.test  campaign "Outbound" (c-2) -> enterprise' in text
+
+
+def test_a_reference_in_free_text_is_named_only_when_it_is_the_whole_id() -> None:
+    p = plan_of(
+        [DesiredLead("a@x.test", "enterprise", None, "r")],
+        [RemoteLead("1", "a@x.test", "campaign:c-1"), RemoteLead("2", "a@x.test", "campaign:c-10")],
+        claim=Claim.MOVE,
+    )
+    assert "campaign:c-1 (1), campaign:c-10 (2)" in p.conflicts[0].detail
+    p = dataclasses.replace(p, names=Names({"campaign:c-1": "One"}, {}))  # c-10 has no name here
+    assert 'campaign "One" (1), campaign:c-10 (2)' in render_text(p)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from leadsync.errors import PlanError
-from leadsync.plan import make_plan
+from leadsync.plan import Names, make_plan
 from leadsync.snapshot import (
     DestinationRef,
     SnapshotError,
@@ -334,3 +334,45 @@ def test_a_busy_audience_no_destination_names_is_unseen_and_an_apply_cannot_call
     named = resolve_snapshot(sonarly_seed(), destinations={**founders, "busy": DestinationRef("audience", "Busy")},
                              owners={}, key_kind=KeyKind.LINKEDIN, account_group="g1")  # fmt: skip
     assert named.unseen == frozenset() and not_ready(named) == {"busy"}
+
+
+def test_an_instantly_snapshot_names_every_place_and_member_it_saw_for_display() -> None:
+    data = instantly_seed()
+    data["campaigns"].append({"id": "c-4"})  # no name: nothing to show but its id
+    data["lists"].append({"id": "l-3", "name": "  Padded  "})
+    data["members"].append({"user_id": "u-nomail"})
+    ws = resolve(data)
+    assert ws.place_names == {
+        "campaign:c-1": "Enterprise Q4",
+        "campaign:c-2": "Other",
+        "campaign:c-3": "Third",
+        "list:l-1": "Nurture",
+        "list:l-2": "Old list",
+        "list:l-3": "Padded",
+    }
+    # every member, in the spec or not, as the vendor spells the email; the planner keeps those it mentions
+    assert ws.member_emails == {"u-alice": "alice@acme.TEST", "u-bob": "bob@acme.test", "u-zed": "zed@acme.test"}
+    # display only: the remote state is what it was without the names
+    assert ws.remote == resolve(instantly_seed()).remote
+
+
+def test_a_sonarly_snapshot_names_the_audiences_of_its_account_group() -> None:
+    ws = resolve_snapshot(sonarly_seed(), destinations={}, owners={}, key_kind=KeyKind.LINKEDIN, account_group="g1")
+    assert ws.place_names == {"audience:a1": "Founders EU", "audience:a2": "Busy", "audience:a3": "Elsewhere"}
+    assert ws.member_emails == {}  # Sonarly has no owners
+
+
+def test_a_plan_from_a_snapshot_names_the_outside_place_and_the_member_it_mentions() -> None:
+    ws = resolve(instantly_seed())
+    plan = make_plan(
+        [DesiredLead("amy@x.test", "enterprise", "alice", "r"), DesiredLead("joe@x.test", "nurture", "bob", "r")],
+        ws.remote,
+        managed=ws.managed,
+        policy=Policy(claim=Claim.MOVE, protect=frozenset()),
+        capabilities=Capabilities(),
+        conflicts=ws.conflicts,
+        names=Names(ws.place_names, ws.member_emails),
+    )
+    assert [(op.op, getattr(op, "source", None)) for op in plan.operations] == [("move", "campaign:c-2"), ("assign", None)]
+    # only what the plan mentions: not Old list, not Third (managed, named by the spec), not alice or bob
+    assert plan.names == Names({"campaign:c-2": "Other"}, {"u-zed": "zed@acme.test"})

@@ -2,6 +2,7 @@
 
     make_plan(desired, remote, managed=..., policy=..., capabilities=...) -> Plan
     make_plan(..., pools=pool_weights(spec))  Plan.pools: each owner pool's load against its weights
+    make_plan(..., names=Names(places, members))  Plan.names: the vendor names of the ids it mentions (display)
     Plan.to_json() / load_plan(path_or_text) -> Plan
     Plan.raise_if_unsafe(force)              UnsafePlanError (a PlanError) naming destinations and ratios
     remote_fingerprint(remote, ...)          what apply recomputes to refuse a stale plan (Plan.is_stale)
@@ -23,6 +24,7 @@ from leadsync.plan._model import (
     DestinationStats,
     Held,
     MoveOp,
+    Names,
     Operation,
     OwnerLoad,
     PlanPolicy,
@@ -56,6 +58,7 @@ __all__ = [
     "DestinationStats",
     "Held",
     "MoveOp",
+    "Names",
     "Needs",
     "Operation",
     "OwnerLoad",

@@ -13,6 +13,7 @@ import json
 import os
 from functools import lru_cache
 from importlib import resources
+from dataclasses import replace
 from typing import Any
 
 from leadsync._gc import paused_gc
@@ -26,6 +27,7 @@ from leadsync.plan._model import (
     DestinationStats,
     Held,
     MoveOp,
+    Names,
     Operation,
     OwnerLoad,
     PlanPolicy,
@@ -117,6 +119,8 @@ def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
     doc = _document(plan, _share)
     if plan.pools:  # optional, like workspace.read: absent from plans made without the spec's pools
         doc["pools"] = {pool.name: _pool(pool) for pool in plan.pools}
+    if plan.names:  # optional too: display only, and absent when the plan mentions no id it has a name for
+        doc["names"] = {"places": dict(plan.names.places), "members": dict(plan.names.members)}
     return doc
 
 
@@ -205,7 +209,12 @@ def dump_plan(plan: Plan) -> str:
 
 
 def plan_digest(plan: Plan) -> str:
-    """sha256 (hex) of the canonical JSON text: the plan's own checksum, e.g. for a journal."""
+    """sha256 (hex) of the canonical JSON text without `names`: the plan's own checksum, e.g. for a journal.
+
+    The display names are left out: what the workspace calls a campaign or a member changes nothing the plan
+    does, so a plan is the same plan whether or not it carries them (and after a rename)."""
+    if plan.names:
+        plan = replace(plan, names=Names())
     return hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest()
 
 
@@ -346,7 +355,14 @@ def plan_from_document(doc: Document) -> Plan:
         owners=tuple(OwnerLoad(o["owner"], o["before"], o["after"]) for o in doc["owners"]),
         policy=PlanPolicy(Unmanaged(policy["unmanaged"]), Claim(policy["claim"]), tuple(policy["protect"])),
         pools=tuple(_pool_from(name, item) for name, item in sorted(doc.get("pools", {}).items())),
+        names=_names_from(doc.get("names")),
     )
+
+
+def _names_from(names: Document | None) -> Names:
+    if not names:
+        return Names()
+    return Names(dict(sorted(names["places"].items())), dict(sorted(names["members"].items())))
 
 
 def _workspace_from(ws: Document) -> Workspace:

@@ -274,6 +274,32 @@ class Workspace:
 
 
 @dataclass(frozen=True, slots=True)
+class Names:
+    """What the workspace calls the places and members a plan mentions by vendor id, for display only.
+
+    `places`: "campaign:<id>" / "list:<id>" / "audience:<id>" (a place outside the managed destinations, as
+    the plan names it) -> the vendor's name for it; `members`: user id (an owner the spec does not name) ->
+    the member's email. Renderers show these instead of the raw ids (emails masked wherever keys are); the
+    plan document keeps the raw ids where they were and these beside them. Never part of the plan's
+    fingerprint or digest: a renamed campaign changes nothing the plan does.
+    """
+
+    places: Mapping[str, str] = field(default_factory=dict, hash=False)
+    members: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.places) or bool(self.members)
+
+    def place(self, ref: str) -> str | None:
+        """The vendor's name of `ref`, or None when it is not known."""
+        return self.places.get(ref)
+
+    def member(self, user: str | None) -> str | None:
+        """The email of the member with user id `user`, or None when it is not known."""
+        return None if user is None else self.members.get(user)
+
+
+@dataclass(frozen=True, slots=True)
 class PoolWeights:
     """A spec owner pool as the planner needs it: its members' weights and the routes that draw from it.
 

@@ -11,6 +11,7 @@ from leadsync.plan._model import (
     Calls,
     DestinationStats,
     Held,
+    Names,
     Operation,
     OwnerLoad,
     PlanPolicy,
@@ -52,6 +53,8 @@ class Plan:
     format_version: int = FORMAT_VERSION
     #: each spec pool's members before and after, next to their weights (empty: the planner was given none)
     pools: tuple[PoolLoad, ...] = ()
+    #: the vendor's names of the outside places and unnamed members the plan mentions by id (display only)
+    names: Names = field(default_factory=Names)
 
     @property
     def has_changes(self) -> bool:

@@ -22,6 +22,7 @@ from leadsync.plan._index import RemoteIndex, index_remote
 from leadsync.plan._model import (
     AddLead,
     Held,
+    Names,
     OwnerLoad,
     PlanPolicy,
     PlanWarning,
@@ -32,6 +33,7 @@ from leadsync.plan._model import (
     Workspace,
     lead_fields,
 )
+from leadsync.plan._names import mentioned_names
 from leadsync.plan._plan import Plan
 from leadsync.plan._pools import PoolTally
 from leadsync.plan._safety import ADD, HELD, MOVE_IN, MOVE_OUT, REASSIGN, REMOVE, TALLY_SIZE, destination_stats
@@ -53,6 +55,7 @@ def make_plan(
     workspace: Workspace = _SANDBOX,
     leadsync_version: str | None = None,
     pools: Iterable[PoolWeights] = (),
+    names: Names | None = None,
 ) -> Plan:
     """The plan that turns `remote` into `desired` under `policy`, within what `capabilities` allow.
 
@@ -60,7 +63,10 @@ def make_plan(
     found while resolving (a conflict with key None and a `subject` blocks that destination or owner; its
     `refs` are places that destination may name: a person with a record there is a conflict, never touched).
     `pools` (the spec's owner pools: `pool_weights(spec)`) make the plan report each pool's load against its
-    weights (`Plan.pools`); without them it reports none.
+    weights (`Plan.pools`); without them it reports none. `names` (what the workspace calls its places and
+    members: `Names(resolved.place_names, resolved.member_emails)`) are for display only: the plan keeps
+    those of the outside places and unnamed members it mentions (`Plan.names`), and nothing else depends on
+    them.
     """
     records = remote if isinstance(remote, (list, tuple)) else list(remote)
     with paused_gc():
@@ -73,7 +79,8 @@ def make_plan(
         fingerprint = remote_fingerprint(
             records, managed=planner.managed, outside_keys=plan.touched_keys(), protect=plan.policy.protect
         )
-    return replace(plan, fingerprint=fingerprint)
+    shown = mentioned_names(plan, names.places, names.members) if names else Names()
+    return replace(plan, fingerprint=fingerprint, names=shown)
 
 
 def _version() -> str:

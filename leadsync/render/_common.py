@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 
 from leadsync.plan import Plan, PoolLoad, PoolMember
 from leadsync.state import ReadCost
@@ -86,6 +88,53 @@ _EMAIL = re.compile(r"[^\s@<>()\[\],;:\"'`|]+@[^\s@<>()\[\],;:\"'`|]+\.[^\s@<>()
 def mask_text(text: str) -> str:
     """`text` with every email-shaped substring masked."""
     return _EMAIL.sub(lambda m: mask_email(m.group()), text)
+
+
+NAME_WIDTH = 60  # characters of a vendor's name shown, at most
+
+
+def _quoted(name: str) -> str:
+    """A vendor's name as a quoted string: control characters escaped, at most NAME_WIDTH characters."""
+    if len(name) > NAME_WIDTH:
+        name = name[: NAME_WIDTH - 1].rstrip() + "…"
+    return json.dumps(name, ensure_ascii=False)
+
+
+class Labels:
+    """How a rendering names what the plan names by vendor id (`Plan.names`): a place outside the managed
+    destinations as `campaign "Old Outbound"` instead of `campaign:<id>`, a member the spec does not name by
+    their email (masked with `mask`) instead of a user id. Anything it has no name for is shown as it is."""
+
+    def __init__(self, plan: Plan, *, mask: bool, markdown: bool = False) -> None:
+        places = plan.names.places
+        seen = Counter((ref.partition(":")[0], name) for ref, name in places.items())
+        self.places: dict[str, str] = {}
+        for ref, name in places.items():
+            kind, _, ident = ref.partition(":")
+            label = f"{kind} {_quoted(name)}"
+            if markdown:  # a vendor's name is no HTML in a comment
+                label = label.replace("<", "&lt;")
+            # two places of one kind and name: the id tells them apart
+            self.places[ref] = f"{label} ({ident})" if seen[(kind, name)] > 1 else label
+        show = mask_email if mask else str
+        self.members = {user: show(email) for user, email in plan.names.members.items()}
+        self._refs = (
+            re.compile("(?:" + "|".join(map(re.escape, sorted(self.places, key=len, reverse=True))) + r")(?![\w-])")
+            if self.places
+            else None
+        )
+
+    def place(self, where: str) -> str:
+        """A destination as the plan names it (a spec name, or `campaign:<id>` outside the managed ones)."""
+        return self.places.get(where, where)
+
+    def owner(self, owner: str | None) -> str | None:
+        """An owner as the plan names it (a spec owner, a user id of a member the spec does not name, None)."""
+        return None if owner is None else self.members.get(owner, owner)
+
+    def text(self, text: str) -> str:
+        """Free text (a conflict's detail, a warning) with the place references in it named."""
+        return text if self._refs is None else self._refs.sub(lambda m: self.places[m.group()], text)
 
 
 def read_line(read: ReadCost) -> str:

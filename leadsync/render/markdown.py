@@ -2,7 +2,8 @@
 
 Lists are capped and say how much they leave out; the whole text stays under `limit` characters (GitHub
 refuses comments over 65,536) and, if it ever has to be cut, ends saying so. Every email-shaped string is
-masked (`j***@b***.test`), including any inside free text.
+masked (`j***@b***.test`), including any inside free text. Places outside the managed destinations are named
+as the workspace names them (`campaign "Old Outbound"`), members the spec does not name by their masked email.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import Counter
 from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
 from leadsync.render._common import (
     POOL_DEFINITION,
+    Labels,
     change_ratio,
     count,
     largest_deviation,
@@ -75,11 +77,12 @@ def _destinations(plan: Plan) -> list[str]:
     return ["#### Destinations", "", *_table(header, rows, "destinations")]
 
 
-def _owners(plan: Plan) -> list[str]:
+def _owners(plan: Plan, labels: Labels) -> list[str]:
     if not plan.owners:
         return []
     rows = [
-        [o.owner or "(unassigned)", f"{o.before:,}", f"{o.after:,}", f"{o.after - o.before:+,}"] for o in plan.owners
+        [labels.owner(o.owner) or "(unassigned)", f"{o.before:,}", f"{o.after:,}", f"{o.after - o.before:+,}"]
+        for o in plan.owners
     ]
     return ["", "#### Owner load", "", *_table(["owner", "before", "after", "Δ"], rows, "owners")]
 
@@ -117,11 +120,11 @@ def _pools(plan: Plan) -> list[str]:
     return lines
 
 
-def _matrix(plan: Plan) -> list[str]:
+def _matrix(plan: Plan, labels: Labels) -> list[str]:
     pairs: Counter[tuple[str, str]] = Counter()
     for op in plan.operations:
         if isinstance(op, MoveOp):
-            pairs[(op.source, op.target)] += len(op.keys)
+            pairs[(labels.place(op.source), labels.place(op.target))] += len(op.keys)
     if not pairs:
         return []
     sources = sorted({s for s, _ in pairs})
@@ -134,7 +137,7 @@ def _matrix(plan: Plan) -> list[str]:
     return lines + _table(["from \\ to", *targets], rows, "sources")
 
 
-def _lists(plan: Plan) -> list[str]:
+def _lists(plan: Plan, labels: Labels) -> list[str]:
     lines: list[str] = []
     names = [c for c in plan.conflicts if c.key is None]
     people = [c for c in plan.conflicts if c.key is not None]
@@ -144,7 +147,7 @@ def _lists(plan: Plan) -> list[str]:
             len(plan.held),
             "held leads",
             [
-                f"`{mask_key(h.key)}` in {h.destination}, {', '.join(h.statuses)}: would {h.change}"
+                f"`{mask_key(h.key)}` in {labels.place(h.destination)}, {', '.join(h.statuses)}: would {h.change}"
                 for h in plan.held[:LIST_LIMIT]
             ],
         ),
@@ -152,13 +155,19 @@ def _lists(plan: Plan) -> list[str]:
             "Unresolved spec names (nothing routed to them is changed)",
             len(names),
             "names",
-            [f"`{c.subject or '-'}` {c.reason.value.replace('_', ' ')}: {c.detail}" for c in names[:LIST_LIMIT]],
+            [
+                f"`{c.subject or '-'}` {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}"
+                for c in names[:LIST_LIMIT]
+            ],
         ),
         (
             f"Conflicts (never guessed, left as they are): {count(plan.summary.conflicts, 'person', 'people')}",
             len(people),
             "conflicts",
-            [f"`{mask_key(c.key)}` {c.reason.value.replace('_', ' ')}: {c.detail}" for c in people[:LIST_LIMIT]],
+            [
+                f"`{mask_key(c.key)}` {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}"
+                for c in people[:LIST_LIMIT]
+            ],
         ),
         (
             "Unrouted (matched no route, left as they are)",
@@ -170,13 +179,16 @@ def _lists(plan: Plan) -> list[str]:
             "Unsupported (the provider cannot make these changes)",
             len(plan.unsupported),
             "unsupported leads",
-            [f"`{mask_key(u.key)}` → {u.destination}: {u.reason}" for u in plan.unsupported[:LIST_LIMIT]],
+            [
+                f"`{mask_key(u.key)}` → {labels.place(u.destination)}: {u.reason}"
+                for u in plan.unsupported[:LIST_LIMIT]
+            ],
         ),
         (
             "Warnings",
             len(plan.warnings),
             "warnings",
-            [f"`{mask_key(w.key)}` {w.message}" for w in plan.warnings[:LIST_LIMIT]],
+            [f"`{mask_key(w.key)}` {labels.text(w.message)}" for w in plan.warnings[:LIST_LIMIT]],
         ),
     ]
     for title, total, what, items in sections:
@@ -213,7 +225,7 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
 
 
-def _samples(plan: Plan) -> list[str]:
+def _samples(plan: Plan, labels: Labels) -> list[str]:
     found: dict[str, list[str]] = {"add": [], "move": [], "reassign": [], "remove": []}
     totals = {
         "add": plan.summary.add,
@@ -224,9 +236,10 @@ def _samples(plan: Plan) -> list[str]:
     for op in plan.operations:
         if isinstance(op, MoveOp) and len(found["move"]) < SAMPLE_LIMIT:
             known = len(op.previous_owners) == len(op.keys)
+            source, target = labels.place(op.source), labels.place(op.target)
             found["move"] += [
-                f"`{mask_key(k)}` {op.source} → {op.target}"
-                + (f" ({_owner(op.previous_owners, i, op.owner, known)})" if op.owner else "")
+                f"`{mask_key(k)}` {source} → {target}"
+                + (f" ({_owner(op.previous_owners, i, op.owner, known, labels)})" if op.owner else "")
                 for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
             ]
         elif isinstance(op, AddOp) and len(found["add"]) < SAMPLE_LIMIT:
@@ -237,11 +250,13 @@ def _samples(plan: Plan) -> list[str]:
         elif isinstance(op, AssignOp) and len(found["reassign"]) < SAMPLE_LIMIT:
             known = len(op.previous_owners) == len(op.keys)
             found["reassign"] += [
-                f"`{mask_key(k)}` in {op.destination}: {_owner(op.previous_owners, i, op.owner, known)}"
+                f"`{mask_key(k)}` in {op.destination}: {_owner(op.previous_owners, i, op.owner, known, labels)}"
                 for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
             ]
         elif isinstance(op, RemoveOp) and len(found["remove"]) < SAMPLE_LIMIT:
-            found["remove"] += [f"`{mask_key(k)}` from {op.destination}" for k in op.keys[:SAMPLE_LIMIT]]
+            found["remove"] += [
+                f"`{mask_key(k)}` from {labels.place(op.destination)}" for k in op.keys[:SAMPLE_LIMIT]
+            ]
     lines: list[str] = []
     for kind, items in found.items():
         if items:
@@ -255,8 +270,8 @@ def _samples(plan: Plan) -> list[str]:
     return ["", "<details><summary>Sample of changes (keys masked)</summary>", *lines, "", "</details>"]
 
 
-def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool) -> str:
-    return owner_change(previous[i] if known else None, owner, known).replace(" -> ", " → ")
+def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool, labels: Labels) -> str:
+    return owner_change(labels.owner(previous[i]) if known else None, owner, known).replace(" -> ", " → ")
 
 
 def _safety(plan: Plan) -> str:
@@ -281,12 +296,13 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
     title = "### leadsync plan"
     if plan.spec.path:
         title += f" for `{_cell(plan.spec.path)}`"
+    labels = Labels(plan, mask=True, markdown=True)  # members' emails are people's emails too
     lines = [title, "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
     if plan.operations or plan.held or plan.conflicts:
-        lines += _destinations(plan) + _owners(plan) + _pools(plan) + _matrix(plan)
+        lines += _destinations(plan) + _owners(plan, labels) + _pools(plan) + _matrix(plan, labels)
     else:
         lines += _pools(plan)[1:]  # no changes: the pools' balance is still worth a look
-    lines += _lists(plan) + _calls(plan) + _samples(plan)
+    lines += _lists(plan, labels) + _calls(plan) + _samples(plan, labels)
     text = mask_text("\n".join(lines) + "\n")
     return _fit(text, limit)
 

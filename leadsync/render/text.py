@@ -8,6 +8,9 @@ so that each heading's `before -> after` can be read off the lines under it.
 Colour only when the caller asks (`color=True`): deciding it (a TTY, NO_COLOR) is the CLI's business.
 Lead keys are shown in full (the operator's own terminal), unless `mask=True` (a CI log): then every key is
 masked as in markdown (`j***@b***.test`) and every email-shaped string in free text too.
+
+Places outside the managed destinations and members the spec does not name are shown by what the workspace
+calls them (`Plan.names`): `campaign "Old Outbound"`, a member's email (masked too with `mask=True`), not by id.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 
 from leadsync.plan import AddOp, AssignOp, DestinationStats, Held, MoveOp, Plan, RemoveOp
 from leadsync.render._common import (
+    Labels,
     change_ratio,
     count,
     largest_deviation,
@@ -46,6 +50,7 @@ class _Group:
     removes: list[RemoveOp] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     show: Callable[[str], str] = str  # how a lead key is shown: as it is, or masked
+    labels: Labels | None = None  # how places and members named by vendor id are shown
 
     def size(self) -> int:
         return (
@@ -59,9 +64,10 @@ class _Group:
 
     def lines(self) -> Iterator[tuple[str, str]]:
         """(symbol, text) per lead, lazily: a big group is only formatted as far as it is shown."""
-        show = self.show
+        show, labels = self.show, self.labels
+        owner_of = labels.owner if labels is not None else _same
         for op in (*self.moves_in, *self.moves_out):
-            yield from _move_lines(op, show)
+            yield from _move_lines(op, show, labels)
         for add in self.adds:
             for lead in add.leads:
                 owner = f"  owner {lead.owner}" if lead.owner else ""
@@ -69,7 +75,7 @@ class _Group:
         for assign in self.assigns:
             known = len(assign.previous_owners) == len(assign.keys)
             for i, key in enumerate(assign.keys):
-                change = owner_change(assign.previous_owners[i] if known else None, assign.owner, known)
+                change = owner_change(owner_of(assign.previous_owners[i]) if known else None, assign.owner, known)
                 yield "*", f"{show(key)}  {change}"
         for remove in self.removes:
             for key, lead_id in zip(remove.keys, remove.lead_ids, strict=True):
@@ -78,22 +84,28 @@ class _Group:
             yield "!", f"{show(h.key)}  held ({', '.join(h.statuses)}): would {h.change}"
 
 
-def _move_lines(op: MoveOp, show: Callable[[str], str]) -> Iterator[tuple[str, str]]:
+def _same(owner: str | None) -> str | None:
+    return owner
+
+
+def _move_lines(op: MoveOp, show: Callable[[str], str], labels: Labels | None = None) -> Iterator[tuple[str, str]]:
     known = len(op.previous_owners) == len(op.keys)
+    source, target = (labels.place(op.source), labels.place(op.target)) if labels else (op.source, op.target)
+    owner_of = labels.owner if labels is not None else _same
     for i, key in enumerate(op.keys):
         owner = ""
         if op.owner is not None:
-            owner = "  " + owner_change(op.previous_owners[i] if known else None, op.owner, known)
-        yield "~", f"{show(key)}  {op.source} -> {op.target}{owner}"
+            owner = "  " + owner_change(owner_of(op.previous_owners[i]) if known else None, op.owner, known)
+        yield "~", f"{show(key)}  {source} -> {target}{owner}"
 
 
-def _groups(plan: Plan, show: Callable[[str], str]) -> dict[str, _Group]:
+def _groups(plan: Plan, show: Callable[[str], str], labels: Labels | None = None) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
 
     def group(name: str) -> _Group:
         found = groups.get(name)
         if found is None:
-            found = groups[name] = _Group(show=show)
+            found = groups[name] = _Group(show=show, labels=labels)
         return found
 
     for op in plan.operations:
@@ -136,9 +148,9 @@ class _Out:
             self.lines.append(f"  ... and {total - limit:,} more")
 
 
-def _heading(name: str, stats: DestinationStats | None) -> str:
+def _heading(name: str, stats: DestinationStats | None, labels: Labels) -> str:
     if stats is None:  # a place outside the managed destinations that claim: move takes leads from
-        return f"{name} (not managed)"
+        return f"{labels.place(name)} (not managed)"
     moves = f"; moves: {stats.move_in:,} in, {stats.move_out:,} out" if stats.move_in or stats.move_out else ""
     return f"{name} ({stats.before:,} -> {stats.after:,} leads{moves})"
 
@@ -154,16 +166,17 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
     """
     out = _Out(color)
     show = mask_key if mask else _plain
+    labels = Labels(plan, mask=mask)
     stats = {d.name: d for d in plan.destinations}
-    groups = _groups(plan, show)
+    groups = _groups(plan, show, labels)
     for name in sorted(groups):
-        out.heading(_heading(name, stats.get(name)))
+        out.heading(_heading(name, stats.get(name), labels))
         out.capped(groups[name].lines(), groups[name].size(), limit)
     names = [c for c in plan.conflicts if c.key is None]
     if names:
         out.heading("Unresolved spec names (nothing routed to them is changed):")
         out.capped(
-            (("!", f"{c.subject or '-'}  {c.reason.value.replace('_', ' ')}: {c.detail}") for c in names),
+            (("!", f"{c.subject or '-'}  {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}") for c in names),
             len(names),
             limit,
         )
@@ -173,14 +186,14 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
             f"Conflicts ({count(plan.summary.conflicts, 'person', 'people')}, never guessed, left as they are):"
         )
         out.capped(
-            (("!", f"{show(c.key)}  {c.reason.value.replace('_', ' ')}: {c.detail}") for c in people),
+            (("!", f"{show(c.key)}  {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}") for c in people),
             len(people),
             limit,
         )
     if plan.unsupported:
         out.heading("Unsupported (the provider cannot make these changes):")
         out.capped(
-            (("!", f"{show(u.key)}  {u.destination}: {u.reason}") for u in plan.unsupported),
+            (("!", f"{show(u.key)}  {labels.place(u.destination)}: {u.reason}") for u in plan.unsupported),
             len(plan.unsupported),
             limit,
         )
@@ -193,7 +206,9 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
         )
     if plan.warnings:
         out.heading("Warnings:")
-        out.capped((("!", f"{show(w.key)}  {w.message}") for w in plan.warnings), len(plan.warnings), limit)
+        out.capped(
+            (("!", f"{show(w.key)}  {labels.text(w.message)}") for w in plan.warnings), len(plan.warnings), limit
+        )
     if not plan.safety.safe:
         out.heading("Safety: apply needs --force:")
         for d in plan.destinations:
