@@ -203,13 +203,18 @@ def campaign_run(
         colleague = Colleague(running, kind.meddle, fault_seed, sorted(movable))
         provider.colleague = colleague  # type: ignore[attr-defined]
         gave_up: list[str] = []
-        for _ in range(3):  # a vendor that keeps failing past the retry budget: the user runs apply again
+        report = None
+        # an apply that gave up (a vendor failing past the retry budget) or said "not converged" (audiences
+        # still populating when its rounds ran out) is run again, as a user would, up to three applies in all
+        for _ in range(3):
             try:
                 report, _ = apply(provider, spec_path)
-                break
             except UnavailableError as error:
                 gave_up.append(str(error))
-        else:
+                continue
+            if report.converged:
+                break
+        if report is None:
             raise UnavailableError(f"three applies in a row gave up: {gave_up[-1]}")
         final = plan_spec(spec_path, live(connect(running))).plan
         after = {p["id"]: p for p in running.state()["prospects"]}
