@@ -7,9 +7,10 @@ depends on another), then the workspace is read again and re-planned, and only w
 Because the planner is convergent, "re-read and re-plan" is also how a crashed apply is resumed and how the last
 write is verified. Any other ProviderError is a refusal a re-read cannot change: the apply stops with it.
 
-A destination that could be read when the apply began and cannot now (DESTINATION_NOT_READY: being populated)
-hides whether the writes concerning it happened, so the apply does not count as converged while it lasts: it
-pauses and re-reads, round after round, up to `max_rounds`.
+A place the latest read could not see into (DESTINATION_NOT_READY: being populated; a managed destination, or an
+audience outside them where people the spec routes may be) hides whether the workspace matches the spec there,
+so the apply does not count as converged while it lasts: it pauses and re-reads, round after round, up to
+`max_rounds`.
 
 Background jobs that stalled may still be running when the apply ends: the journal's end lists them, and the
 next apply waits for them (`settle`) before it reads the workspace.
@@ -110,7 +111,7 @@ class ApplyReport:
     resumed: Unfinished | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-    busy: frozenset[str] = frozenset()  # what the last read could not see into (being populated), though the first could
+    busy: frozenset[str] = frozenset()  # what the last read could not see into (being populated)
 
 
 class Applier:
@@ -176,8 +177,9 @@ class Applier:
         self.journal.start(plan=plan_digest(plan), fingerprint=plan.fingerprint, writes=plan.calls.writes)
         if self._carried:
             self.journal.carried(self._carried)
-        unseen = not_ready(workspace)  # what this apply could not see into from the start: the plan says so
-        busy: frozenset[str] = frozenset()  # what a later read could not see into, though the first one could
+        # what the latest read could not see into (being populated): until it can, nothing about the people there
+        # is verified, whether it was busy from the start (the plan left them out) or became so on the way
+        busy: frozenset[str] = frozenset()
         try:
             while (plan.has_changes or busy) and report.rounds < self.max_rounds:
                 report.rounds += 1
@@ -187,7 +189,7 @@ class Applier:
                 if not complete:
                     self.sleep(min(self.round_pause[1], self.round_pause[0] * 2 ** (report.rounds - 1)))
                 plan, workspace = replan()  # the verification, and the next round's plan
-                busy = not_ready(workspace) - unseen
+                busy = not_ready(workspace)
                 if complete and not busy:
                     break  # every write of the round went through: what remains is not ours to retry
             report.converged = not plan.has_changes and not busy
