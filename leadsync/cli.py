@@ -212,14 +212,14 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
             if not plan.has_changes:
                 return
             plan.raise_if_unsafe(force)
-            requests = session.requests()
             if dry_run:
+                requests = session.requests()
                 for op, request in zip(plan.operations, requests):
                     click.echo(_describe_request(op, request))
                 _err(f"Dry run: {len(requests)} requests shown, none sent.")
                 return
             _confirm(auto_approve)
-            report = _apply_with_progress(session, len(requests))
+            report = _apply_with_progress(session, len(plan.operations))  # one request per operation
             stats = session.provider.stats
         _report(report, stats, mask)
         if not report.converged:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from leadsync._gc import paused_gc
 from leadsync.errors import PlanError
 from leadsync.state import Conflict, ConflictReason, KeyKind, ReadCost, RemoteLead
 
@@ -92,16 +93,34 @@ def _int(value: object) -> int | None:
     return None
 
 
+_STATUSES: dict[tuple[Any, Any, Any], frozenset[str]] = {}  # (replies, interest, status) as sent -> names
+
+
 def instantly_statuses(lead: Mapping[str, Any]) -> frozenset[str]:
-    """Status names of an Instantly lead: replied (email_reply_count > 0), its interest and its lead status."""
+    """Status names of an Instantly lead: replied (email_reply_count > 0), its interest and its lead status.
+    Memoised on the three raw values: a workspace's leads share a handful of combinations, and this runs
+    once per record of every read."""
+    raw = (lead.get("email_reply_count"), lead.get("lt_interest_status"), lead.get("status"))
+    try:
+        return _STATUSES[raw]
+    except KeyError:
+        names = _statuses(*raw)
+        if len(_STATUSES) < 4096:
+            _STATUSES[raw] = names
+        return names
+    except TypeError:  # an unhashable value (a list, say): not a status of any kind we know
+        return _statuses(*raw)
+
+
+def _statuses(replies_raw: object, interest_raw: object, status_raw: object) -> frozenset[str]:
     names = []
-    replies = _int(lead.get("email_reply_count"))
+    replies = _int(replies_raw)
     if replies is not None and replies > 0:
         names.append("replied")
-    interest = _int(lead.get("lt_interest_status"))
+    interest = _int(interest_raw)
     if interest is not None and interest in INTEREST_STATUSES:
         names.append(INTEREST_STATUSES[interest])
-    status = _int(lead.get("status"))
+    status = _int(status_raw)
     if status is not None and status in LEAD_STATUSES:
         names.append(LEAD_STATUSES[status])
     return frozenset(names)
@@ -299,21 +318,10 @@ def _instantly(
     owner_ids, owner_conflicts = resolve_owners(owners, members)
     name_of_ref = {ref: name for name, ref in refs.items()}
     name_of_user = {user: name for name, user in owner_ids.items()}
-    remote = []
-    for lead in _records(data, "leads", source, ("id",)):
-        campaign, listed = lead.get("campaign"), lead.get("list_id")
-        where = f"campaign:{campaign}" if campaign else f"list:{listed}" if listed else "none"
-        user = lead.get("assigned_to")
-        owner = None if user in (None, "") else name_of_user.get(str(user), str(user))
-        remote.append(
-            RemoteLead(
-                str(lead["id"]),
-                KeyKind.EMAIL.normalise(lead.get("email")),
-                name_of_ref.get(where, where),
-                owner,
-                instantly_statuses(lead),
-            )
-        )
+    normalise = KeyKind.EMAIL.normalise_function()  # hot loop: once per record of every read
+    with paused_gc():
+        remote = [_instantly_record(lead, normalise, name_of_ref, name_of_user)
+                  for lead in _records(data, "leads", source, ("id",))]  # fmt: skip
     return ResolvedWorkspace(
         tuple(remote),
         frozenset(refs),
@@ -323,6 +331,21 @@ def _instantly(
         "",
         place_names={**place_names("campaign", catalogue["campaign"]), **place_names("list", catalogue["list"])},
         member_emails=member_emails(members),
+    )
+
+
+def _instantly_record(
+    lead: Mapping[str, Any],
+    normalise: Callable[[object], str | None],
+    name_of_ref: Mapping[str, str],
+    name_of_user: Mapping[str, str],
+) -> RemoteLead:
+    campaign, listed = lead.get("campaign"), lead.get("list_id")
+    where = f"campaign:{campaign}" if campaign else f"list:{listed}" if listed else "none"
+    user = lead.get("assigned_to")
+    owner = None if user in (None, "") else name_of_user.get(str(user), str(user))
+    return RemoteLead(
+        str(lead["id"]), normalise(lead.get("email")), name_of_ref.get(where, where), owner, instantly_statuses(lead)
     )
 
 

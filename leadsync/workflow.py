@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
 
-from leadsync.apply.applier import Applier, ApplyReport, requests_for
+from leadsync.apply.applier import Applier, ApplyReport, known_people, requests_for
 from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, lock_dir
 from leadsync.errors import Location, PlanError, Problem, SpecError
@@ -193,7 +193,8 @@ class ApplySession:
         self.plan = saved
 
     def requests(self) -> list[WriteRequest]:
-        return [requests_for(self.provider, op, self.workspace) for op in self.plan.operations]
+        known = known_people(self.workspace)  # once: an add needs it, and it is a set of every record's person
+        return [requests_for(self.provider, op, self.workspace, known) for op in self.plan.operations]
 
     def apply(self, on_write: Callable[[WriteRequest], None] | None = None) -> ApplyReport:
         self.applier.on_write = on_write
