@@ -16,10 +16,11 @@ import click
 from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
 from leadsync.apply import ApplyReport
+from leadsync.apply.applier import not_ready
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, dump_plan, load_plan
 from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
-from leadsync.render import FORMATS, mask_key, render
+from leadsync.render import FORMATS, mask_key, mask_text, render
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.workflow import (
@@ -39,8 +40,12 @@ def _color() -> bool | None:
     return False if os.environ.get("NO_COLOR") else None
 
 
+#: set by `plan --mask` (or markdown) and `apply --mask`: every stderr line (warnings, errors too) is masked
+_masking = False
+
+
 def _err(message: str) -> None:
-    click.echo(message, err=True, color=_color())
+    click.echo(mask_text(message) if _masking else message, err=True, color=_color())
 
 
 def _fail(message: str) -> NoReturn:
@@ -76,6 +81,8 @@ class _Leadsync(click.Group):
     """Usage errors exit 1 like every other error (click's default 2 is `plan --detailed-exitcode`'s "changes")."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        global _masking
+        _masking = False  # per invocation (tests run many in one process)
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as done:
@@ -174,6 +181,8 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool) -> None:
     """Compare SPEC with its workspace and print the smallest set of changes."""
+    global _masking
+    _masking = mask or fmt == "markdown"  # a markdown plan goes where a masked one must: its messages too
     with _errors():
         planned = plan_spec(spec, snapshot_source(remote) if remote else live_source)
         _warn(list(planned.warnings))
@@ -193,6 +202,8 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool) -> None:
     """Make the workspace match SPEC (or carry out a saved PLANFILE), then verify it converged."""
+    global _masking
+    _masking = mask
     with _errors():
         saved = load_plan(Path(target)) if target.endswith(".json") else None
         spec = saved.spec.path if saved is not None else target
@@ -210,6 +221,10 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
             plan = session.plan
             _err(render(plan, "text", color=_color() is not False and sys.stderr.isatty(), mask=mask).rstrip())
             if not plan.has_changes:
+                busy = not_ready(session.workspace)
+                if busy:  # nothing to send, but not everything could be seen: that is no "converged"
+                    _fail(f"not converged: {', '.join(sorted(busy))} could not be read (being populated); "
+                          "run apply again once it is ready")
                 return
             plan.raise_if_unsafe(force)
             if dry_run:

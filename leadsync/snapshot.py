@@ -93,7 +93,7 @@ def _int(value: object) -> int | None:
     return None
 
 
-_STATUSES: dict[tuple[Any, Any, Any], frozenset[str]] = {}  # (replies, interest, status) as sent -> names
+_STATUSES: dict[tuple[Any, ...], frozenset[str]] = {}  # (replies, interest, status) as sent, typed -> names
 
 
 def instantly_statuses(lead: Mapping[str, Any]) -> frozenset[str]:
@@ -101,12 +101,13 @@ def instantly_statuses(lead: Mapping[str, Any]) -> frozenset[str]:
     Memoised on the three raw values: a workspace's leads share a handful of combinations, and this runs
     once per record of every read."""
     raw = (lead.get("email_reply_count"), lead.get("lt_interest_status"), lead.get("status"))
+    key = (*raw, *map(type, raw))  # typed: True == 1 in a dict, but a boolean is no status (see _int)
     try:
-        return _STATUSES[raw]
+        return _STATUSES[key]
     except KeyError:
         names = _statuses(*raw)
         if len(_STATUSES) < 4096:
-            _STATUSES[raw] = names
+            _STATUSES[key] = names
         return names
     except TypeError:  # an unhashable value (a list, say): not a status of any kind we know
         return _statuses(*raw)

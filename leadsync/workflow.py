@@ -12,7 +12,7 @@ from pathlib import Path
 
 from leadsync.apply.applier import Applier, ApplyReport, known_people, requests_for
 from leadsync.apply.journal import Journal
-from leadsync.apply.lock import WorkspaceLock, lock_dir
+from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
 from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.plan import Names, Plan, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.providers import capabilities_for
@@ -201,19 +201,24 @@ class ApplySession:
         return self.applier.run(self.plan, self.workspace, self.replan, ApplyReport(resumed=self.resumed))
 
 
+def workspace_state_dir(loaded: LoadedSpec) -> Path:
+    """Where the lock and journal of the spec's workspace live: machine-wide for a vendor's (checked private),
+    beside its state for a sandbox's."""
+    if loaded.spec.workspace.provider == "sandbox":
+        return loaded.root / ".leadsync"
+    return private_dir(state_dir())
+
+
 def lock_path(loaded: LoadedSpec) -> Path:
-    """The lock of the spec's workspace: machine-wide for a vendor's, beside the state for a sandbox's."""
-    tag = workspace_tag(loaded)
-    folder = loaded.root / ".leadsync" if loaded.spec.workspace.provider == "sandbox" else lock_dir()
-    return folder / f"{tag}.lock"
+    """The lock of the spec's workspace (see `workspace_state_dir`)."""
+    return workspace_state_dir(loaded) / f"{workspace_tag(loaded)}.lock"
 
 
 @contextmanager
 def apply_session(loaded: LoadedSpec) -> Iterator[ApplySession]:
     """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run)."""
-    state_dir = loaded.root / ".leadsync"
     with WorkspaceLock(lock_path(loaded)), open_provider(loaded) as provider:
-        session = ApplySession(loaded, provider, state_dir)
+        session = ApplySession(loaded, provider, workspace_state_dir(loaded))
         try:
             yield session
         finally:

@@ -33,6 +33,7 @@ def make_spec(tmp_path: Path) -> Callable[..., LoadedSpec]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def private_lock_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Vendor workspaces are locked machine-wide; the suite's locks stay in its own folder (subprocesses too)."""
-    os.environ["LEADSYNC_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Vendor workspaces' locks and journals are machine-wide; the suite's stay in its own folder (subprocesses
+    too)."""
+    os.environ["LEADSYNC_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))

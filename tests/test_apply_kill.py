@@ -35,7 +35,8 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sc
 
 
 def leadsync(folder: Path, url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: KEY, "NO_COLOR": "1"}
+    env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: KEY, "NO_COLOR": "1",
+           "LEADSYNC_STATE_DIR": str(folder / ".state")}  # the workspace's lock and journal: looked at below
     return subprocess.Popen([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
@@ -58,7 +59,7 @@ def test_an_apply_killed_at_a_random_moment_is_resumed_by_the_next(
         time.sleep(rng.uniform(0.3, 2.8))  # the apply takes about 3 s: import, read, plan, ~60 writes, verify
         killed.send_signal(signal.SIGKILL)
         killed.communicate(timeout=30)
-        journals = list(folder.glob(".leadsync/*.journal.jsonl"))  # none when killed before its first write
+        journals = list(folder.glob(".state/*.journal.jsonl"))  # none when killed before its first write
         interrupted = any(Journal(path).unfinished() is not None for path in journals)
 
         fresh = leadsync(folder, running.url, "apply", "spec.yaml", "--auto-approve")

@@ -422,3 +422,21 @@ def test_jobs_still_stalled_are_carried_to_the_apply_after_the_next(quickstart: 
         assert carried is not None and carried.ended and set(jobs) < set(carried.jobs)
         events = [json.loads(line) for line in second.journal.path.read_text().splitlines()]
         assert sorted(next(e for e in events if e["event"] == "carried")["jobs"]) == jobs
+
+
+def test_the_state_folder_must_be_private_and_the_lock_is_never_a_link(tmp_path: Path) -> None:
+    from leadsync.apply.lock import private_dir
+    from leadsync.errors import LeadsyncError
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)  # another user could plant links here
+    with pytest.raises(LeadsyncError, match="nobody else can write to"):
+        private_dir(shared)
+    assert private_dir(tmp_path / "mine").stat().st_mode & 0o777 == 0o700
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "mine" / "w.lock").symlink_to(victim)
+    with pytest.raises(LeadsyncError, match="cannot open the lock"), WorkspaceLock(tmp_path / "mine" / "w.lock"):
+        pass
+    assert victim.read_text() == "precious"

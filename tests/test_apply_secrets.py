@@ -78,7 +78,7 @@ def vendor(caplog: pytest.LogCaptureFixture) -> Iterator[sandbox.RunningSandbox]
 
 def run(folder: Path, url: str, key: str, *args: str) -> tuple[int, str]:
     env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: key, "NO_COLOR": "1",
-           "LEADSYNC_LOCK_DIR": str(folder / ".locks")}  # the lock too is searched for the key
+           "LEADSYNC_STATE_DIR": str(folder / ".state")}  # the lock and journal too are searched
     done = subprocess.run([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, capture_output=True,
                           text=True, timeout=300, check=False)  # fmt: skip
     return done.returncode, done.stdout + "\n" + done.stderr

@@ -206,3 +206,17 @@ def test_a_conflict_outside_names_the_place_too(tmp_path: Path) -> None:
         "(1ead0000-0000-4000-8000-000000000900) (claim: skip)"
     ) in text
     assert "campaign:c0000000" not in text
+
+
+def test_mask_reaches_warnings_too(tmp_path: Path) -> None:
+    for name in ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    rows = (tmp_path / "quickstart.leads.csv").read_text().splitlines()
+    (tmp_path / "quickstart.leads.csv").write_text("\n".join([*rows, rows[1]]) + "\n")  # a row twice: a warning
+    args = [str(tmp_path / "quickstart.yaml"), "--remote", str(tmp_path / "quickstart.remote.json")]
+    plain = CliRunner().invoke(main, ["plan", *args])
+    assert "Warning: " in plain.stderr and EMAIL.search(plain.stderr)
+    for extra in (["--mask"], ["--format", "markdown"]):
+        masked = CliRunner().invoke(main, ["plan", *args, *extra])
+        assert masked.exit_code == 0 and "Warning: " in masked.stderr
+        assert EMAIL.search(masked.stderr + masked.stdout) is None, (extra, masked.stderr)

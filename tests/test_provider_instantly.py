@@ -256,3 +256,15 @@ def test_both_ways_of_reading_find_the_same_records() -> None:
     assert looked_up.read.outside == "contacts"  # type: ignore[attr-defined]
     subset = set(wanted[:40])
     assert {r for r in paged.remote if r.key in subset} == {r for r in looked_up.remote if r.key in subset}  # type: ignore[attr-defined]
+
+
+def test_partial_pages_never_prove_that_a_person_has_no_other_record() -> None:
+    # p60 is on the first page, and also has an unsubscribed record on the very last one, past the page budget
+    seed = outside_seed(managed=50, outside=1150)
+    seed["leads"].append({"id": "1ead0000-0000-4000-8000-999999999999", "email": "p60@ws.test",  # type: ignore[attr-defined]
+                          "campaign": OTHER, "status": -2})  # fmt: skip
+    wanted = [f"p{i}@ws.test" for i in range(0, 1200, 2)]
+    resolved, _ = read_outside(seed, wanted)
+    assert resolved.read.outside == "workspace+contacts"  # type: ignore[attr-defined]
+    records = [r for r in resolved.remote if r.key == "p60@ws.test"]  # type: ignore[attr-defined]
+    assert len(records) == 2 and {"unsubscribed"} in [set(r.statuses) for r in records]

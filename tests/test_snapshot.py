@@ -376,3 +376,14 @@ def test_a_plan_from_a_snapshot_names_the_outside_place_and_the_member_it_mentio
     assert [(op.op, getattr(op, "source", None)) for op in plan.operations] == [("move", "campaign:c-2"), ("assign", None)]
     # only what the plan mentions: not Old list, not Third (managed, named by the spec), not alice or bob
     assert plan.names == Names({"campaign:c-2": "Other"}, {"u-zed": "zed@acme.test"})
+
+
+def test_statuses_tell_a_boolean_from_a_number_whatever_came_first() -> None:
+    from leadsync.snapshot import instantly_statuses
+
+    booleans = {"email_reply_count": True, "lt_interest_status": True}
+    numbers = {"email_reply_count": 1, "lt_interest_status": 1}
+    for first, second in ((booleans, numbers), (numbers, booleans)):
+        instantly_statuses(first)
+        assert instantly_statuses(numbers) == {"replied", "interested"}
+        assert instantly_statuses(booleans) == frozenset()

@@ -179,7 +179,7 @@ class Applier:
             self.journal.carried(self._carried)
         # what the latest read could not see into (being populated): until it can, nothing about the people there
         # is verified, whether it was busy from the start (the plan left them out) or became so on the way
-        busy: frozenset[str] = frozenset()
+        busy = not_ready(workspace)
         try:
             while (plan.has_changes or busy) and report.rounds < self.max_rounds:
                 report.rounds += 1

@@ -1,33 +1,43 @@
 """One apply per workspace at a time on a machine: an exclusive lock file.
 
-A vendor workspace's lock lives in a per-user folder of the machine (`lock_dir()`), not beside the spec, so two
-checkouts of one spec, or two specs of one workspace, cannot apply at once. A sandbox workspace's state is a
-file beside its spec, and so is its lock."""
+A vendor workspace's lock (and its journal) lives in a per-user folder of the machine (`state_dir()`), not
+beside the spec, so two checkouts of one spec, or two specs of one workspace, cannot apply at once, and the one
+that comes second sees what the first left running. A sandbox workspace's state is a file beside its spec, and
+so are its lock and journal."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
+import stat
 from pathlib import Path
 from types import TracebackType
 
 from leadsync.errors import LeadsyncError
 
 
-LOCK_DIR_SETTING = "LEADSYNC_LOCK_DIR"
+STATE_DIR_SETTING = "LEADSYNC_STATE_DIR"
 
 
-def lock_dir() -> Path:
-    """Where this machine's applies lock vendor workspaces: $LEADSYNC_LOCK_DIR, else the user's runtime folder
-    ($XDG_RUNTIME_DIR/leadsync), else a private folder in the system's temporary one."""
-    chosen = os.environ.get(LOCK_DIR_SETTING)
+def state_dir() -> Path:
+    """Where this machine keeps the locks and journals of vendor workspaces: $LEADSYNC_STATE_DIR, else
+    $XDG_STATE_HOME/leadsync, else ~/.local/state/leadsync. Never a shared temporary folder: a name another
+    user can predict there is a name they can plant a link at."""
+    chosen = os.environ.get(STATE_DIR_SETTING)
     if chosen:
         return Path(chosen)
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and Path(runtime).is_dir():
-        return Path(runtime) / "leadsync"
-    return Path(tempfile.gettempdir()) / f"leadsync-{os.getuid()}"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "leadsync"
+
+
+def private_dir(path: Path) -> Path:
+    """`path`, created if need be, checked to be a real directory of this user that nobody else can write to."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise LeadsyncError(f"refusing {path} for leadsync's locks and journals: it must be a directory of yours "
+                            f"that nobody else can write to (set {STATE_DIR_SETTING} to choose another)")  # fmt: skip
+    return path
 
 
 class WorkspaceBusy(LeadsyncError):
@@ -43,7 +53,10 @@ class WorkspaceLock:
 
     def __enter__(self) -> WorkspaceLock:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # never through a link: the pid written below would land in whatever file it points at
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise LeadsyncError(f"cannot open the lock {self.path}: {error.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -183,7 +183,7 @@ class InstantlyProvider:
         the managed destinations' pages, so when those alone reach the look-ups' price, look-ups win outright.
         Otherwise the workspace is paged, but only up to half the look-ups' price: a workspace that small is
         found whole and cheaply (a first sync of a big list into a small workspace); a larger one stops there,
-        and the people still missing are looked up. A wrong guess costs at most half again the look-ups."""
+        and everyone missing is looked up. A wrong guess costs at most half again the look-ups."""
         price = lookup_price(len(missing))
         if not price:
             return "none"
@@ -202,7 +202,8 @@ class InstantlyProvider:
                     records.setdefault(str(lead["id"]), lead)
             if strategy == "workspace":
                 return strategy
-            missing = _missing(missing, records.values())
+            # pages read so far can add records, never prove that someone has no other one: everyone missing
+            # is looked up, as if the workspace had not been paged (a person's protected record may come later)
         batches = [
             {"contacts": missing[i : i + CONTACTS_PER_LOOKUP]} for i in range(0, len(missing), CONTACTS_PER_LOOKUP)
         ]
