@@ -21,6 +21,7 @@ from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, du
 from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, mask_text, render
+from leadsync.render._common import count
 from leadsync.routing import Explanation, Router
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.workflow import (
@@ -259,18 +260,14 @@ def _field(name: str, value: Any) -> str:
 def _describe_op(op: Operation) -> str:
     if isinstance(op, MoveOp):
         owner = f", owner {op.owner}" if op.owner else ""
-        return f"move {_leads(len(op.lead_ids))} {op.source} -> {op.target}{owner}"
+        return f"move {count(len(op.lead_ids), 'lead')} {op.source} -> {op.target}{owner}"
     if isinstance(op, AddOp):
-        return f"add {_leads(len(op.leads))} to {op.destination}"
+        return f"add {count(len(op.leads), 'lead')} to {op.destination}"
     if isinstance(op, AssignOp):
-        return f"assign {_leads(len(op.lead_ids))} in {op.destination} to {op.owner}"
+        return f"assign {count(len(op.lead_ids), 'lead')} in {op.destination} to {op.owner}"
     if isinstance(op, RemoveOp):
-        return f"delete {_leads(len(op.lead_ids))} from {op.destination}"
+        return f"delete {count(len(op.lead_ids), 'lead')} from {op.destination}"
     return op.op
-
-
-def _leads(n: int) -> str:
-    return f"{n} lead{'s' if n != 1 else ''}"
 
 
 def _confirm(auto_approve: bool) -> None:
