@@ -2,8 +2,12 @@
 
 The planner records *changes* (who needs to be moved, added, re-owned, removed, grouped by what a single
 call can share); `build_operations` turns them into calls. The fewest calls those changes can take is
-counted elsewhere (`_bound.py`), from per-person facts rather than from these groups; a test holds the
-two equal.
+counted elsewhere (`_bound.py`), from per-person facts rather than from these groups; a property test holds
+both equal to an exhaustive search over every grouping the vendor's API allows.
+
+A move's `assigned_to` is a no-op for a person who already has that owner, so people who keep owner X may
+ride in the call that gives other people X (`_fold_keepers`): it fills that call's last chunk before a call
+without `assigned_to` is spent on them.
 """
 
 from __future__ import annotations
@@ -66,11 +70,38 @@ def _split3(chunk: Sequence[Entry]) -> tuple[tuple[str, ...], tuple[str, ...], t
     return tuple(e[0] for e in chunk), tuple(e[1] for e in chunk), tuple(e[2] for e in chunk)
 
 
+def _fold_keepers(moves: dict[MoveGroup, list[Entry]], chunk: int) -> dict[MoveGroup, list[Entry]]:
+    """People who keep their owner X, moved into the free room of the last chunk of the call of the same
+    source and target that sets X (a no-op for them), so that fewer of them need a call without an owner.
+
+    Filling only free room is optimal: beyond it, each `chunk` people more in X's calls cost one call there
+    and save at most one among the keepers' calls. The smallest keys go first, so input order never shows.
+    """
+    chunk = max(1, chunk)
+    folded = {group: list(entries) for group, entries in moves.items()}
+    for (source, target, owner), entries in moves.items():
+        if owner is not None or not entries:
+            continue
+        staying: list[Entry] = []
+        for entry in sorted(entries, key=_entry_order):
+            calls = folded.get((source, target, entry[2])) if entry[2] is not None else None
+            if calls is not None and len(calls) % chunk:
+                calls.append(entry)
+            else:
+                staying.append(entry)
+        if staying:
+            folded[(source, target, None)] = staying
+        else:
+            del folded[(source, target, None)]
+    return folded
+
+
 def build_operations(changes: Changes, capabilities: Capabilities) -> tuple[Operation, ...]:
     """The calls for `changes`, in apply order (moves, adds, assigns, removes), each kind sorted."""
     ops: list[Operation] = []
-    for source, target, owner in sorted(changes.moves, key=lambda g: (g[0], g[1], _owner_order(g[2]))):
-        for chunk in _chunks(sorted(changes.moves[(source, target, owner)], key=_entry_order), capabilities.move_chunk):
+    moves = _fold_keepers(changes.moves, capabilities.move_chunk) if capabilities.move_sets_owner else changes.moves
+    for source, target, owner in sorted(moves, key=lambda g: (g[0], g[1], _owner_order(g[2]))):
+        for chunk in _chunks(sorted(moves[(source, target, owner)], key=_entry_order), capabilities.move_chunk):
             keys, ids, previous = _split3(chunk)
             ops.append(MoveOp(source, target, owner, ids, keys, previous))
     for destination in sorted(changes.adds):

@@ -6,8 +6,10 @@ vendor's API, without looking at the planner's groups, so that `writes == lower_
 
 - move: one call carries one source, one target and at most one `assigned_to`. Per (source, target), the
   people split into classes by the owner to SET: each owner a person must be given, and one class for the
-  people whose owner does not change (no `assigned_to`). Without `move_sets_owner` a move carries no
-  owner at all (one class), and each re-owned person also needs an assign.
+  people whose owner does not change (no `assigned_to`). A person who keeps owner X may also ride in a call
+  that sets X (a no-op for them): they fill the free room of that class's last chunk first, and only the
+  rest need the no-owner class. Without `move_sets_owner` a move carries no owner at all (one class), and
+  each re-owned person also needs an assign.
 - add: one call per destination; every lead carries its own owner, so owners never split a call.
 - assign: one call per (owner to set, destination).
 - remove: one call per destination (records, not people: a person may have several).
@@ -49,15 +51,26 @@ def _calls(sizes: Iterable[int], chunk: int) -> int:
 def lower_bound(needs: Needs, capabilities: Capabilities) -> int:
     """The fewest write calls that make `needs` with a provider of `capabilities` (see the module docstring)."""
     move_classes: Counter[tuple[str, str, Hashable]] = Counter()
+    keepers: Counter[tuple[str, str, str | None]] = Counter()  # (source, target, the owner they keep)
     assign_classes: Counter[tuple[str | None, str]] = Counter()
     for source, target, now, wanted in needs.moves:
         reowned = wanted is not None and wanted != now
         if capabilities.move_sets_owner:
-            move_classes[(source, target, wanted if reowned else SAME_OWNER)] += 1
+            if reowned:
+                move_classes[(source, target, wanted)] += 1
+            else:
+                keepers[(source, target, now)] += 1
         else:
             move_classes[(source, target, SAME_OWNER)] += 1
             if reowned:
                 assign_classes[(wanted, target)] += 1
+    chunk = max(1, capabilities.move_chunk)
+    for (source, target, kept), n in keepers.items():
+        setting = move_classes.get((source, target, kept), 0) if kept is not None else 0
+        riding = min(n, -setting % chunk) if setting else 0
+        move_classes[(source, target, kept)] += riding
+        if n > riding:
+            move_classes[(source, target, SAME_OWNER)] += n - riding
     for destination, _now, wanted in needs.reassigns:
         assign_classes[(wanted, destination)] += 1
     return (
