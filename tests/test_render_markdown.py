@@ -120,7 +120,7 @@ def test_a_small_plan_is_shown_whole_and_safe() -> None:
     )
     text = render(plan, "markdown")
     assert "**Plan: 0 to add, 1 to move, 0 to reassign.**" in text
-    assert "**Safety:** ✅ safe: no destination of at least 10 leads changes by more than 30%" in text
+    assert "**Safety:** ✅ safe: no destination of at least 10 leads changes more than 30% of its leads" in text
     assert "| from \\ to | enterprise |\n|---|--:|\n| nurture | 1 |" in text
     assert "- `j***@b***.test` nurture → enterprise (owner bob → alice)" in text
     assert "jane@bigco.test" not in text and "not shown" not in text

@@ -108,7 +108,7 @@ def test_the_safety_limit_is_shown_unrounded() -> None:
     remote = [RemoteLead(f"{i}", f"k{i}@x.test", "enterprise", "alice") for i in range(100)]
     desired = [DesiredLead(f"k{i}@x.test", "enterprise", "bob" if i < 4 else "alice", "r") for i in range(100)]
     p = plan_of(desired, remote, max_change_ratio=0.035)
-    assert "  ! enterprise: 4 of 100 leads change (4.0% > 3.5%)\n" in render_text(p)
+    assert "  ! enterprise: 4 of 100 leads change (4.0% > 3.5%): moved out, re-owned or removed\n" in render_text(p)
     assert "(limit 3.5% for destinations" in render_markdown(p)
     with pytest.raises(UnsafePlanError, match=r"more than 3\.5% of destination enterprise"):
         p.raise_if_unsafe()

@@ -177,7 +177,7 @@ def _stats(plan: Plan, managed: frozenset[str]) -> list[str]:
         for field in ("add", "move_in", "move_out", "reassign", "remove"):
             if getattr(d, field) != t[field]:
                 problems.append(f"destinations.{name}.{field} is {getattr(d, field)}, the operations make {t[field]}")
-        changed = d.add + d.move_in + d.move_out + d.reassign + d.remove
+        changed = d.move_out + d.reassign + d.remove  # existing records changed; arrivals are growth
         if d.changed != changed:
             problems.append(f"destinations.{name}.changed is {d.changed}, not {changed}")
         if d.after != d.before - d.move_out - d.remove + d.move_in + d.add:

@@ -1,9 +1,12 @@
 """Per-destination change ratios and the rule that makes a plan need `--force`.
 
-For a managed destination with `before` records (every record in it, keyless and held ones included):
-changed = leaving (moved out, removed) + arriving (moved in, added) + re-owned in place (reassigned without a
-move); ratio = changed / max(before, 1). The destination is unsafe when ratio > max_change_ratio and
-before >= min_destination_size: small destinations are exempt, as a handful of leads is easy to review.
+As octoDNS's threshold: the ratio is the share of a destination's *existing* records the plan changes. For a
+managed destination with `before` records (every record in it, keyless and held ones included):
+changed = leaving (moved out, removed) + re-owned in place (reassigned without a move); ratio =
+changed / max(before, 1), so never above 1. Arrivals (moved in, added) are growth: reported per destination
+(`add`, `move_in`), never counted, so a routine import of new leads needs no `--force`. The destination is
+unsafe when ratio > max_change_ratio and before >= min_destination_size: small destinations are exempt, as a
+handful of leads is easy to review.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def destination_stats(
     for name in sorted(managed):
         t = tallies.get(name, empty)
         before = sizes.get(name, 0)
-        changed = t[ADD] + t[MOVE_IN] + t[MOVE_OUT] + t[REASSIGN] + t[REMOVE]
+        changed = t[MOVE_OUT] + t[REASSIGN] + t[REMOVE]  # existing records only: arrivals are growth
         ratio = changed / max(before, 1)
         unsafe = before >= policy.min_destination_size and ratio > policy.max_change_ratio
         stats.append(
@@ -72,7 +75,8 @@ def unsafe_message(stats: Iterable[DestinationStats], safety: Safety) -> str:
     ]
     return (
         f"refusing to apply: the plan changes more than {_percent(safety.max_change_ratio)} of "
-        f"{'destination' if len(parts) == 1 else 'destinations'} {', '.join(parts)}; "
+        f"{'destination' if len(parts) == 1 else 'destinations'} {', '.join(parts)}, counting the leads it "
+        "moves out, re-owns or removes (arrivals are growth, not counted); "
         "review the plan and re-run with --force to apply it anyway"
     )
 

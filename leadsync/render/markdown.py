@@ -239,7 +239,7 @@ def _samples(plan: Plan, labels: Labels) -> list[str]:
             source, target = labels.place(op.source), labels.place(op.target)
             found["move"] += [
                 f"`{mask_key(k)}` {source} → {target}"
-                + (f" ({_owner(op.previous_owners, i, op.owner, known, labels)})" if op.owner else "")
+                + (f" ({_owner(op.previous_owners, i, op.owner, known, labels)})" if _reowned(op, i, known) else "")
                 for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
             ]
         elif isinstance(op, AddOp) and len(found["add"]) < SAMPLE_LIMIT:
@@ -270,6 +270,11 @@ def _samples(plan: Plan, labels: Labels) -> list[str]:
     return ["", "<details><summary>Sample of changes (keys masked)</summary>", *lines, "", "</details>"]
 
 
+def _reowned(op: MoveOp, i: int, known: bool) -> bool:
+    """Whether the move changes this lead's owner (people who keep the owner it sets ride along)."""
+    return op.owner is not None and not (known and op.previous_owners[i] == op.owner)
+
+
 def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool, labels: Labels) -> str:
     return owner_change(labels.owner(previous[i]) if known else None, owner, known).replace(" -> ", " → ")
 
@@ -277,8 +282,9 @@ def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool, la
 def _safety(plan: Plan) -> str:
     if plan.safety.safe:
         return (
-            f"**Safety:** ✅ safe: no destination of at least {plan.safety.min_destination_size:,} leads changes by "
-            f"more than {percent(plan.safety.max_change_ratio)}"
+            f"**Safety:** ✅ safe: no destination of at least {plan.safety.min_destination_size:,} leads changes "
+            f"more than {percent(plan.safety.max_change_ratio)} of its leads (moved out, re-owned or removed; "
+            "arrivals are growth)"
         )
     limit = plan.safety.max_change_ratio
     unsafe = sorted((d for d in plan.destinations if d.unsafe), key=lambda d: (-d.ratio, d.name))
@@ -286,8 +292,9 @@ def _safety(plan: Plan) -> str:
     if len(unsafe) > LIST_LIMIT:
         worst += f" … and {len(unsafe) - LIST_LIMIT:,} more"
     return (
-        f"**Safety:** ⚠️ needs `--force`: {worst} (limit {percent(limit)} for destinations "
-        f"of at least {plan.safety.min_destination_size:,} leads)"
+        f"**Safety:** ⚠️ needs `--force`: {worst} of the existing leads moved out, re-owned or removed "
+        f"(limit {percent(limit)} for destinations of at least {plan.safety.min_destination_size:,} leads; "
+        "arrivals are growth)"
     )
 
 

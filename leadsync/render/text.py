@@ -94,7 +94,7 @@ def _move_lines(op: MoveOp, show: Callable[[str], str], labels: Labels | None = 
     owner_of = labels.owner if labels is not None else _same
     for i, key in enumerate(op.keys):
         owner = ""
-        if op.owner is not None:
+        if op.owner is not None and not (known and op.previous_owners[i] == op.owner):  # keepers ride along
             owner = "  " + owner_change(owner_of(op.previous_owners[i]) if known else None, op.owner, known)
         yield "~", f"{show(key)}  {source} -> {target}{owner}"
 
@@ -217,7 +217,9 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
                 out.entry(
                     "!",
                     f"{d.name}: {d.changed:,} of {d.before:,} leads change "
-                    f"({change_ratio(d.changed / max(d.before, 1), limit_ratio)} > {percent(limit_ratio)})",
+                    f"({change_ratio(d.changed / max(d.before, 1), limit_ratio)} > {percent(limit_ratio)}): "
+                    "moved out, re-owned or removed"
+                    + (f"; {d.add + d.move_in:,} arriving are growth, not counted" if d.add + d.move_in else ""),
                 )
     _pools(plan, out)
     if plan.workspace.read is not None:
