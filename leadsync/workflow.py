@@ -13,6 +13,7 @@ from pathlib import Path
 from leadsync.apply.applier import Applier, ApplyReport, known_people, requests_for
 from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
+from leadsync.apply.saved import SavedPlanGuard
 from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.plan import Names, Plan, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.providers import capabilities_for
@@ -23,6 +24,7 @@ from leadsync.routing import Router
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
+from leadsync.unmet import unmet_names
 
 #: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
 RemoteSource = Callable[[LoadedSpec, frozenset[str]], ResolvedWorkspace]
@@ -130,12 +132,16 @@ def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Plan
 
 
 def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace) -> Plan:
-    """Route the spec's leads (sticky pools see the current owners) and plan against `resolved`."""
+    """Route the spec's leads (sticky pools see the current owners) and plan against `resolved`. A destination
+    or owner the workspace cannot resolve is a SpecError at its place in the spec (`leadsync.unmet`)."""
     current_owners = {
         record.key: record.owner
         for record in resolved.remote
         if record.key is not None and record.owner is not None and record.destination in resolved.managed
     }
+    unmet = unmet_names(loaded, resolved)
+    if unmet:  # a spec that cannot be met is an error, never a plan of the rest
+        raise SpecError(unmet)
     routing = Router(loaded).route(leads.leads, current_owners)
     spec = loaded.spec
     return make_plan(
@@ -170,6 +176,8 @@ class ApplySession:
         self.loaded = loaded
         self.provider = provider
         self.leads = load_leads(loaded)
+        self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
+        self.warnings: list[str] = []
         tag = workspace_tag(loaded)
         self.journal = Journal(state_dir / f"{tag}.journal.jsonl")
         self.resumed = self.journal.unfinished()
@@ -185,12 +193,21 @@ class ApplySession:
         return make_spec_plan(self.loaded, self.leads, resolved), resolved
 
     def use_saved(self, saved: Plan, path: str) -> None:
-        """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made."""
+        """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made; and only it:
+        each later round's residual must be the saved plan's own work (`SavedPlanGuard`). A spec edited since
+        the plan is named in `warnings`."""
         if saved.is_stale(self.workspace.remote):
             raise PlanError(
                 f"stale plan: the workspace changed since {path} was made; run leadsync plan again"
             )
+        if saved.spec.sha256 and saved.spec.sha256 != self.loaded.sha256:
+            self.warnings.append(
+                f"{saved.spec.path} changed since {path} was made (sha256 {saved.spec.sha256[:12]} then, "
+                f"{self.loaded.sha256[:12]} now): only the saved plan is carried out; run leadsync plan again "
+                "to see what the spec asks for now"
+            )
         self.plan = saved
+        self.guard = SavedPlanGuard(saved)
 
     def requests(self) -> list[WriteRequest]:
         known = known_people(self.workspace)  # once: an add needs it, and it is a set of every record's person
@@ -198,7 +215,7 @@ class ApplySession:
 
     def apply(self, on_write: Callable[[WriteRequest], None] | None = None) -> ApplyReport:
         self.applier.on_write = on_write
-        return self.applier.run(self.plan, self.workspace, self.replan, ApplyReport(resumed=self.resumed))
+        return self.applier.run(self.plan, self.workspace, self.replan, ApplyReport(resumed=self.resumed), self.guard)
 
 
 def workspace_state_dir(loaded: LoadedSpec) -> Path:
@@ -215,9 +232,12 @@ def lock_path(loaded: LoadedSpec) -> Path:
 
 
 @contextmanager
-def apply_session(loaded: LoadedSpec) -> Iterator[ApplySession]:
-    """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run)."""
+def apply_session(loaded: LoadedSpec, *, job_timeout: float | None = None) -> Iterator[ApplySession]:
+    """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run).
+    `job_timeout`: how long to wait for a background job (and a bulk-assign to show), when not the provider's."""
     with WorkspaceLock(lock_path(loaded)), open_provider(loaded) as provider:
+        if job_timeout is not None and hasattr(provider, "job_timeout"):  # Sonarly's moves have no jobs
+            provider.job_timeout = job_timeout
         session = ApplySession(loaded, provider, workspace_state_dir(loaded))
         try:
             yield session

@@ -108,21 +108,18 @@ def test_a_bad_snapshot_is_a_located_error(tmp_path: Path) -> None:
     assert "seed.json" in err and err.startswith("Error: ")
 
 
-def test_claim_move_leaves_leads_in_a_campaign_two_spec_names_share(tmp_path: Path) -> None:
+def test_two_spec_names_for_one_campaign_are_an_error_even_under_claim_move(tmp_path: Path) -> None:
+    """Before issue #11 a conflict (a@x.test left in c-big, exit 0); a spec that cannot be met is an error."""
     spec = SPEC.replace("destinations: {big: {campaign: Big}, small: {list: Small}}",
                         "destinations: {big: {campaign: Big}, vip: {campaign_id: c-big}, small: {list: Small}}")
     spec = spec.replace("to: big, owner: ana", "to: small, owner: ana") + "policy: {claim: move}\n"
     (tmp_path / "spec.yaml").write_text(spec)
     (tmp_path / "seed.json").write_text(json.dumps(SEED))
-    code, out, _ = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"),
-                       "--format", "json")  # fmt: skip
-    assert code == 0
-    document = json.loads(out)
-    assert [op["keys"] for op in document["operations"]] == [], "a@x.test stays in c-big; b@x.test is in place"
-    assert [(c["key"], c["reason"]) for c in document["conflicts"] if c["key"]] == [
-        ("a@x.test", "ambiguous_destination")
-    ]
-    assert document["summary"]["conflicts"] == 1
+    code, out, err = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"),
+                         "--format", "json")  # fmt: skip
+    assert code == 1 and out == ""
+    assert "spec.yaml:3:32: destination 'big': campaign:c-big is named by several destinations: big, vip" in err
+    assert "destination 'vip': campaign:c-big is named by several destinations: big, vip" in err
 
 
 EMAIL = __import__("re").compile(r"[\w.+-]{2,}@[\w-]{2,}\.\w+")
