@@ -8,12 +8,19 @@ Sonarly: {"api_keys": [...], "account_groups": [{"id", "name"}], "audiences": [{
 
 Loading checks the shape (with JSON Schema) and the references (a lead's campaign exists, ids are unique), and
 reports every problem at once, each naming the file.
+
+A snapshot (`leadsync snapshot`) is a seed: it holds records as the vendor answers them. Their read-only fields
+are vendor fields like any other and are kept as given (counters, timestamps, company_domain), except the
+workspace's id that every record repeats (a lead's `organization`, ...): the sandbox derives it, so a seed may
+carry it only if it is one id throughout, which becomes the workspace's id, and it is not stored. A seed with no
+keys (a snapshot never saves one) gets the default key. Any other unknown field is still refused: a typo.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +53,14 @@ _API_KEYS = _records(
     {"key": _NAME, "scopes": {"type": "array", "items": {"type": "string"}}},
     {"name": {"type": "string"}, "user_id": {"type": ["string", "null"]}},
 )
-_LEAD_OPTIONAL = {k: v for k, v in LEAD_FIELDS.items() if k != "id"} | {"custom_variables": {"type": "object"}}
+#: where each vendor record repeats the workspace's id (read-only; Campaign's may be null)
+WORKSPACE_ID_FIELDS = {"members": "workspace_id", "campaigns": "organization", "lists": "organization_id",
+                       "leads": "organization"}  # fmt: skip
+_WORKSPACE_ID = {"type": "string", "minLength": 1}
+_LEAD_OPTIONAL = {k: v for k, v in LEAD_FIELDS.items() if k != "id"} | {
+    "custom_variables": {"type": "object"},
+    "organization": _WORKSPACE_ID,
+}
 SEED_SCHEMAS: dict[str, dict[str, Any]] = {
     "instantly": {
         "type": "object",
@@ -54,9 +68,14 @@ SEED_SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "api_keys": _API_KEYS,
             "workspace_id": _NAME,
-            "members": _records({"user_id": _NAME, "email": _NAME}, MEMBER_FIELDS),
-            "campaigns": _records({"id": _NAME, "name": {"type": "string"}}, CAMPAIGN_FIELDS),
-            "lists": _records({"id": _NAME, "name": {"type": "string"}}, LIST_FIELDS),
+            "members": _records({"user_id": _NAME, "email": _NAME}, MEMBER_FIELDS | {"workspace_id": _WORKSPACE_ID}),
+            "campaigns": _records(
+                {"id": _NAME, "name": {"type": "string"}},
+                CAMPAIGN_FIELDS | {"organization": {"type": ["string", "null"], "minLength": 1}},
+            ),
+            "lists": _records(
+                {"id": _NAME, "name": {"type": "string"}}, LIST_FIELDS | {"organization_id": _WORKSPACE_ID}
+            ),
             "leads": _records({"id": _NAME}, _LEAD_OPTIONAL),
             "blocklist": {"type": "array", "items": _NAME},
         },
@@ -68,7 +87,9 @@ SEED_SCHEMAS: dict[str, dict[str, Any]] = {
             "api_keys": _API_KEYS,
             "account_groups": _records({"id": _OBJECT_ID, "name": {"type": "string"}}, {}),
             "audiences": _records(
-                {"id": _OBJECT_ID, "name": {"type": "string"}, "account_group_id": _OBJECT_ID}, AUDIENCE_FIELDS
+                # null: a snapshot of an audience that was never listed (being populated) could not read its name
+                {"id": _OBJECT_ID, "name": {"type": ["string", "null"]}, "account_group_id": _OBJECT_ID},
+                AUDIENCE_FIELDS,
             ),
             # a prospect carries whatever the vendor's prospect object carries; only these are checked
             "prospects": _records(
@@ -120,7 +141,21 @@ def read_seed(
         raise SeedError([Problem(Location(name), f"this is a {inferred.title()} seed, not a {vendor.title()} one")])
     chosen = vendor or inferred
     validate_seed(data, chosen, name)
-    return data, chosen
+    return _settled(data, chosen), chosen
+
+
+def _settled(data: dict[str, Any], vendor: str) -> dict[str, Any]:
+    """A valid seed as the store keeps it: a key if it has none, the workspace's id once rather than on each record."""
+    if not data.get("api_keys"):
+        data["api_keys"] = json.loads(json.dumps(DEFAULT_SEEDS[vendor]["api_keys"]))
+    if vendor == "instantly":
+        found = _workspace_ids(data)
+        if found and "workspace_id" not in data:
+            data["workspace_id"] = found[0][1]
+        for kind, field in WORKSPACE_ID_FIELDS.items():
+            for record in data.get(kind, []):
+                record.pop(field, None)
+    return data
 
 
 def _read_json(path: Path) -> Any:
@@ -181,6 +216,7 @@ def _references_instantly(data: dict[str, Any]) -> list[str]:
     problems += _unique(data.get("members", []), "members", "user_id")
     problems += _unique(data.get("campaigns", []), "campaigns") + _unique(data.get("lists", []), "lists")
     problems += _unique(data.get("leads", []), "leads")
+    problems += _workspace_problems(data)
     campaigns = {c["id"] for c in data.get("campaigns", [])}
     lists = {c["id"] for c in data.get("lists", [])}
     for index, lead in enumerate(data.get("leads", [])):
@@ -196,6 +232,34 @@ def _references_instantly(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _workspace_ids(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(where, id) of every record that names its workspace, in file order."""
+    return [
+        (f"{kind}[{index}].{field}", record[field])
+        for kind, field in WORKSPACE_ID_FIELDS.items()
+        for index, record in enumerate(data.get(kind, []))
+        if record.get(field) is not None
+    ]
+
+
+def _workspace_problems(data: dict[str, Any]) -> list[str]:
+    """A seed is one workspace: every record naming one names the same, the seed's `workspace_id` if it has one."""
+    found = _workspace_ids(data)
+    if not found:
+        return []
+    if "workspace_id" in data:
+        expected, source = data["workspace_id"], "workspace_id"
+    else:  # the id most records give (the first of equals): the odd ones out are the problems
+        counts = Counter(value for _, value in found)
+        expected = max(counts, key=counts.__getitem__)
+        source = f"{counts[expected]} of {len(found)} records"
+    return [
+        f"{where}: {value!r} is not this workspace's id {expected!r} ({source}): a seed is one workspace"
+        for where, value in found
+        if value != expected
+    ]
+
+
 def _references_sonarly(data: dict[str, Any]) -> list[str]:
     problems = _unique(data.get("api_keys", []), "api_keys", "key")
     problems += _unique(data.get("account_groups", []), "account_groups") + _unique(
@@ -205,6 +269,8 @@ def _references_sonarly(data: dict[str, Any]) -> list[str]:
     groups = {g["id"] for g in data.get("account_groups", [])}
     audiences = {a["id"] for a in data.get("audiences", [])}
     for index, audience in enumerate(data.get("audiences", [])):
+        if audience["name"] is None and not audience.get("populating"):
+            problems.append(f"audiences[{index}].name: null is only for an audience being populated (populating: true)")
         if audience["account_group_id"] not in groups:
             problems.append(
                 f"audiences[{index}].account_group_id: no account group with id {audience['account_group_id']!r}"
