@@ -1,4 +1,4 @@
-"""Remote state from a snapshot in the sandbox seed format (DESIGN.md section 6), resolved against a spec.
+"""Remote state from a snapshot in the sandbox seed format (docs/design.md section 6), resolved against a spec.
 
 Pure apart from `read_snapshot` / `load_snapshot` reading the file. It takes plain data (destination
 references, owner emails), not spec models, so the spec side and the providers can both use it. The

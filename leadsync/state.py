@@ -188,7 +188,7 @@ DEFAULT_PROTECT: tuple[str, ...] = ("replied", "interested", "meeting_booked", "
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What the planner may do beyond the plain routing (DESIGN.md section 2, `policy`)."""
+    """What the planner may do beyond the plain routing (docs/design.md section 2, `policy`)."""
 
     unmanaged: Unmanaged = Unmanaged.KEEP
     claim: Claim = Claim.SKIP

@@ -1,4 +1,4 @@
-"""The API key never appears in any output, plan, journal, lock or log, raw or encoded (DESIGN.md section 5).
+"""The API key never appears in any output, plan, journal, lock or log, raw or encoded (docs/design.md section 5).
 
 A canary key is put in the variable the spec names, and the commands run as a user runs them (child processes):
 plan in every format, plan --out, apply through faults that cause retries, ambiguous writes and failed jobs,

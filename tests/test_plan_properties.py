@@ -1,4 +1,4 @@
-"""The planner's promises, over random desired and remote states (DESIGN.md section 3).
+"""The planner's promises, over random desired and remote states (docs/design.md section 3).
 
 Small key, destination and owner spaces make the awkward cases common: people with several records,
 records outside managed destinations, held statuses, keyless records, unmanaged owners, tiny chunks,

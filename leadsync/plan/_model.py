@@ -1,6 +1,6 @@
 """The plan as frozen data: operations, the things not done (held, conflicts, unsupported), counts and safety.
 
-Field names follow the plan document (DESIGN.md section 3); `_document.py` turns these values into that
+Field names follow the plan document (docs/design.md section 3); `_document.py` turns these values into that
 document and back. Every tuple here is sorted by the planner, so equal plans are equal values.
 """
 

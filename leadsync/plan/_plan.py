@@ -84,7 +84,7 @@ class Plan:
         return now != self.fingerprint
 
     def to_document(self) -> dict[str, Any]:
-        """The plan document (DESIGN.md section 3) as plain JSON data."""
+        """The plan document (docs/design.md section 3) as plain JSON data."""
         from leadsync.plan._document import plan_to_document
 
         return plan_to_document(self)

@@ -2,7 +2,7 @@
 
 Reads and job polls are retried on 429, 5xx and connection errors, honouring Retry-After, with jittered
 exponential backoff and a retry budget. Writes are sent once: a write whose answer is lost raises
-`AmbiguousWrite`, and the caller re-reads to learn what happened (DESIGN.md section 5).
+`AmbiguousWrite`, and the caller re-reads to learn what happened (docs/design.md section 5).
 The API key is only ever in the Authorization header; no message, log or exception carries it.
 """
 

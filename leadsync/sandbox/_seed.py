@@ -1,4 +1,4 @@
-"""Seeds: the JSON a sandbox starts from, and the format its state is dumped in (DESIGN.md section 6).
+"""Seeds: the JSON a sandbox starts from, and the format its state is dumped in (docs/design.md section 6).
 
 Instantly: {"api_keys": [{"key", "scopes"}], "members": [{"user_id", "email"}], "campaigns": [{"id", "name"}],
 "lists": [{"id", "name"}], "leads": [{vendor Lead fields}]}, plus optionally "workspace_id" and "blocklist"
