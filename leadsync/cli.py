@@ -201,8 +201,11 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
 @click.option("--dry-run", is_flag=True, help="Print every request apply would send, and send none.")
 @click.option("--force", is_flag=True, help="Apply even when a destination changes more than max_change_ratio.")
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
-def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool) -> None:
-    """Make the workspace match SPEC (or carry out a saved PLANFILE), then verify it converged."""
+@click.option("--job-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="How long to wait for a move's background job, or for a bulk-assign to show, before leaving it "
+                   "open: the apply then ends not converged and the next one settles it. Default: 300.")  # fmt: skip
+def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool, job_timeout: float | None) -> None:
+    """Make the workspace match SPEC (or carry out a saved PLANFILE, and nothing else), then verify it converged."""
     global _masking
     _masking = mask
     with _errors():
@@ -210,7 +213,7 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
         spec = saved.spec.path if saved is not None else target
         if saved is not None and not Path(spec).is_file():
             _fail(f"{target} was planned from {spec}, which is not here: apply from the folder plan ran in")
-        with apply_session(load_spec(spec)) as session:
+        with apply_session(load_spec(spec), job_timeout=job_timeout) as session:
             if session.resumed is not None and session.resumed.ended:
                 _err(f"The previous apply (run {session.resumed.run}) left background jobs running: they were "
                      "waited for before reading the workspace.")  # fmt: skip
@@ -219,6 +222,8 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
                      "by reading the workspace again; only what did not happen will be sent.")  # fmt: skip
             if saved is not None:
                 session.use_saved(saved, target)
+                for warning in session.warnings:
+                    _err(click.style("Warning: ", fg="yellow") + warning)
             plan = session.plan
             _err(render(plan, "text", color=_color() is not False and sys.stderr.isatty(), mask=mask).rstrip())
             if not plan.has_changes:
@@ -299,6 +304,10 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
         _err(f"  {endpoint:<{width}}  {count:>6}")
     if report.converged:
         _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
+    elif report.diverged is not None:  # a saved plan's apply: the fresh plan is not the saved plan's work
+        for item in report.open_items:
+            _err(f"Still open: {item}")
+        _err(click.style("Error: ", fg="red", bold=True) + f"not converged: {report.diverged}")
     elif report.residual is not None:
         _err(render(report.residual, "text", mask=mask).rstrip())
         why = "the changes above remain"
@@ -307,6 +316,8 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
             why = (f"{places} could not be read at the end (being populated), so the writes concerning it are "
                    "unverified; run apply again once it is ready") + ("" if not report.residual.has_changes
                                                                          else ", and the changes above remain")
+        if report.open_items:  # accepted writes whose effect never showed: not sent again, settled next time
+            why = "; ".join(report.open_items) + ("" if why == "the changes above remain" else f"; {why}")
         _err(click.style("Error: ", fg="red", bold=True) + f"not converged: {why}")
 
 

@@ -13,7 +13,12 @@ so the apply does not count as converged while it lasts: it pauses and re-reads,
 `max_rounds`.
 
 Background jobs that stalled may still be running when the apply ends: the journal's end lists them, and the
-next apply waits for them (`settle`) before it reads the workspace.
+next apply waits for them (`settle`) before it reads the workspace. Within one apply, a write the vendor took
+whose effect did not show (a move job pending past the wait, a bulk-assign accepted and not visible) is never
+sent again (`leadsync.apply.inflight`): the apply ends not converged, saying what is open.
+
+A saved plan's apply passes a `guard` (`leadsync.apply.saved`): each round's residual must be the saved plan's
+own work, or the apply stops (`PlanDiverged`) with nothing beyond it sent.
 
 Sending and waiting are apart: a phase's requests go out as fast as the client's limiter allows, and the
 background jobs they start are waited for on other threads, while the next phase is already being sent.
@@ -27,11 +32,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from leadsync.apply.inflight import InFlight, withhold
 from leadsync.apply.journal import Journal, Unfinished
 from leadsync.errors import LeadsyncError, UnavailableError
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, plan_digest
 from leadsync.providers._http import AmbiguousWrite
-from leadsync.providers.base import NewLead, OutcomeOpen, Provider, WriteRequest, WriteResult
+from leadsync.providers.base import AssignNotVisible, NewLead, OutcomeOpen, Provider, WriteRequest, WriteResult
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.state import ConflictReason
 
@@ -45,6 +51,15 @@ WAIT_OPEN = (OutcomeOpen, UnavailableError)
 
 class ApplyError(LeadsyncError):
     """An apply that cannot go on (a refused write, an owner or destination that no longer resolves)."""
+
+
+class PlanDiverged(ApplyError):
+    """What remains to do differs from the saved plan being applied: nothing beyond it is sent; plan again."""
+
+
+#: a saved plan's check of each round's fresh residual (given the read it was planned from, and whether part of
+#: it was unreadable): what may be sent, or PlanDiverged
+Guard = Callable[[Plan, ResolvedWorkspace, bool], Plan]
 
 
 def not_ready(workspace: ResolvedWorkspace) -> frozenset[str]:
@@ -112,6 +127,8 @@ class ApplyReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     busy: frozenset[str] = frozenset()  # what the last read could not see into (being populated)
+    open_items: list[str] = field(default_factory=list)  # accepted writes whose effect never showed (in flight)
+    diverged: str | None = None  # why a saved plan's apply stopped: the remaining work is not the saved plan's
 
 
 class Applier:
@@ -148,6 +165,7 @@ class Applier:
         self.sleep = sleep
         self._carried: dict[str, float] = {}  # jobs an earlier run left running, still not done: job -> started
         self._open_jobs: dict[str, float] = {}  # jobs of this run that stalled (may still run): job -> started
+        self._inflight: list[InFlight] = []  # accepted writes of this run whose effect did not show: not re-sent
 
     def settle(self, unfinished: Unfinished) -> None:
         """Before re-reading: let the jobs an earlier apply left running (killed, or ended with jobs stalled)
@@ -169,51 +187,78 @@ class Applier:
         with ThreadPoolExecutor(min(len(unfinished.jobs), self.waiters)) as pool:
             list(pool.map(wait, unfinished.jobs))
 
-    def run(self, plan: Plan, workspace: ResolvedWorkspace, replan: Replan, report: ApplyReport) -> ApplyReport:
-        """Apply `plan`; `replan()` reads the workspace again and plans it. The journal's run ends only when the
-        apply does: one stopped by an error or an interrupt is left open, for the next apply to resume."""
+    def run(
+        self, plan: Plan, workspace: ResolvedWorkspace, replan: Replan, report: ApplyReport, guard: Guard | None = None
+    ) -> ApplyReport:
+        """Apply `plan`; `replan()` reads the workspace again and plans it; `guard` (a saved plan's) checks each
+        re-plan. The journal's run ends only when the apply does: one stopped by an error or an interrupt is left
+        open, for the next apply to resume."""
         started = self.clock()
-        self._open_jobs = {}
+        self._open_jobs, self._inflight = {}, []
         self.journal.start(plan=plan_digest(plan), fingerprint=plan.fingerprint, writes=plan.calls.writes)
         if self._carried:
             self.journal.carried(self._carried)
         # what the latest read could not see into (being populated): until it can, nothing about the people there
         # is verified, whether it was busy from the start (the plan left them out) or became so on the way
         busy = not_ready(workspace)
+        sendable = plan  # the plan without the people of writes in flight
         try:
-            while (plan.has_changes or busy) and report.rounds < self.max_rounds:
+            while (sendable.has_changes or busy) and report.rounds < self.max_rounds:
                 report.rounds += 1
                 # with nothing to send, the round only waits for a busy destination to be readable again; and a
                 # plan made while one was busy left its people out: that round cannot be the last either
-                complete = self._round(plan, workspace, report) and not busy if plan.has_changes else False
+                complete = self._round(sendable, workspace, report) and not busy if sendable.has_changes else False
                 if not complete:
                     self.sleep(min(self.round_pause[1], self.round_pause[0] * 2 ** (report.rounds - 1)))
                 plan, workspace = replan()  # the verification, and the next round's plan
                 busy = not_ready(workspace)
+                if guard is not None:
+                    plan = guard(plan, workspace, bool(busy))
+                sendable = withhold(plan, self._withheld())
                 if complete and not busy:
                     break  # every write of the round went through: what remains is not ours to retry
             report.converged = not plan.has_changes and not busy
-            report.busy = busy
-            report.residual = None if report.converged else plan
+        except PlanDiverged as exc:  # nothing of it was sent: the run ends, as one that did not converge
+            report.diverged = str(exc)
         except BaseException as exc:
             report.seconds = self.clock() - started
             self.journal.note("stopped", why=type(exc).__name__, writes=report.writes, rounds=report.rounds)
             self.journal.close()
             raise
+        report.busy = busy
+        report.residual = None if report.converged else plan
+        report.open_items = [] if report.converged else self._still_open(plan)
         report.seconds = self.clock() - started
+        # what the next apply must settle: in flight (ids, names, counts: no emails), or a saved plan that diverged
+        unsettled = {"open": report.open_items} if report.open_items else {}
+        if report.diverged is not None:
+            unsettled["diverged"] = True
         self.journal.end(converged=report.converged, writes=report.writes, rounds=report.rounds,
-                         open_jobs={**self._carried, **self._open_jobs})  # fmt: skip
+                         open_jobs={**self._carried, **self._open_jobs}, **unsettled)  # fmt: skip
         self._carried = {}
         return report
+
+    def _withheld(self) -> frozenset[str]:
+        return frozenset().union(*(item.keys for item in self._inflight))
+
+    def _still_open(self, residual: Plan) -> list[str]:
+        """What each write in flight leaves open: those of its people the residual still has a change for."""
+        remaining = frozenset(key for op in residual.operations for key in op.keys)
+        found = []
+        for item in self._inflight:
+            left = len(item.keys & remaining)
+            if left:
+                found.append(item.describe(left))
+        return found
 
     def _round(self, plan: Plan, workspace: ResolvedWorkspace, report: ApplyReport) -> bool:
         """Send the plan's operations phase by phase (moves, adds, assigns, removes), each phase's requests
         concurrently. Every operation of a plan concerns other people than the others (a moved and re-owned lead
         is one move), so an open outcome does not hold the rest back. False when any outcome was left open."""
         known = known_people(workspace) if any(isinstance(op, AddOp) for op in plan.operations) else frozenset()
-        phases: dict[str, list[WriteRequest]] = {}
+        phases: dict[str, list[tuple[Operation, WriteRequest]]] = {}
         for op in plan.operations:
-            phases.setdefault(op.op, []).append(requests_for(self.provider, op, workspace, known))
+            phases.setdefault(op.op, []).append((op, requests_for(self.provider, op, workspace, known)))
         senders, waiters = ThreadPoolExecutor(self.workers), ThreadPoolExecutor(self.waiters)
         try:
             waits: list[Future[bool]] = []
@@ -230,14 +275,16 @@ class Applier:
             waiters.shutdown()
 
     def _send_phase(
-        self, phase: Sequence[WriteRequest], senders: ThreadPoolExecutor, waiters: ThreadPoolExecutor,
-        report: ApplyReport,
+        self, phase: Sequence[tuple[Operation, WriteRequest]], senders: ThreadPoolExecutor,
+        waiters: ThreadPoolExecutor, report: ApplyReport,
     ) -> list[Future[bool]]:  # fmt: skip
         """Send every request of a phase; each answered one is handed to a waiter. Returns once all are sent."""
-        sent = [senders.submit(self._send, request, waiters, report) for request in phase]
+        sent = [senders.submit(self._send, op, request, waiters, report) for op, request in phase]
         return [future.result() for future in sent]
 
-    def _send(self, request: WriteRequest, waiters: ThreadPoolExecutor, report: ApplyReport) -> Future[bool]:
+    def _send(
+        self, op: Operation, request: WriteRequest, waiters: ThreadPoolExecutor, report: ApplyReport
+    ) -> Future[bool]:
         seq = self.journal.send(request.endpoint, request.summary)
         try:
             result = self.provider.send(request)
@@ -249,13 +296,16 @@ class Applier:
             with self._lock:
                 report.writes += 1
         self.journal.sent(seq, result.job_id)
-        return waiters.submit(self._wait, seq, result, report)
+        return waiters.submit(self._wait, op, seq, result, report)
 
-    def _wait(self, seq: int, result: WriteResult, report: ApplyReport) -> bool:
+    def _wait(self, op: Operation, seq: int, result: WriteResult, report: ApplyReport) -> bool:
         try:
             self.provider.wait(result)
         except WAIT_OPEN as exc:
             running = result.job_id is not None and not (isinstance(exc, OutcomeOpen) and exc.job_ended)
+            if running or isinstance(exc, AssignNotVisible):  # taken by the vendor: not sent again by this run
+                with self._lock:
+                    self._inflight.append(InFlight(op, exc, str(result.job_id) if running else None))
             if running:  # stalled, or its polls went unanswered: it may still be running when this run ends
                 with self._lock:
                     self._open_jobs[str(result.job_id)] = self.journal.clock()

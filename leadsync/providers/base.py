@@ -70,7 +70,21 @@ class JobFailed(OutcomeOpen):
 
 
 class JobStalled(OutcomeOpen):
-    """A background job did not finish in time: its outcome is open, and it may still be running."""
+    """A background job did not finish in time: its outcome is open, and it may still be running. `waited`:
+    how long it was waited for (seconds)."""
+
+    def __init__(self, message: str, *, waited: float = 0.0) -> None:
+        super().__init__(message)
+        self.waited = waited
+
+
+class AssignNotVisible(JobStalled):
+    """A bulk-assign was accepted, but its leads did not read back with the new owner within the wait:
+    `left` of them after `reads` re-reads. Re-read, do not re-send: the vendor took the request."""
+
+    def __init__(self, message: str, *, waited: float = 0.0, reads: int = 0, left: int = 0) -> None:
+        super().__init__(message, waited=waited)
+        self.reads, self.left = reads, left
 
 
 class Provider(Protocol):

@@ -24,7 +24,7 @@ from leadsync.providers._http import (
     check_base_url,
     paginate_items,
 )
-from leadsync.providers.base import JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
+from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
 from leadsync.state import Capabilities, KeyKind, ReadCost
@@ -283,7 +283,7 @@ class InstantlyProvider:
             pause = _next_poll(job, self.clock() - started, backoff, self.poll)
             if self.clock() + pause > deadline:
                 raise JobStalled(f"instantly: background job {job_id} still {status or 'unknown'} after "
-                                 f"{self.job_timeout:g} s")  # fmt: skip
+                                 f"{self.job_timeout:g} s", waited=self.job_timeout)  # fmt: skip
             self.sleep(pause)
 
     def _wait_assigned(self, request: WriteRequest) -> None:
@@ -294,15 +294,19 @@ class InstantlyProvider:
         remaining = [str(i) for i in request.body["ids"]]
         deadline = self.clock() + self.job_timeout
         pause = self.poll[0]
+        reads = 0
         self.sleep(pause)  # accepted, not yet applied: the first look waits a little
         while True:
             late = self._unassigned(remaining[-PAGE:], owner)
             rest = remaining[:-PAGE]
             remaining = (self._unassigned(rest, owner) if not late else rest) + late
+            reads += 1
             if not remaining:
                 return
             if self.clock() + pause > deadline:
-                raise JobStalled(f"instantly: {len(remaining)} leads not yet assigned after {self.job_timeout:g} s")
+                raise AssignNotVisible(f"instantly: bulk-assign accepted, but {len(remaining)} leads not yet assigned "
+                                       f"after {reads} re-reads ({self.job_timeout:g} s)", waited=self.job_timeout,
+                                       reads=reads, left=len(remaining))  # fmt: skip
             self.sleep(pause)
             pause = min(self.poll[1], pause * 2)
 

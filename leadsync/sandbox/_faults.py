@@ -14,6 +14,7 @@
     drop        the connection is closed with no response                when=before|after
     job_fail    (per move job) the job ends `failed`, nothing moved
     job_stall   (per move job) the job stays `pending` forever
+    assign_lost (per bulk-assign) answered 202 `accepted`, never applied
     populating  (Sonarly) an audience starts populating for `requests`   requests=N
                 requests (absent from the list, 409 elsewhere)
 
@@ -37,6 +38,7 @@ from ._errors import FaultSpecError
 
 REQUEST_KINDS = ("429", "5xx", "latency", "drop", "populating")
 JOB_KINDS = ("job_fail", "job_stall")
+ASSIGN_KINDS = ("assign_lost",)
 SETTINGS = ("seed", "job_ms", "job_polls", "assign_ms")
 _COMMON_KEYS = {"on", "path", "skip", "count"}
 _KEYS = {
@@ -47,6 +49,7 @@ _KEYS = {
     "populating": _COMMON_KEYS | {"requests"},
     "job_fail": {"skip", "count"},
     "job_stall": {"skip", "count"},
+    "assign_lost": {"skip", "count"},
 }
 
 
@@ -180,7 +183,7 @@ def parse_faults(text: str | FaultSpec | None) -> FaultSpec:
         elif name in _KEYS:
             rules.append(_rule(item, name, value, options))
         else:
-            known = ", ".join((*SETTINGS, *REQUEST_KINDS, *JOB_KINDS))
+            known = ", ".join((*SETTINGS, *REQUEST_KINDS, *JOB_KINDS, *ASSIGN_KINDS))
             raise FaultSpecError(f"invalid faults item {item!r}: unknown name {name!r} (known: {known})")
     return replace(spec, rules=tuple(rules))
 
@@ -249,6 +252,14 @@ class FaultInjector:
             if rule.kind in JOB_KINDS and self._fires(index) and fate == "ok":
                 fate = "fail" if rule.kind == "job_fail" else "stall"
         return fate
+
+    def assign_lost(self) -> bool:
+        """Whether the next bulk-assign is accepted and then never applied, in the order they arrive."""
+        lost = False
+        for index, rule in enumerate(self.spec.rules):
+            if rule.kind in ASSIGN_KINDS and self._fires(index):
+                lost = True
+        return lost
 
     def populating(self, template: str, write: bool) -> tuple[float, int] | None:
         """When an audience starts populating: (which one, as a fraction of the ready ones; for how many requests)."""

@@ -333,9 +333,10 @@ class LeadWrites:
         members = {m["user_id"] for m in self.store.objects("member")}
         if any(user not in members for user in body["organization_user_ids"]):
             raise ApiError(400, "Invalid ID on `organization_user_ids` field")  # the vendor's documented example
-        due = call.now + self.faults.spec.assign_ms / 1000
-        self.store.db.execute("INSERT INTO assigns (request, due) VALUES (?, ?)", (json.dumps(body), due))
-        self._next_due = min(self._next_due, due)
+        if not self.faults.assign_lost():  # an `assign_lost` fault: accepted, and then never applied
+            due = call.now + self.faults.spec.assign_ms / 1000
+            self.store.db.execute("INSERT INTO assigns (request, due) VALUES (?, ?)", (json.dumps(body), due))
+            self._next_due = min(self._next_due, due)
         return Reply(202, {"status": "accepted", "message": "Your request will be processed in a background job"})
 
     def _assign(self, body: dict[str, Any], now: float) -> None:
