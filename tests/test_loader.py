@@ -75,3 +75,42 @@ def test_two_names_for_one_campaign_are_refused(make_spec: Callable[..., LoadedS
         "destinations:\n  a: {campaign: Sales}\n  b: {campaign: ' sales'}\nroutes: [{name: r, to: a}]\n",
     )
     assert found == ["5:6: destination 'b' names the same campaign as 'a'"]
+
+
+HEAD = "version: 1\nworkspace: {provider: sandbox}\ndestinations: {e: {campaign: E}}\nroutes: [{name: r, to: e}]\n"
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        ("owners: {a: {email: a@x.test, weight: '2'}}\n", "5:39: owners.a.weight: Input should be a valid number"),
+        ("owners: {a: {email: a@x.test, weight: yes}}\n", "5:39: owners.a.weight: Input should be a valid number"),
+        ("pools: {p: {members: [a], sticky: 'yes'}}\n", "5:35: pools.p.sticky: Input should be a valid boolean"),
+        ("policy: {min_destination_size: '10'}\n", "5:32: policy.min_destination_size: Input should be a valid integer"),
+        ("policy: {protect: [won, replyed]}\n", "5:25: unknown outreach status 'replyed' (known: active, bounced, "),
+    ],
+    ids=["weight-text", "weight-yes", "sticky-text", "size-text", "protect"],
+)
+def test_numbers_booleans_and_statuses_are_what_the_schema_says(
+    make_spec: Callable[..., LoadedSpec], tail: str, expected: str
+) -> None:
+    found = problems(make_spec, HEAD + tail)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer(make_spec: Callable[..., LoadedSpec]) -> None:
+    loaded = make_spec(GOOD + "routes:\n  - {name: r, to: e}\npolicy: {min_destination_size: 10.0}\n")
+    assert loaded.spec.policy.min_destination_size == 10
+
+
+def test_version_true_is_not_version_1(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(make_spec, GOOD.replace("version: 1", "version: true") + "routes:\n  - {name: r, to: e}\n")
+    assert found == ["1:10: version: unsupported spec version (this leadsync reads version: 1)"]
+
+
+def test_an_inline_lead_is_checked_with_the_spec(make_spec: Callable[..., LoadedSpec]) -> None:
+    found = problems(make_spec, GOOD + "routes:\n  - {name: r, to: e}\nleads:\n  - {first_name: Jane, tags: [a]}\n")
+    assert found == [
+        "9:5: an inline lead needs 'email'",
+        "9:5: lead attribute 'tags' must be a plain value, not a list or mapping",
+    ]

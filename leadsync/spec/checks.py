@@ -8,21 +8,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path as FsPath
+from typing import get_args
 
 from leadsync import state
 from leadsync.errors import Problem
 from leadsync.spec.conditions import Condition, parse_condition
-from leadsync.spec.models import PoolRef, Spec
+from leadsync.spec.models import OutreachStatus, PoolRef, Spec
 from leadsync.spec.yamlpos import Path, Positions
 
-#: Outreach status names a lead record can carry (see leadsync.snapshot for the vendor mapping).
-KNOWN_STATUSES = frozenset(
-    {
-        "active", "paused", "completed", "bounced", "unsubscribed", "skipped", "replied", "interested",
-        "meeting_booked", "meeting_completed", "won", "not_interested", "wrong_person", "lost", "no_show",
-        "out_of_office",
-    }
-)  # fmt: skip
+#: Outreach status names a lead record can carry (the models refuse others; see leadsync.snapshot).
+KNOWN_STATUSES = frozenset(get_args(OutreachStatus))
 
 SECRET_KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "api_token", "secret", "password", "bearer"})
 
@@ -36,7 +31,11 @@ def looks_like_api_key(value: str) -> bool:
 
 
 class SpecChecker:
-    """Runs the meaning checks on a shape-valid spec."""
+    """Runs the meaning checks on a shape-valid spec.
+
+    `shape` holds the rules `schemas/leadsync.schema.json` expresses too (tests/test_spec_schema.py keeps the
+    two in agreement); the rest need cross-references, uniqueness, order or files, which a schema cannot see.
+    """
 
     def __init__(self, spec: Spec, positions: Positions, root: FsPath) -> None:
         self.spec = spec
@@ -49,13 +48,29 @@ class SpecChecker:
         self.problems.append(Problem(self.positions.of(path, key=key), message))
 
     def run(self) -> list[Problem]:
-        self.workspace()
-        self.destinations()
-        self.owners()
+        self.shape()
+        self.destination_names()
+        self.owner_references()
         self.routes()
-        self.policy()
+        if self.spec.workspace.seed is not None and self.spec.workspace.provider == "sandbox":
+            self.file_path(self.spec.workspace.seed, ("workspace", "seed"), what="seed")
         for i, source in enumerate(self.spec.sources):
             self.file_path(source.path, ("sources", i, "path"), what="source")
+        return self.problems
+
+    def shape(self) -> list[Problem]:
+        """The cross-field rules of the schema: the provider's keys, kinds and owners; conditions; inline leads."""
+        self.workspace()
+        self.destination_kinds()
+        self.owners()
+        for i, route in enumerate(self.spec.routes):
+            self.route_owner_allowed(i)
+            condition: Condition | None = None
+            if route.when is not None:
+                condition, problems = parse_condition(route.when, ("routes", i, "when"), self.positions)
+                self.problems.extend(problems)
+            self.conditions.append(condition)
+        self.inline_leads()
         return self.problems
 
     def workspace(self) -> None:
@@ -67,30 +82,42 @@ class SpecChecker:
             self.problem(("workspace",), "a Sonarly workspace needs account_group (its name or id)")
         if ws.provider == "instantly" and ws.account_group:
             self.problem(("workspace", "account_group"), "account_group is for Sonarly workspaces only", key=True)
-        if ws.seed is not None:
-            if ws.provider != "sandbox":
-                self.problem(("workspace", "seed"), "seed is for sandbox workspaces only", key=True)
-            else:
-                self.file_path(ws.seed, ("workspace", "seed"), what="seed")
+        if ws.seed is not None and ws.provider != "sandbox":
+            self.problem(("workspace", "seed"), "seed is for sandbox workspaces only", key=True)
 
-    def destinations(self) -> None:
+    def destination_kinds(self) -> None:
         provider = self.spec.workspace.provider
-        kinds: dict[str, list[str]] = {}
-        seen: dict[tuple[str, str], str] = {}
+        kinds: set[str] = set()
         for name, dest in self.spec.destinations.items():
-            kinds.setdefault(dest.kind, []).append(name)
+            kinds.add(dest.kind)
             path = ("destinations", name)
             if provider == "instantly" and dest.kind == "audience":
-                self.problem(path, f"destination '{name}': an Instantly workspace has campaigns and lists, not audiences")
+                self.problem(
+                    path, f"destination '{name}': an Instantly workspace has campaigns and lists, not audiences"
+                )
             if provider == "sonarly" and dest.kind != "audience":
                 self.problem(path, f"destination '{name}': a Sonarly workspace has audiences only")
+        if provider == "sandbox" and "audience" in kinds and len(kinds) > 1:
+            self.problem(("destinations",), "a workspace has either audiences (Sonarly) or campaigns and lists")
+
+    def destination_names(self) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for name, dest in self.spec.destinations.items():
             field, value = dest.ref
             ref = (field, value.strip().lower() if not field.endswith("_id") else value)
             if ref in seen:
-                self.problem(path, f"destination '{name}' names the same {dest.kind} as '{seen[ref]}'")
+                message = f"destination '{name}' names the same {dest.kind} as '{seen[ref]}'"
+                self.problem(("destinations", name), message)
             seen.setdefault(ref, name)
-        if provider == "sandbox" and "audience" in kinds and len(kinds) > 1:
-            self.problem(("destinations",), "a workspace has either audiences (Sonarly) or campaigns and lists")
+
+    def inline_leads(self) -> None:
+        key_attr = self.spec.key_kind.value
+        for i, item in enumerate(self.spec.leads):
+            bad = [k for k, v in item.items() if isinstance(v, (dict, list))]
+            if bad:
+                self.problem(("leads", i), f"lead attribute '{bad[0]}' must be a plain value, not a list or mapping")
+            if key_attr not in item:
+                self.problem(("leads", i), f"an inline lead needs '{key_attr}'")
 
     def owners(self) -> None:
         spec = self.spec
@@ -99,6 +126,13 @@ class SpecChecker:
                 self.problem(("owners",), "a Sonarly workspace has no owners: remove owners", key=True)
             if spec.pools:
                 self.problem(("pools",), "a Sonarly workspace has no owners: remove pools", key=True)
+        for pool_name, pool in spec.pools.items():
+            for i, member in enumerate(pool.members):
+                if member in pool.members[:i]:
+                    self.problem(("pools", pool_name, "members", i), f"pool '{pool_name}' lists '{member}' twice")
+
+    def owner_references(self) -> None:
+        spec = self.spec
         emails: dict[str, str] = {}
         for name, owner in spec.owners.items():
             email = state.normalise_email(owner.email)
@@ -111,13 +145,9 @@ class SpecChecker:
         for pool_name, pool in spec.pools.items():
             if pool_name in spec.owners:
                 self.problem(("pools", pool_name), f"'{pool_name}' is both an owner and a pool", key=True)
-            seen: set[str] = set()
             for i, member in enumerate(pool.members):
-                if member not in spec.owners:
+                if member not in spec.owners and member not in pool.members[:i]:
                     self.problem(("pools", pool_name, "members", i), f"pool '{pool_name}': unknown owner '{member}'")
-                elif member in seen:
-                    self.problem(("pools", pool_name, "members", i), f"pool '{pool_name}' lists '{member}' twice")
-                seen.add(member)
 
     def routes(self) -> None:
         spec = self.spec
@@ -132,12 +162,7 @@ class SpecChecker:
             names.setdefault(route.name, i)
             if route.to not in spec.destinations:
                 self.problem((*path, "to"), f"route '{route.name}': unknown destination '{route.to}'")
-            self.route_owner(i)
-            condition: Condition | None = None
-            if route.when is not None:
-                condition, problems = parse_condition(route.when, (*path, "when"), self.positions)
-                self.problems.extend(problems)
-            self.conditions.append(condition)
+            self.route_owner_known(i)
             if catch_all is not None:
                 self.problem(
                     path,
@@ -156,25 +181,22 @@ class SpecChecker:
             if route.when is None and catch_all is None:
                 catch_all = (route.name, self.positions.of(path).line)
 
-    def route_owner(self, i: int) -> None:
+    def route_owner_allowed(self, i: int) -> None:
+        route = self.spec.routes[i]
+        if route.owner is not None and self.spec.vendor == "sonarly":
+            self.problem(("routes", i, "owner"), f"route '{route.name}': a Sonarly workspace has no owners", key=True)
+
+    def route_owner_known(self, i: int) -> None:
         route = self.spec.routes[i]
         path: Path = ("routes", i, "owner")
-        if route.owner is None:
+        if route.owner is None or self.spec.vendor == "sonarly":
             return
-        if self.spec.vendor == "sonarly":
-            self.problem(path, f"route '{route.name}': a Sonarly workspace has no owners", key=True)
-        elif isinstance(route.owner, PoolRef):
+        if isinstance(route.owner, PoolRef):
             if route.owner.pool not in self.spec.pools:
                 self.problem((*path, "pool"), f"route '{route.name}': unknown pool '{route.owner.pool}'")
         elif route.owner not in self.spec.owners:
             hint = " (to use a pool, write owner: {pool: NAME})" if route.owner in self.spec.pools else ""
             self.problem(path, f"route '{route.name}': unknown owner '{route.owner}'{hint}")
-
-    def policy(self) -> None:
-        for i, status in enumerate(self.spec.policy.protect):
-            if status not in KNOWN_STATUSES:
-                known = ", ".join(sorted(KNOWN_STATUSES))
-                self.problem(("policy", "protect", i), f"unknown outreach status '{status}' (known: {known})")
 
     def file_path(self, raw: str, path: Path, *, what: str) -> FsPath | None:
         """Resolve a file the spec names; it must stay inside the spec's folder tree and be readable."""

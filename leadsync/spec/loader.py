@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from leadsync.errors import Location, Problem, SpecError
 from leadsync.spec import models
-from leadsync.spec.checks import SECRET_KEY_NAMES, SpecChecker, looks_like_api_key
+from leadsync.spec.checks import KNOWN_STATUSES, SECRET_KEY_NAMES, SpecChecker, looks_like_api_key
 from leadsync.spec.conditions import Condition
 from leadsync.spec.yamlpos import Path, Positions, load_yaml
 
@@ -124,7 +124,7 @@ _UNION_HINTS = {"owner": "an owner name or {pool: NAME}"}
 def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions) -> list[Problem]:
     """pydantic errors -> located problems; union branches at one place become one message."""
     grouped: dict[tuple[Path, str], list[str]] = {}
-    missing: list[Problem] = []
+    missing: list[Problem] = []  # and other problems told in full, without a path label
     for error in exc.errors(include_url=False, include_input=False):
         path, found = _data_path(error["loc"], data)
         kind = error["type"]
@@ -144,6 +144,11 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
             continue
         elif kind == "literal_error" and path == ("version",):
             message = "unsupported spec version (this leadsync reads version: 1)"
+        elif kind == "literal_error" and path[:2] == ("policy", "protect") and found:
+            known = ", ".join(sorted(KNOWN_STATUSES))
+            status = data["policy"]["protect"][path[2]]
+            missing.append(Problem(positions.of(path), f"unknown outreach status {status!r} (known: {known})"))
+            continue
         elif kind.startswith("value_error"):
             message = error["msg"].removeprefix("Value error, ")
         else:

@@ -6,14 +6,45 @@ which knows where each value sits in the YAML.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from leadsync import state
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100)]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
+
+
+def _json_integer(value: Any) -> Any:
+    # pydantic's lax int takes '10' and true; the schema's integer does not (a whole 10.0 both take)
+    if isinstance(value, (str, bool)):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# Numbers as the schema reads them: no text ('2'), no booleans (yes), no .inf/.nan (JSON has none).
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+Integer = Annotated[int, BeforeValidator(_json_integer)]
+Boolean = Annotated[bool, Strict()]
+
+#: Outreach statuses a lead record can carry (see leadsync.snapshot for the vendor mapping).
+OutreachStatus = Literal[
+    "active", "paused", "completed", "bounced", "unsubscribed", "skipped", "replied", "interested",
+    "meeting_booked", "meeting_completed", "won", "not_interested", "wrong_person", "lost", "no_show",
+    "out_of_office",
+]  # fmt: skip
 
 #: JSON Schema of a `when` condition. Conditions are parsed (with locations) by `spec.conditions`, so the
 #: model keeps them as plain data and this schema serves editors and other tools.
@@ -44,6 +75,7 @@ CONDITION_DEFS: dict[str, Any] = {
     "Condition": {
         "type": "object",
         "description": "Lead attribute -> matcher; every entry must hold. `all`, `any` and `not` combine conditions.",
+        "minProperties": 1,
         "properties": {
             "all": {"type": "array", "items": {"$ref": "#/$defs/Condition"}, "minItems": 1},
             "any": {"type": "array", "items": {"$ref": "#/$defs/Condition"}, "minItems": 1},
@@ -73,8 +105,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Cross-field rules, as JSON Schema. `checks.SpecChecker.shape` enforces the same rules with located messages;
+# tests/test_spec_schema.py generates specs to hold the two to the same answers.
+_PROVIDER_IS_VENDOR = {"properties": {"provider": {"enum": ["instantly", "sonarly"]}}, "required": ["provider"]}
+WORKSPACE_RULES: list[dict[str, Any]] = [
+    {  # a vendor's key comes from the environment variable named here
+        "if": _PROVIDER_IS_VENDOR,
+        "then": {"required": ["api_key_env"], "properties": {"api_key_env": {"type": "string"}}},
+    },
+    {  # account groups are Sonarly's
+        "if": {"properties": {"provider": {"const": "instantly"}}, "required": ["provider"]},
+        "then": {"properties": {"account_group": {"type": ["string", "null"], "maxLength": 0}}},
+    },
+    {"if": _PROVIDER_IS_VENDOR, "then": {"properties": {"seed": {"type": "null"}}}},  # seeds are the sandbox's
+]
+
+
 class Workspace(_Model):
     """Where the leads live. A key itself never appears here: only the name of its environment variable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"allOf": WORKSPACE_RULES})
 
     provider: Literal["instantly", "sonarly", "sandbox"]
     api_key_env: EnvVarName | None = Field(
@@ -89,6 +139,14 @@ DESTINATION_KINDS: tuple[str, ...] = ("campaign", "campaign_id", "list", "list_i
 
 class Destination(_Model):
     """A campaign or lead list (Instantly) or an audience (Sonarly), by name or by id: exactly one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "oneOf": [{"required": [kind], "properties": {kind: {"type": "string"}}} for kind in DESTINATION_KINDS]
+        },
+    )
 
     campaign: str | None = None
     campaign_id: str | None = None
@@ -121,12 +179,12 @@ class Destination(_Model):
 
 class Owner(_Model):
     email: str
-    weight: float = Field(1.0, gt=0, description="share of a pool's leads, relative to the other members")
+    weight: Number = Field(1.0, gt=0, description="share of a pool's leads, relative to the other members")
 
 
 class Pool(_Model):
-    members: list[Name] = Field(min_length=1)
-    sticky: bool = Field(False, description="keep a lead with its current owner while that owner is in the pool")
+    members: list[Name] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
+    sticky: Boolean = Field(False, description="keep a lead with its current owner while that owner is in the pool")
 
 
 class PoolRef(_Model):
@@ -149,9 +207,11 @@ class Route(_Model):
 class Policy(_Model):
     unmanaged: state.Unmanaged = state.Unmanaged.KEEP
     claim: state.Claim = state.Claim.SKIP
-    protect: list[str] = Field(default_factory=lambda: list(state.DEFAULT_PROTECT))
-    max_change_ratio: float = Field(0.3, gt=0, le=1)
-    min_destination_size: int = Field(10, ge=0)
+    protect: list[OutreachStatus] = Field(
+        default_factory=lambda: cast(list[OutreachStatus], list(state.DEFAULT_PROTECT))
+    )
+    max_change_ratio: Number = Field(0.3, gt=0, le=1)
+    min_destination_size: Integer = Field(10, ge=0)
 
     def to_state(self) -> state.Policy:
         return state.Policy(
@@ -163,12 +223,69 @@ class Policy(_Model):
         )
 
 
+def _ref(name: str) -> dict[str, Any]:
+    return {_DEF_MARKER: name}
+
+
+def _provider(*names: str) -> dict[str, Any]:
+    return {"properties": {"workspace": {"properties": {"provider": {"enum": list(names)}}}}}
+
+
+AUDIENCE_DEF: dict[str, Any] = {
+    "description": "A destination that is an audience (Sonarly).",
+    "anyOf": [{"required": [kind], "properties": {kind: {"type": "string"}}} for kind in ("audience", "audience_id")],
+}
+_NOT_AUDIENCE = {"not": _ref("Audience")}
+#: Spec.vendor: a Sonarly workspace, or a sandbox (or any) whose destinations are all audiences
+_SPEAKS_SONARLY = {
+    "anyOf": [_provider("sonarly"), {"properties": {"destinations": {"additionalProperties": _ref("Audience")}}}]
+}
+SPEC_RULES: list[dict[str, Any]] = [
+    {  # Sonarly: an account group, no owners, leads keyed by LinkedIn profile; otherwise by email
+        "if": _SPEAKS_SONARLY,
+        "then": {
+            "properties": {
+                "workspace": {
+                    "required": ["account_group"],
+                    "properties": {"account_group": {"type": "string", "minLength": 1}},
+                },
+                "owners": {"maxProperties": 0},
+                "pools": {"maxProperties": 0},
+                "routes": {"items": {"properties": {"owner": {"type": "null"}}}},
+                "leads": {"items": {"required": ["linkedin"]}},
+            }
+        },
+        "else": {"properties": {"leads": {"items": {"required": ["email"]}}}},
+    },
+    {"if": _provider("instantly"), "then": {"properties": {"destinations": {"additionalProperties": _NOT_AUDIENCE}}}},
+    {"if": _provider("sonarly"), "then": {"properties": {"destinations": {"additionalProperties": _ref("Audience")}}}},
+    {  # a sandbox plays one vendor: audiences only, or campaigns and lists only
+        "if": _provider("sandbox"),
+        "then": {
+            "properties": {
+                "destinations": {
+                    "anyOf": [{"additionalProperties": _ref("Audience")}, {"additionalProperties": _NOT_AUDIENCE}]
+                }
+            }
+        },
+    },
+]
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # true == 1 in Python, not in the schema
+        raise PydanticCustomError("literal_error", "Input should be 1")
+    return value
+
+
 class Spec(_Model):
     """A leadsync spec, `version: 1`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="leadsync spec")
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="leadsync spec", json_schema_extra={"allOf": SPEC_RULES}
+    )
 
-    version: Literal[1]
+    version: Annotated[Literal[1], BeforeValidator(_not_bool)]
     workspace: Workspace
     destinations: dict[Name, Destination] = Field(min_length=1)
     owners: dict[Name, Owner] = Field(default_factory=dict)
@@ -198,6 +315,7 @@ def spec_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://leadsync.dev/schemas/leadsync.schema.json"
     schema.setdefault("$defs", {}).update(CONDITION_DEFS)
+    schema["$defs"]["Audience"] = AUDIENCE_DEF
     return _resolve_markers(schema)
 
 
@@ -205,7 +323,15 @@ def _resolve_markers(node: Any) -> Any:
     if isinstance(node, dict):
         if _DEF_MARKER in node:
             return {"$ref": f"#/$defs/{node[_DEF_MARKER]}"}
-        return {key: _resolve_markers(value) for key, value in node.items()}
+        resolved = {key: _resolve_markers(value) for key, value in node.items()}
+        patterns = resolved.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in resolved:
+            # pydantic writes dict[Name, X] as patternProperties, which lets a key outside the pattern through
+            ((pattern, value),) = patterns.items()
+            del resolved["patternProperties"]
+            resolved["propertyNames"] = {**resolved.get("propertyNames", {}), "pattern": pattern}
+            resolved["additionalProperties"] = value
+        return resolved
     if isinstance(node, list):
         return [_resolve_markers(item) for item in node]
     return node
