@@ -15,6 +15,7 @@ from leadsync.cli import main
 
 SPECS = Path(__file__).parent / "specs"
 FIXTURES = sorted(SPECS.glob("bad-*.yaml"))
+WARNINGS = sorted(SPECS.glob("warn-*.yaml"))
 
 
 @pytest.fixture
@@ -51,9 +52,23 @@ def test_there_is_a_fixture_for_every_failure_mode() -> None:
         "api-key-env-value", "unknown-destination", "unknown-owner", "unknown-pool", "duplicate-route",
         "unreachable-route", "invalid-regex", "weight", "source-absolute", "source-escape", "source-symlink",
         "source-missing", "source-not-utf8", "invalid-email", "duplicate-person", "not-a-number",
-        "invalid-linkedin",
+        "invalid-linkedin", "unknown-attribute",
     }  # fmt: skip
     assert required <= names
+
+
+@pytest.mark.parametrize("fixture", WARNINGS, ids=[f.stem for f in WARNINGS])
+def test_questionable_spec_is_valid_with_its_located_warning(fixture: Path, workdir: Path) -> None:
+    """`tests/specs/warn-*.yaml` are valid, and say on their first line the one warning they get."""
+    result = CliRunner().invoke(main, ["validate", fixture.name])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning: ")]
+    assert warnings == [f"Warning: {expectation(fixture)}"]
+
+
+def test_there_is_a_fixture_for_every_warning() -> None:
+    names = {f.stem.removeprefix("warn-") for f in WARNINGS}
+    assert {"route-matches-none", "route-shadowed", "number-as-text"} <= names
 
 
 def test_a_literal_key_is_never_repeated(workdir: Path) -> None:

@@ -17,6 +17,7 @@ from leadsync._gc import paused_gc
 from leadsync.errors import Location, Problem, SpecError
 from leadsync.spec.checks import resolve_inside
 from leadsync.spec.loader import LoadedSpec
+from leadsync.spec.meaning import Supply, attribute_problems, lead_warnings
 from leadsync.spec.models import Source
 from leadsync.state import KeyKind, Lead
 
@@ -45,6 +46,7 @@ class _Reader:
         self.warnings: list[Problem] = []
         self.seen: dict[str, Lead] = {}
         self.leads: list[Lead] = []
+        self.supply = Supply()
         self._budget = MAX_PROBLEMS_PER_SOURCE
         self._hidden = 0
 
@@ -87,16 +89,10 @@ class _Reader:
 
     def inline(self) -> None:
         spec_file = self.loaded.display
-        for i, item in enumerate(self.loaded.spec.leads):
+        for i, item in enumerate(self.loaded.spec.leads):  # their shape is checked with the spec's
             where = self.loaded.positions.of(("leads", i))
-            bad = [k for k, v in item.items() if isinstance(v, (dict, list))]
-            if bad:
-                self.problem(where, f"lead attribute '{bad[0]}' must be a plain value, not a list or mapping")
-                continue
-            if self.key_attr not in item:
-                self.problem(where, f"an inline lead needs '{self.key_attr}'")
-                continue
             names = sorted(str(k) for k in item)
+            self.supply.attributes.update(names)
             fields = {name: j for j, name in enumerate(names)}
             self.add(item[self.key_attr], tuple(item[n] for n in names), fields, spec_file, where.line, where.column)
         self.end_source(spec_file)
@@ -104,6 +100,7 @@ class _Reader:
     def source(self, index: int, source: Source) -> None:
         resolved = resolve_inside(self.loaded.root, source.path)
         where = self.loaded.positions.of(("sources", index, "path"))
+        complete, self.supply.complete = self.supply.complete, False  # until its attributes are known
         if isinstance(resolved, str):
             self.problems.append(Problem(where, f"source {source.path!r}: {resolved}"))
             return
@@ -112,11 +109,15 @@ class _Reader:
         if fmt is None:
             self.problems.append(Problem(where, f"source {source.path!r}: unknown format; use .csv or .jsonl, or set format"))
             return
+        for attr, column in source.fields.items():
+            if column != attr:
+                self.supply.renamed.setdefault(column, (attr, index))
         try:
             if fmt == "csv":
-                self.csv(resolved, label, source, index)
+                known = self.csv(resolved, label, source, index)
             else:
-                self.jsonl(resolved, label, source)
+                known = self.jsonl(resolved, label, source)
+            self.supply.complete = complete and known
         except UnicodeDecodeError as exc:
             self.problems.append(Problem(Location(label), f"not UTF-8 text (byte {exc.start})"))
         except OSError as exc:
@@ -125,16 +126,18 @@ class _Reader:
             self.problems.append(Problem(Location(label), f"CSV error: {exc}"))
         self.end_source(label)
 
-    def csv(self, path: FsPath, label: str, source: Source, index: int) -> None:
+    def csv(self, path: FsPath, label: str, source: Source, index: int) -> bool:
+        """Read a CSV source; whether its header told its attributes."""
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None:
                 self.problem(Location(label, 1, 1), "empty CSV file: expected a header row")
-                return
-            fields = self._csv_fields([h.strip() for h in header], label, source, index)
+                return False
+            names = [h.strip() for h in header]
+            fields = self._csv_fields(names, label, source, index)
             if fields is None:
-                return
+                return len(set(names)) == len(names)  # a column twice leaves the attributes unknown
             key_index = fields[self.key_attr]
             width = len(header)
             line = reader.line_num + 1
@@ -151,6 +154,7 @@ class _Reader:
                     continue
                 lead = seen[key] = Lead(key, tuple(row), fields, label, start)
                 append(lead)
+        return True
 
     def _csv_fields(self, header: list[str], label: str, source: Source, index: int) -> dict[str, int] | None:
         columns: dict[str, int] = {}
@@ -169,6 +173,8 @@ class _Reader:
                 ok = False
             else:
                 fields[attr] = columns[column]
+        # a mapped column that is missing is reported here, not again where its attribute is used
+        self.supply.attributes.update(fields.keys() | source.fields.keys())
         if self.key_attr not in fields:
             self.problem(
                 Location(label, 1),
@@ -177,7 +183,7 @@ class _Reader:
             ok = False
         return fields if ok else None
 
-    def jsonl(self, path: FsPath, label: str, source: Source) -> None:
+    def jsonl(self, path: FsPath, label: str, source: Source) -> bool:
         renamed = {column: attr for attr, column in source.fields.items()}
         shapes: dict[tuple[str, ...], dict[str, int]] = {}  # one field index per distinct set of keys
         with path.open(encoding="utf-8-sig") as handle:
@@ -199,11 +205,13 @@ class _Reader:
                 fields = shapes.get(names)
                 if fields is None:
                     fields = shapes.setdefault(names, {name: i for i, name in enumerate(names)})
+                    self.supply.attributes.update(names)
                 values = tuple(item.values())
                 if self.key_attr not in fields:
                     self.problem(Location(label, number, 1), f"no '{self.key_attr}' in this lead")
                     continue
                 self.add(values[fields[self.key_attr]], values, fields, label, number, 1)
+        return True
 
 
 def _format_of(path: FsPath) -> str | None:
@@ -243,7 +251,8 @@ def load_leads(loaded: LoadedSpec) -> LeadSet:
         reader.inline()
         for index, source in enumerate(loaded.spec.sources):
             reader.source(index, source)
+    reader.problems.extend(attribute_problems(loaded, reader.supply))
     if reader.problems:
         raise SpecError(reader.problems)
-    return LeadSet(reader.leads, reader.warnings)
+    return LeadSet(reader.leads, [*reader.warnings, *lead_warnings(loaded, reader.leads)])
 
