@@ -1,4 +1,4 @@
-"""The spec of DESIGN.md section 2 as pydantic models: the single source of `schemas/leadsync.schema.json`.
+"""The spec of docs/design.md section 2 as pydantic models: the single source of `schemas/leadsync.schema.json`.
 
 Models check shape and types; cross references, conditions and file paths are checked by `checks.py`,
 which knows where each value sits in the YAML.
