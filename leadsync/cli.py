@@ -317,7 +317,8 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
                    "unverified; run apply again once it is ready") + ("" if not report.residual.has_changes
                                                                          else ", and the changes above remain")
         if report.open_items:  # accepted writes whose effect never showed: not sent again, settled next time
-            why = "; ".join(report.open_items) + ("" if why == "the changes above remain" else f"; {why}")
+            rest = why if report.busy else "the other changes above remain" if report.others_open else ""
+            why = "; ".join([*report.open_items, *([rest] if rest else [])])
         _err(click.style("Error: ", fg="red", bold=True) + f"not converged: {why}")
 
 

@@ -10,7 +10,8 @@ and independently of the planner's own verdict:
   the plan did not add;
 - misplaced: a routed person (not held, conflicted or unsupported) not where the spec says, with the owner it says;
 - outside: a record the plan did not touch whose place, owner or status changed;
-- unconverged: a workspace a second apply could not bring to an empty plan.
+- unconverged: a workspace a second apply could not bring to an empty plan (nor, while move jobs stalled again,
+  the applies after it: a stalled job ends its apply unconverged, and the next one settles it; issue 11).
 
 `benchmarks/bench_faults.py` runs the same campaign for longer and prints the figures.
 """
@@ -51,6 +52,7 @@ KEY_ENV = "LEADSYNC_CAMPAIGN_KEY"
 KEY = "campaign-key-all"
 MASTER_SEED = 20261123
 CI_RUNS = 200
+MAX_APPLIES = 5  # a second apply, and one more for each that ended with a job stalled (p <= 0.1 a job)
 OWNERS = [f"o{i}" for i in range(6)]
 USER = {name: f"7d0c6d2e-0000-4000-8000-{i + 1:012x}" for i, name in enumerate([*OWNERS, "ghost"])}
 CAMPAIGNS = {"Enterprise": 1, "Mid-Market": 2, "SMB": 3, "Webinar": 4}  # Webinar is outside the spec
@@ -429,7 +431,8 @@ def run_campaign_once(scenario: Scenario, faults: str, state_dir: Path) -> RunRe
         errors: list[str] = []
         report = ApplyReport()
         try:
-            for attempt in range(2):
+            allowed = 2  # and one more for each apply that ended with a stalled job (the next one settles it)
+            for attempt in range(MAX_APPLIES):
                 try:
                     again = apply_once(loaded, provider, state_dir, naps)
                 except LeadsyncError as exc:  # an apply that gave up: the next one resumes it
@@ -441,7 +444,8 @@ def run_campaign_once(scenario: Scenario, faults: str, state_dir: Path) -> RunRe
                 report.converged = again.converged
                 if attempt == 0:
                     converged_first = again.converged
-                if again.converged:
+                allowed += bool(again.open_items)
+                if again.converged or attempt + 1 >= allowed:
                     break
         finally:
             provider.close()

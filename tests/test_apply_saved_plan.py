@@ -131,6 +131,16 @@ def test_a_saved_plan_with_its_spec_edited_applies_in_full_and_says_the_spec_wan
         assert "403" in err and "run leadsync plan again" in err
 
 
+def test_a_saved_change_a_fresh_plan_no_longer_makes_is_not_called_converged(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nobody_big = spec().replace("{gte: 1000}", "{gte: 1000000}")  # the edit drops the saved moves
+    with plan_then(folder, monkeypatch, FAILED_MOVE, nobody_big) as (running, code, err):
+        assert owners(running) == Counter(bob=PEOPLE)  # the move failed, and was not sent again
+        assert code == 1 and "Converged" not in err
+        assert f"{BIG} changes of it did not happen, and a fresh plan of the workspace no longer makes them" in err
+
+
 def test_a_lost_answer_of_a_saved_plan_is_settled_and_it_converges(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with plan_then(folder, monkeypatch, LOST_MOVE, None) as (running, code, err):
         assert code == 0 and "Converged" in err and "Warning" not in err, err

@@ -113,3 +113,24 @@ def test_the_job_wait_is_an_option_whose_default_stays_300_s(folder: Path, monke
         assert session.provider.job_timeout == 300.0  # type: ignore[attr-defined]
     code, _, err = leadsync("apply", "spec.yaml", "--auto-approve", "--job-timeout", "0")
     assert code == 1 and "job-timeout" in err
+
+
+def test_withholding_people_keeps_each_operation_s_records_aligned(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from test_apply_saved_plan import saved_plan
+
+    from leadsync.apply.inflight import withhold
+    from leadsync.plan import AddLead, AddOp, AssignOp
+
+    plan = saved_plan(folder, monkeypatch)
+    [move] = plan.operations
+    assign = AssignOp("carol", "nurture", ("a", "b", "c"), ("a@x.test", "b@x.test", "c@x.test"), ("bob", None, "bob"))
+    add = AddOp("nurture", (AddLead("d@x.test", "bob", "rest"),))
+    both = replace(plan, operations=(move, add, assign))
+    kept = withhold(both, {"b@x.test", "d@x.test", *move.keys[1:]})
+    assert [op.op for op in kept.operations] == ["move", "assign"]
+    assert kept.operations[0].lead_ids == move.lead_ids[:1] and kept.operations[0].keys == move.keys[:1]
+    assert kept.operations[1] == AssignOp("carol", "nurture", ("a", "c"), ("a@x.test", "c@x.test"), ("bob", "bob"))
+    assert kept.operations[1].previous_owners == ("bob", "bob")
+    assert withhold(both, set()) is both

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from leadsync.apply.inflight import InFlight, withhold
 from leadsync.apply.journal import Journal, Unfinished
@@ -128,6 +129,7 @@ class ApplyReport:
     notes: list[str] = field(default_factory=list)
     busy: frozenset[str] = frozenset()  # what the last read could not see into (being populated)
     open_items: list[str] = field(default_factory=list)  # accepted writes whose effect never showed (in flight)
+    others_open: bool = False  # ... and the residual has changes for other people too
     diverged: str | None = None  # why a saved plan's apply stopped: the remaining work is not the saved plan's
 
 
@@ -227,10 +229,11 @@ class Applier:
             raise
         report.busy = busy
         report.residual = None if report.converged else plan
-        report.open_items = [] if report.converged else self._still_open(plan)
+        if not report.converged:
+            report.open_items, report.others_open = self._still_open(plan)
         report.seconds = self.clock() - started
         # what the next apply must settle: in flight (ids, names, counts: no emails), or a saved plan that diverged
-        unsettled = {"open": report.open_items} if report.open_items else {}
+        unsettled: dict[str, Any] = {"open": report.open_items} if report.open_items else {}
         if report.diverged is not None:
             unsettled["diverged"] = True
         self.journal.end(converged=report.converged, writes=report.writes, rounds=report.rounds,
@@ -241,15 +244,12 @@ class Applier:
     def _withheld(self) -> frozenset[str]:
         return frozenset().union(*(item.keys for item in self._inflight))
 
-    def _still_open(self, residual: Plan) -> list[str]:
-        """What each write in flight leaves open: those of its people the residual still has a change for."""
+    def _still_open(self, residual: Plan) -> tuple[list[str], bool]:
+        """What each write in flight leaves open (those of its people the residual still has a change for), and
+        whether the residual has changes for other people as well."""
         remaining = frozenset(key for op in residual.operations for key in op.keys)
-        found = []
-        for item in self._inflight:
-            left = len(item.keys & remaining)
-            if left:
-                found.append(item.describe(left))
-        return found
+        found = [item.describe(len(item.keys & remaining)) for item in self._inflight if item.keys & remaining]
+        return found, bool(found) and bool(remaining - self._withheld())
 
     def _round(self, plan: Plan, workspace: ResolvedWorkspace, report: ApplyReport) -> bool:
         """Send the plan's operations phase by phase (moves, adds, assigns, removes), each phase's requests
