@@ -195,3 +195,21 @@ def test_the_guard_lets_a_re_chunked_subset_through_and_stops_anything_else(
     with pytest.raises(PlanDiverged):
         guard(replace(saved, operations=(AddOp("enterprise", (AddLead("new@x.test", "alice", "big"),)),)))
     assert not guard(replace(saved, operations=())).operations
+
+
+def test_people_riding_in_an_owner_setting_move_match_a_plain_move_of_them() -> None:
+    """The planner folds people who keep owner X into the call that gives others X. When a round regroups them
+    (the re-owned person's part happened, theirs did not), their change is the same plain move: no divergence."""
+    from leadsync.plan import make_plan
+    from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead
+
+    managed = frozenset({"enterprise", "nurture"})
+    remote = [RemoteLead("r1", "a@x.test", "nurture", "bob"), RemoteLead("r2", "b@x.test", "nurture", "alice")]
+    desired = [DesiredLead("a@x.test", "enterprise", "alice", "r"), DesiredLead("b@x.test", "enterprise", None, "r")]
+    saved = make_plan(desired, remote, managed=managed, policy=Policy(), capabilities=Capabilities())
+    [move] = saved.operations
+    assert isinstance(move, MoveOp) and move.owner == "alice" and move.keys == ("a@x.test", "b@x.test")
+    after = [RemoteLead("r1", "a@x.test", "enterprise", "alice"), remote[1]]  # a's part happened, b's did not
+    residual = make_plan(desired, after, managed=managed, policy=Policy(), capabilities=Capabilities())
+    assert [(op.owner, op.keys) for op in residual.operations if isinstance(op, MoveOp)] == [(None, ("b@x.test",))]
+    assert SavedPlanGuard(saved)(residual).operations == residual.operations

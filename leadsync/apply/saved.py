@@ -37,8 +37,12 @@ def items(operations: Iterable[Operation]) -> Iterator[Item]:
     """Every record-level change the operations make."""
     for op in operations:
         if isinstance(op, MoveOp):
-            for ident, key in zip(op.lead_ids, op.keys):
-                yield key, ident, ("move", op.source, op.target, op.owner)
+            # a person who already has the owner a move sets only rides along (the planner folds such keepers
+            # into owner-setting calls): for them the change is a plain move, however a round groups them
+            kept = op.previous_owners if len(op.previous_owners) == len(op.keys) else (None,) * len(op.keys)
+            for ident, key, previous in zip(op.lead_ids, op.keys, kept):
+                owner = None if previous is not None and previous == op.owner else op.owner
+                yield key, ident, ("move", op.source, op.target, owner)
         elif isinstance(op, AssignOp):
             for ident, key in zip(op.lead_ids, op.keys):
                 yield key, ident, ("assign", op.destination, op.destination, op.owner)
