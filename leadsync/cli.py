@@ -214,6 +214,7 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
         if saved is not None and not Path(spec).is_file():
             _fail(f"{target} was planned from {spec}, which is not here: apply from the folder plan ran in")
         with apply_session(load_spec(spec), job_timeout=job_timeout) as session:
+            _warn(list(session.leads.warnings))  # what plan and validate warn of, before anything is sent
             if session.resumed is not None and session.resumed.ended:
                 _err(f"The previous apply (run {session.resumed.run}) left background jobs running: they were "
                      "waited for before reading the workspace.")  # fmt: skip

@@ -217,3 +217,18 @@ def test_mask_reaches_warnings_too(tmp_path: Path) -> None:
         masked = CliRunner().invoke(main, ["plan", *args, *extra])
         assert masked.exit_code == 0 and "Warning: " in masked.stderr
         assert EMAIL.search(masked.stderr + masked.stdout) is None, (extra, masked.stderr)
+
+
+def test_apply_shows_the_spec_warnings_before_it_sends_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number written as text made `plan` warn, but `apply` said nothing and moved the leads (a new user's walk,
+    issue #11): apply warns too, in the dry run and before it sends."""
+    for name in ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    spec = tmp_path / "quickstart.yaml"
+    spec.write_text(spec.read_text().replace("company_size: {gte: 1000}", 'company_size: ">=1000"'))
+    monkeypatch.chdir(tmp_path)
+    for args in (["--dry-run"], ["--auto-approve"]):
+        result = CliRunner().invoke(main, ["apply", "quickstart.yaml", *args])
+        assert "Traceback" not in result.output
+        first = result.stderr.splitlines()[0]
+        assert first.startswith("Warning: quickstart.yaml:") and "'>=1000' is compared as text" in first, first

@@ -99,6 +99,11 @@ class SavedPlanGuard:
         saved work and, given the `workspace` it was planned from and nothing unreadable, leaves none of it out."""
         found = list(items(residual.operations))
         beyond = [item for item in found if not self._allowed(item)]
+        if beyond and len(beyond) == len(found) and workspace is not None and not busy:
+            if not self._left_out(found, workspace):  # every saved change shows: only new work is left
+                raise PlanDiverged(f"the saved plan was carried out in full, but the spec or the workspace changed "
+                                   f"since it was made: a fresh plan has {len(beyond)} more {_changes(len(beyond)).split()[1]} "
+                                   f"({_examples(beyond)}); run leadsync plan again to review them")  # fmt: skip
         if beyond:
             raise PlanDiverged(f"the remaining work differs from the saved plan: a fresh plan of the workspace has "
                                f"{_changes(len(beyond))} the saved plan does not have ({_examples(beyond)}); nothing "
