@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -34,6 +35,15 @@ from leadsync.workflow import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the longest --job-timeout: a day (nan and inf never end a wait, and pass click's range check)
+JOB_TIMEOUT_MAX = 86_400.0
+
+
+def _finite(value: float | None, option: str) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint=option)
+    return value
 
 
 def _color() -> bool | None:
@@ -199,9 +209,11 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
 @click.argument("target", metavar="SPEC|PLANFILE", type=click.Path(dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI). Without it, apply asks on a terminal.")
 @click.option("--dry-run", is_flag=True, help="Print every request apply would send, and send none.")
-@click.option("--force", is_flag=True, help="Apply even when a destination changes more than max_change_ratio.")
+@click.option("--force", is_flag=True, help="Apply even when more than max_change_ratio of a destination's existing "
+                                            "leads would be moved out, re-owned or removed.")
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
-@click.option("--job-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--job-timeout", type=click.FloatRange(min=0, max=JOB_TIMEOUT_MAX, min_open=True), default=None,
+              metavar="SECONDS", callback=lambda _ctx, _param, value: _finite(value, "--job-timeout"),
               help="How long to wait for a move's background job, or for a bulk-assign to show, before leaving it "
                    "open: the apply then ends not converged and the next one settles it. Default: 300.")  # fmt: skip
 def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool, job_timeout: float | None) -> None:
@@ -295,14 +307,14 @@ def _apply_with_progress(session: Any, total: int) -> ApplyReport:
 
 def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
     rounds = f"{report.rounds} round{'s' if report.rounds != 1 else ''}"
-    settled = f", {report.open_outcomes} open outcomes settled by re-reading" if report.open_outcomes else ""
-    _err(f"Applied {report.writes} writes in {rounds}{settled}, {report.seconds:.1f} s.")
+    settled = f", {count(report.open_outcomes, 'open outcome')} settled by re-reading" if report.open_outcomes else ""
+    _err(f"Applied {count(report.writes, 'write')} in {rounds}{settled}, {report.seconds:.1f} s.")
     total = sum(stats.calls.values())
     retried = f"{stats.retries} retried" if stats.retries else "no retries"
     _err(f"Calls: {total} ({report.writes} writes, {total - report.writes} reads and polls), {retried}:")
     width = max((len(endpoint) for endpoint in stats.calls), default=0)
-    for endpoint, count in sorted(stats.calls.items(), key=lambda item: (-item[1], item[0])):
-        _err(f"  {endpoint:<{width}}  {count:>6}")
+    for endpoint, calls in sorted(stats.calls.items(), key=lambda item: (-item[1], item[0])):
+        _err(f"  {endpoint:<{width}}  {calls:>6}")
     if report.converged:
         _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
     elif report.diverged is not None:  # a saved plan's apply: the fresh plan is not the saved plan's work

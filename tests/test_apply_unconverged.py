@@ -111,8 +111,9 @@ def test_the_job_wait_is_an_option_whose_default_stays_300_s(folder: Path, monke
     assert code == 0 and "--job-timeout" in out and "300" in out
     with vendor(monkeypatch, ""), apply_session(load_spec(folder / "spec.yaml")) as session:
         assert session.provider.job_timeout == 300.0  # type: ignore[attr-defined]
-    code, _, err = leadsync("apply", "spec.yaml", "--auto-approve", "--job-timeout", "0")
-    assert code == 1 and "job-timeout" in err
+    for bad in ("0", "-1", "abc", "nan", "inf", "1e400", "86401"):  # nan and inf once passed: a wait without end
+        code, _, err = leadsync("apply", "spec.yaml", "--auto-approve", "--job-timeout", bad)
+        assert code == 1 and "job-timeout" in err, bad
 
 
 def test_withholding_people_keeps_each_operation_s_records_aligned(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
