@@ -233,3 +233,18 @@ def test_plan_shows_the_route_warnings(tmp_path: Path, monkeypatch: pytest.Monke
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
         assert "Warning: spec.yaml:6:5: route 'fr' matches none of the spec's 2 leads (country = 'FR')" in result.output
+
+
+def test_an_attribute_asked_about_only_with_exists_is_no_error(make_spec: Callable[..., LoadedSpec]) -> None:
+    """`exists: false` matches every lead without it: no lead having it yet is what the route is for (review)."""
+    found = load(make_spec, SOURCE + "routes:\n  - {name: b, when: {phone: {exists: false}}, to: big}\n")
+    assert not [f for f in found if not f.startswith("warning")], found
+
+
+def test_an_empty_jsonl_source_leaves_attributes_unchecked(make_spec: Callable[..., LoadedSpec]) -> None:
+    """A JSONL file has no header: with no record yet, its attributes are unknown (review: an empty file beside
+    one inline lead made a valid route an error)."""
+    body = ("sources: [{path: leads.jsonl}]\nleads: [{email: ana@one.test}]\n"
+            "routes:\n  - {name: b, when: {company_size: {gte: 1000}}, to: big}\n  - {name: r, to: rest}\n")
+    found = load(make_spec, body, {"leads.jsonl": ""})
+    assert not [f for f in found if not f.startswith("warning")], found

@@ -1,8 +1,9 @@
 """Validation by meaning: what a spec's `when` conditions say about the leads it has now.
 
 - An attribute that no lead can have (no source column, no inline lead's key, not derived) is an error, with a
-  did-you-mean. A spec with no leads at all (no sources and no inline leads, or only empty ones) has nothing to
-  check against, so its attributes are not checked.
+  did-you-mean, unless it is only asked about with `exists`. A spec with no leads at all (no sources and no
+  inline leads, or only empty ones) has nothing to check against, so its attributes are not checked; nor does a
+  JSONL source with no record (it has no header to tell its attributes).
 - A route that no current lead is routed by is a warning, told one of two ways because the fixes differ: it
   matches none of the leads (look at the condition), or every lead it matches goes to an earlier route (look at
   the order). A spec without leads gets neither.
@@ -66,9 +67,9 @@ def attribute_problems(loaded: LoadedSpec, supply: Supply) -> list[Problem]:
     known = supply.attributes | derived(loaded)
     problems: list[Problem] = []
     for i, route in enumerate(loaded.spec.routes):
-        for attr, path, _ in when_attributes(route.when, ("routes", i, "when")):
-            if attr in known:
-                continue
+        for attr, path, matcher in when_attributes(route.when, ("routes", i, "when")):
+            if attr in known or (isinstance(matcher, dict) and "exists" in matcher):
+                continue  # `exists` asks whether a lead has it at all: no lead having it yet is no mistake
             message = f"route '{route.name}': no lead has the attribute '{attr}'{_hint(attr, known, supply)}"
             problems.append(Problem(loaded.positions.of(path, key=True), message))
     return problems

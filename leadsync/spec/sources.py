@@ -211,7 +211,7 @@ class _Reader:
                     self.problem(Location(label, number, 1), f"no '{self.key_attr}' in this lead")
                     continue
                 self.add(values[fields[self.key_attr]], values, fields, label, number, 1)
-        return True
+        return bool(shapes)  # a JSONL file has no header: with no record, which attributes it has is unknown
 
 
 def _format_of(path: FsPath) -> str | None:
