@@ -1,10 +1,12 @@
 """Minimal means minimal: the plan's writes are the true fewest, found by exhaustive search (issue #11).
 
 `exhaustive_minimum` knows nothing of the planner's groups or of `_bound.py`. From the scenario's own
-people it lists, for each change a person needs, every call that could carry it under the vendor's API
-(docs/design.md section 3: a move call is one source, one target and one `assigned_to` or none; an add call one
-destination; a bulk-assign one owner and one destination; a delete one destination), keeping the calls
-after which the person is where and with whom routing wants them. Then it tries every way of choosing one
+people it lists, for each change a person needs, every call that could carry it under the vendor's API and
+the plan's contract (docs/design.md section 3: a move call is one source, one target and one `assigned_to`
+or none; an add call one destination; a bulk-assign one owner and one destination; a delete one
+destination; and a lead that moves gets its new owner from its move, never from a later bulk-assign: the
+assign, filtered to the target, would race the move's background job, and a move plus an assign is the split
+the contract rules out), keeping the calls after which the person is where and with whom routing wants them. Then it tries every way of choosing one
 call per person and keeps the cheapest, each call kind chunked. Only who the plan had to leave alone (held,
 conflicts, unsupported) is taken from the plan.
 

@@ -14,7 +14,10 @@ vendor's API, without looking at the planner's groups, so that `writes == lower_
 - assign: one call per (owner to set, destination).
 - remove: one call per destination (records, not people: a person may have several).
 
-Each class takes ceil(size / chunk) calls.
+Each class takes ceil(size / chunk) calls. This is the fewest under the plan's contract that a lead that moves
+gets its new owner from its move (docs/design.md section 3): a move without `assigned_to` followed by a
+bulk-assign in the target could sometimes share a call with people re-owned in place, but that assign would race
+the move's background job. `tests/test_plan_minimal.py` holds the bound equal to an exhaustive search.
 """
 
 from __future__ import annotations
