@@ -261,3 +261,15 @@ def test_the_plan_is_an_error_exactly_when_a_name_cannot_be_met(tmp_path_factory
     if unmet:
         assert out == "" and re.search(r"spec\.yaml:\d+:\d+: ", err)
     shutil.rmtree(folder)
+
+
+def test_a_workspace_name_that_only_looks_the_same_is_said_so(tmp_path: Path) -> None:
+    """Review: '  SMB Outbound ' in the workspace gave "(did you mean 'SMB Outbound'?)" for 'SMB Outbound'."""
+    seed = json.loads(json.dumps(SEED))
+    seed["campaigns"][0]["name"] = " Enterprise 2027  "
+    spec, remote = write(tmp_path, spec_text(), seed)
+    code, _, err = run("plan", str(spec), "--remote", str(remote))
+    assert code == 1
+    assert ("no campaign 'Enterprise 2027' in the workspace (the workspace has one whose name differs from this only "
+            "in spaces around it or in its Unicode form: copy the name from the workspace, or name it by id "
+            "(campaign_id: ...))") in err
