@@ -255,7 +255,7 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
             _confirm(auto_approve)
             report = _apply_with_progress(session, len(plan.operations))  # one request per operation
             stats = session.provider.stats
-        _report(report, stats, mask)
+        _report(report, stats, mask, target if saved is not None else None)
         if not report.converged:
             sys.exit(1)
 
@@ -305,7 +305,7 @@ def _apply_with_progress(session: Any, total: int) -> ApplyReport:
         return session.apply(on_write=lambda _request: bar.update(1))  # type: ignore[no-any-return]
 
 
-def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
+def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None = None) -> None:
     rounds = f"{report.rounds} round{'s' if report.rounds != 1 else ''}"
     settled = f", {count(report.open_outcomes, 'open outcome')} settled by re-reading" if report.open_outcomes else ""
     _err(f"Applied {count(report.writes, 'write')} in {rounds}{settled}, {report.seconds:.1f} s.")
@@ -332,6 +332,9 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool) -> None:
         if report.open_items:  # accepted writes whose effect never showed: not sent again, settled next time
             rest = why if report.busy else "the other changes above remain" if report.others_open else ""
             why = "; ".join([*report.open_items, *([rest] if rest else [])])
+            if saved is not None:  # the workspace changed since that plan: it would be refused as stale
+                why += (f"; applying {saved} again waits for it first, and is refused as stale once that work has "
+                        "changed the workspace: then run leadsync plan again")
         _err(click.style("Error: ", fg="red", bold=True) + f"not converged: {why}")
 
 

@@ -57,6 +57,20 @@ def test_a_move_job_pending_past_its_wait_ends_unconverged_and_is_not_sent_again
         assert f"move job {job} (nurture -> enterprise, 97 leads)" in err
 
 
+def test_a_saved_plan_left_with_a_job_pending_says_what_to_run_next(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: "the next apply waits for it", yet applying the same PLANFILE again is refused as stale once the
+    job has moved anyone: the message says so, and what to run then."""
+    with vendor(monkeypatch, "job_stall=1") as running:
+        assert leadsync("plan", "spec.yaml", "--out", "plan.json")[0] == 0
+        code, _, err = leadsync("apply", "plan.json", "--auto-approve", "--job-timeout", "0.3")
+        assert code == 1 and sent(running, "move") == 1
+        assert ("applying plan.json again waits for it first, and is refused as stale once that work has changed "
+                "the workspace: then run leadsync plan again") in err, err
+        # the job never ends here, so nothing changed: the plan is not stale, its job is waited for, then re-sent
+        code, _, err = leadsync("apply", "plan.json", "--auto-approve", "--job-timeout", "0.3")
+        assert code == 1 and "left background jobs running: they were waited for" in err and "still pending" in err
+
+
 def test_the_next_apply_waits_for_the_pending_job_and_settles_it(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with vendor(monkeypatch, "job_ms=600000,job_polls=4") as running:  # done at its 4th poll
         code, _, err = leadsync("apply", "spec.yaml", "--auto-approve", "--job-timeout", "0.25")
