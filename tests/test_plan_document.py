@@ -129,7 +129,7 @@ def test_the_json_is_canonical_bytes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(format_version=2), "unsupported plan format_version 2"),
+        (lambda d: d.update(format_version=1), "unsupported plan format_version 1"),  # the ratio meant another thing
         (lambda d: d.pop("format_version"), "not a plan document"),
         (lambda d: d.pop("fingerprint"), "invalid plan document at the top level: 'fingerprint' is a required"),
         (lambda d: d["operations"][3].pop("lead_ids"), "invalid plan document at operations/3"),
@@ -137,7 +137,7 @@ def test_the_json_is_canonical_bytes(tmp_path: Path) -> None:
         (lambda d: d["operations"][0].update(op="merge"), "invalid plan document at operations/0/op"),
         (lambda d: d["summary"].update(add=-1), "invalid plan document at summary/add"),
         (lambda d: d["operations"][0].update(keys=["a", "b"]), "as many keys as lead_ids"),
-        (lambda d: d.update(format_version=1.0), "unsupported plan format_version 1.0"),
+        (lambda d: d.update(format_version=2.0), "unsupported plan format_version 2.0"),
         (lambda d: d.update(format_version=True), "unsupported plan format_version True"),
         (lambda d: d.pop("policy"), "'policy' is a required property"),
         (lambda d: d["operations"][1]["leads"][0].update(key=5), "invalid plan document at operations/1/leads/0/key"),

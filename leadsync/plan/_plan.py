@@ -26,7 +26,7 @@ from leadsync.plan._model import (
 from leadsync.plan._safety import UnsafePlanError, unsafe_message
 from leadsync.state import Conflict, RemoteLead
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: destinations[].changed and ratio count existing records only (issue #11)
 
 
 @dataclass(frozen=True, slots=True)
