@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,29 @@ def test_an_inline_lead_is_checked_with_the_spec(make_spec: Callable[..., Loaded
         "9:5: an inline lead needs 'email'",
         "9:5: lead attribute 'tags' must be a plain value, not a list or mapping",
     ]
+
+
+def test_a_blank_destination_name_is_refused_by_the_spec_and_the_schema(tmp_path: Path) -> None:
+    """A name of spaces passed both and could never resolve (review)."""
+    import json
+
+    import jsonschema
+
+    from leadsync.spec import load_spec
+
+    text = 'version: 1\nworkspace: {provider: instantly, api_key_env: K}\ndestinations: {a: {campaign: "  "}}\n'
+    (tmp_path / "s.yaml").write_text(text + "leads: [{email: q@a.test}]\nroutes: [{name: r, to: a}]\n")
+    try:
+        load_spec(tmp_path / "s.yaml")
+    except SpecError as exc:
+        assert [str(p) for p in exc.problems] == [
+            f"{tmp_path / 's.yaml'}:3:30: destinations.a.campaign: a campaign cannot be blank: it would never name "
+            "a place in the workspace"
+        ]
+    else:
+        raise AssertionError("a blank campaign name was accepted")
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "leadsync.schema.json").read_text())
+    document = {"version": 1, "workspace": {"provider": "instantly", "api_key_env": "K"},
+                "destinations": {"a": {"campaign": "  "}}, "leads": [{"email": "q@a.test"}],
+                "routes": [{"name": "r", "to": "a"}]}  # fmt: skip
+    assert not jsonschema.Draft202012Validator(schema).is_valid(document)

@@ -25,6 +25,8 @@ from leadsync import state
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100)]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
+#: a vendor's name or id of a place: anything but blank (a blank name can never resolve)
+PlaceRef = Annotated[str, StringConstraints(pattern=r"\S", max_length=1000)]
 
 
 def _json_integer(value: Any) -> Any:
@@ -148,12 +150,12 @@ class Destination(_Model):
         },
     )
 
-    campaign: str | None = None
-    campaign_id: str | None = None
-    list: str | None = None
-    list_id: str | None = None
-    audience: str | None = None
-    audience_id: str | None = None
+    campaign: PlaceRef | None = None
+    campaign_id: PlaceRef | None = None
+    list: PlaceRef | None = None
+    list_id: PlaceRef | None = None
+    audience: PlaceRef | None = None
+    audience_id: PlaceRef | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Destination:
