@@ -58,6 +58,7 @@ def withhold(plan: Plan, keys: Collection[str]) -> Plan:
             if new:
                 kept.append(op if len(new) == len(op.leads) else replace(op, leads=new))
             continue
+        assert isinstance(op, (MoveOp, AssignOp, RemoveOp))  # every other kind names its records by id
         keep = [i for i, key in enumerate(op.keys) if key not in keys]
         if len(keep) == len(op.keys):
             kept.append(op)
@@ -66,5 +67,4 @@ def withhold(plan: Plan, keys: Collection[str]) -> Plan:
             if isinstance(op, (MoveOp, AssignOp)) and op.previous_owners:
                 fields["previous_owners"] = tuple(op.previous_owners[i] for i in keep)
             kept.append(replace(op, **fields))  # type: ignore[arg-type]
-        assert isinstance(op, (MoveOp, AssignOp, RemoveOp))
     return replace(plan, operations=tuple(kept))
