@@ -434,3 +434,16 @@ def test_a_reference_in_free_text_is_named_only_when_it_is_the_whole_id() -> Non
     assert "campaign:c-1 (1), campaign:c-10 (2)" in p.conflicts[0].detail
     p = dataclasses.replace(p, names=Names({"campaign:c-1": "One"}, {}))  # c-10 has no name here
     assert 'campaign "One" (1), campaign:c-10 (2)' in render_text(p)
+
+
+def test_a_small_destination_over_the_limit_is_said_to_be_exempt() -> None:
+    """A new user set max_change_ratio: 0.1 and saw 50% of a destination change without a word: the limit did not
+    apply (8 leads < min_destination_size 10), and now the plan says so (text and markdown)."""
+    remote = [RemoteLead(f"{i}", f"k{i}@x.test", "enterprise", "alice") for i in range(8)]
+    desired = [DesiredLead(f"k{i}@x.test", "enterprise", "bob" if i < 4 else "alice", "r") for i in range(8)]
+    p = plan_of(desired, remote, max_change_ratio=0.1)
+    assert p.safety.safe
+    assert ("Safety: over 10% but exempt, fewer than min_destination_size (10) leads: enterprise 50.0% of 8 leads"
+            in render_text(p))  # fmt: skip
+    assert "over the limit but exempt as smaller: enterprise 50.0% of 8 leads" in render_markdown(p)
+    assert "exempt" not in render_text(plan_of(desired, remote, max_change_ratio=0.5))

@@ -26,6 +26,17 @@ def change_ratio(ratio: float, limit: float) -> str:
     return text if ratio <= limit or round(ratio * 100, 1) > limit * 100 else percent(ratio)
 
 
+def exempt(plan: Plan) -> list[str]:
+    """`name 50.0% of 8 leads` for each destination over the limit that is exempt because it is small: the plan
+    says so, so that a limit that did not apply is never taken for one that held."""
+    limit, smallest = plan.safety.max_change_ratio, plan.safety.min_destination_size
+    return [
+        f"{d.name} {change_ratio(d.changed / max(d.before, 1), limit)} of {d.before:,} lead{'s' if d.before != 1 else ''}"
+        for d in plan.destinations
+        if not d.unsafe and d.before < smallest and d.changed / max(d.before, 1) > limit
+    ]
+
+
 def unresolved_names(plan: Plan) -> list[str]:
     """The spec names (destinations, owners) the workspace could not resolve, sorted, each once."""
     return sorted({c.subject or "-" for c in plan.conflicts if c.key is None})

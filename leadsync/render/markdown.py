@@ -15,6 +15,7 @@ from leadsync.render._common import (
     POOL_DEFINITION,
     Labels,
     change_ratio,
+    exempt,
     count,
     largest_deviation,
     mask_key,
@@ -281,10 +282,12 @@ def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool, la
 
 def _safety(plan: Plan) -> str:
     if plan.safety.safe:
+        small = exempt(plan)
         return (
             f"**Safety:** ✅ safe: no destination of at least {plan.safety.min_destination_size:,} leads changes "
             f"more than {percent(plan.safety.max_change_ratio)} of its leads (moved out, re-owned or removed; "
             "arrivals are growth)"
+            + (f"; over the limit but exempt as smaller: {', '.join(small)}" if small else "")
         )
     limit = plan.safety.max_change_ratio
     unsafe = sorted((d for d in plan.destinations if d.unsafe), key=lambda d: (-d.ratio, d.name))

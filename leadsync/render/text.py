@@ -22,6 +22,7 @@ from leadsync.plan import AddOp, AssignOp, DestinationStats, Held, MoveOp, Plan,
 from leadsync.render._common import (
     Labels,
     change_ratio,
+    exempt,
     count,
     largest_deviation,
     mask_key,
@@ -221,6 +222,10 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
                     "moved out, re-owned or removed"
                     + (f"; {d.add + d.move_in:,} arriving are growth, not counted" if d.add + d.move_in else ""),
                 )
+    small = exempt(plan)
+    if small:
+        out.heading(f"Safety: over {percent(plan.safety.max_change_ratio)} but exempt, fewer than "
+                    f"min_destination_size ({plan.safety.min_destination_size:,}) leads: {', '.join(small)}")
     _pools(plan, out)
     if plan.workspace.read is not None:
         out.heading(f"Read: {read_line(plan.workspace.read)}.")
