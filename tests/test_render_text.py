@@ -71,6 +71,9 @@ def test_changes_are_grouped_by_destination_with_their_symbols() -> None:
         "  * owner@x.test  owner alice -> bob\n"
         "  ! held@x.test  held (won): would move to enterprise (owner bob)\n"
         "\n"
+        "Safety: over 30% but exempt, fewer than min_destination_size (10) leads: enterprise 100.0% of 1 lead, "
+        "nurture 66.7% of 3 leads\n"
+        "\n"
         "Plan: 1 to add, 1 to move, 1 to reassign, 1 to remove, 1 held.\n"
     )
 
