@@ -5,8 +5,10 @@ Every check appends located problems; nothing stops at the first one.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path as FsPath
 from typing import get_args
 
@@ -147,7 +149,8 @@ class SpecChecker:
                 self.problem(("pools", pool_name), f"'{pool_name}' is both an owner and a pool", key=True)
             for i, member in enumerate(pool.members):
                 if member not in spec.owners and member not in pool.members[:i]:
-                    self.problem(("pools", pool_name, "members", i), f"pool '{pool_name}': unknown owner '{member}'")
+                    self.problem(("pools", pool_name, "members", i),
+                                 f"pool '{pool_name}': unknown owner '{member}'{_close(member, spec.owners)}")
 
     def routes(self) -> None:
         spec = self.spec
@@ -161,7 +164,8 @@ class SpecChecker:
                 self.problem((*path, "name"), f"duplicate route name '{route.name}' (first used at line {line})")
             names.setdefault(route.name, i)
             if route.to not in spec.destinations:
-                self.problem((*path, "to"), f"route '{route.name}': unknown destination '{route.to}'")
+                self.problem((*path, "to"),
+                             f"route '{route.name}': unknown destination '{route.to}'{_close(route.to, spec.destinations)}")
             self.route_owner_known(i)
             if catch_all is not None:
                 self.problem(
@@ -193,9 +197,11 @@ class SpecChecker:
             return
         if isinstance(route.owner, PoolRef):
             if route.owner.pool not in self.spec.pools:
-                self.problem((*path, "pool"), f"route '{route.name}': unknown pool '{route.owner.pool}'")
+                hint = _close(route.owner.pool, self.spec.pools)
+                self.problem((*path, "pool"), f"route '{route.name}': unknown pool '{route.owner.pool}'{hint}")
         elif route.owner not in self.spec.owners:
-            hint = " (to use a pool, write owner: {pool: NAME})" if route.owner in self.spec.pools else ""
+            hint = (" (to use a pool, write owner: {pool: NAME})" if route.owner in self.spec.pools
+                    else _close(route.owner, self.spec.owners))  # fmt: skip
             self.problem(path, f"route '{route.name}': unknown owner '{route.owner}'{hint}")
 
     def file_path(self, raw: str, path: Path, *, what: str) -> FsPath | None:
@@ -227,3 +233,9 @@ def resolve_inside(root: FsPath, raw: str) -> FsPath | str:
     if not os.access(real, os.R_OK):
         return "file is not readable"
     return real
+
+
+def _close(name: str, names: Iterable[str]) -> str:
+    """` (did you mean 'X'?)` for the spec's closest name, or nothing."""
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
