@@ -26,7 +26,7 @@ from leadsync import state
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100)]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
 #: a vendor's name or id of a place: anything but blank (a blank name can never resolve)
-PlaceRef = Annotated[str, StringConstraints(pattern=r"\S", max_length=1000)]
+PlaceRef = Annotated[str, StringConstraints(pattern=r"[^ \t\n\r\f\v]", max_length=1000)]  # ASCII: one meaning in both regex engines
 
 
 def _json_integer(value: Any) -> Any:
