@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -301,8 +302,15 @@ def _confirm(auto_approve: bool) -> None:
 def _apply_with_progress(session: Any, total: int) -> ApplyReport:
     if not sys.stderr.isatty():
         return session.apply()  # type: ignore[no-any-return]
+    lock = threading.Lock()  # writes finish on the applier's waiter threads; click's bar is not thread-safe
+
     with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
-        return session.apply(on_write=lambda _request: bar.update(1))  # type: ignore[no-any-return]
+
+        def done(_request: WriteRequest) -> None:
+            with lock:
+                bar.update(1)
+
+        return session.apply(on_write=done)  # type: ignore[no-any-return]
 
 
 def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None = None) -> None:
@@ -349,7 +357,8 @@ def snapshot(spec: str, out: str) -> None:
         data = read_workspace_data(loaded, wanted)
         _write_atomically(Path(out), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         records = len(data.get("leads", data.get("prospects", [])))
-        _err(f"Saved {records} lead records of {spec}'s workspace to {out}.")
+        _err(f"Saved {records} lead records of {spec}'s workspace to {out} (those in its managed destinations, and "
+             "of the people it routes, wherever they are).")
 
 
 @main.command("import")

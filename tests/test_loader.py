@@ -141,3 +141,19 @@ def test_a_blank_destination_name_is_refused_by_the_spec_and_the_schema(tmp_path
                 "destinations": {"a": {"campaign": "  "}}, "leads": [{"email": "q@a.test"}],
                 "routes": [{"name": "r", "to": "a"}]}  # fmt: skip
     assert not jsonschema.Draft202012Validator(schema).is_valid(document)
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", '"20%"', "true"])
+def test_a_change_ratio_out_of_range_says_what_the_ratio_is(tmp_path: Path, value: str) -> None:
+    """A new user wrote 2 and 20% and got pydantic's 'Input should be less than or equal to 1'."""
+    from leadsync.spec import load_spec
+
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\nworkspace: {provider: instantly, api_key_env: K}\ndestinations: {a: {campaign: A}}\n"
+        f"leads: [{{email: q@a.test}}]\nroutes: [{{name: r, to: a}}]\npolicy: {{max_change_ratio: {value}}}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path / "s.yaml")
+    (problem,) = caught.value.problems
+    assert problem.location.line == 6
+    assert problem.message.startswith("policy.max_change_ratio: a share of a destination's existing leads, from 0 to 1")

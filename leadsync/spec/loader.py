@@ -137,6 +137,10 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
             if looks_like_api_key(str(data.get("workspace", {}).get("api_key_env", ""))):
                 continue  # already reported by _secret_keys
             message = "api_key_env must be the NAME of an environment variable (like INSTANTLY_API_KEY)"
+        elif path == ("policy", "max_change_ratio") and found:
+            value = data["policy"]["max_change_ratio"]
+            message = (f"a share of a destination's existing leads, from 0 to 1 (0.25 is 25%), not {value!r}: "
+                       "more than that moved out, re-owned or removed needs --force")
         elif path[:1] == ("destinations",) and kind == "string_pattern_mismatch":
             message = f"a {path[-1]} cannot be blank: it would never name a place in the workspace"
         elif kind == "missing":
