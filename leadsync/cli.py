@@ -19,7 +19,7 @@ from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
 from leadsync.apply import ApplyReport
 from leadsync.apply.applier import not_ready
-from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, dump_plan, load_plan
+from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, RemoveOp, dump_plan, load_plan
 from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, mask_text, render
@@ -378,8 +378,8 @@ def import_(spec: str, out: str) -> None:
         imported = import_workspace(loaded, read_workspace_data(loaded), csv_path.name)
         _write_atomically(csv_path, imported.csv_text)
         _write_atomically(target, imported.spec_text)
-        for why, count in sorted(imported.skipped.items()):
-            _err(click.style("Warning: ", fg="yellow") + f"{count} lead records left out: {why}")
+        for why, skipped in sorted(imported.skipped.items()):
+            _err(click.style("Warning: ", fg="yellow") + f"{count(skipped, 'lead record')} left out: {why}")
         _err(f"Wrote {out} and {csv_path} ({imported.leads} leads). Check it: leadsync plan {out}")
 
 

@@ -17,6 +17,8 @@ Library code raises these; only the CLI prints them (one line each, exit 1).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -45,6 +47,12 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
+
+
+def closest(value: str, candidates: Iterable[str]) -> str | None:
+    """The candidate a typo of `value` most likely meant, for a message's "did you mean"; None if none is close."""
+    found = difflib.get_close_matches(value, sorted(set(candidates)), n=1)
+    return found[0] if found else None
 
 
 class LeadsyncError(Exception):

@@ -5,7 +5,6 @@ Every check appends located problems; nothing stops at the first one.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Iterable
@@ -13,7 +12,7 @@ from pathlib import Path as FsPath
 from typing import get_args
 
 from leadsync import state
-from leadsync.errors import Problem
+from leadsync.errors import Problem, closest
 from leadsync.spec.conditions import Condition, parse_condition
 from leadsync.spec.models import OutreachStatus, PoolRef, Spec
 from leadsync.spec.yamlpos import Path, Positions
@@ -237,5 +236,5 @@ def resolve_inside(root: FsPath, raw: str) -> FsPath | str:
 
 def _close(name: str, names: Iterable[str]) -> str:
     """` (did you mean 'X'?)` for the spec's closest name, or nothing."""
-    close = difflib.get_close_matches(name, list(names), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(name, names)
+    return f" (did you mean '{close}'?)" if close else ""

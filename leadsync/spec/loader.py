@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -10,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leadsync.errors import Location, Problem, SpecError
+from leadsync.errors import Location, Problem, SpecError, closest
 from leadsync.spec import models
 from leadsync.spec.checks import KNOWN_STATUSES, SECRET_KEY_NAMES, SpecChecker, looks_like_api_key
 from leadsync.spec.conditions import Condition
@@ -205,8 +204,8 @@ def _unknown_key(path: Path) -> str:
     key = path[-1]
     model = _model_at(path[:-1])
     allowed = sorted(model.model_fields) if model else []
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    close = closest(str(key), allowed)
+    hint = f" (did you mean '{close}'?)" if close else (f" (allowed: {', '.join(allowed)})" if allowed else "")
     return f"unknown key '{key}'{hint}"
 
 

@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadsync.errors import Problem
+from leadsync.errors import Problem, closest
 from leadsync.spec.conditions import describe
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.yamlpos import Path
@@ -79,9 +78,9 @@ def _hint(attr: str, known: set[str], supply: Supply) -> str:
     if attr in supply.renamed:
         name, index = supply.renamed[attr]
         return f" (sources[{index}].fields reads column '{attr}' as '{name}'; write {name})"
-    close = difflib.get_close_matches(attr, sorted(known), n=1)
+    close = closest(attr, known)
     if close:
-        return f" (did you mean '{close[0]}'?)"
+        return f" (did you mean '{close}'?)"
     names = sorted(known)
     return f" (leads have: {', '.join(names[:15])}{', ...' if len(names) > 15 else ''})"
 
