@@ -3,13 +3,15 @@
 Reads and job polls are retried on 429, 5xx and connection errors, honouring Retry-After, with jittered
 exponential backoff and a retry budget. Writes are sent once: a write whose answer is lost raises
 `AmbiguousWrite`, and the caller re-reads to learn what happened (docs/design.md section 5).
-The API key is only ever in the Authorization header; no message, log or exception carries it.
+The API key is only ever in the Authorization header; no message, log or exception carries it, and whatever the
+vendor sends back is scrubbed of it (`_secrets.KeyScrubber`). Answers are bounded in size and time.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import random
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -23,8 +25,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError, UnavailableError
+from leadsync.jsontext import JsonTooDeep, loads_bounded
+from leadsync.providers._secrets import KeyScrubber, key_problem
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: the largest answer read (decoded): a page of 100 leads is about 100 KB, a vendor's biggest answer a few MB
+MAX_BODY = 32 * 1024 * 1024
+#: the most of a vendor's message put in an error line
+MAX_MESSAGE = 500
 MessageOf = Callable[[httpx.Response], str]
 
 
@@ -121,26 +129,39 @@ class RetryPolicy:
     cap: float = 30.0
     rng: random.Random = field(default_factory=random.Random)
 
+    @property
+    def longest_wait(self) -> float:
+        """The longest Retry-After honoured; a vendor asking for more ends the call at once, saying so."""
+        return self.cap * 4
+
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, self.cap * 4)
+            return min(retry_after, self.longest_wait)
         ceiling = min(self.cap, self.base * 2**attempt)
         return ceiling / 2 + self.rng.random() * ceiling / 2  # jitter: never two clients in lock-step
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds, from a number or an HTTP date; None when absent or unreadable."""
-    value = response.headers.get("retry-after")
+    """Retry-After in seconds, from a number or an HTTP date (a past date: 0); None when absent or not a valid
+    value (negative, `nan`, garbage), for which the caller's own backoff applies, never a zero wait."""
+    value = (response.headers.get("retry-after") or "").strip()
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):  # HTTP says digits; float() would take "nan", "-1", "1e999"
+        return float(value)
+    if re.fullmatch(r"[0-9.eE+]+", value):
+        return float("inf") if _is_huge(value) else None
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
+
+
+def _is_huge(value: str) -> bool:
+    try:
+        return float(value) > 0 and float(value) == float("inf")
+    except ValueError:
+        return False
 
 
 class AmbiguousWrite(ProviderError):
@@ -154,7 +175,11 @@ class CallStats:
 
 
 class VendorClient:
-    """One vendor workspace over HTTP: the key, the limiter, retries for reads, and error translation."""
+    """One vendor workspace over HTTP: the key, the limiter, retries for reads, and error translation.
+
+    Every answer is bounded: its body to `max_body` bytes (decoded: a compressed bomb counts as what it inflates
+    to) and the whole exchange to `deadline` seconds (a body dripped a byte at a time never ends otherwise: the
+    per-read `timeout` restarts with each byte). Every text the vendor sends back is scrubbed of the key."""
 
     def __init__(
         self,
@@ -167,22 +192,30 @@ class VendorClient:
         message_of: MessageOf,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
+        deadline: float = 120.0,
+        max_body: int = MAX_BODY,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.vendor = vendor
         self.key_source = key_source  # e.g. "$INSTANTLY_API_KEY": what messages name instead of the key
+        problem = key_problem(api_key)
+        if problem:
+            raise CredentialsError(f"{vendor}: the key in {key_source} {problem}")
+        self.scrubber = KeyScrubber(api_key)
         self.limiter = limiter
         self.message_of = message_of
         self.retry = retry or RetryPolicy()
-        self.sleep = sleep
+        self.deadline, self.max_body = deadline, max_body
+        self.sleep, self.clock = sleep, clock
         self.stats = CallStats()
         self._lock = threading.Lock()
         # httpx drops the Authorization header when a redirect leaves the origin; we follow none at all
         self.http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": "leadsync"},
-            timeout=timeout,
+            timeout=min(timeout, deadline),
             follow_redirects=False,
             trust_env=False,
             transport=transport,
@@ -191,11 +224,43 @@ class VendorClient:
     def close(self) -> None:
         self.http.close()
 
+    def scrub(self, text: str) -> str:
+        """`text` with the key blanked, in any encoding it could be echoed in."""
+        return self.scrubber.text(text)
+
+    def said(self, text: str) -> str:
+        """The vendor's words fit for an error line: the key blanked, on one line, at most MAX_MESSAGE long."""
+        line = " ".join(self.scrub(text).split())
+        return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
+
     def _count(self, endpoint: str, retried: bool = False) -> None:
         with self._lock:
             self.stats.calls[endpoint] += 1
             if retried:
                 self.stats.retries += 1
+
+    def _exchange(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """Send one request and read its whole answer, within `max_body` and `deadline`: `AnswerTooBig` or
+        `AnswerTooSlow` when either is crossed (the request was sent: for a write, its outcome is open)."""
+        started = self.clock()
+        with self.limiter.hold(), self.http.stream(method, path, **kwargs) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_body:
+                raise AnswerTooBig(f"{self.vendor}: {endpoint}: the answer is {int(declared):,} bytes, over "
+                                   f"leadsync's limit of {self.max_body:,}")  # fmt: skip
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise AnswerTooBig(f"{self.vendor}: {endpoint}: the answer is over leadsync's limit of "
+                                       f"{self.max_body:,} bytes")  # fmt: skip
+                if self.clock() - started > self.deadline:
+                    raise AnswerTooSlow(f"{self.vendor}: {endpoint}: no whole answer within {self.deadline:g} s "
+                                        f"({size:,} bytes came)")  # fmt: skip
+                chunks.append(chunk)
+        headers = [(k, v) for k, v in response.headers.items() if k not in ("content-encoding", "content-length")]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                              request=response.request)  # fmt: skip
 
     def read(self, method: str, path: str, *, endpoint: str, **kwargs: Any) -> Any:
         """A read (or a job poll): retried on 429, 5xx and connection errors; the JSON body."""
@@ -203,14 +268,15 @@ class VendorClient:
         while True:
             self._count(endpoint, retried=attempt > 0)
             try:
-                with self.limiter.hold():
-                    response = self.http.request(method, path, **kwargs)
+                response = self._exchange(method, path, endpoint, **kwargs)
+            except AnswerTooSlow as slow:
+                raise UnavailableError(str(slow)) from None  # one such wait is enough: never again per attempt
             except httpx.TransportError as exc:
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
                 attempt += 1
                 continue
             if response.status_code in RETRY_STATUSES:
-                self._wait_or_give_up(endpoint, attempt, retry_after(response), f"HTTP {response.status_code}")
+                self._wait_or_give_up(endpoint, attempt, response, f"HTTP {response.status_code}")
                 attempt += 1
                 continue
             return self._json(response, endpoint)
@@ -221,28 +287,36 @@ class VendorClient:
         while True:
             self._count(endpoint, retried=attempt > 0)
             try:
-                with self.limiter.hold():
-                    response = self.http.request(method, path, **kwargs)
+                response = self._exchange(method, path, endpoint, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never reached the vendor: resending cannot apply it twice
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
                 attempt += 1
                 continue
+            except (AnswerTooBig, AnswerTooSlow) as unread:
+                raise AmbiguousWrite(f"{unread}; it may or may not have been applied") from None
             except httpx.TransportError as exc:
                 raise AmbiguousWrite(f"{endpoint}: the answer was lost ({type(exc).__name__})") from None
             if response.status_code == 429:  # refused before any work: safe to send again
-                self._wait_or_give_up(endpoint, attempt, retry_after(response), "HTTP 429")
+                self._wait_or_give_up(endpoint, attempt, response, "HTTP 429")
                 attempt += 1
                 continue
             if response.status_code >= 500:
                 raise AmbiguousWrite(f"{endpoint}: HTTP {response.status_code}; it may or may not have been applied")
             return self._json(response, endpoint)
 
-    def _wait_or_give_up(self, endpoint: str, attempt: int, after: float | None, what: str) -> None:
+    def _wait_or_give_up(self, endpoint: str, attempt: int, response: httpx.Response | None, what: str) -> None:
+        """Sleep before the next attempt, or raise UnavailableError: when the attempts or the client's retry
+        budget are spent, or at once when the vendor asks for a longer wait than leadsync would ever make."""
         with self._lock:
             retries, calls = self.stats.retries, sum(self.stats.calls.values())
+        where = f"{self.vendor}: {endpoint}: {what}"
+        after = retry_after(response) if response is not None else None
+        if after is not None and after > self.retry.longest_wait:
+            raise UnavailableError(f"{where}; the vendor asks to wait {_seconds(after)} (Retry-After), longer than "
+                                   f"leadsync waits ({self.retry.longest_wait:g} s): try again later")  # fmt: skip
         if attempt + 1 >= self.retry.attempts or retries >= self.retry.budget + self.retry.budget_ratio * calls:
-            raise UnavailableError(f"{self.vendor}: {endpoint}: {what}, still failing after {attempt + 1} attempts")
+            raise UnavailableError(f"{where}, still failing after {attempt + 1} attempts")
         self.sleep(self.retry.backoff(attempt, after))
 
     def _json(self, response: httpx.Response, endpoint: str) -> Any:
@@ -251,10 +325,18 @@ class VendorClient:
             if not response.content:
                 return None
             try:
-                return response.json()
+                text = response.content.decode("utf-8")
+                found = loads_bounded(text)
+            except JsonTooDeep as deep:
+                raise ProviderError(f"{self.vendor}: {endpoint}: the answer is JSON nested deeper than leadsync "
+                                    f"reads ({deep.msg}, HTTP {status})") from None  # fmt: skip
             except ValueError:
                 raise ProviderError(f"{self.vendor}: {endpoint}: the answer is not JSON (HTTP {status})") from None
-        message = self.message_of(response)
+            # a key echoed in a record would reach plans and snapshots: JSON escapes hide it from a text search
+            if self.scrubber.found_in(text) or "\\u" in text:
+                found = self.scrubber.value(found)
+            return found
+        message = self.said(self.message_of(response))
         where = f"{self.vendor}: {endpoint}"
         if 300 <= status < 400:
             raise ProviderError(f"{where}: unexpected redirect (HTTP {status}); leadsync follows none")
@@ -269,28 +351,72 @@ class VendorClient:
         raise ProviderError(f"{where}: HTTP {status}: {message}")
 
 
+class AnswerTooBig(ProviderError):
+    """An answer over the client's body limit."""
+
+
+class AnswerTooSlow(ProviderError):
+    """An answer that did not come whole within the client's deadline."""
+
+
+def _seconds(value: float) -> str:
+    return "forever" if value == float("inf") else f"{value:,.0f} s"
+
+
+#: the most pages one listing may take (2,000,000 records at 100 a page): a vendor paging forever is stopped
+MAX_PAGES = 20_000
+#: pages in a row that bring nothing new before a listing is taken for a loop (old leads may repeat singly)
+STALE_PAGES = 3
+
+
 def paginate_items(
-    fetch: Callable[[str | None], Mapping[str, Any]], *, cursor_field: str, max_pages: int | None = None
+    fetch: Callable[[str | None], Mapping[str, Any]],
+    *,
+    cursor_field: str,
+    max_pages: int | None = None,
+    limit: int | None = None,
+    endpoint: str = "a listing",
+    most_pages: int = MAX_PAGES,
 ) -> list[dict[str, Any]]:
     """Every item of a cursor-paginated listing: stops on an empty page (the last page may still carry a
-    cursor), on a missing or repeated cursor, and keeps the first of any repeated id. With `max_pages`, raises
-    `PageBudgetSpent` (carrying what was read) instead of fetching page `max_pages + 1`."""
+    cursor) or `hasMore: false`, and keeps the first of any repeated id. With `max_pages`, raises
+    `PageBudgetSpent` (carrying what was read) instead of fetching page `max_pages + 1`.
+
+    A vendor that pages without end is stopped with `PagingRunaway`: a cursor it gave before (a loop), pages
+    that bring only items already read, a page larger than the `limit` asked for (pages that grow), or more
+    than `most_pages` pages in all."""
     items: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     seen: set[str] = set()
-    pages = 0
+    pages = stale = 0
     while True:
         if max_pages is not None and pages >= max_pages:
             raise PageBudgetSpent(list(items.values()))
+        if pages >= most_pages:
+            raise PagingRunaway(f"{endpoint}: still more pages after {pages:,} ({len(items):,} items); leadsync "
+                                f"reads at most {most_pages:,} pages a listing")  # fmt: skip
         page = fetch(cursor)
         pages += 1
         batch = page.get("items") or []
+        if limit is not None and len(batch) > limit:
+            raise PagingRunaway(f"{endpoint}: page {pages} holds {len(batch)} items for a limit of {limit}")
+        before = len(items)
         for item in batch:
             items.setdefault(str(item.get("id")), item)
+        stale = stale + 1 if batch and len(items) == before else 0
         cursor = page.get(cursor_field)
-        if not batch or not cursor or cursor in seen or page.get("hasMore") is False:
+        if not batch or not cursor or page.get("hasMore") is False:
             return list(items.values())
+        if cursor in seen:
+            raise PagingRunaway(f"{endpoint}: page {pages} gives a cursor it gave before: the paging loops")
+        if stale >= STALE_PAGES:
+            raise PagingRunaway(f"{endpoint}: {stale} pages in a row hold only items already read: the paging "
+                                "loops")  # fmt: skip
         seen.add(cursor)
+
+
+class PagingRunaway(ProviderError):
+    """A listing the vendor pages without end."""
 
 
 class PageBudgetSpent(Exception):

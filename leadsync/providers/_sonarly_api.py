@@ -15,7 +15,6 @@ does not explain (every prospect still in the source) is a refusal a re-read can
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,20 +110,10 @@ def sonarly_message(response: httpx.Response) -> str:
 
 class SonarlyClient(VendorClient):
     """The shared client, reading Sonarly's envelope: a success answers its whole envelope, an error raises the
-    SonarlyError for its status and code. A key the vendor might echo back is blanked from every message."""
+    SonarlyError for its status and code. A key the vendor might echo back is blanked (the shared client's scrub)."""
 
     def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
         super().__init__(base_url, api_key, vendor="sonarly", message_of=sonarly_message, **options)
-        raw = api_key.encode()
-        forms = {api_key, base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
-        # longest first, so that no form is half blanked; too short a key would blank ordinary words
-        self._secrets = sorted((f for f in forms if len(f) >= 8), key=len, reverse=True)
-
-    def scrub(self, text: str) -> str:
-        """`text` with the key, and its base64 forms, blanked."""
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
 
     def _json(self, response: httpx.Response, endpoint: str) -> Any:
         status = response.status_code
@@ -143,8 +132,9 @@ class SonarlyClient(VendorClient):
         if status == 409:
             kind = AudienceNotReady if code == "AUDIENCE_NOT_READY" else SonarlyError
             what = "an audience is being populated (409)" if code == "AUDIENCE_NOT_READY" else "conflict (409)"
-        text = self.scrub(f"sonarly: {endpoint}: {what.format(key=self.key_source)}: {sonarly_message(response)}")
-        return kind(text, status=status, code=code, message=self.scrub(message), trace_id=trace)
+        text = f"sonarly: {endpoint}: {what.format(key=self.key_source)}: {self.said(sonarly_message(response))}"
+        return kind(text, status=status, code=code, message=self.said(message),
+                    trace_id=self.said(trace)[:100] if trace else None)  # fmt: skip
 
 
 def envelope_data(envelope: Any) -> Any:

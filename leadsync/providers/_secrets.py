@@ -1,0 +1,69 @@
+"""The API key, blanked from whatever a vendor sends back, in every encoding it could be echoed in.
+
+A vendor (or an edge in front of it) may echo the request's Authorization header in an error message, a job's
+error, an HTML page or a record: raw, percent-encoded, in base64 (alone, or inside a longer encoded text such as
+"Bearer <key>" encoded whole), in hex, or JSON-escaped (`\\u0073\\u006b...`, which parsing turns back into the raw
+key). `KeyScrubber` blanks each form before the text reaches a message, an exception, a plan or a snapshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+REDACTED = "[redacted]"
+#: shorter forms would blank ordinary words (a key is never that short: the vendors' are 30+ characters)
+MIN_FORM = 8
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be sent in an HTTP header (None: it can): said without showing the key."""
+    for position, char in enumerate(key, start=1):
+        if not char.isascii() or not char.isprintable() or char.isspace():
+            kind = "a non-ASCII character" if not char.isascii() else "a space or control character"
+            return f"has {kind} at position {position} (an HTTP header carries printable ASCII only)"
+    return None
+
+
+def key_forms(key: str) -> list[str]:
+    """Every text that betrays `key`, longest first (so that no form is half blanked)."""
+    raw = key.encode()
+    forms = {key, quote(key, safe=""), quote_plus(key), "".join(f"%{b:02X}" for b in raw),
+             "".join(f"%{b:02x}" for b in raw), raw.hex(), raw.hex().upper()}  # fmt: skip
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        forms.add(encode(raw).decode())  # padded and not: longest first blanks the padding with it
+        forms.add(encode(raw).decode().rstrip("="))
+        for shift in range(3):  # the key inside a longer encoded text, at each of base64's three alignments
+            text = encode(b"\0" * shift + raw).decode()
+            forms.add(text[(shift * 4 + 2) // 3 : -4])  # only the characters that depend on the key's bytes alone
+    return sorted((f for f in forms if len(f) >= MIN_FORM), key=len, reverse=True)
+
+
+class KeyScrubber:
+    """Blanks one key's forms from text and from parsed JSON."""
+
+    def __init__(self, key: str) -> None:
+        forms = key_forms(key)
+        # case-insensitive: hex and percent-encoding come in either case, and an edge may upper-case a whole line
+        self._pattern = re.compile("|".join(re.escape(f) for f in forms), re.IGNORECASE) if forms else None
+        self._lowered = sorted({f.lower() for f in forms}, key=len, reverse=True)
+
+    def found_in(self, text: str) -> bool:
+        """Whether any form is in `text`: substring searches, far cheaper than the pattern on a page of leads."""
+        lowered = text.lower()
+        return any(form in lowered for form in self._lowered)
+
+    def text(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern and self.found_in(text) else text
+
+    def value(self, value: Any) -> Any:
+        """`value` (parsed JSON) with every string, key or value, scrubbed."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in value.items()}
+        return value
