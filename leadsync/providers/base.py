@@ -102,6 +102,12 @@ class Provider(Protocol):
         self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()
     ) -> dict[str, Any]: ...
 
+    def identity(self) -> str:
+        """The workspace as the vendor names it, `<provider>:<id>` (`instantly:<workspace id>`, `sonarly:<account
+        group id>`): the same whatever the base URL's spelling or the key's variable, for the apply lock. A
+        ProviderError when the vendor reports none."""
+        ...
+
     def move_request(
         self, *, ids: Sequence[str], keys: Sequence[str], source: str, target: str, owner_id: str | None
     ) -> WriteRequest: ...

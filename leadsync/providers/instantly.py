@@ -7,6 +7,7 @@ The live workspace is read into the same shape as a snapshot (the sandbox seed f
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from leadsync.providers._http import (
     check_base_url,
     paginate_items,
 )
+from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
@@ -34,6 +36,12 @@ BASE_URL_SETTING = "LEADSYNC_INSTANTLY_BASE_URL"
 PAGE = 100
 CONTACTS_PER_LOOKUP = 100  # emails per `contacts` look-up; the API documents no maximum
 READ_THREADS = 8  # a destination is read page after page (a cursor): one thread each, so they overlap
+MEMBERS = "/api/v2/workspace-members"
+#: what each listing holds, for the check of its pages (leadsync.providers.answers)
+LISTINGS = {"/api/v2/campaigns": "campaigns", "/api/v2/lead-lists": "lists", MEMBERS: "workspace members"}
+#: where a workspace member's record names its workspace: the vendor's schema says workspace_id; other records
+#: of the API spell it organization_id (lists) and organization (leads, campaigns)
+WORKSPACE_ID_FIELDS = ("workspace_id", "organization_id", "organization")
 #: vendor Lead fields an added lead may carry at the top level; any other spec attribute goes to custom_variables
 LEAD_FIELDS = frozenset({"first_name", "last_name", "company_name", "job_title", "phone", "website", "personalization"})
 
@@ -68,6 +76,7 @@ class InstantlyProvider:
         self.job_timeout = job_timeout  # a job not done by then is stalled: its outcome is settled by a re-read
         self.poll = poll  # first and longest pause between polls; small jobs finish well under a second
         self.sleep, self.clock = sleep, clock
+        self._identity: str | None = None  # the workspace's id as the vendor reports it, once seen
 
     @property
     def stats(self) -> CallStats:
@@ -108,20 +117,42 @@ class InstantlyProvider:
             params: dict[str, Any] = {"limit": PAGE}
             if cursor:
                 params["starting_after"] = cursor
-            return self.client.read("GET", path, endpoint=endpoint, params=params)  # type: ignore[no-any-return]
+            return instantly_page(self.client.read("GET", path, endpoint=endpoint, params=params), endpoint,
+                                  LISTINGS[path])  # fmt: skip
 
-        return paginate_items(fetch, cursor_field="next_starting_after")
+        return paginate_items(fetch, cursor_field="next_starting_after", limit=PAGE, endpoint=f"instantly: {endpoint}")
 
     def _leads(self, selector: Mapping[str, Any], max_pages: int | None = None) -> list[dict[str, Any]]:
+        endpoint = "POST /api/v2/leads/list"
+
         def fetch(cursor: str | None) -> Mapping[str, Any]:
             body = {**selector, "limit": PAGE}
             if cursor:
                 body["starting_after"] = cursor
-            return self.client.read(  # type: ignore[no-any-return]
-                "POST", "/api/v2/leads/list", endpoint="POST /api/v2/leads/list", json=body
-            )
+            return instantly_page(self.client.read("POST", "/api/v2/leads/list", endpoint=endpoint, json=body),
+                                  endpoint, "leads")  # fmt: skip
 
-        return paginate_items(fetch, cursor_field="next_starting_after", max_pages=max_pages)
+        return paginate_items(fetch, cursor_field="next_starting_after", max_pages=max_pages, limit=PAGE,
+                              endpoint=f"instantly: {endpoint}")  # fmt: skip
+
+    def identity(self) -> str:
+        """`instantly:<workspace id>`, the id the vendor gives the workspace the key is bound to (a workspace
+        member's `workspace_id`): the same for every spelling of the base URL and every copy of the key. Taken
+        from the read's member listing when there was one; else one call for a single member."""
+        if self._identity is None:
+            endpoint = f"GET {MEMBERS}"
+            page = instantly_page(self.client.read("GET", MEMBERS, endpoint=endpoint, params={"limit": 1}),
+                                  endpoint, "workspace members")  # fmt: skip
+            found = _workspace_id(page["items"])
+            if found is None:
+                what = "lists no workspace members" if not page["items"] else "has no workspace_id"
+                raise ProviderError(f"instantly: {endpoint}: no workspace id: the answer {what}, so the workspace "
+                                    "cannot be told apart from another (for its apply lock)")  # fmt: skip
+            if not re.fullmatch(PLAIN_ID, found):
+                raise ProviderError(f"instantly: {endpoint}: the workspace id the answer reports is not a plain id "
+                                    "(letters, digits, - and _, at most 100)")  # fmt: skip
+            self._identity = found
+        return f"instantly:{self._identity}"
 
     def read(
         self,
@@ -146,9 +177,10 @@ class InstantlyProvider:
     def _read(self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]) -> tuple[dict[str, Any], ReadCost]:
         calls_before = self._calls()
         with ThreadPoolExecutor(READ_THREADS) as pool:
-            campaigns, lists, members = pool.map(
-                self._listing, ["/api/v2/campaigns", "/api/v2/lead-lists", "/api/v2/workspace-members"]
-            )
+            campaigns, lists, members = pool.map(self._listing, list(LISTINGS))
+            found = _workspace_id(members)
+            if self._identity is None and found and re.fullmatch(PLAIN_ID, found):
+                self._identity = found  # identity() then costs no call
             refs, _ = resolve_destinations(destinations, {"campaign": campaigns, "list": lists})
             selectors = [
                 {"campaign": ref.split(":", 1)[1]} if ref.startswith("campaign:") else {"list_id": ref.split(":", 1)[1]}
@@ -254,10 +286,12 @@ class InstantlyProvider:
                             f"delete {len(ids)} leads from {destination}", tuple(keys))  # fmt: skip
 
     def send(self, request: WriteRequest) -> WriteResult:
+        """Send one write. An answer of the wrong shape is a WrongAnswer (a ProviderError, not an open outcome:
+        the vendor took the write, and re-planning around it could send a move its job is still carrying out)."""
         answer = self.client.write(request.method, request.path, endpoint=request.endpoint, json=dict(request.body))
-        answer = answer if isinstance(answer, dict) else {}
-        job = answer.get("id") if request.endpoint == "POST /api/v2/leads/move" else None
-        return WriteResult(request, job_id=str(job) if job else None, answer=answer)
+        if request.endpoint == "POST /api/v2/leads/move":
+            return WriteResult(request, job_id=instantly_move_job(answer, request.endpoint), answer=answer)
+        return WriteResult(request, answer=instantly_write(answer, request.endpoint))
 
     def wait(self, result: WriteResult) -> None:
         """A move: its background job to the end. A bulk-assign (202, no job): until the owners read back."""
@@ -273,8 +307,9 @@ class InstantlyProvider:
         backoff = self.poll[0]
         self.sleep(backoff)  # a job just started is never done yet: asking at once would only spend a call
         while True:
-            job = self.client.read("GET", f"/api/v2/background-jobs/{job_id}", endpoint=endpoint)
-            status = str((job or {}).get("status", ""))
+            answer = self.client.read("GET", f"/api/v2/background-jobs/{job_id}", endpoint=endpoint)
+            job = instantly_job(answer, endpoint)
+            status = job["status"]
             if status == "success":
                 return
             if status in ("failed", "cancelled"):
@@ -282,7 +317,7 @@ class InstantlyProvider:
             backoff = min(self.poll[1], backoff * 2)
             pause = _next_poll(job, self.clock() - started, backoff, self.poll)
             if self.clock() + pause > deadline:
-                raise JobStalled(f"instantly: background job {job_id} still {status or 'unknown'} after "
+                raise JobStalled(f"instantly: background job {job_id} still {status[:40] or 'unknown'} after "
                                  f"{self.job_timeout:g} s", waited=self.job_timeout)  # fmt: skip
             self.sleep(pause)
 
@@ -316,11 +351,21 @@ class InstantlyProvider:
         late: list[str] = []
         for start in range(0, len(ids), PAGE):
             chunk = list(ids[start : start + PAGE])
-            page = self.client.read("POST", "/api/v2/leads/list", endpoint="POST /api/v2/leads/list",
-                                    json={"ids": chunk, "limit": PAGE})  # fmt: skip
-            found = {str(lead.get("id")): lead for lead in (page or {}).get("items") or []}
+            endpoint = "POST /api/v2/leads/list"
+            page = instantly_page(self.client.read("POST", "/api/v2/leads/list", endpoint=endpoint,
+                                                   json={"ids": chunk, "limit": PAGE}), endpoint, "leads")  # fmt: skip
+            found = {lead["id"]: lead for lead in page["items"]}
             late += [i for i in chunk if i in found and found[i].get("assigned_to") != owner]
         return late
+
+
+def _workspace_id(members: Iterable[Mapping[str, Any]]) -> str | None:
+    """The workspace id the first member that carries one reports (checked pages: a string or null)."""
+    for member in members:
+        for field in WORKSPACE_ID_FIELDS:
+            if member.get(field):
+                return str(member[field])
+    return None
 
 
 def lookup_price(people: int) -> int:

@@ -51,9 +51,9 @@ from leadsync.providers._sonarly_api import (
     SonarlyCredentialsError,
     SonarlyError,
     SonarlyNotFound,
-    envelope_data,
     sonarly_message,
 )
+from leadsync.providers.answers import sonarly_audience, sonarly_moved, sonarly_page, trace_id
 from leadsync.providers.base import NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import SONARLY
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
@@ -84,6 +84,8 @@ PROSPECTS = AUDIENCE + "/prospects"
 MOVE = AUDIENCE + "/move-leads"
 MOVE_ENDPOINT = f"POST {MOVE}"
 READ_THREADS = 4
+#: what each listing holds, for the check of its pages (leadsync.providers.answers)
+LISTINGS = {GROUPS: "account groups", AUDIENCES: "audiences", PROSPECTS: "prospects"}
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 _LINKEDIN = KeyKind.LINKEDIN.normalise_function()
 
@@ -178,17 +180,22 @@ class SonarlyProvider:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def _listing(self, path: str, endpoint: str) -> list[dict[str, Any]]:
+    def _listing(self, path: str, template: str) -> list[dict[str, Any]]:
+        endpoint, size = f"GET {template}", self.capabilities.page_size
+
         def fetch(cursor: str | None) -> Mapping[str, Any]:
-            params: dict[str, Any] = {"limit": self.capabilities.page_size}
+            params: dict[str, Any] = {"limit": size}
             if cursor:
                 params["cursor"] = cursor
-            page = envelope_data(self.client.read("GET", path, endpoint=f"GET {endpoint}", params=params))
-            if not isinstance(page, dict):
-                raise ProviderError(f"sonarly: GET {endpoint}: the answer holds no page of items")
-            return page
+            return sonarly_page(self.client.read("GET", path, endpoint=endpoint, params=params), endpoint,
+                                LISTINGS[template])  # fmt: skip
 
-        return [item for item in paginate_items(fetch, cursor_field="nextCursor") if isinstance(item, dict)]
+        return paginate_items(fetch, cursor_field="nextCursor", limit=size, endpoint=f"sonarly: {endpoint}")
+
+    def identity(self) -> str:
+        """`sonarly:<account group id>`: the group the spec names, resolved as every request resolves it (by id
+        or by name, among the groups the key sees), so that its name and its id are one workspace."""
+        return f"sonarly:{self._group()}"
 
     def _groups(self) -> list[dict[str, Any]]:
         groups = self._listing(GROUPS, GROUPS)
@@ -248,8 +255,7 @@ class SonarlyProvider:
             except AudienceNotReady as error:
                 busy = error
                 continue
-            audience = envelope_data(found)
-            return audience if isinstance(audience, dict) else {"id": audience_id}
+            return sonarly_audience(found, f"GET {AUDIENCE}")
         assert busy is not None
         raise busy.after(f"still so after waiting {self.ready_timeout:g} s")
 
@@ -435,8 +441,8 @@ class SonarlyProvider:
             except MoveRejected as error:
                 refused = error
             else:
-                moved += int((envelope_data(envelope) or {}).get("movedCount") or 0)
-                return self._moved(request, moved, rounds, elsewhere, envelope.get("traceId"))
+                moved += sonarly_moved(envelope, MOVE_ENDPOINT)
+                return self._moved(request, moved, rounds, elsewhere, trace_id(envelope))
             ids = [str(i) for i in current.body["leadIds"]]
             remaining, arrived = self._settle(current, source, target)
             if refused is not None and len(remaining) == len(ids):
