@@ -1,12 +1,14 @@
 """Values shared by every layer: lead keys, leads, desired and remote state, policy, capabilities.
 
 Nothing here does I/O. Lead keys are normalised in one place so that the spec side and the remote side
-agree on who a person is (an email that differs only in case or spaces is the same person).
+agree on who a person is (an email that differs only in case or spaces, in invisible characters or in Unicode
+compatibility forms such as fullwidth letters is the same person).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -31,12 +33,29 @@ class KeyKind(str, Enum):
 
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+")
 
+#: characters that show as nothing: zero-width space, joiners, word joiner, BOM, soft hyphen, direction marks and
+#: embeddings, invisible operators. Pasted into a key they made a second record for the same person.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065),
+     *range(0x2066, 0x206A), 0xFEFF],
+    None,
+)
+
+
+def plain_text(raw: str) -> str:
+    """`raw` without invisible characters and in NFKC form (fullwidth `ａ` is `a`, the ligature `ﬁ` is `fi`).
+
+    Look-alikes from other scripts (Cyrillic `а`) are different letters under NFKC and stay: see `look_alike`."""
+    if raw.isascii():  # the common case, once per lead: ASCII has no invisible or compatibility characters
+        return raw
+    return unicodedata.normalize("NFKC", raw.translate(_INVISIBLE)).translate(_INVISIBLE)
+
 
 def normalise_email(raw: object) -> str | None:
-    """The trimmed, lower-cased email, or None when it is not an email address."""
+    """The trimmed, lower-cased email in plain text (`plain_text`), or None when it is not an email address."""
     if not isinstance(raw, str):
         return None
-    email = raw.strip().lower()
+    email = plain_text(raw).strip().lower()
     if not _EMAIL.fullmatch(email) or ".." in email:
         return None
     return email
@@ -54,7 +73,7 @@ def normalise_linkedin(raw: object) -> str | None:
     """
     if not isinstance(raw, str):
         return None
-    text = raw.strip()
+    text = plain_text(raw).strip()
     if not text:
         return None
     if "/" in text or "linkedin.com" in text.lower():
@@ -67,10 +86,45 @@ def normalise_linkedin(raw: object) -> str | None:
         if len(segments) < 2 or segments[0].lower() != "in":
             return None
         text = segments[1]
-    ident = unquote(text).strip().lower()
+    ident = plain_text(unquote(text)).strip().lower()  # percent-encoding can hide invisible characters too
     if not _LINKEDIN_ID.fullmatch(ident):
         return None
     return ident
+
+
+#: lower-case Cyrillic and Greek letters that look like a Latin one (after Unicode's confusables.txt): a key
+#: mixing them with Latin letters is most likely a spoof or a mistyped copy of another person's key.
+_LOOK_ALIKES = {
+    # Cyrillic
+    "а": "a", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",
+    "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "ԝ": "w", "х": "x", "у": "y", "ү": "y", "ь": "b",
+    # Greek
+    "α": "a", "ϲ": "c", "ι": "i", "κ": "k", "η": "n", "ο": "o", "ρ": "p", "ν": "v", "υ": "u", "χ": "x", "γ": "y",
+}
+_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _script(char: str) -> str | None:
+    name = unicodedata.name(char, "")
+    return next((script for script in _SCRIPTS if name.startswith(script)), None)
+
+
+def look_alike(key: str) -> tuple[str, str | None] | None:
+    """Whether a key mixes Latin letters with Cyrillic or Greek ones in one part (the local part, or one label of
+    the domain or identifier): (the scripts, as "Cyrillic and Latin", and the all-Latin key it looks like, or None
+    when some letter has no Latin look-alike); None for a key in one script per part, as `иван@почта.рф` is."""
+    if key.isascii():
+        return None
+    mixed: set[str] = set()
+    for part in re.split(r"[@.\-_]", key):
+        scripts = {_script(c) for c in part if c.isalpha()} - {None}
+        if len(scripts) > 1:
+            mixed |= {s for s in scripts if s is not None}
+    if not mixed:
+        return None
+    names = " and ".join(sorted(s.title() for s in mixed))
+    skeleton = "".join(_LOOK_ALIKES.get(c, c) for c in key)
+    return names, skeleton if skeleton.isascii() else None
 
 
 @dataclass(frozen=True, slots=True)

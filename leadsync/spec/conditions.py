@@ -1,16 +1,31 @@
 """`when` conditions: parsed from spec data into a small typed tree, each node knowing where it was written.
 
-Evaluation lives in `leadsync.routing`; this module only checks and describes.
+Evaluation lives in `leadsync.routing`; this module checks and describes, and holds the `matches` patterns,
+which bound their own time (a pattern written by anyone must not run for hours on a hundred thousand leads).
 """
 
 from __future__ import annotations
 
 import re
+import re._constants as sre
+import re._parser as sre_parse
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Union
 
-from leadsync.errors import Location, Problem
+import regex
+
+from leadsync.errors import Location, Problem, RoutingError
 from leadsync.spec.yamlpos import Path, Positions
+from leadsync.state import Lead
+
+#: seconds one search of a `matches` pattern may take before routing gives up
+SEARCH_TIMEOUT = 0.1
+#: seconds all searches of one pattern may take beyond `SEARCH_ALLOWANCE` each: a pattern that is slow on
+#: every lead, but under the per-search limit, gives up in about this long rather than in hours
+SEARCH_BUDGET = 10.0
+SEARCH_ALLOWANCE = 0.000_01
+_SHOWN = 40  # characters of a value shown in a message
 
 Scalar = Union[str, int, float, bool, None]
 
@@ -37,12 +52,57 @@ class Compare:
     where: Location
 
 
+class Pattern:
+    """A `matches` regular expression run by the `regex` module with a time limit per search and a budget for all
+    of them; either exceeded raises a RoutingError located at the pattern. Python's `re` checks the syntax first,
+    so the language accepted is Python's (the `regex` module would accept more)."""
+
+    __slots__ = ("pattern", "attr", "where", "_search", "_spent", "_budget")
+
+    def __init__(self, source: str, attr: str, where: Location) -> None:
+        self.pattern = source
+        self.attr = attr
+        self.where = where
+        self._search = regex.compile(source).search
+        self._spent = 0.0  # seconds beyond the allowance, over every search so far
+        self._budget = SEARCH_BUDGET
+
+    def search(self, text: str, lead: Lead | None = None) -> regex.Match[str] | None:
+        """The first match in `text`, or None; `lead`, when given, is named in the message where the value came from."""
+        started = perf_counter()
+        try:
+            found = self._search(text, timeout=SEARCH_TIMEOUT)
+        except TimeoutError:
+            raise self._too_slow(f"took longer than {SEARCH_TIMEOUT:g} s on the value {_shown(text)}", lead) from None
+        self._spent += perf_counter() - started - SEARCH_ALLOWANCE
+        if self._spent > self._budget:
+            raise self._too_slow(f"spent more than {self._budget:g} s searching (the last value {_shown(text)})", lead)
+        return found
+
+    def _too_slow(self, what: str, lead: Lead | None) -> RoutingError:
+        where = f" ({lead.file}:{lead.line})" if lead is not None else ""
+        return RoutingError([Problem(self.where, f"'{self.attr}': the pattern {self.pattern!r} {what}{where}; simplify it")])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pattern) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.pattern!r})"
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= _SHOWN else repr(text[:_SHOWN] + "...")
+
+
 @dataclass(frozen=True, slots=True)
 class Matches:
     """`attr: {matches: regex}`: the regex is searched in the value's text."""
 
     attr: str
-    pattern: re.Pattern[str]
+    pattern: Pattern
     where: Location
 
 
@@ -149,11 +209,11 @@ class _Parser:
                     self.problem(child, f"'{attr}': 'matches' needs a regular expression string")
                     ok = False
                     continue
-                try:
-                    items.append(Matches(attr, re.compile(bound), where))
-                except re.error as exc:
-                    self.problem(child, f"'{attr}': invalid regular expression {bound!r}: {exc}")
+                pattern = self.pattern(attr, bound, child, where)
+                if pattern is None:
                     ok = False
+                    continue
+                items.append(Matches(attr, pattern, where))
             elif op == "exists":
                 if not isinstance(bound, bool):
                     self.problem(child, f"'{attr}': 'exists' needs true or false")
@@ -166,6 +226,109 @@ class _Parser:
         if not ok:
             return None
         return items[0] if len(items) == 1 else AllOf(tuple(items))
+
+    def pattern(self, attr: str, source: str, path: Path, where: Location) -> Pattern | None:
+        try:
+            parsed = re.compile(source)
+        except (re.error, RecursionError, OverflowError) as exc:  # deep nesting, huge counts: still one line
+            self.problem(path, f"'{attr}': invalid regular expression {source!r}: {exc}")
+            return None
+        if exponential_repeat(parsed):
+            self.problem(path, f"'{attr}': the pattern {source!r} can take exponential time (a repeated group that "
+                               "can match the same text in more than one way); simplify it")  # fmt: skip
+            return None
+        try:
+            return Pattern(source, attr, where)
+        except (regex.error, RecursionError, OverflowError) as exc:  # valid for Python, not for the engine that runs it
+            self.problem(path, f"'{attr}': unsupported regular expression {source!r}: {exc}")
+            return None
+
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT)  # a possessive repeat never backtracks: not one of them
+_ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
+_Items = Any  # re._parser.SubPattern: a list of (opcode, argument)
+
+
+def exponential_repeat(compiled: re.Pattern[str]) -> bool:
+    """Whether the pattern has the shapes that backtrack exponentially: an unbounded repeat whose body is, but for
+    parts that can be empty, itself an unbounded repeat (`(a+)+`, `(a*)*`, `(\\w+\\s?)+`), or whose body chooses
+    between two identical alternatives (`(a|a)*`). `[a-z]+(-[a-z]+)*` is fine: the `-` tells the repeats apart.
+    Not every slow pattern has these shapes: the time limit of `Pattern` is the net for the rest."""
+    try:
+        tree = sre_parse.parse(compiled.pattern, compiled.flags)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return _has_exponential_repeat(tree)
+
+
+def _children(op: Any, av: Any) -> list[_Items]:
+    if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
+        return [av[2]]
+    if op is sre.SUBPATTERN:
+        return [av[3]]
+    if op is sre.BRANCH:
+        return list(av[1])
+    if op in (sre.ASSERT, sre.ASSERT_NOT):
+        return [av[1]]
+    if op is sre.ATOMIC_GROUP:
+        return [av]
+    if op is sre.GROUPREF_EXISTS:
+        return [branch for branch in av[1:] if branch is not None]
+    return []
+
+
+def _has_exponential_repeat(items: _Items) -> bool:
+    for op, av in items:
+        if op in _REPEATS and av[1] == sre.MAXREPEAT and (_dominated(av[2]) or _twin_alternatives(av[2])):
+            return True
+        if any(_has_exponential_repeat(child) for child in _children(op, av)):
+            return True
+    return False
+
+
+def _nullable(op: Any, av: Any) -> bool:
+    """Whether this item can match the empty string."""
+    if op in _ZERO_WIDTH:
+        return True
+    if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
+        return av[0] == 0 or all(_nullable(o, a) for o, a in av[2])
+    if op is sre.SUBPATTERN:
+        return all(_nullable(o, a) for o, a in av[3])
+    if op is sre.BRANCH:
+        return any(all(_nullable(o, a) for o, a in alternative) for alternative in av[1])
+    return False
+
+
+def _unbounded(op: Any, av: Any) -> bool:
+    """Whether this item matches texts of any length in more than one way when repeated: an unbounded repeat, or
+    a group or alternative that is one."""
+    if op in _REPEATS:
+        return av[1] == sre.MAXREPEAT and not all(_nullable(o, a) for o, a in av[2])
+    if op is sre.SUBPATTERN:
+        return _dominated(av[3])
+    if op is sre.BRANCH:
+        return any(_dominated(alternative) for alternative in av[1])
+    return False
+
+
+def _dominated(items: _Items) -> bool:
+    """Whether a sequence is an unbounded repeat but for parts that can be empty."""
+    for i, (op, av) in enumerate(items):
+        if _unbounded(op, av) and all(_nullable(o, a) for j, (o, a) in enumerate(items) if j != i):
+            return True
+    return False
+
+
+def _twin_alternatives(items: _Items) -> bool:
+    """Whether a sequence (through its groups, not into nested repeats) chooses between two equal alternatives."""
+    for op, av in items:
+        if op is sre.BRANCH:
+            shapes = [repr(alternative) for alternative in av[1]]
+            if len(set(shapes)) < len(shapes) or any(_twin_alternatives(alt) for alt in av[1]):
+                return True
+        elif op is sre.SUBPATTERN and _twin_alternatives(av[3]):
+            return True
+    return False
 
 
 def parse_condition(data: Any, path: Path, positions: Positions) -> tuple[Condition | None, list[Problem]]:
