@@ -118,3 +118,22 @@ def test_any_text_is_either_json_too_deep_or_what_json_says(text: str) -> None:
     except ValueError as error:
         got = type(error)
     assert got == expected
+
+
+def test_a_backslash_outside_strings_is_json_s_error_whatever_follows() -> None:
+    # the byte passes drop `\"` as an escape, the token scan sees a string start: either way json stops at `\`
+    for text in ('[\\"' + "[" * 200 + "]" * 200 + "]", "\\[" + "[" * 100 + "]" * 101):
+        with pytest.raises(ValueError):
+            loads_bounded(text)
+
+
+def test_a_plan_sized_document_is_measured_faster_than_json_reads_it() -> None:
+    leads = [{"key": f"u{i}@x.test", "fields": {"company": 'Globex "[Q4]"', "n": [1, 2]}} for i in range(200_000)]
+    text = json.dumps(leads)  # brackets inside strings: the slower of the two measuring paths
+    started = time.perf_counter()
+    loads_bounded(text, max_depth=4)
+    bounded = time.perf_counter() - started
+    started = time.perf_counter()
+    json.loads(text)
+    plain = time.perf_counter() - started
+    assert bounded < 2.5 * plain + 0.2  # the depth passes cost well under what json itself does
