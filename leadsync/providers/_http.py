@@ -192,7 +192,7 @@ class VendorClient:
         message_of: MessageOf,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
-        deadline: float = 120.0,
+        deadline: float = 60.0,
         max_body: int = MAX_BODY,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -241,9 +241,33 @@ class VendorClient:
 
     def _exchange(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
         """Send one request and read its whole answer, within `max_body` and `deadline`: `AnswerTooBig` or
-        `AnswerTooSlow` when either is crossed (the request was sent: for a write, its outcome is open)."""
+        `AnswerTooSlow` when either is crossed (the request was sent: for a write, its outcome is open).
+
+        The exchange runs on a daemon thread that the caller waits for up to the deadline: httpx's timeouts are
+        per read, so a vendor dripping its status line or headers a byte at a time would hold a plain call for
+        ever. An exchange given up on is left to its per-read timeout; it holds nothing the caller still needs."""
+        done = threading.Event()
+        outcome: list[httpx.Response | BaseException] = []
+
+        def exchange() -> None:
+            try:
+                outcome.append(self._exchange_now(method, path, endpoint, **kwargs))
+            except BaseException as error:  # noqa: BLE001  (handed to the caller, who raises it)
+                outcome.append(error)
+            finally:
+                done.set()
+
+        with self.limiter.hold():
+            threading.Thread(target=exchange, name=f"leadsync {endpoint}", daemon=True).start()
+            if not done.wait(self.deadline + 1.0):
+                raise AnswerTooSlow(f"{self.vendor}: {endpoint}: no whole answer within {self.deadline:g} s")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _exchange_now(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
         started = self.clock()
-        with self.limiter.hold(), self.http.stream(method, path, **kwargs) as response:
+        with self.http.stream(method, path, **kwargs) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body:
                 raise AnswerTooBig(f"{self.vendor}: {endpoint}: the answer is {int(declared):,} bytes, over "

@@ -49,6 +49,8 @@ class Answer:
     headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
     #: when set, the body is streamed from this iterator (chunked) instead of `body`
     stream: Iterator[bytes] | None = None
+    #: when set, the status line and headers are sent a byte at a time, this many seconds apart
+    drip_head: float | None = None
 
 
 #: what a rule does with a request: answer it (Answer), or None to forward it unchanged
@@ -136,6 +138,14 @@ class HostileVendor:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 answer = vendor.answer(Request(self.command, self.path, headers, body))
                 try:
+                    if answer.drip_head is not None:
+                        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n"
+                        for byte in head:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(answer.drip_head)
+                        self.wfile.write(b"{}")
+                        return
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
                         self.send_header(name, value)
@@ -248,6 +258,55 @@ def drip(every: float = 2.0, content: bytes = b'{"items": [], "next_starting_aft
     return act
 
 
+def drip_headers(every: float = 2.0) -> Action:
+    """A 200 whose status line and headers come one byte every `every` seconds."""
+
+    def act(_: Request, __: HostileVendor) -> Answer:
+        return Answer(200, drip_head=every)
+
+    return act
+
+
 def deep_json(depth: int = 100_000) -> Action:
     """A 200 whose JSON is nested `depth` lists deep."""
     return body(200, b'{"items": ' + b"[" * depth + b"]" * depth + b"}")
+
+
+ENCODINGS = ("raw", "url", "url-all", "base64", "base64url", "hex", "HEX", "json")
+
+
+def echo_all(status: int, *, html: bool = False, vendor: str = "instantly") -> Action:
+    """An error answer whose message carries the Authorization header in every encoding of `ENCODINGS` at once."""
+
+    def act(request: Request, _: HostileVendor) -> Answer:
+        header = request.headers.get("authorization", "")
+        echoed = " ".join(f"{how}={encoded(header, how)}" for how in ENCODINGS)
+        if html:
+            page = f"<html><body><h1>{status}</h1><p>bad key {echoed}</p></body></html>".encode()
+            return Answer(status, page, {"content-type": "text/html"})
+        if vendor == "sonarly":
+            text = ('{"success": false, "data": null, "error": {"code": "UNAUTHORIZED", "message": "bad key %s", '
+                    '"details": "header was %s"}, "traceId": "%s"}') % (echoed, echoed, encoded(header, "raw"))
+        else:
+            text = '{"statusCode": %d, "error": "Refused", "message": "bad key %s"}' % (status, echoed)
+        return Answer(status, text.encode())
+
+    return act
+
+
+def endless_pages(*, grow: bool = False, same_cursor: bool = False) -> Action:
+    """A page of leads that never ends: the same lead with a fresh cursor each time; with `grow`, a page one lead
+    longer each time, all new; with `same_cursor`, the same cursor every time."""
+    count = [0]
+
+    def act(request: Request, _: HostileVendor) -> Answer:
+        count[0] += 1
+        n = count[0]
+        size = n if grow else 1
+        leads = [{"id": f"1ead{n:08x}-0000-4000-8000-{i:012d}" if grow else "1ead0000-0000-4000-8000-000000000001",
+                  "email": f"loop{i}@loop.test", "campaign": (request.json() or {}).get("campaign")}
+                 for i in range(size)]  # fmt: skip
+        cursor = "c0ffee" if same_cursor else f"{n:024x}"
+        return Answer(200, json.dumps({"items": leads, "next_starting_after": cursor}).encode())
+
+    return act

@@ -1,0 +1,280 @@
+"""A hostile or broken vendor never costs the key, a traceback or unbounded time (issue #12).
+
+A loopback server (tests/hostile/vendor.py) stands in front of a sandbox, forwards what it is not told to break,
+and answers the rest as a broken or malicious vendor would: the key echoed back in every encoding, answers of the
+wrong shape, pages without end, bodies without end or dripped a byte at a time, absurd Retry-After values.
+leadsync runs as a user runs it (a child process); every output and every file it leaves is searched for the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadsync import sandbox
+from hostile.support import CANARY, Run, canary_seed, files_text, instantly_folder, leaks, run
+from hostile.vendor import (
+    Answer,
+    HostileVendor,
+    Request,
+    bend,
+    body,
+    deep_json,
+    drip,
+    drip_headers,
+    echo_all,
+    endless_body,
+    endless_pages,
+)
+
+LIST = "/api/v2/leads/list"
+
+
+@pytest.fixture
+def upstream() -> Iterator[sandbox.RunningSandbox]:
+    with sandbox.start(canary_seed()) as running:
+        yield running
+
+
+@pytest.fixture
+def vendor(upstream: sandbox.RunningSandbox) -> Iterator[HostileVendor]:
+    with HostileVendor(upstream.url) as hostile:
+        yield hostile
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    return instantly_folder(tmp_path)
+
+
+def assert_clean_failure(result: Run, *expected: str) -> None:
+    """Exit 1, an `Error:` line saying each of `expected`, no traceback, and not a trace of the key."""
+    assert result.code == 1, result.output
+    assert "Traceback" not in result.output, result.output
+    assert result.error_lines, result.output
+    for text in expected:
+        assert any(text in line for line in result.error_lines), (text, result.output)
+    assert leaks(result.output) == [], result.output
+
+
+# -- the key, echoed back -----------------------------------------------------------------------------------
+
+READS = {
+    "plan": ["plan", "quickstart.yaml"],
+    "plan --mask": ["plan", "quickstart.yaml", "--mask"],
+    "plan markdown": ["plan", "quickstart.yaml", "--format", "markdown"],
+    "plan json": ["plan", "quickstart.yaml", "--format", "json"],
+    "snapshot": ["snapshot", "quickstart.yaml", "--out", "snap.json"],
+    "import": ["import", "quickstart.yaml", "--out", "new.yaml"],
+    "apply": ["apply", "quickstart.yaml", "--auto-approve"],
+}
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_a_key_echoed_in_every_encoding_by_a_read_reaches_no_output_and_no_file(
+    vendor: HostileVendor, spec: Path, status: int
+) -> None:
+    vendor.on("POST", LIST, echo_all(status))
+    for name, args in READS.items():
+        result = run(spec.parent, vendor.url, *args)
+        assert_clean_failure(result, f"({status})" if status in (401, 403, 404) else f"HTTP {status}")
+        assert "[redacted]" in result.output, (name, result.output)
+    assert {name: leaks(text) for name, text in files_text(spec.parent).items() if leaks(text)} == {}
+
+
+@pytest.mark.parametrize("endpoint", ["/api/v2/leads/move", "/api/v2/leads/add"])
+@pytest.mark.parametrize("status", [400, 403, 422])
+def test_a_key_echoed_by_a_write_reaches_no_output_journal_or_lock(
+    vendor: HostileVendor, spec: Path, endpoint: str, status: int
+) -> None:
+    vendor.on("POST", endpoint, echo_all(status))
+    result = run(spec.parent, vendor.url, "apply", "quickstart.yaml", "--auto-approve")
+    assert_clean_failure(result, "[redacted]")
+    left = files_text(spec.parent)
+    assert any(name.endswith(".journal.jsonl") for name in left), left.keys()
+    assert {name: leaks(text) for name, text in left.items() if leaks(text)} == {}
+
+
+def test_a_key_echoed_in_an_html_error_page_is_blanked(vendor: HostileVendor, spec: Path) -> None:
+    vendor.on("GET", "/api/v2/campaigns", echo_all(403, html=True))
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "lacks a scope (403)")
+
+
+def test_a_key_in_the_records_themselves_never_reaches_a_snapshot_or_a_plan(vendor: HostileVendor, spec: Path) -> None:
+    """A vendor that puts the key in leads' fields, raw and JSON-escaped (where a search of the raw answer cannot
+    see it): the snapshot, the import and the plan document hold it blanked."""
+    escaped = "".join(f"\\u{ord(c):04x}" for c in CANARY)
+
+    def poison(request: Request, hostile: HostileVendor) -> Answer:
+        answer = hostile.forward(request).json()
+        for item in answer.get("items", []):
+            item.update(website="RAW-HERE", personalization="ESCAPED-HERE")
+        text = json.dumps(answer).replace("RAW-HERE", CANARY).replace("ESCAPED-HERE", escaped)
+        return Answer(200, text.encode())
+
+    vendor.on("POST", LIST, poison)
+    for args in (["snapshot", "quickstart.yaml", "--out", "snap.json"], ["import", "quickstart.yaml", "--out", "new.yaml"],
+                 ["plan", "quickstart.yaml", "--out", "plan.json", "--format", "json"]):  # fmt: skip
+        result = run(spec.parent, vendor.url, *args)
+        assert result.code in (0, 2), result.output
+        assert leaks(result.output) == [], result.output
+    left = files_text(spec.parent)
+    assert "[redacted]" in left["snap.json"]
+    assert {name: leaks(text) for name, text in left.items() if leaks(text)} == {}
+
+
+def test_a_key_in_a_failed_jobs_error_is_blanked(vendor: HostileVendor, spec: Path) -> None:
+    def failed(answer: Any, _: Request) -> Any:
+        return {**answer, "status": "failed", "error": f"could not move: token {CANARY} expired"}
+
+    vendor.on("GET", "/api/v2/background-jobs/.*", bend(failed))
+    result = run(spec.parent, vendor.url, "apply", "quickstart.yaml", "--auto-approve")
+    # the jobs did run (the sandbox moved the leads): the re-read settles them, and the apply may converge
+    assert result.code in (0, 1) and "Traceback" not in result.output, result.output
+    assert leaks(result.output) == [] and {n: leaks(t) for n, t in files_text(spec.parent).items() if leaks(t)} == {}
+
+
+# -- answers of the wrong shape -----------------------------------------------------------------------------
+
+WRONG_SHAPES: dict[str, tuple[str, str, Any]] = {
+    "a list": ("POST", LIST, body(200, b"[]")),
+    "null": ("POST", LIST, body(200, b"null")),
+    "a string": ("POST", LIST, body(200, b'"ok"')),
+    "a number": ("GET", "/api/v2/campaigns", body(200, b"42")),
+    "empty": ("POST", LIST, body(200, b"")),
+    "not JSON": ("GET", "/api/v2/lead-lists", body(200, b"<html>maintenance</html>", "text/html")),
+    "items not a list": ("POST", LIST, body(200, b'{"items": {"id": "x"}}')),
+    "items not objects": ("POST", LIST, body(200, b'{"items": [1, "two", null]}')),
+    "a lead without id": ("POST", LIST, body(200, b'{"items": [{"email": "a@b.test"}], "next_starting_after": null}')),
+    "a lead whose id is a number": ("POST", LIST, body(200, b'{"items": [{"id": 7, "email": "a@b.test"}]}')),
+    "a cursor that is an object": (
+        "POST", LIST, body(200, b'{"items": [{"id": "x1", "email": "a@b.test"}], "next_starting_after": {"a": 1}}'),
+    ),
+    "a member without user_id": ("GET", "/api/v2/workspace-members", body(200, b'{"items": [{"email": "a@b.test"}]}')),
+    "campaigns not objects": ("GET", "/api/v2/campaigns", body(200, b'{"items": ["Enterprise Q4"]}')),
+    "deep JSON": ("POST", LIST, deep_json()),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WRONG_SHAPES))
+def test_an_answer_of_the_wrong_shape_is_one_line_naming_the_endpoint(
+    vendor: HostileVendor, spec: Path, shape: str
+) -> None:
+    method, path, action = WRONG_SHAPES[shape]
+    vendor.on(method, path, action)
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, f"{method} {path}")
+    assert len(result.error_lines) == 1 and result.seconds < 30, result.output
+
+
+@pytest.mark.parametrize(
+    "shape,answer",
+    [("a job answered as a list", b"[]"), ("a job whose status is an object", b'{"id": "x", "status": {"a": 1}}'),
+     ("a job answered null", b"null")],  # fmt: skip
+)
+def test_a_background_job_of_the_wrong_shape_is_an_error_not_a_traceback(
+    vendor: HostileVendor, spec: Path, shape: str, answer: bytes
+) -> None:
+    vendor.on("GET", "/api/v2/background-jobs/.*", body(200, answer))
+    result = run(spec.parent, vendor.url, "apply", "quickstart.yaml", "--auto-approve", "--job-timeout", "5")
+    assert result.code == 1 and "Traceback" not in result.output, result.output
+    assert any("background-jobs" in line for line in result.error_lines), result.output
+
+
+def test_a_move_answered_without_a_job_is_an_error_not_a_traceback(vendor: HostileVendor, spec: Path) -> None:
+    vendor.on("POST", "/api/v2/leads/move", bend(lambda answer, _: ["accepted"]))
+    result = run(spec.parent, vendor.url, "apply", "quickstart.yaml", "--auto-approve", "--job-timeout", "5")
+    assert result.code == 1 and "Traceback" not in result.output, result.output
+    assert result.error_lines, result.output
+
+
+# -- reads without end --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how,expected",
+    [({}, "already read"), ({"grow": True}, "for a limit of 100"), ({"same_cursor": True}, "gave before")],
+)
+def test_paging_without_end_is_stopped_fast(vendor: HostileVendor, spec: Path, how: dict[str, bool], expected: str) -> None:
+    vendor.on("POST", LIST, endless_pages(**how))
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "POST /api/v2/leads/list", expected)
+    assert result.seconds < 30, result.seconds
+    assert sum(1 for r in vendor.seen if r.path.startswith(LIST)) < 200
+
+
+def test_a_body_without_end_is_cut_at_the_limit(vendor: HostileVendor, spec: Path) -> None:
+    vendor.on("POST", LIST, endless_body())
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "POST /api/v2/leads/list", "over leadsync's limit")
+    assert result.seconds < 60, result.seconds
+
+
+def test_a_body_dripped_a_byte_at_a_time_ends_at_the_deadline(upstream: sandbox.RunningSandbox) -> None:
+    """In-process, with a 2 s deadline (the CLI's is a minute): each byte comes within the read timeout, the
+    whole never does."""
+    import time
+
+    from leadsync.errors import UnavailableError
+    from leadsync.providers.instantly import InstantlyProvider
+
+    with HostileVendor(upstream.url) as hostile:
+        hostile.on("GET", "/api/v2/campaigns", drip(every=0.5))
+        provider = InstantlyProvider.connect(hostile.url, CANARY, "$K")
+        provider.client.deadline = 2.0
+        started = time.monotonic()
+        with pytest.raises(UnavailableError, match=r"GET /api/v2/campaigns: no whole answer within 2 s"):
+            provider.read(destinations={}, owners={})
+        assert time.monotonic() - started < 5
+        provider.close()
+
+
+def test_headers_dripped_a_byte_at_a_time_end_at_the_deadline(upstream: sandbox.RunningSandbox) -> None:
+    import time
+
+    from leadsync.errors import UnavailableError
+    from leadsync.providers.instantly import InstantlyProvider
+
+    with HostileVendor(upstream.url) as hostile:
+        hostile.on("GET", "/api/v2/lead-lists", drip_headers(every=0.3))
+        provider = InstantlyProvider.connect(hostile.url, CANARY, "$K")
+        provider.client.deadline = 2.0
+        started = time.monotonic()
+        with pytest.raises(UnavailableError, match=r"GET /api/v2/lead-lists: no whole answer within 2 s"):
+            provider.read(destinations={}, owners={})
+        assert time.monotonic() - started < 5
+        provider.close()
+
+
+def test_a_retry_after_beyond_the_longest_wait_ends_the_call_at_once(vendor: HostileVendor, spec: Path) -> None:
+    vendor.on("POST", LIST, body(429, b'{"statusCode": 429, "message": "slow down"}', **{"retry-after": "86400"}))
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "asks to wait 86,400 s")
+    assert result.seconds < 15, result.seconds
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "soon", "1e999", "-1e999", "Thu, 99 Foo 2026"])
+def test_a_garbage_retry_after_gets_the_normal_backoff_never_zero(upstream: sandbox.RunningSandbox, value: str) -> None:
+    from leadsync.errors import UnavailableError
+    from leadsync.providers._http import RetryPolicy
+    from leadsync.providers.instantly import InstantlyProvider
+
+    with HostileVendor(upstream.url) as hostile:
+        hostile.on("GET", "/api/v2/campaigns", body(503, b"{}", **{"retry-after": value}))
+        provider = InstantlyProvider.connect(hostile.url, CANARY, "$K")
+        pauses: list[float] = []
+        provider.client.sleep = pauses.append
+        provider.client.retry = RetryPolicy(attempts=4)
+        try:
+            provider.read(destinations={}, owners={})
+        except UnavailableError as error:
+            if "asks to wait" in str(error):  # 1e999 is forever: at once, saying so
+                assert value == "1e999" and pauses == []
+                return
+        assert len(pauses) == 3 and all(pause >= 0.25 for pause in pauses), pauses  # the backoff's first step: 0.25+
+        provider.close()
