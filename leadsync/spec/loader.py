@@ -15,6 +15,10 @@ from leadsync.spec.checks import KNOWN_STATUSES, SECRET_KEY_NAMES, SpecChecker, 
 from leadsync.spec.conditions import Condition
 from leadsync.spec.yamlpos import Path, Positions, load_yaml
 
+#: the largest spec read: PyYAML with positions takes about 4 s and 100 MB per MiB, and a spec this size already
+#: holds some 20,000 inline leads; more leads belong in a CSV or JSONL source, which is streamed
+MAX_SPEC_BYTES = 2 * 2**20
+
 
 @dataclass(frozen=True)
 class LoadedSpec:
@@ -37,13 +41,18 @@ def load_spec(path: str | FsPath) -> LoadedSpec:
     path = FsPath(path)
     display = str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            # never more than the budget in memory, whatever the file is (a FIFO, /dev/zero, a sparse 3 GB file)
+            raw = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise SpecError([Problem(Location(display), "spec file not found")]) from None
     except IsADirectoryError:
         raise SpecError([Problem(Location(display), "is a directory, not a spec file")]) from None
     except OSError as exc:
         raise SpecError([Problem(Location(display), f"cannot read spec: {exc.strerror}")]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError([Problem(Location(display), f"larger than {MAX_SPEC_BYTES // 2**20} MiB, the most a spec "
+                                 "may be: put the leads in a CSV or JSONL source (sources:)")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

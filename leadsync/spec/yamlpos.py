@@ -2,6 +2,11 @@
 
 PyYAML's safe composer gives a node tree with marks; we build plain Python values from it ourselves so that
 each value's (line, column) can be looked up by its path, e.g. ("routes", 2, "owner").
+
+Composing is budgeted, because both PyYAML's composer and our builder recurse once per level and build every
+alias out in full: a document nested deeper than MAX_DEPTH, or whose aliases would add more than MAX_ALIAS_NODES
+nodes (a "billion laughs" bomb: 500 bytes that expand to billions of values), is refused at the offending mark
+while composing, before anything is built.
 """
 
 from __future__ import annotations
@@ -32,6 +37,73 @@ class Positions:
             if found is not None:
                 return found
         return Location(self.file, 1, 1)
+
+
+#: how deeply collections may nest, aliases expanded; a spec needs about 8
+MAX_DEPTH = 64
+#: how many nodes aliases may add to the document, all together: about what a spec at the size budget writes out
+MAX_ALIAS_NODES = 250_000
+
+
+class YamlBudgetError(yaml.MarkedYAMLError):
+    """A document nested too deeply or expanded too far by aliases; `problem_mark` says where."""
+
+
+class _BudgetedLoader(yaml.SafeLoader):
+    """A SafeLoader whose composer counts, per anchor, the nodes and levels an alias to it brings in."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0  # collections open around the node being composed
+        self._deepest = 0  # deepest level reached (aliases expanded) in the collection being composed
+        self._nodes = 0  # nodes of the document so far, aliases expanded
+        self._alias_nodes = 0  # of which aliases added
+        self._anchored: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, levels) an alias to it brings in
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._count_alias(event)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        collection = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if collection and self._depth >= MAX_DEPTH:
+            raise YamlBudgetError(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=event.start_mark)
+        nodes_before, deepest_before = self._nodes, self._deepest
+        self._nodes += 1
+        self._depth += collection
+        self._deepest = self._depth
+        try:
+            node: yaml.Node = super().compose_node(parent, index)
+        finally:
+            self._depth -= collection
+        if event.anchor is not None:
+            self._anchored[event.anchor] = (self._nodes - nodes_before, self._deepest - self._depth)
+        self._deepest = max(self._deepest, deepest_before)
+        return node
+
+    def _count_alias(self, event: yaml.AliasEvent) -> None:
+        if event.anchor not in self.anchors:
+            return  # the composer reports an undefined alias
+        cost = self._anchored.get(event.anchor)
+        if cost is None:  # the anchor is still open: the value would contain itself, endlessly when built
+            raise YamlBudgetError(
+                problem=f"alias *{event.anchor} refers to a value that contains it", problem_mark=event.start_mark
+            )
+        nodes, levels = cost
+        if self._depth + levels > MAX_DEPTH:
+            raise YamlBudgetError(
+                problem=f"alias *{event.anchor} nests the document deeper than {MAX_DEPTH} levels",
+                problem_mark=event.start_mark,
+            )
+        self._alias_nodes += nodes
+        if self._alias_nodes > MAX_ALIAS_NODES:
+            raise YamlBudgetError(
+                problem=f"aliases expand the document by more than {MAX_ALIAS_NODES:,} values (an alias bomb?); "
+                "write the repeated values out, or repeat them less",
+                problem_mark=event.start_mark,
+            )
+        self._nodes += nodes
+        self._deepest = max(self._deepest, self._depth + levels)
 
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
@@ -90,7 +162,7 @@ class _Builder:
 def load_yaml(text: str, file: str) -> tuple[Any, Positions, list[Problem]]:
     """Parse `text` safely. Returns the value, its positions and every problem (syntax or duplicate keys)."""
     positions = Positions(file)
-    loader = yaml.SafeLoader(text)
+    loader = _BudgetedLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -98,6 +170,10 @@ def load_yaml(text: str, file: str) -> tuple[Any, Positions, list[Problem]]:
         builder = _Builder(loader, positions)
         value = builder.build(node, ())
         return value, positions, builder.problems
+    except YamlBudgetError as exc:
+        mark = exc.problem_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        return None, positions, [Problem(where, f"YAML error: {exc.problem}")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
