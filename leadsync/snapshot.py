@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from leadsync._gc import paused_gc
 from leadsync.errors import PlanError
+from leadsync.jsontext import DocumentTooLarge, JsonTooDeep, decode, loads_bounded, read_bounded
 from leadsync.state import Conflict, ConflictReason, KeyKind, ReadCost, RemoteLead
 
 DestinationKind = Literal["campaign", "list", "audience"]
@@ -259,10 +260,13 @@ def read_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON object in a snapshot file; SnapshotError naming the file when it cannot be one."""
     name = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read())
+        data = loads_bounded(decode(read_bounded(path)))
     except OSError as exc:
         raise SnapshotError(f"{name}: cannot read the snapshot: {exc.strerror or exc}") from None
+    except DocumentTooLarge as exc:
+        raise SnapshotError(f"{name}: {exc}, the most a snapshot may be") from None
+    except JsonTooDeep as exc:
+        raise SnapshotError(f"{name}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(
             f"{name}: not a snapshot: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"

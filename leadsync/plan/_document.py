@@ -18,6 +18,7 @@ from typing import Any
 
 from leadsync._gc import paused_gc
 from leadsync.errors import PlanError
+from leadsync.jsontext import DocumentTooLarge, JsonTooDeep, decode, loads_bounded, read_bounded
 from leadsync.plan._checks import plan_problems
 from leadsync.plan._model import (
     AddLead,
@@ -235,15 +236,18 @@ def load_plan(source: str | bytes | os.PathLike[str]) -> Plan:
     if isinstance(source, os.PathLike):
         name = os.fspath(source)
         try:
-            with open(source, "rb") as handle:
-                raw: str | bytes = handle.read()
+            raw: str | bytes = read_bounded(source)
         except OSError as exc:
             raise PlanError(f"{name}: cannot read the plan: {exc.strerror or exc}") from None
+        except DocumentTooLarge as exc:
+            raise PlanError(f"{name}: {exc}, the most a plan document may be") from None
     else:
         name, raw = "plan document", source
     with paused_gc():
         try:
-            doc = json.loads(raw)
+            doc = loads_bounded(raw if isinstance(raw, str) else decode(raw))
+        except JsonTooDeep as exc:
+            raise PlanError(f"{name}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"

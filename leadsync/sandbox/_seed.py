@@ -28,6 +28,7 @@ from typing import Any
 import jsonschema
 
 from leadsync.errors import Location, Problem
+from leadsync.jsontext import DocumentTooLarge, JsonTooDeep, loads_bounded, read_bounded
 
 from ._errors import SeedError
 from ._model import AUDIENCE_FIELDS, CAMPAIGN_FIELDS, LEAD_FIELDS, LIST_FIELDS, MEMBER_FIELDS
@@ -160,13 +161,17 @@ def _settled(data: dict[str, Any], vendor: str) -> dict[str, Any]:
 
 def _read_json(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path).decode("utf-8")
     except OSError as exc:
         raise SeedError([Problem(Location(str(path)), f"cannot read the seed: {exc.strerror or exc}")]) from None
+    except DocumentTooLarge as exc:
+        raise SeedError([Problem(Location(str(path)), f"{exc}, the most a seed may be")]) from None
     except UnicodeDecodeError:
         raise SeedError([Problem(Location(str(path)), "the seed is not UTF-8 text")]) from None
     try:
-        return json.loads(text)
+        return loads_bounded(text)
+    except JsonTooDeep as exc:
+        raise SeedError([Problem(Location(str(path), exc.lineno, exc.colno), exc.msg)]) from None
     except json.JSONDecodeError as exc:
         raise SeedError([Problem(Location(str(path), exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")]) from None
 
