@@ -19,7 +19,7 @@ from test_apply_saved_plan import BIG, PEOPLE, folder, leadsync, owners, seed, s
 
 from leadsync import sandbox
 from leadsync.spec import load_spec
-from leadsync.workflow import apply_session, workspace_tag
+from leadsync.workflow import apply_session, open_provider, workspace_identity, workspace_tag
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
 
@@ -36,7 +36,10 @@ def sent(running: sandbox.RunningSandbox, what: str) -> int:
 
 
 def journal_end(folder: Path) -> dict[str, object]:
-    path = folder / "state" / f"{workspace_tag(load_spec(folder / 'spec.yaml'))}.journal.jsonl"
+    loaded = load_spec(folder / "spec.yaml")
+    with open_provider(loaded) as provider:
+        tag = workspace_tag(loaded, workspace_identity(loaded, provider))
+    path = folder / "state" / f"{tag}.journal.jsonl"
     events = [json.loads(line) for line in path.read_text().splitlines()]
     assert events[-1]["event"] == "end"
     return events[-1]
