@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
@@ -21,6 +21,7 @@ from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.providers.sonarly import SonarlyProvider
 from leadsync.routing import Router
+from leadsync.safefs import ensure_real_dir, has_nul
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
@@ -113,14 +114,22 @@ def read_workspace_data(loaded: LoadedSpec, wanted: frozenset[str] = frozenset()
 
 
 def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
-    """(seed, state) of a sandbox workspace: the seed named by the spec, the state in `.leadsync/` beside it."""
+    """(seed, state) of a sandbox workspace: the seed named by the spec, the state in `.leadsync/` beside it.
+    A `.leadsync` that is a link (or no folder) is refused here, before anything opens a file in it."""
     seed = loaded.spec.workspace.seed
     if loaded.spec.workspace.provider != "sandbox" or seed is None:
         where = loaded.positions.of(("workspace",))
         raise SpecError([Problem(Location(where.file, where.line, where.column), "not a sandbox workspace with a seed")])
+    if has_nul(seed):
+        where = loaded.positions.of(("workspace", "seed"))
+        raise SpecError([Problem(Location(where.file, where.line, where.column),
+                                 f"seed {seed!r}: contains a NUL byte, which no file name can hold")])  # fmt: skip
     # keyed by the seed, not the spec: every spec seeded from one file works on one workspace, as with a vendor
     seed_path = loaded.root / seed
-    return seed_path, loaded.root / ".leadsync" / f"{seed_path.name.removesuffix('.json')}.sandbox.sqlite"
+    folder = loaded.root / ".leadsync"
+    if os.path.lexists(folder):
+        ensure_real_dir(folder, loaded.root, what="the sandbox's state folder")
+    return seed_path, folder / f"{seed_path.name.removesuffix('.json')}.sandbox.sqlite"
 
 
 def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Planned:
@@ -159,26 +168,34 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
     )
 
 
-def workspace_tag(loaded: LoadedSpec) -> str:
-    """A file-name-safe name for the workspace, for its lock and journal under `.leadsync/`."""
+def workspace_tag(loaded: LoadedSpec, identity: str | None = None) -> str:
+    """A file-name-safe name for the workspace, for its lock and journal: a sandbox's from its state file; a
+    vendor's from `identity`, the workspace as the vendor reports it (`Provider.identity()`), so that every
+    spelling of one workspace (a base URL with a trailing `/` or `localhost` for `127.0.0.1`, the key in another
+    variable, a group by name or by id) shares one lock."""
     ws = loaded.spec.workspace
     if ws.provider == "sandbox":
         return f"sandbox-{sandbox_paths(loaded)[1].name.removesuffix('.sandbox.sqlite')}"
-    setting = "LEADSYNC_SONARLY_BASE_URL" if ws.provider == "sonarly" else "LEADSYNC_INSTANTLY_BASE_URL"
-    identity = "|".join([ws.provider, os.environ.get(setting, ""), ws.api_key_env or "", ws.account_group or ""])
+    if not identity:
+        raise PlanError(f"the {ws.provider} workspace's identity is needed for its lock and journal")
     return f"{ws.provider}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+
+
+def workspace_identity(loaded: LoadedSpec, provider: Provider) -> str | None:
+    """The vendor workspace's identity as the vendor reports it (one read call); None for a sandbox's."""
+    return None if loaded.spec.workspace.provider == "sandbox" else provider.identity()
 
 
 class ApplySession:
     """One apply: the workspace locked, its journal open, its state read and planned."""
 
-    def __init__(self, loaded: LoadedSpec, provider: Provider, state_dir: Path) -> None:
+    def __init__(self, loaded: LoadedSpec, provider: Provider, state_dir: Path, identity: str | None = None) -> None:
         self.loaded = loaded
         self.provider = provider
         self.leads = load_leads(loaded)
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
-        tag = workspace_tag(loaded)
+        tag = workspace_tag(loaded, identity)
         self.journal = Journal(state_dir / f"{tag}.journal.jsonl")
         self.resumed = self.journal.unfinished()
         self.applier = Applier(provider, self.journal)
@@ -220,25 +237,32 @@ class ApplySession:
 
 def workspace_state_dir(loaded: LoadedSpec) -> Path:
     """Where the lock and journal of the spec's workspace live: machine-wide for a vendor's (checked private),
-    beside its state for a sandbox's."""
+    beside its state for a sandbox's (created if need be, and never a link: `leadsync.safefs`)."""
     if loaded.spec.workspace.provider == "sandbox":
-        return loaded.root / ".leadsync"
+        return ensure_real_dir(loaded.root / ".leadsync", loaded.root, what="the sandbox's state folder")
     return private_dir(state_dir())
 
 
-def lock_path(loaded: LoadedSpec) -> Path:
-    """The lock of the spec's workspace (see `workspace_state_dir`)."""
-    return workspace_state_dir(loaded) / f"{workspace_tag(loaded)}.lock"
+def lock_path(loaded: LoadedSpec, identity: str | None = None) -> Path:
+    """The lock of the spec's workspace (see `workspace_state_dir`; `identity`: see `workspace_tag`)."""
+    return workspace_state_dir(loaded) / f"{workspace_tag(loaded, identity)}.lock"
 
 
 @contextmanager
 def apply_session(loaded: LoadedSpec, *, job_timeout: float | None = None) -> Iterator[ApplySession]:
     """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run).
     `job_timeout`: how long to wait for a background job (and a bulk-assign to show), when not the provider's."""
-    with WorkspaceLock(lock_path(loaded)), open_provider(loaded) as provider:
+    with ExitStack() as stack:
+        if loaded.spec.workspace.provider == "sandbox":  # locked before its emulator opens the state file
+            stack.enter_context(WorkspaceLock(lock_path(loaded)))
+            provider, identity = stack.enter_context(open_provider(loaded)), None
+        else:  # a vendor's lock is named by the workspace the vendor reports: one read call comes first
+            provider = stack.enter_context(open_provider(loaded))
+            identity = workspace_identity(loaded, provider)
+            stack.enter_context(WorkspaceLock(lock_path(loaded, identity)))
         if job_timeout is not None and hasattr(provider, "job_timeout"):  # Sonarly's moves have no jobs
             provider.job_timeout = job_timeout
-        session = ApplySession(loaded, provider, workspace_state_dir(loaded))
+        session = ApplySession(loaded, provider, workspace_state_dir(loaded), identity)
         try:
             yield session
         finally:

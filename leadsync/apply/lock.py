@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from leadsync.errors import LeadsyncError
+from leadsync.safefs import ensure_real_dir, open_no_follow
 
 
 STATE_DIR_SETTING = "LEADSYNC_STATE_DIR"
@@ -52,9 +53,9 @@ class WorkspaceLock:
         self._fd: int | None = None
 
     def __enter__(self) -> WorkspaceLock:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ensure_real_dir(self.path.parent, mode=0o700, what="the lock's folder")
         try:  # never through a link: the pid written below would land in whatever file it points at
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, what="the lock")
         except OSError as error:
             raise LeadsyncError(f"cannot open the lock {self.path}: {error.strerror}") from None
         try:
@@ -63,8 +64,12 @@ class WorkspaceLock:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise WorkspaceBusy(f"another apply is running on this workspace (pid {holder}; lock {self.path})") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:  # the pid is for the message of an apply that comes second; the flock is what holds
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as error:
+            os.close(fd)
+            raise LeadsyncError(f"cannot write the lock {self.path}: {error.strerror}") from None
         self._fd = fd
         return self
 
