@@ -3,6 +3,12 @@
 Small collections (keys, members, campaigns, lists, account groups, audiences) are JSON documents in one table;
 leads and prospects have their own tables with the columns the vendors filter and page on, each row keeping the
 record itself as JSON (`doc`). Rows keep insertion order (`seq`), so a dump lists records as the seed did.
+
+The state file and SQLite's side files (`-journal`, `-wal`, `-shm`) are refused when they are links (SQLite would
+follow one, and create its target, wherever it points; as `leadsync.safefs` does for the client side, which the
+sandbox does not import). A state that cannot be written (a full
+disk, a read-only one, an I/O error) fails the request that met it with a 507 naming the file: the transaction
+rolled back, nothing of the request happened.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +55,41 @@ COLLECTIONS = {
 }
 _KEY_FIELD = {"api_key": "key", "member": "user_id"}
 _EXTRAS = ("workspace_id", "blocklist")
+#: the files SQLite keeps beside a database (rollback journal, write-ahead log, its index)
+SIDE_FILES = ("-journal", "-wal", "-shm")
+#: SQLite's primary result codes that say the state cannot be written: SQLITE_PERM, _READONLY, _IOERR, _FULL,
+#: _CANTOPEN (a full disk is SQLITE_FULL; a read-only file system SQLITE_READONLY or _CANTOPEN)
+_UNWRITABLE = {3, 8, 10, 13, 14}
+
+
+def state_files(path: str) -> list[Path]:
+    """The state file and the side files SQLite may make beside it."""
+    return [Path(path), *(Path(path + suffix) for suffix in SIDE_FILES)]
+
+
+def refuse_unsafe_state(path: str) -> None:
+    """Refuse a state path with a NUL, or whose file or side files are links (dangling or not) or exist and are
+    not regular files."""
+    if "\0" in path:
+        raise SandboxError(f"the sandbox state {path!r}: contains a NUL byte, which no file name can hold")
+    for file in state_files(path):
+        what = "the sandbox state" if file.name == Path(path).name else "the sandbox state's side file"
+        try:
+            info = os.lstat(file)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise SandboxError(f"cannot open {what} {file}: {error.strerror}") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise SandboxError(f"cannot open {what} {file}: it is a symbolic link, and leadsync writes nothing "
+                               "through links (remove the link)")  # fmt: skip
+        if not stat.S_ISREG(info.st_mode):
+            raise SandboxError(f"cannot open {what} {file}: it is not a regular file")
+
+
+def unwritable(error: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of a writable disk, not for a bug."""
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _UNWRITABLE
 
 
 def lead_columns(doc: dict[str, Any]) -> tuple[Any, ...]:
@@ -59,8 +101,13 @@ def lead_columns(doc: dict[str, Any]) -> tuple[Any, ...]:
 class Store:
     def __init__(self, path: str | None) -> None:
         self.path = path
+        if path:
+            refuse_unsafe_state(path)
         # one connection, used only from the server's event-loop thread once it runs (hence no thread check)
-        self.db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        try:
+            self.db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise SandboxError(f"cannot open the sandbox state {path}: {exc}") from None
         self._depth = 0
         try:
             if path:
@@ -72,6 +119,8 @@ class Store:
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            if unwritable(exc):
+                raise SandboxError(f"cannot write the sandbox state {path}: {exc}") from None
             raise SeedError([Problem(Location(path or ":memory:"), f"not a sandbox state file: {exc}")]) from None
 
     def close(self) -> None:
@@ -91,13 +140,25 @@ class Store:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException as exc:
+            if self.db.in_transaction:  # SQLite has already rolled back after some errors (a full disk's)
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the error that made us roll back is the one to tell
+            if isinstance(exc, sqlite3.Error) and unwritable(exc):
+                raise self._unwritable(exc) from None
+            raise
         finally:
             self._depth = 0
+
+    def _unwritable(self, error: sqlite3.Error) -> Exception:
+        """A write that the disk refused: the vendor's 507 Insufficient Storage, naming the file."""
+        from ._http import ApiError  # late: _http imports this module
+
+        return ApiError(507, f"the sandbox cannot write its state {self.path or ':memory:'}: {error}",
+                        code="INSUFFICIENT_STORAGE")  # fmt: skip
 
     # meta ----------------------------------------------------------------------------------------------------------
 
@@ -192,6 +253,8 @@ class Store:
 def open_store(state: str | os.PathLike[str] | None, seed: Any, vendor: str | None) -> Store:
     """The store of `state` as it is if the file exists (the seed is then ignored), else a new one from the seed."""
     path = os.fspath(state) if state is not None else None
+    if path is not None:
+        refuse_unsafe_state(path)  # before `exists()`, which follows a link (and a dangling one is "absent")
     if path is not None and Path(path).exists():
         store = Store(path)
         if store.meta("format") is None:
@@ -205,12 +268,17 @@ def open_store(state: str | os.PathLike[str] | None, seed: Any, vendor: str | No
     data, chosen = read_seed(seed, vendor)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(path)
+    store: Store | None = None
     try:
+        store = Store(path)
         store.load(data, chosen)
-    except BaseException:
-        store.close()
+    except BaseException as exc:
+        if store is not None:
+            store.close()
         if path is not None:
-            Path(path).unlink(missing_ok=True)
+            for file in state_files(path):  # no half-made state (or its log) left to be taken for a state
+                file.unlink(missing_ok=True)
+        if getattr(exc, "status", None) == 507:  # a full disk while the seed was written: not in a request
+            raise SandboxError(str(exc)) from None
         raise
     return store
