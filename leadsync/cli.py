@@ -67,7 +67,9 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Expected failures become `Error: ...` lines and exit 1; never a traceback."""
+    """Expected failures become `Error: ...` lines and exit 1; never a traceback. Beyond leadsync's own errors,
+    the filesystem's: an OSError no library code mapped (its path and the system's words), and the ValueError
+    Python raises for a NUL byte in a path (no file name can hold one)."""
     try:
         yield
     except ProblemsError as exc:
@@ -80,6 +82,16 @@ def _errors() -> Iterator[None]:
         _fail(f"{count} problem{'s' if count != 1 else ''} found")
     except LeadsyncError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        _fail(f"{where}{exc.strerror or exc}")
+    except ValueError as exc:
+        if str(exc) not in ("embedded null byte", "embedded null character"):  # Python's words for a NUL in a path
+            raise  # any other ValueError is a bug: its traceback is what finds it
+        ctx = click.get_current_context(silent=True)
+        given = [f"{name}={value!r}" for name, value in (ctx.params.items() if ctx else ()) if "\0" in str(value)]
+        where = f" ({', '.join(given)})" if given else " (in a file it read)"
+        _fail(f"a path given to leadsync contains a NUL byte, which no file name can hold{where}")
 
 
 def _warn(problems: list[Problem]) -> None:
@@ -424,17 +436,24 @@ def sandbox_reset(spec: str) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a crash never leaves half a plan behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write the whole file or nothing: a crash, a full disk or a read-only folder never leaves half a file
+    behind (nor the one before damaged). `os.replace` replaces a link at `path` rather than write through it, so
+    a link planted there never leads the write out of its folder."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise LeadsyncError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise LeadsyncError(f"cannot write {path}: {error.strerror}") from None
         raise
 
 
