@@ -1,28 +1,45 @@
 """Reads the people a spec routes: inline `leads`, CSV and JSONL sources.
 
-Keys are normalised (emails trimmed and lower-cased; LinkedIn profiles reduced to their identifier). The same
-person twice with different attributes is an error naming both places; exact duplicates merge with a warning.
+Keys are normalised (emails trimmed and lower-cased; LinkedIn profiles reduced to their identifier; invisible
+characters dropped and NFKC applied). The same person twice with different attributes is an error naming both
+places; exact duplicates merge with a warning; a key that mixes Latin with Cyrillic or Greek look-alikes is a
+warning at its row and column.
+
+Files are streamed a bounded line at a time, and a lead holds only its own values: a value that repeats across
+rows (a country, a title) is held once per source, and an email already in key form is the key itself. So memory
+grows with the leads and their distinct values, not with the file; a line or a field too long is a located error.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from operator import itemgetter
+from typing import Any, TextIO
 
 from leadsync._gc import paused_gc
 from leadsync.errors import Location, Problem, SpecError
+from leadsync.jsontext import JsonTooDeep, loads_bounded
 from leadsync.spec.checks import resolve_inside
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.meaning import Supply, attribute_problems, lead_warnings
 from leadsync.spec.models import Source
-from leadsync.state import KeyKind, Lead
+from leadsync.state import KeyKind, Lead, look_alike
 
 #: problems kept per source before the rest are only counted (a broken million-row file must not flood)
 MAX_PROBLEMS_PER_SOURCE = 200
+#: characters one line of a source may have: a lead takes a few hundred, so a longer line is a broken or hostile
+#: file, refused before it is held whole (a 1 GB line would take gigabytes)
+MAX_LINE = 1 << 20
+#: data rows read before deciding which columns repeat their values (held once) and which do not
+_SAMPLE = 1000
+#: a column is held once per distinct value when its sample has at most this share of distinct values
+_REPEATING = 0.9
+#: brackets on a JSONL line past which it is parsed within the nesting budget (a lead line has one)
+_BRACKETS = 64
 
 
 @dataclass
@@ -70,21 +87,29 @@ class _Reader:
             shown = "empty" if key_raw in (None, "") else repr(key_raw)
             self.problem(Location(file, line, col), f"invalid {what}: {shown}")
             return
+        if key == key_raw:
+            key = key_raw  # one object for the key and its cell
         lead = Lead(key, values, fields, file, line)
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = lead
             self.leads.append(lead)
+            if (mixed := look_alike(key)) is not None:
+                scripts, latin = mixed
+                like = f"; it looks like {latin!r}" if latin is not None else ""
+                self.warnings.append(Problem(Location(file, line, col), f"{key!r} mixes {scripts} letters{like}"))
             return
+        # a copy with invisible or fullwidth characters is the same person: say how it was written
+        written = f" (written {key_raw!r})" if isinstance(key_raw, str) and key_raw.strip().lower() != key else ""
         difference = _difference(first, lead, self.key_attr)
         if difference:
             self.problem(
                 Location(file, line),
-                f"{key} is listed twice with different attributes: here and at {first.origin} ({difference})",
+                f"{key}{written} is listed twice with different attributes: here and at {first.origin} ({difference})",
             )
         else:
             self.warnings.append(
-                Problem(Location(file, line), f"{key} repeats {first.origin} exactly; merged")
+                Problem(Location(file, line), f"{key}{written} repeats {first.origin} exactly; merged")
             )
 
     def inline(self) -> None:
@@ -129,32 +154,64 @@ class _Reader:
     def csv(self, path: FsPath, label: str, source: Source, index: int) -> bool:
         """Read a CSV source; whether its header told its attributes."""
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                self.problem(Location(label, 1, 1), "empty CSV file: expected a header row")
-                return False
-            names = [h.strip() for h in header]
-            fields = self._csv_fields(names, label, source, index)
-            if fields is None:
-                return len(set(names)) == len(names)  # a column twice leaves the attributes unknown
-            key_index = fields[self.key_attr]
-            width = len(header)
+            last = [""]
+            reader = csv.reader(_bounded_lines(handle, last))
+            known = False
+            try:
+                header = next(reader, None)
+                if header is None:
+                    self.problem(Location(label, 1, 1), "empty CSV file: expected a header row")
+                    return False
+                names = [h.strip() for h in header]
+                fields = self._csv_fields(names, label, source, index)
+                known = fields is not None or len(set(names)) == len(names)  # a column twice: attributes unknown
+                if fields is not None:
+                    self._csv_rows(reader, last, len(header), fields, label)
+            except _LineTooLong as exc:
+                self.problem(Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a CSV file?")
+            except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    message = f"a field is longer than {csv.field_size_limit():,} characters"
+                else:
+                    message = f"CSV error: {exc}"
+                self.problem(Location(label, reader.line_num), message)
+            return known
+
+    def _csv_rows(self, reader: Any, last: list[str], width: int, header: dict[str, int], label: str) -> None:
+        """The data rows: each lead keeps the named columns, values that repeat held once (see `_Layout`)."""
+        sample: list[tuple[int, list[str], str | None]] = []
+        line = reader.line_num + 1
+        for row in reader:  # a record is one line (its text kept for a column in a message) or several
+            sample.append((line, row, last[0] if line == reader.line_num else None))
             line = reader.line_num + 1
-            add, normalise, seen, append = self.add, self.normalise, self.seen, self.leads.append
-            for row in reader:
-                start, line = line, reader.line_num + 1
-                if len(row) != width:
-                    if row:
-                        self.problem(Location(label, start), f"expected {width} columns, found {len(row)}")
+            if len(sample) == _SAMPLE:
+                break
+        layout = _Layout(header, width, header[self.key_attr], [row for _, row, _ in sample])
+        fields, cells, key_index = layout.fields, layout.cells, header[self.key_attr]
+        normalise, seen, append = self.normalise, self.seen, self.leads.append
+
+        def slow(start: int, row: list[str], text: str | None) -> None:  # the rare cases: problems, duplicates
+            if len(row) != width:
+                if row:
+                    self.problem(Location(label, start), f"expected {width} columns, found {len(row)}")
+                return
+            column = _field_column(text, key_index) if text is not None else 1
+            self.add(row[key_index], cells(row), fields, label, start, column)
+
+        for start, row, text in sample:
+            slow(start, row, text)
+        for row in reader:
+            start, line = line, reader.line_num + 1
+            if len(row) == width:
+                raw = row[key_index]
+                key = normalise(raw)
+                if key is not None and key.isascii() and key not in seen:
+                    if key == raw:
+                        key = raw  # one object for the key and its cell
+                    lead = seen[key] = Lead(key, cells(row), fields, label, start)
+                    append(lead)
                     continue
-                key = normalise(row[key_index])
-                if key is None or key in seen:  # the rare cases: problems and duplicates
-                    add(row[key_index], tuple(row), fields, label, start, 1)
-                    continue
-                lead = seen[key] = Lead(key, tuple(row), fields, label, start)
-                append(lead)
-        return True
+            slow(start, row, last[0] if start == reader.line_num else None)
 
     def _csv_fields(self, header: list[str], label: str, source: Source, index: int) -> dict[str, int] | None:
         columns: dict[str, int] = {}
@@ -186,32 +243,124 @@ class _Reader:
     def jsonl(self, path: FsPath, label: str, source: Source) -> bool:
         renamed = {column: attr for attr, column in source.fields.items()}
         shapes: dict[tuple[str, ...], dict[str, int]] = {}  # one field index per distinct set of keys
+        values_seen: dict[Any, Any] = {}  # each repeated text held once (see `_Layout`)
+        intern = values_seen.setdefault
         with path.open(encoding="utf-8-sig") as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    item = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    self.problem(Location(label, number, exc.colno), f"invalid JSON: {exc.msg}")
-                    continue
-                if not isinstance(item, dict):
-                    self.problem(Location(label, number, 1), "each line must be a JSON object")
-                    continue
-                if any(isinstance(v, (dict, list)) for v in item.values()):
-                    self.problem(Location(label, number, 1), "lead attributes must be plain values, not lists or objects")
-                    continue
-                names = tuple(renamed.get(k, k) for k in item)
-                fields = shapes.get(names)
-                if fields is None:
-                    fields = shapes.setdefault(names, {name: i for i, name in enumerate(names)})
-                    self.supply.attributes.update(names)
-                values = tuple(item.values())
-                if self.key_attr not in fields:
-                    self.problem(Location(label, number, 1), f"no '{self.key_attr}' in this lead")
-                    continue
-                self.add(values[fields[self.key_attr]], values, fields, label, number, 1)
+            try:
+                for number, text in enumerate(_bounded_lines(handle, [""]), start=1):
+                    self._jsonl_line(text, number, label, renamed, shapes, intern)
+            except _LineTooLong as exc:
+                self.problem(Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a JSONL file?")
         return bool(shapes)  # a JSONL file has no header: with no record, which attributes it has is unknown
+
+    def _jsonl_line(self, text: str, number: int, label: str, renamed: dict[str, str],
+                    shapes: dict[tuple[str, ...], dict[str, int]], intern: Callable[[Any, Any], Any]) -> None:  # fmt: skip
+        if not text.strip():
+            return
+        try:
+            if text.count("[") + text.count("{") > _BRACKETS:
+                item = loads_bounded(text)
+            else:
+                item = json.loads(text)
+        except (json.JSONDecodeError, JsonTooDeep) as exc:
+            self.problem(Location(label, number, exc.colno), f"invalid JSON: {exc.msg}")
+            return
+        except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits, say
+            self.problem(Location(label, number, 1), f"invalid JSON: {str(exc).split(';')[0]}")
+            return
+        if not isinstance(item, dict):
+            self.problem(Location(label, number, 1), "each line must be a JSON object")
+            return
+        if any(isinstance(v, (dict, list)) for v in item.values()):
+            self.problem(Location(label, number, 1), "lead attributes must be plain values, not lists or objects")
+            return
+        names = tuple(renamed.get(k, k) for k in item)
+        fields = shapes.get(names)
+        if fields is None:
+            fields = shapes.setdefault(names, {name: i for i, name in enumerate(names)})
+            self.supply.attributes.update(names)
+        if self.key_attr not in fields:
+            self.problem(Location(label, number, 1), f"no '{self.key_attr}' in this lead")
+            return
+        key_index = fields[self.key_attr]
+        values = tuple(v if i == key_index or type(v) is not str else intern(v, v) for i, v in enumerate(item.values()))
+        raw = values[key_index]
+        column = text.find(json.dumps(raw, ensure_ascii=False)) + 1 if isinstance(raw, str) else 0
+        self.add(raw, values, fields, label, number, column if column > 0 else 1)
+
+
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _bounded_lines(handle: TextIO, last: list[str]) -> Iterator[str]:
+    """The lines of a text file, each read with a bound: a longer one raises _LineTooLong before it is held whole.
+    `last[0]` is the line read last, for a column in a message (a generator: a class's __next__ costs more)."""
+    readline = handle.readline
+    number = 0
+    while line := readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and line[-1] != "\n":
+            raise _LineTooLong(number)
+        last[0] = line
+        yield line
+
+
+def _field_column(line: str, index: int) -> int:
+    """The 1-based column where field `index` of a one-line CSV record starts (its opening quote, if quoted)."""
+    pos = 0
+    for _ in range(index):
+        if line.startswith('"', pos):
+            pos += 1
+            while True:  # a quoted field ends at a quote not doubled
+                quote = line.find('"', pos)
+                if quote < 0:
+                    return 1
+                pos = quote + 1
+                if not line.startswith('"', pos):
+                    break
+                pos += 1
+        comma = line.find(",", pos)
+        if comma < 0:
+            return 1
+        pos = comma + 1
+    return pos + 1
+
+
+class _Layout:
+    """How the leads of one CSV source hold their cells: the named columns only, those whose values repeat first.
+
+    A value of a repeating column (most of a lead list: country, title, industry, size, often first names) is
+    held once per source, not once per row; a column whose sample is nearly all distinct (phone numbers, the
+    key) is not worth a look-up per row. `fields` maps each attribute to its position in the cells."""
+
+    def __init__(self, header: dict[str, int], width: int, key_column: int, sample: list[list[str]]) -> None:
+        rows = [row for row in sample if len(row) == width]
+        kept = sorted(set(header.values()))
+        limit = _REPEATING * len(rows)
+        repeating = [c for c in kept if c != key_column and rows and len({row[c] for row in rows}) <= limit]
+        own = [c for c in kept if c not in repeating]
+        position = {column: i for i, column in enumerate(repeating + own)}
+        self.fields = {attr: position[column] for attr, column in header.items()}
+        intern = {"": ""}.setdefault
+        shared, single = _picker(repeating), _picker(own)
+
+        def cells(row: list[str]) -> tuple[str, ...]:
+            values = shared(row)
+            return (*map(intern, values, values), *single(row))
+
+        self.cells: Callable[[list[str]], tuple[str, ...]] = cells
+
+
+def _picker(columns: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    if len(columns) > 1:
+        return itemgetter(*columns)  # type: ignore[return-value]
+    if columns:
+        only = columns[0]
+        return lambda row: (row[only],)
+    return lambda row: ()
 
 
 def _format_of(path: FsPath) -> str | None:
