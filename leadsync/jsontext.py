@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import sys
 from itertools import accumulate
 from typing import Any
 
@@ -128,8 +129,30 @@ def _locate(text: str, max_depth: int) -> JsonTooDeep | None:
 
 
 def loads_bounded(text: str, *, max_depth: int = 100) -> Any:
-    """`json.loads(text)`, but a text nested deeper than `max_depth` raises JsonTooDeep instead of recursing."""
+    """`json.loads(text)`, but a text nested deeper than `max_depth` raises JsonTooDeep instead of recursing, and
+    an integer too long for Python to convert is a located json.JSONDecodeError instead of a bare ValueError."""
     error = nesting_error(text, max_depth=max_depth)
     if error is not None:
         raise error
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # an integer longer than Python converts (sys.get_int_max_str_digits): json says neither what nor where
+        pos = _long_integer(text)
+        if pos is None:
+            raise
+        message = f"a number with more than {sys.get_int_max_str_digits()} digits"
+        raise json.JSONDecodeError(message, text, pos) from None
+
+
+def _long_integer(text: str) -> int | None:
+    """Where the first integer (outside strings; not a fraction's or an exponent's digits) too long to convert
+    begins."""
+    longest = sys.get_int_max_str_digits()
+    pattern = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|(?<![0-9.eE+-])(-?[0-9]{%d,})' % (longest + 1), re.DOTALL)
+    for match in pattern.finditer(text):
+        if match.group(1):
+            return match.start(1)
+    return None

@@ -192,7 +192,8 @@ def test_spec_larger_than_the_budget_is_refused_without_reading_it_whole(tmp_pat
     huge = sparse(tmp_path / "spec.yaml", 2 * 2**30)
     with within(seconds=1.0, mebibytes=3 * MAX_SPEC_BYTES / 2**20):
         problem = spec_problem(huge)
-    assert problem == f"{huge}: larger than 2 MiB, the most a spec may be: put the leads in a CSV or JSONL source (sources:)"
+    assert problem == f"{huge}: larger than 2 MiB, the most a spec may be: put the leads in a CSV or JSONL source " \
+        "(sources:)"
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
@@ -279,7 +280,10 @@ JSONISH = st.text(alphabet=list('[]{}",:\\ \n01aetrufnl-.e'), max_size=300)
 
 @st.composite
 def hostile_yaml(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["text", "deep", "bomb", "self"]))
+    kind = draw(st.sampled_from(["text", "deep", "bomb", "self", "value"]))
+    if kind == "value":
+        digits = "1" * draw(st.integers(min_value=4000, max_value=6000))
+        return "version: 1\nx: " + draw(st.sampled_from([digits, "-" + digits, "2001-02-30", "1e99999", "0x" + digits]))
     if kind == "deep":
         depth = draw(st.integers(min_value=1, max_value=3000))
         opener = draw(st.sampled_from(["[", "{a: ", "- "]))
@@ -293,6 +297,8 @@ def hostile_yaml(draw: st.DrawFn) -> str:
 
 @st.composite
 def hostile_json(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        return draw(JSONISH) + "1" * draw(st.integers(min_value=4000, max_value=6000)) + draw(JSONISH)
     if draw(st.booleans()):
         depth = draw(st.integers(min_value=1, max_value=200_000))
         return draw(st.sampled_from(["[", '{"a":'])) * depth + draw(JSONISH)
@@ -342,6 +348,8 @@ def folder(tmp_path: Path) -> Path:
     (tmp_path / "deep.yaml").write_text("version: 1\nx: " + "[" * 600 + "]" * 600 + "\n")
     (tmp_path / "deep.json").write_text(DEEP_JSON)
     (tmp_path / "deep.plan.json").write_text('{"format_version": 1, "x": ' + DEEP_JSON + "}")
+    (tmp_path / "number.yaml").write_text("version: 1\nowners: " + "1" * 5000 + "\n")
+    (tmp_path / "number.json").write_text('{"leads": ' + "1" * 5000 + "}")
     sparse(tmp_path / "huge.yaml", 2 * 2**30)
     sparse(tmp_path / "huge.json")
     sparse(tmp_path / "huge.plan.json")
@@ -355,6 +363,10 @@ CLI_CASES = {
     "alias bomb": (["validate", "bomb.yaml"], "bomb.yaml:7:", "alias bomb"),
     "deep yaml": (["validate", "deep.yaml"], "deep.yaml:2:", "nested deeper than 64 levels"),
     "huge yaml": (["validate", "huge.yaml"], "huge.yaml: larger than 2 MiB", "the most a spec may be"),
+    "long number, yaml": (["validate", "number.yaml"], "number.yaml:2:9:", "a number with more than"),
+    "long number, remote": (
+        ["plan", "quickstart.yaml", "--remote", "number.json"], "number.json: not a snapshot", "line 1 column 11"
+    ),
     "deep remote": (["plan", "quickstart.yaml", "--remote", "deep.json"], "deep.json:1:101:", "deeper than 100"),
     "huge remote": (["plan", "quickstart.yaml", "--remote", "huge.json"], "huge.json: larger than 512 MiB", "snapshot"),
     "deep plan": (["apply", "deep.plan.json"], "deep.plan.json:1:127:", "nested deeper than 100 levels"),
@@ -379,3 +391,40 @@ def test_cli_refuses_each_hostile_file_in_one_line(folder: Path, case: str) -> N
     assert len(located) == 1 and contains in located[0], result.stderr
     # besides it, at most validate's count of problems
     assert [line for line in lines if line not in located] in ([], ["1 problem found"]), result.stderr
+
+
+# -- values Python refuses to build: a 5,000-digit number, a date that does not exist -------------------------
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("1" * 5000, f"a number with more than {sys.get_int_max_str_digits()} digits"),
+        ("-" + "9" * 5000, f"a number with more than {sys.get_int_max_str_digits()} digits"),
+        ("2001-02-30", "not a date: day is out of range for month"),
+    ],
+)
+def test_yaml_values_python_cannot_build_are_located(tmp_path: Path, value: str, message: str) -> None:
+    (tmp_path / "spec.yaml").write_text(f"version: 1\nworkspace:\n  seed: {value}\n")
+    assert spec_problem(tmp_path / "spec.yaml") == f"{tmp_path / 'spec.yaml'}:3:9: YAML error: {message}"
+    _, _, problems = load_yaml(f"? {value}\n: 1\n", "spec.yaml")  # as a key (explicit: a plain key ends at 1,024)
+    assert [str(p) for p in problems] == [f"spec.yaml:1:3: YAML error: {message}"]
+
+
+def test_json_numbers_python_cannot_build_are_located(tmp_path: Path) -> None:
+    digits = sys.get_int_max_str_digits()
+    # a string of digits and a fraction's digits are no integer: the third number is
+    line = '  "' + "1" * 5000 + '", 1.' + "1" * 5000 + ", " + "7" * 5000 + "]}"
+    (tmp_path / "remote.json").write_text('{"leads": [\n' + line)
+    with pytest.raises(SnapshotError) as caught:
+        read_snapshot(tmp_path / "remote.json")
+    column = line.index("7") + 1
+    assert str(caught.value) == (f"{tmp_path / 'remote.json'}: not a snapshot: invalid JSON at line 2 column {column}: "
+                                 f"a number with more than {digits} digits")  # fmt: skip
+    (tmp_path / "plan.json").write_text('{"format_version": ' + "1" * 5000 + "}")
+    with pytest.raises(PlanError, match=f"plan.json: not a plan document: invalid JSON at line 1 column 20: a number"):
+        load_plan(tmp_path / "plan.json")
+    (tmp_path / "seed.json").write_text("[" + "1" * 5000 + "]")
+    with pytest.raises(SeedError) as caught:
+        read_seed(tmp_path / "seed.json", None)
+    assert str(caught.value) == f"{tmp_path / 'seed.json'}:1:2: invalid JSON: a number with more than {digits} digits"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
@@ -137,3 +138,11 @@ def test_a_plan_sized_document_is_measured_faster_than_json_reads_it() -> None:
     json.loads(text)
     plain = time.perf_counter() - started
     assert bounded < 2.5 * plain + 0.2  # the depth passes cost well under what json itself does
+
+
+def test_an_integer_too_long_for_python_is_a_located_decode_error() -> None:
+    digits = "9" * 5000
+    with pytest.raises(json.JSONDecodeError) as caught:
+        loads_bounded('{"a": "' + digits + '",\n "b": [1.' + digits + ", 1e" + digits + ", -" + digits + "]}")
+    assert (caught.value.lineno, caught.value.colno) == (2, 2 * 5000 + 16)  # at the minus sign
+    assert caught.value.msg == f"a number with more than {sys.get_int_max_str_digits()} digits"

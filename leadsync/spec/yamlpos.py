@@ -11,6 +11,7 @@ while composing, before anything is built.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +130,20 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self._construct(node)
+
+    def _construct(self, node: yaml.Node) -> Any:
+        """The safe constructor's value for `node`; what Python itself refuses to build is a located error too."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            if node.tag == "tag:yaml.org,2002:int":
+                problem = f"a number with more than {sys.get_int_max_str_digits()} digits"
+            elif node.tag == "tag:yaml.org,2002:timestamp":
+                problem = f"not a date: {exc}"
+            else:
+                problem = f"cannot read this {node.tag.rsplit(':', 1)[-1]} value: {exc}"
+            raise yaml.constructor.ConstructorError(problem=problem, problem_mark=node.start_mark) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         written = {id(key_node) for key_node, _ in node.value}
@@ -137,7 +151,7 @@ class _Builder:
         result: dict[Any, Any] = {}
         seen: dict[Any, Location] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self._construct(key_node)
             where = _loc(self.positions.file, key_node)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 self.problems.append(Problem(where, "mapping keys must be plain scalars"))
