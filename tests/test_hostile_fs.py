@@ -418,7 +418,7 @@ def test_a_hostile_journal_never_breaks_the_next_apply(tmp_path_factory: pytest.
     journal = Journal(path)
     journal.start(plan="p")
     journal.end(converged=True)
-    assert Journal(path).unfinished() is None or b"open_jobs" in junk
+    assert Journal(path).unfinished() is None  # the run just ended is the last, whatever came before
 
 
 @pytest.mark.parametrize(
