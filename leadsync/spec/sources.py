@@ -285,6 +285,11 @@ class _Reader:
         key_index = fields[self.key_attr]
         values = tuple(v if i == key_index or type(v) is not str else intern(v, v) for i, v in enumerate(item.values()))
         raw = values[key_index]
+        key = self.normalise(raw)
+        if key is not None and key.isascii() and key not in self.seen:  # the common case, as for CSV
+            self.seen[key] = lead = Lead(raw if key == raw else key, values, fields, label, number)
+            self.leads.append(lead)
+            return
         column = text.find(json.dumps(raw, ensure_ascii=False)) + 1 if isinstance(raw, str) else 0
         self.add(raw, values, fields, label, number, column if column > 0 else 1)
 
