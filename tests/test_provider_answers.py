@@ -257,6 +257,13 @@ def test_a_background_job_whose_status_is_an_object_is_refused() -> None:
     refused(lambda: move_instantly(instantly({JOB_POLL: answer})), "instantly", JOB_POLL, "status", "not a string")
 
 
+def test_a_background_job_whose_status_is_several_lines_is_refused() -> None:
+    """A status goes into a stalled job's message: a vendor's text with a line break would make it two lines."""
+    answer = {**INSTANTLY[JOB_POLL], "status": "pending\nError: forged second line"}
+    message = refused(lambda: move_instantly(instantly({JOB_POLL: answer})), "instantly", JOB_POLL, "status")
+    assert "forged" not in message
+
+
 def test_a_background_job_answered_with_an_empty_body_is_refused() -> None:
     refused(lambda: move_instantly(instantly({JOB_POLL: Raw(b"")})), "instantly", JOB_POLL, "empty")
 

@@ -87,7 +87,7 @@ class InstantlyMove(TypedDict):
 class InstantlyJob(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     id: Id
-    status: str  # pending, in-progress, success, failed (newer: draining, paused, cancelled)
+    status: PathId  # pending, in-progress, success, failed (newer: draining, paused, cancelled): a plain word
     progress: NotRequired[Any]  # only paces the polls: anything but a number in 0..100 is ignored there
     data: NotRequired[Any]
 
@@ -181,6 +181,7 @@ _WRITES: dict[str, tuple[str, TypeAdapter[Any]]] = {
     "DELETE /api/v2/leads": ("the count of a delete", TypeAdapter(InstantlyDeleted)),
     "POST /api/v2/leads/bulk-assign": ("a bulk-assign's acceptance", TypeAdapter(InstantlyAccepted)),
 }
+_OBJECT: TypeAdapter[Any] = TypeAdapter(dict[str, Any])
 _AUDIENCE = TypeAdapter(SonarlyEnvelope[SonarlyAudience])
 _MOVED = TypeAdapter(SonarlyEnvelope[SonarlyMoved])
 
@@ -205,7 +206,7 @@ def instantly_write(answer: Any, endpoint: str) -> dict[str, Any]:
     """The answer of an add, a delete or a bulk-assign: an object (none at all is taken as an empty one)."""
     if answer is None:
         return {}
-    what, adapter = _WRITES[endpoint]
+    what, adapter = _WRITES.get(endpoint, ("an object", _OBJECT))
     return cast("dict[str, Any]", _checked(adapter, answer, "instantly", endpoint, what))
 
 

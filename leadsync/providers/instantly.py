@@ -317,7 +317,7 @@ class InstantlyProvider:
             backoff = min(self.poll[1], backoff * 2)
             pause = _next_poll(job, self.clock() - started, backoff, self.poll)
             if self.clock() + pause > deadline:
-                raise JobStalled(f"instantly: background job {job_id} still {status[:40] or 'unknown'} after "
+                raise JobStalled(f"instantly: background job {job_id} still {status or 'unknown'} after "
                                  f"{self.job_timeout:g} s", waited=self.job_timeout)  # fmt: skip
             self.sleep(pause)
 
