@@ -118,6 +118,15 @@ class _Leadsync(click.Group):
             sys.exit(1)
 
 
+class _Path(click.Path):
+    """click.Path, refusing a NUL byte (no file name holds one) before click's own checks stat it and raise."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\0" in value:
+            self.fail("a path cannot contain a NUL byte", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(cls=_Leadsync, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="leadsync")
 def main() -> None:
@@ -129,7 +138,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=_Path(dir_okay=False))
 def validate(specs: tuple[str, ...]) -> None:
     """Check SPECS and their sources offline (exit 0 valid, 1 invalid)."""
     failed = 0
@@ -153,7 +162,7 @@ def validate(specs: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=_Path(dir_okay=False))
 @click.argument("keys", nargs=-1, required=True)
 @click.option("--current-owner", metavar="OWNER", help="Explain as if each lead were owned by OWNER now (sticky pools).")
 def explain(spec: str, keys: tuple[str, ...], current_owner: str | None) -> None:
@@ -195,12 +204,12 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--remote", "remote", type=click.Path(dir_okay=False), metavar="FILE",
+@click.argument("spec", type=_Path(dir_okay=False))
+@click.option("--remote", "remote", type=_Path(dir_okay=False), metavar="FILE",
               help="Plan against a snapshot (the sandbox seed format) instead of the live workspace: no key, no network.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="How to print the plan on stdout.")
-@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
+@click.option("--out", type=_Path(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none, 1: error).")
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool) -> None:
@@ -219,7 +228,7 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
 
 
 @main.command()
-@click.argument("target", metavar="SPEC|PLANFILE", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="SPEC|PLANFILE", type=_Path(dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI). Without it, apply asks on a terminal.")
 @click.option("--dry-run", is_flag=True, help="Print every request apply would send, and send none.")
 @click.option("--force", is_flag=True, help="Apply even when more than max_change_ratio of a destination's existing "
@@ -359,8 +368,8 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE", help="Where to save it (JSON).")
+@click.argument("spec", type=_Path(dir_okay=False))
+@click.option("--out", required=True, type=_Path(dir_okay=False), metavar="FILE", help="Where to save it (JSON).")
 def snapshot(spec: str, out: str) -> None:
     """Save the workspace of SPEC in the sandbox seed format, for `plan --remote` (no key needed there)."""
     with _errors():
@@ -374,8 +383,8 @@ def snapshot(spec: str, out: str) -> None:
 
 
 @main.command("import")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="NEW.yaml",
+@click.argument("spec", type=_Path(dir_okay=False))
+@click.option("--out", required=True, type=_Path(dir_okay=False), metavar="NEW.yaml",
               help="The spec to write (its leads go to a CSV beside it).")
 def import_(spec: str, out: str) -> None:
     """Write a spec that reproduces SPEC's destinations as they are now: its first plan shows `No changes.`"""
@@ -402,8 +411,8 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True, help="0 picks a free port.")
-@click.option("--state", type=click.Path(dir_okay=False), help="SQLite file to keep the state in (default: memory).")
-@click.option("--seed", type=click.Path(dir_okay=False), help="Seed file (JSON) for a new state.")
+@click.option("--state", type=_Path(dir_okay=False), help="SQLite file to keep the state in (default: memory).")
+@click.option("--seed", type=_Path(dir_okay=False), help="Seed file (JSON) for a new state.")
 @click.option("--vendor", type=click.Choice(["instantly", "sonarly"]), help="Which API to serve (default: from the seed).")
 @click.option("--faults", metavar="SPEC", help="Seeded fault injection, e.g. 'seed=7,429=0.05:burst=3' (docs/sandbox.md).")
 @click.option("--rate-limit", default="100/s,6000/min", show_default=True, help="'off', or limits like '100/s,6000/min'.")
@@ -423,7 +432,7 @@ def sandbox_serve(
 
 
 @sandbox.command("reset")
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=_Path(dir_okay=False))
 def sandbox_reset(spec: str) -> None:
     """Start the sandbox workspace of SPEC over from its seed."""
     from leadsync import sandbox as emulator

@@ -20,7 +20,7 @@ from leadsync import sandbox
 from leadsync.apply import Journal, WorkspaceLock
 from leadsync.cli import main
 from leadsync.spec import load_spec
-from leadsync.workflow import lock_path, workspace_tag
+from leadsync.workflow import lock_path, open_provider, workspace_identity, workspace_tag
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
 FILES = ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json")
@@ -33,6 +33,17 @@ def leadsync(*args: str) -> tuple[int, str, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+#: what an apply of a vendor workspace asks before taking the lock: who the workspace is (its lock's name)
+IDENTITY_CALL = {"GET /api/v2/workspace-members": 1}
+
+
+def lock_of(spec: Path) -> Path:
+    """The lock an apply of `spec` takes: named by the workspace as the vendor reports it."""
+    loaded = load_spec(spec)
+    with open_provider(loaded) as provider:
+        return lock_path(loaded, workspace_identity(loaded, provider))
 
 
 def writes(running: sandbox.RunningSandbox) -> dict[str, int]:
@@ -171,23 +182,46 @@ def test_two_checkouts_of_one_vendor_workspace_share_one_lock(
     other = tmp_path_factory.mktemp("other-checkout")
     for name in ("quickstart.yaml", "quickstart.leads.csv"):
         (other / name).write_bytes((quickstart.parent / name).read_bytes())
-    assert lock_path(load_spec(other / "quickstart.yaml")) == lock_path(load_spec(quickstart))
-    assert not lock_path(load_spec(quickstart)).is_relative_to(quickstart.parent)
+    assert lock_of(other / "quickstart.yaml") == lock_of(quickstart)
+    assert not lock_of(quickstart).is_relative_to(quickstart.parent)
+    lock = lock_of(quickstart)
     workspace.reset_stats()
-    with WorkspaceLock(lock_path(load_spec(quickstart))):
+    with WorkspaceLock(lock):
         code, _, err = leadsync("apply", str(other / "quickstart.yaml"), "--auto-approve")
     assert code == 1 and "another apply is running on this workspace" in err
-    assert workspace.stats()["calls"] == {}
+    assert workspace.stats()["calls"] == IDENTITY_CALL
+
+
+@pytest.mark.parametrize("spelling", ["trailing slash", "localhost", "another variable"])
+def test_one_lock_per_vendor_workspace_whatever_its_spelling(
+    workspace: sandbox.RunningSandbox, quickstart: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    """The lock is named by the workspace the vendor reports, not by how the base URL or the key's variable is
+    written: before, each of these spellings took a lock of its own, and two applies ran on one workspace."""
+    lock = lock_of(quickstart)
+    if spelling == "trailing slash":
+        monkeypatch.setenv("LEADSYNC_INSTANTLY_BASE_URL", workspace.url + "/")
+    elif spelling == "localhost":
+        monkeypatch.setenv("LEADSYNC_INSTANTLY_BASE_URL", workspace.url.replace("127.0.0.1", "localhost"))
+    else:
+        monkeypatch.setenv("OTHER_KEY", workspace.api_key or "")
+        quickstart.write_text(quickstart.read_text().replace("api_key_env: QUICKSTART_KEY", "api_key_env: OTHER_KEY"))
+    assert lock_of(quickstart) == lock
+    workspace.reset_stats()
+    with WorkspaceLock(lock):
+        code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
+    assert code == 1 and "another apply is running on this workspace" in err, err
+    assert workspace.stats()["calls"] == IDENTITY_CALL
 
 
 def test_a_second_apply_while_the_lock_is_held_fails_clearly(workspace: sandbox.RunningSandbox, quickstart: Path) -> None:
-    lock = lock_path(load_spec(quickstart))
+    lock = lock_of(quickstart)
     workspace.reset_stats()
     with WorkspaceLock(lock):
         code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
     assert code == 1
     assert re.search(r"Error: another apply is running on this workspace \(pid \d+; lock .*\.lock\)", err), err
-    assert workspace.stats()["calls"] == {}  # refused before reading anything
+    assert workspace.stats()["calls"] == IDENTITY_CALL  # refused before reading anything but who the workspace is
     code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
     assert code == 0 and "Converged" in err  # and the lock is free again
 

@@ -176,6 +176,8 @@ class App:
         try:
             with self.store.transaction():
                 self.vendor.settle(self.clock.now())
+        except ApiError:  # the state cannot be written (a full disk): the next request answers so, in one line
+            return
         except Exception:  # a bug in the sandbox: the next request meets it again and answers 500
             log.exception("sandbox error settling background work")
             return

@@ -216,6 +216,8 @@ def resolve_inside(root: FsPath, raw: str) -> FsPath | str:
     """The file `raw` names under `root`, or a reason why it may not be used."""
     if not raw.strip():
         return "empty path"
+    if "\0" in raw:
+        return "contains a NUL byte, which no file name can hold"
     candidate = FsPath(raw)
     if candidate.is_absolute() or raw.startswith(("~", "\\")) or (len(raw) > 1 and raw[1] == ":"):
         return "must be a path relative to the spec's folder, not an absolute path"
