@@ -195,7 +195,7 @@ class ApplySession:
         self.leads = load_leads(loaded)
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
-        tag = workspace_tag(loaded, identity)
+        tag = workspace_tag(loaded, identity or workspace_identity(loaded, provider))
         self.journal = Journal(state_dir / f"{tag}.journal.jsonl")
         self.resumed = self.journal.unfinished()
         self.applier = Applier(provider, self.journal)

@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from leadsync import sandbox
-from hostile.support import CANARY, Run, canary_seed, files_text, instantly_folder, leaks, run
+from hostile.support import (
+    CANARY,
+    Run,
+    canary_seed,
+    files_text,
+    instantly_folder,
+    leaks,
+    run,
+    sonarly_canary_seed,
+    sonarly_folder,
+)
 from hostile.vendor import (
     Answer,
     HostileVendor,
@@ -278,3 +288,75 @@ def test_a_garbage_retry_after_gets_the_normal_backoff_never_zero(upstream: sand
                 return
         assert len(pauses) == 3 and all(pause >= 0.25 for pause in pauses), pauses  # the backoff's first step: 0.25+
         provider.close()
+
+
+# -- Sonarly ------------------------------------------------------------------------------------------------
+
+AUDIENCES = "/v1/accounts/[0-9a-f]+/audiences"
+PROSPECTS = AUDIENCES + "/[0-9a-f]+/prospects"
+
+
+@pytest.fixture
+def sonarly_vendor() -> Iterator[HostileVendor]:
+    with sandbox.start(sonarly_canary_seed()) as running, HostileVendor(running.url) as hostile:
+        yield hostile
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_sonarly_a_key_echoed_in_every_encoding_reaches_no_output_and_no_file(
+    sonarly_vendor: HostileVendor, tmp_path: Path, status: int
+) -> None:
+    spec = sonarly_folder(tmp_path)
+    sonarly_vendor.on("GET", PROSPECTS, echo_all(status, vendor="sonarly"))
+    for args in (["plan", spec.name], ["plan", spec.name, "--format", "markdown"], ["apply", spec.name, "--auto-approve"],
+                 ["snapshot", spec.name, "--out", "snap.json"]):  # fmt: skip
+        result = run(tmp_path, sonarly_vendor.url, *args)
+        assert_clean_failure(result, f"({status})")
+        assert "[redacted]" in result.output, result.output
+    assert {name: leaks(text) for name, text in files_text(tmp_path).items() if leaks(text)} == {}
+
+
+def test_sonarly_a_key_echoed_by_a_move_reaches_no_output(sonarly_vendor: HostileVendor, tmp_path: Path) -> None:
+    spec = sonarly_folder(tmp_path)
+    sonarly_vendor.on("POST", AUDIENCES + "/[0-9a-f]+/move-leads", echo_all(403, vendor="sonarly"))
+    result = run(tmp_path, sonarly_vendor.url, "apply", spec.name, "--auto-approve")
+    assert_clean_failure(result, "[redacted]")
+    assert {name: leaks(text) for name, text in files_text(tmp_path).items() if leaks(text)} == {}
+
+
+SONARLY_SHAPES: dict[str, tuple[str, Any]] = {
+    "not an envelope": (AUDIENCES, body(200, b'{"items": []}')),
+    "data a list": (AUDIENCES, body(200, b'{"success": true, "data": [], "traceId": "t"}')),
+    "items not objects": (AUDIENCES, body(200, b'{"success": true, "data": {"items": [1, 2], "nextCursor": null}}')),
+    "a prospect without id": (PROSPECTS, body(
+        200, b'{"success": true, "data": {"items": [{"publicIdentifier": "x"}], "nextCursor": null, "hasMore": false}}')),
+    "hasMore not a bool": (PROSPECTS, body(
+        200, b'{"success": true, "data": {"items": [], "nextCursor": null, "hasMore": "no"}}')),
+    "a list": ("/v1/accounts", body(200, b"[]")),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SONARLY_SHAPES))
+def test_sonarly_an_answer_of_the_wrong_shape_is_one_line_naming_the_endpoint(
+    sonarly_vendor: HostileVendor, tmp_path: Path, shape: str
+) -> None:
+    spec = sonarly_folder(tmp_path)
+    path, action = SONARLY_SHAPES[shape]
+    sonarly_vendor.on("GET", path, action)
+    result = run(tmp_path, sonarly_vendor.url, "plan", spec.name)
+    assert_clean_failure(result, "sonarly: GET /v1/accounts")
+    assert len(result.error_lines) == 1, result.output
+
+
+def test_sonarly_paging_that_loops_is_stopped_fast(sonarly_vendor: HostileVendor, tmp_path: Path) -> None:
+    spec = sonarly_folder(tmp_path)
+
+    def loop(request: Request, hostile: HostileVendor) -> Answer:
+        page = {"items": [{"id": "65c000000000000000000001", "publicIdentifier": "loop"}], "nextCursor": "again",
+                "hasMore": True}  # fmt: skip
+        return Answer(200, json.dumps({"success": True, "data": page, "error": None, "traceId": "t"}).encode())
+
+    sonarly_vendor.on("GET", PROSPECTS, loop)
+    result = run(tmp_path, sonarly_vendor.url, "plan", spec.name)
+    assert_clean_failure(result, "the paging loops")
+    assert result.seconds < 30

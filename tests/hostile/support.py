@@ -78,3 +78,21 @@ def files_text(folder: Path) -> dict[str, str]:
     """Every file under `folder`, as text: what a run left behind."""
     return {str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
             for path in sorted(folder.rglob("*")) if path.is_file()}  # fmt: skip
+
+
+def sonarly_folder(folder: Path) -> Path:
+    """The Sonarly sandbox example in `folder`, as a Sonarly account group whose key is in $LEADSYNC_CANARY_KEY."""
+    for name in ("sonarly-sandbox.yaml", "sonarly-sandbox.leads.csv"):
+        (folder / name).write_bytes((EXAMPLES / name).read_bytes())
+    spec = folder / "sonarly-sandbox.yaml"
+    text = spec.read_text().replace("  provider: sandbox\n  seed: sonarly-sandbox.remote.json\n",
+                                    f"  provider: sonarly\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
+    assert KEY_ENV in text
+    spec.write_text(text)
+    return spec
+
+
+def sonarly_canary_seed() -> dict[str, object]:
+    seed = json.loads((EXAMPLES / "sonarly-sandbox.remote.json").read_text())
+    seed["api_keys"] = [{"key": CANARY, "scopes": ["all:all"]}]
+    return seed
