@@ -360,3 +360,21 @@ def test_sonarly_paging_that_loops_is_stopped_fast(sonarly_vendor: HostileVendor
     result = run(tmp_path, sonarly_vendor.url, "plan", spec.name)
     assert_clean_failure(result, "the paging loops")
     assert result.seconds < 30
+
+
+def test_a_look_up_by_email_that_pages_on_past_what_it_can_hold_is_stopped(vendor: HostileVendor, spec: Path) -> None:
+    """A look-up of 100 people can hold at most one record each per campaign or list: a vendor that keeps
+    sending fresh pages of 100 is stopped after that many pages, not after the 20,000 any listing may take."""
+    pages = [0]
+
+    def fresh(request: Request, hostile: HostileVendor) -> Answer | None:
+        if "contacts" not in (request.json() or {}):
+            return None  # the managed destinations' pages come from the sandbox
+        pages[0] += 1
+        leads = [{"id": f"1ead{pages[0]:08x}-0000-4000-8000-{i:012d}", "email": f"x{i}@fresh.test"} for i in range(100)]
+        return Answer(200, json.dumps({"items": leads, "next_starting_after": f"{pages[0]:024x}"}).encode())
+
+    vendor.on("POST", LIST, fresh)
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "POST /api/v2/leads/list", "still more pages after")
+    assert pages[0] <= 10, pages

@@ -401,6 +401,7 @@ def paginate_items(
     limit: int | None = None,
     endpoint: str = "a listing",
     most_pages: int = MAX_PAGES,
+    bound: str = "",
 ) -> list[dict[str, Any]]:
     """Every item of a cursor-paginated listing: stops on an empty page (the last page may still carry a
     cursor) or `hasMore: false`, and keeps the first of any repeated id. With `max_pages`, raises
@@ -408,7 +409,7 @@ def paginate_items(
 
     A vendor that pages without end is stopped with `PagingRunaway`: a cursor it gave before (a loop), pages
     that bring only items already read, a page larger than the `limit` asked for (pages that grow), or more
-    than `most_pages` pages in all."""
+    than `most_pages` pages in all (`bound`: why no more can be needed, for the message)."""
     items: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     seen: set[str] = set()
@@ -417,8 +418,8 @@ def paginate_items(
         if max_pages is not None and pages >= max_pages:
             raise PageBudgetSpent(list(items.values()))
         if pages >= most_pages:
-            raise PagingRunaway(f"{endpoint}: still more pages after {pages:,} ({len(items):,} items); leadsync "
-                                f"reads at most {most_pages:,} pages a listing")  # fmt: skip
+            why = bound or f"leadsync reads at most {most_pages:,} pages a listing"
+            raise PagingRunaway(f"{endpoint}: still more pages after {pages:,} ({len(items):,} items); {why}")
         page = fetch(cursor)
         pages += 1
         batch = page.get("items") or []

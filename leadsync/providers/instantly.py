@@ -18,6 +18,7 @@ import httpx
 
 from leadsync.errors import CredentialsError, ProviderError
 from leadsync.providers._http import (
+    MAX_PAGES,
     CallStats,
     PageBudgetSpent,
     RateLimiter,
@@ -122,7 +123,9 @@ class InstantlyProvider:
 
         return paginate_items(fetch, cursor_field="next_starting_after", limit=PAGE, endpoint=f"instantly: {endpoint}")
 
-    def _leads(self, selector: Mapping[str, Any], max_pages: int | None = None) -> list[dict[str, Any]]:
+    def _leads(
+        self, selector: Mapping[str, Any], max_pages: int | None = None, most_pages: int = MAX_PAGES, bound: str = ""
+    ) -> list[dict[str, Any]]:
         endpoint = "POST /api/v2/leads/list"
 
         def fetch(cursor: str | None) -> Mapping[str, Any]:
@@ -133,7 +136,7 @@ class InstantlyProvider:
                                   endpoint, "leads")  # fmt: skip
 
         return paginate_items(fetch, cursor_field="next_starting_after", max_pages=max_pages, limit=PAGE,
-                              endpoint=f"instantly: {endpoint}")  # fmt: skip
+                              endpoint=f"instantly: {endpoint}", most_pages=most_pages, bound=bound)  # fmt: skip
 
     def identity(self) -> str:
         """`instantly:<workspace id>`, the id the vendor gives the workspace the key is bound to (a workspace
@@ -192,7 +195,8 @@ class InstantlyProvider:
                     records.setdefault(str(lead["id"]), lead)
             outside_before = self._calls()
             missing = _missing(wanted, records.values())
-            strategy = self._find_outside(pool, missing, records, managed_records=len(records))
+            strategy = self._find_outside(pool, missing, records, managed_records=len(records),
+                                          places=len(campaigns) + len(lists))  # fmt: skip
         calls = self._calls()
         cost = ReadCost(outside=strategy, calls=calls - calls_before, outside_calls=calls - outside_before,
                         lookup_calls=lookup_price(len(missing)), missing=len(missing))  # fmt: skip
@@ -205,7 +209,13 @@ class InstantlyProvider:
         return data, cost
 
     def _find_outside(
-        self, pool: ThreadPoolExecutor, missing: list[str], records: dict[str, dict[str, Any]], *, managed_records: int
+        self,
+        pool: ThreadPoolExecutor,
+        missing: list[str],
+        records: dict[str, dict[str, Any]],
+        *,
+        managed_records: int,
+        places: int,
     ) -> str:
         """Find the records of `missing` people outside the managed destinations, into `records`, by the
         cheaper way; returns which.
@@ -239,7 +249,12 @@ class InstantlyProvider:
         batches = [
             {"contacts": missing[i : i + CONTACTS_PER_LOOKUP]} for i in range(0, len(missing), CONTACTS_PER_LOOKUP)
         ]
-        for batch in pool.map(self._leads, batches):
+        # a person has at most one record per campaign or list: a look-up of 100 needs at most `places` pages
+        # (and the empty one that ends it); a vendor paging on past that is stopped
+        pages = [places + 3] * len(batches)  # + records in no campaign or list, + the empty last page
+        bound = (f"a look-up by email holds at most one record per person per campaign or list ({places}), "
+                 "and this one is past that")  # fmt: skip
+        for batch in pool.map(lambda b, p: self._leads(b, most_pages=p, bound=bound), batches, pages):
             for lead in batch:
                 records.setdefault(str(lead["id"]), lead)
         return strategy
