@@ -378,3 +378,18 @@ def test_a_look_up_by_email_that_pages_on_past_what_it_can_hold_is_stopped(vendo
     result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
     assert_clean_failure(result, "POST /api/v2/leads/list", "still more pages after")
     assert pages[0] <= 10, pages
+
+
+@pytest.mark.parametrize(
+    "bad,position", [("sk_live_caf\u00e9_4f9e2b7c1d8a", 12), ("sk_live_4f9e\n2b7c1d8a6e3f", 13), ("sk_live 4f9e2b7c1d8a", 8)]
+)
+def test_a_key_no_http_header_can_carry_is_one_line_naming_its_variable(
+    vendor: HostileVendor, spec: Path, bad: str, position: int
+) -> None:
+    for args in (["plan", "quickstart.yaml"], ["apply", "quickstart.yaml", "--auto-approve"]):
+        result = run(spec.parent, vendor.url, *args, key=bad)
+        assert result.code == 1 and "Traceback" not in result.output, result.output
+        assert result.error_lines == [result.error_lines[0]] and "$LEADSYNC_CANARY_KEY" in result.error_lines[0]
+        assert f"at position {position}" in result.error_lines[0], result.output
+        assert bad.strip() not in result.output and "4f9e" not in result.output
+    assert vendor.seen == []  # refused before any request
