@@ -111,7 +111,7 @@ def compile_condition(condition: Condition) -> Test:
         return _compare(condition)
     if isinstance(condition, Matches):
         attr, search = condition.attr, condition.pattern.search
-        return lambda lead: (v := lead.value(attr)) is not None and search(str(v)) is not None
+        return lambda lead: (v := lead.value(attr)) is not None and search(str(v), lead) is not None
     if isinstance(condition, Exists):
         attr, expected = condition.attr, condition.expected
         return lambda lead: (lead.value(attr) is not None) is expected

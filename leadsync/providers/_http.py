@@ -127,16 +127,13 @@ class RetryPolicy:
     budget_ratio: float = 0.1  # ... plus this share of every call made
     base: float = 0.5  # seconds, doubled each attempt
     cap: float = 30.0
+    #: the longest Retry-After honoured; a vendor asking for more ends the call at once, saying so
+    longest_wait: float = 120.0
     rng: random.Random = field(default_factory=random.Random)
-
-    @property
-    def longest_wait(self) -> float:
-        """The longest Retry-After honoured; a vendor asking for more ends the call at once, saying so."""
-        return self.cap * 4
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, self.longest_wait)
+            return min(retry_after, self.cap * 4)
         ceiling = min(self.cap, self.base * 2**attempt)
         return ceiling / 2 + self.rng.random() * ceiling / 2  # jitter: never two clients in lock-step
 

@@ -30,7 +30,7 @@ from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_j
 from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
-from leadsync.state import Capabilities, KeyKind, ReadCost
+from leadsync.state import Capabilities, KeyKind, ReadCost, normalise_email
 
 BASE_URL = "https://api.instantly.ai"
 BASE_URL_SETTING = "LEADSYNC_INSTANTLY_BASE_URL"
@@ -240,7 +240,7 @@ class InstantlyProvider:
                 strategy = "workspace+contacts"
             wanted = set(missing)  # the rest of the workspace is not ours to know: both ways read the same
             for lead in everyone:
-                if str(lead.get("email") or "").strip().lower() in wanted:
+                if normalise_email(lead.get("email")) in wanted:
                     records.setdefault(str(lead["id"]), lead)
             if strategy == "workspace":
                 return strategy
@@ -390,7 +390,7 @@ def lookup_price(people: int) -> int:
 
 def _missing(wanted: Iterable[str], leads: Iterable[Mapping[str, Any]]) -> list[str]:
     """Those of `wanted` (normalised emails) with no record among `leads`, sorted."""
-    found = {str(lead.get("email") or "").strip().lower() for lead in leads}
+    found = {normalise_email(lead.get("email")) or "" for lead in leads}  # as the snapshot keys records
     return sorted(set(wanted) - found)
 
 
