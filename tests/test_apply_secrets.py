@@ -21,28 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from hostile.support import CANARY, KEY_ENV, instantly_folder, leaks
+
 from leadsync import sandbox
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
-CANARY = "sk_live_CANARY_4f9e2b7c1d8a6e3f"
-KEY_ENV = "LEADSYNC_CANARY_KEY"
-
-
-def encodings(secret: str) -> dict[str, str]:
-    """Texts whose presence anywhere betrays `secret`."""
-    raw = secret.encode()
-    found = {"raw": secret, "hex": raw.hex(), "HEX": raw.hex().upper(), "reversed": secret[::-1]}
-    for name, encode in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
-        for shift in range(3):
-            text = encode(b"\0" * shift + raw).decode()
-            # drop the characters that also depend on the bytes before and after the secret
-            start = (shift * 4 + 2) // 3
-            found[f"{name}+{shift}"] = text[start:-4]
-    return found
-
-
-def leaks(text: str) -> list[str]:
-    return [name for name, needle in encodings(CANARY).items() if needle and needle in text]
 
 
 def test_the_encodings_find_the_canary_inside_a_longer_encoded_text() -> None:
@@ -55,13 +38,7 @@ def test_the_encodings_find_the_canary_inside_a_longer_encoded_text() -> None:
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """The quickstart, as an Instantly workspace whose key is in $LEADSYNC_CANARY_KEY."""
-    for name in ("quickstart.yaml", "quickstart.leads.csv"):
-        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
-    spec = tmp_path / "quickstart.yaml"
-    text = spec.read_text().replace("  provider: sandbox\n  seed: quickstart.remote.json\n",
-                                    f"  provider: instantly\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
-    assert KEY_ENV in text
-    spec.write_text(text)
+    instantly_folder(tmp_path)
     return tmp_path
 
 

@@ -35,16 +35,27 @@ def leaks(text: str) -> list[str]:
     return [name for name, needle in encodings(CANARY).items() if needle and needle.lower() in lowered]
 
 
-def instantly_folder(folder: Path) -> Path:
-    """The quickstart in `folder`, as an Instantly workspace whose key is in $LEADSYNC_CANARY_KEY."""
-    for name in ("quickstart.yaml", "quickstart.leads.csv"):
+def vendor_folder(folder: Path, example: str, provider: str) -> Path:
+    """The example spec `example` (and its leads) in `folder`, moved from the embedded sandbox onto `provider`
+    with the key in $LEADSYNC_CANARY_KEY."""
+    for name in (f"{example}.yaml", f"{example}.leads.csv"):
         (folder / name).write_bytes((EXAMPLES / name).read_bytes())
-    spec = folder / "quickstart.yaml"
-    text = spec.read_text().replace("  provider: sandbox\n  seed: quickstart.remote.json\n",
-                                    f"  provider: instantly\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
+    spec = folder / f"{example}.yaml"
+    text = spec.read_text().replace(f"  provider: sandbox\n  seed: {example}.remote.json\n",
+                                    f"  provider: {provider}\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
     assert KEY_ENV in text
     spec.write_text(text)
     return spec
+
+
+def instantly_folder(folder: Path) -> Path:
+    """The quickstart in `folder`, as an Instantly workspace whose key is in $LEADSYNC_CANARY_KEY."""
+    return vendor_folder(folder, "quickstart", "instantly")
+
+
+def sonarly_folder(folder: Path) -> Path:
+    """The Sonarly sandbox example in `folder`, as a Sonarly account group whose key is in $LEADSYNC_CANARY_KEY."""
+    return vendor_folder(folder, "sonarly-sandbox", "sonarly")
 
 
 def canary_seed() -> dict[str, object]:
@@ -78,18 +89,6 @@ def files_text(folder: Path) -> dict[str, str]:
     """Every file under `folder`, as text: what a run left behind."""
     return {str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
             for path in sorted(folder.rglob("*")) if path.is_file()}  # fmt: skip
-
-
-def sonarly_folder(folder: Path) -> Path:
-    """The Sonarly sandbox example in `folder`, as a Sonarly account group whose key is in $LEADSYNC_CANARY_KEY."""
-    for name in ("sonarly-sandbox.yaml", "sonarly-sandbox.leads.csv"):
-        (folder / name).write_bytes((EXAMPLES / name).read_bytes())
-    spec = folder / "sonarly-sandbox.yaml"
-    text = spec.read_text().replace("  provider: sandbox\n  seed: sonarly-sandbox.remote.json\n",
-                                    f"  provider: sonarly\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
-    assert KEY_ENV in text
-    spec.write_text(text)
-    return spec
 
 
 def sonarly_canary_seed() -> dict[str, object]:
