@@ -17,15 +17,8 @@ from typing import Any
 import httpx
 
 from leadsync.errors import CredentialsError, ProviderError
-from leadsync.providers._http import (
-    MAX_PAGES,
-    CallStats,
-    PageBudgetSpent,
-    RateLimiter,
-    VendorClient,
-    check_base_url,
-    paginate_items,
-)
+from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url
+from leadsync.providers._paging import MAX_PAGES, PageBudgetSpent, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY

@@ -41,7 +41,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError
-from leadsync.providers._http import AmbiguousWrite, CallStats, RateLimiter, check_base_url, paginate_items
+from leadsync.providers._http import AmbiguousWrite, CallStats, RateLimiter, check_base_url
+from leadsync.providers._paging import paginate_items
 from leadsync.providers._sonarly_api import (
     AudienceNotReady,
     MovedMeanwhile,

@@ -1,0 +1,74 @@
+"""Cursor-paginated listings read to their end, and only to their end: a vendor that pages without end (a loop,
+pages that grow, pages past what the read can need) is stopped with a clear error (docs/apply.md, "When the
+vendor misbehaves")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from leadsync.errors import ProviderError
+
+#: the most pages one listing may take (2,000,000 records at 100 a page): a vendor paging forever is stopped
+MAX_PAGES = 20_000
+#: pages in a row that bring nothing new before a listing is taken for a loop (old leads may repeat singly)
+STALE_PAGES = 3
+
+
+def paginate_items(
+    fetch: Callable[[str | None], Mapping[str, Any]],
+    *,
+    cursor_field: str,
+    max_pages: int | None = None,
+    limit: int | None = None,
+    endpoint: str = "a listing",
+    most_pages: int = MAX_PAGES,
+    bound: str = "",
+) -> list[dict[str, Any]]:
+    """Every item of a cursor-paginated listing: stops on an empty page (the last page may still carry a
+    cursor) or `hasMore: false`, and keeps the first of any repeated id. With `max_pages`, raises
+    `PageBudgetSpent` (carrying what was read) instead of fetching page `max_pages + 1`.
+
+    A vendor that pages without end is stopped with `PagingRunaway`: a cursor it gave before (a loop), pages
+    that bring only items already read, a page larger than the `limit` asked for (pages that grow), or more
+    than `most_pages` pages in all (`bound`: why no more can be needed, for the message)."""
+    items: dict[str, dict[str, Any]] = {}
+    cursor: str | None = None
+    seen: set[str] = set()
+    pages = stale = 0
+    while True:
+        if max_pages is not None and pages >= max_pages:
+            raise PageBudgetSpent(list(items.values()))
+        if pages >= most_pages:
+            why = bound or f"leadsync reads at most {most_pages:,} pages a listing"
+            raise PagingRunaway(f"{endpoint}: still more pages after {pages:,} ({len(items):,} items); {why}")
+        page = fetch(cursor)
+        pages += 1
+        batch = page.get("items") or []
+        if limit is not None and len(batch) > limit:
+            raise PagingRunaway(f"{endpoint}: page {pages} holds {len(batch)} items for a limit of {limit}")
+        before = len(items)
+        for item in batch:
+            items.setdefault(str(item.get("id")), item)
+        stale = stale + 1 if batch and len(items) == before else 0
+        cursor = page.get(cursor_field)
+        if not batch or not cursor or page.get("hasMore") is False:
+            return list(items.values())
+        if cursor in seen:
+            raise PagingRunaway(f"{endpoint}: page {pages} gives a cursor it gave before: the paging loops")
+        if stale >= STALE_PAGES:
+            raise PagingRunaway(f"{endpoint}: {stale} pages in a row hold only items already read: the paging "
+                                "loops")  # fmt: skip
+        seen.add(cursor)
+
+
+class PagingRunaway(ProviderError):
+    """A listing the vendor pages without end."""
+
+
+class PageBudgetSpent(Exception):
+    """A listing that had more pages than it was allowed: `items`, what the allowed pages held."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        super().__init__(f"stopped after reading {len(items)} items")
+        self.items = items
