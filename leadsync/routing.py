@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from leadsync.spec.conditions import (
     Exists,
     Matches,
     Not,
+    Pattern,
     describe,
 )
 from leadsync.spec.loader import LoadedSpec
@@ -297,6 +298,17 @@ class Explanation:
     owner_reason: str
 
 
+def _patterns(condition: Condition | None) -> Iterator[Pattern]:
+    """The `matches` patterns in `condition`."""
+    if isinstance(condition, Matches):
+        yield condition.pattern
+    elif isinstance(condition, (AllOf, AnyOf)):
+        for item in condition.items:
+            yield from _patterns(item)
+    elif isinstance(condition, Not):
+        yield from _patterns(condition.item)
+
+
 class Router:
     """The compiled routes of one spec."""
 
@@ -325,6 +337,9 @@ class Router:
 
     def route(self, leads: Iterable[Lead], current_owners: Mapping[str, str] | None = None) -> Routing:
         """Route every lead. Raises RoutingError listing every lead whose data a route cannot evaluate."""
+        for route in self.routes:  # each `matches` pattern's time budget is per routing
+            for pattern in _patterns(route.condition):
+                pattern.restart()
         with paused_gc(freeze=True):
             return self._route(leads, current_owners or {})
 

@@ -182,8 +182,25 @@ def workspace_tag(loaded: LoadedSpec, identity: str | None = None) -> str:
 
 
 def workspace_identity(loaded: LoadedSpec, provider: Provider) -> str | None:
-    """The vendor workspace's identity as the vendor reports it (one read call); None for a sandbox's."""
-    return None if loaded.spec.workspace.provider == "sandbox" else provider.identity()
+    """The vendor workspace's identity as the vendor reports it (one read call) at the origin it was reached at
+    (two deployments, or two sandboxes, may report one workspace id); None for a sandbox's."""
+    if loaded.spec.workspace.provider == "sandbox":
+        return None
+    return f"{provider.identity()} at {provider.origin}"
+
+
+def _adopt_legacy_journal(loaded: LoadedSpec, journal: Path) -> None:
+    """Until issue #12 a vendor workspace's journal was named after the spellings of its settings (provider, base
+    URL setting, key variable, account group): take it over, once, so that what a run of an earlier leadsync left
+    open (writes in doubt, jobs running) is settled by the first apply after the upgrade, not forgotten."""
+    ws = loaded.spec.workspace
+    if ws.provider == "sandbox" or os.path.lexists(journal):
+        return
+    setting = "LEADSYNC_SONARLY_BASE_URL" if ws.provider == "sonarly" else "LEADSYNC_INSTANTLY_BASE_URL"
+    spelt = "|".join([ws.provider, os.environ.get(setting, ""), ws.api_key_env or "", ws.account_group or ""])
+    legacy = journal.with_name(f"{ws.provider}-{hashlib.sha256(spelt.encode()).hexdigest()[:12]}.journal.jsonl")
+    if legacy.is_file() and not legacy.is_symlink():
+        os.replace(legacy, journal)
 
 
 class ApplySession:
@@ -196,7 +213,9 @@ class ApplySession:
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
         tag = workspace_tag(loaded, identity or workspace_identity(loaded, provider))
-        self.journal = Journal(state_dir / f"{tag}.journal.jsonl")
+        journal = state_dir / f"{tag}.journal.jsonl"
+        _adopt_legacy_journal(loaded, journal)
+        self.journal = Journal(journal)
         self.resumed = self.journal.unfinished()
         self.applier = Applier(provider, self.journal)
         if self.resumed is not None:

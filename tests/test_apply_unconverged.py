@@ -152,3 +152,24 @@ def test_withholding_people_keeps_each_operation_s_records_aligned(folder: Path,
     assert kept.operations[1] == AssignOp("carol", "nurture", ("a", "c"), ("a@x.test", "c@x.test"), ("bob", "bob"))
     assert kept.operations[1].previous_owners == ("bob", "bob")
     assert withhold(both, set()) is both
+
+
+def test_a_journal_an_earlier_leadsync_left_unfinished_is_taken_over(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before issue #12 a vendor workspace's journal was named after its settings' spellings; a run of that
+    version killed mid-apply must still be settled by the first apply after the upgrade."""
+    import hashlib
+    import os
+
+    with vendor(monkeypatch, ""):
+        loaded = load_spec(folder / "spec.yaml")
+        ws = loaded.spec.workspace
+        spelt = "|".join([ws.provider, os.environ.get("LEADSYNC_INSTANTLY_BASE_URL", ""), ws.api_key_env or "",
+                          ws.account_group or ""])  # fmt: skip
+        legacy = folder / "state" / f"instantly-{hashlib.sha256(spelt.encode()).hexdigest()[:12]}.journal.jsonl"
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        legacy.write_text(json.dumps({"event": "run", "run": "old", "at": 1.0}) + "\n")  # killed: no end
+        with apply_session(loaded) as session:
+            assert session.resumed is not None and session.resumed.run == "old"
+        assert not legacy.exists()

@@ -287,6 +287,19 @@ def test_all_searches_of_a_pattern_share_a_time_budget(
     assert "'title': the pattern '(a|aa)+$' spent more than 0.3 s searching" in message
 
 
+def test_each_routing_has_its_own_matches_budget(make_spec: Callable[..., LoadedSpec]) -> None:
+    """An apply routes again each round with the same loaded spec: the budget is per routing, or a pattern that
+    passed in round 1 would fail in round 3, after writes went out."""
+    from leadsync.routing import _patterns
+
+    loaded = make_spec(*matches_spec("^(CEO|CTO)$", ["CEO", "VP Sales"] * 5))
+    leads = load_leads(loaded).leads
+    router = Router(loaded)
+    [pattern] = [p for route in router.routes for p in _patterns(route.condition)]
+    pattern._spent = pattern._budget  # as if earlier routings had spent it all
+    assert {d.route for d in router.route(leads).desired} == {"odd", "rest"}
+
+
 def test_the_time_limit_costs_little_on_a_plain_pattern(make_spec: Callable[..., LoadedSpec]) -> None:
     loaded = make_spec(*matches_spec("^(CEO|CTO)$", ["CEO", "VP Sales"] * 5000))
     leads = load_leads(loaded).leads

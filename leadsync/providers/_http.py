@@ -47,6 +47,16 @@ def check_base_url(url: str, *, setting: str) -> str:
     raise ProviderError(f"{setting}: {url!r} must be an https URL, or http on a loopback address")
 
 
+def origin(url: str | httpx.URL) -> str:
+    """`scheme://host:port` of `url`, spelt one way: lower case, the default port written out, and every loopback
+    name as 127.0.0.1 (`localhost`, `::1`), so that one server has one origin however its URL is written."""
+    parts = urlsplit(str(url))
+    host = (parts.hostname or "").lower()
+    host = "127.0.0.1" if _is_loopback(host) else host
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{host}:{port}"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -144,21 +154,12 @@ def retry_after(response: httpx.Response) -> float | None:
     value = (response.headers.get("retry-after") or "").strip()
     if not value:
         return None
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):  # HTTP says digits; float() would take "nan", "-1", "1e999"
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):  # HTTP says digits; float() would take "nan", "-1", "1e3"
         return float(value)
-    if re.fullmatch(r"[0-9.eE+]+", value):
-        return float("inf") if _is_huge(value) else None
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
-
-
-def _is_huge(value: str) -> bool:
-    try:
-        return float(value) > 0 and float(value) == float("inf")
-    except ValueError:
-        return False
 
 
 class AmbiguousWrite(ProviderError):
@@ -221,6 +222,11 @@ class VendorClient:
     def close(self) -> None:
         self.http.close()
 
+    @property
+    def origin(self) -> str:
+        """The vendor's origin, one spelling of it (`origin()`)."""
+        return origin(self.http.base_url)
+
     def scrub(self, text: str) -> str:
         """`text` with the key blanked, in any encoding it could be echoed in."""
         return self.scrubber.text(text)
@@ -270,7 +276,7 @@ class VendorClient:
                 raise AnswerTooBig(f"{self.vendor}: {endpoint}: the answer is {int(declared):,} bytes, over "
                                    f"leadsync's limit of {self.max_body:,}")  # fmt: skip
             chunks, size = [], 0
-            for chunk in response.iter_bytes():
+            for chunk in _decoded(response, endpoint, self.vendor):
                 size += len(chunk)
                 if size > self.max_body:
                     raise AnswerTooBig(f"{self.vendor}: {endpoint}: the answer is over leadsync's limit of "
@@ -314,7 +320,7 @@ class VendorClient:
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
                 attempt += 1
                 continue
-            except (AnswerTooBig, AnswerTooSlow) as unread:
+            except (AnswerTooBig, AnswerTooSlow, AnswerUnreadable) as unread:
                 raise AmbiguousWrite(f"{unread}; it may or may not have been applied") from None
             except httpx.TransportError as exc:
                 raise AmbiguousWrite(f"{endpoint}: the answer was lost ({type(exc).__name__})") from None
@@ -354,7 +360,7 @@ class VendorClient:
             except ValueError:
                 raise ProviderError(f"{self.vendor}: {endpoint}: the answer is not JSON (HTTP {status})") from None
             # a key echoed in a record would reach plans and snapshots: JSON escapes hide it from a text search
-            if self.scrubber.found_in(text) or "\\u" in text:
+            if self.scrubber.found_in_json(text):
                 found = self.scrubber.value(found)
             return found
         message = self.said(self.message_of(response))
@@ -372,6 +378,14 @@ class VendorClient:
         raise ProviderError(f"{where}: HTTP {status}: {message}")
 
 
+def error_body(response: httpx.Response) -> Any:
+    """An error answer's JSON, within the nesting budget; None when it is not JSON (an edge's HTML page)."""
+    try:
+        return loads_bounded(response.content.decode("utf-8"))
+    except ValueError:  # JsonTooDeep and UnicodeDecodeError are ValueErrors too
+        return None
+
+
 class AnswerTooBig(ProviderError):
     """An answer over the client's body limit."""
 
@@ -380,5 +394,19 @@ class AnswerTooSlow(ProviderError):
     """An answer that did not come whole within the client's deadline."""
 
 
+class AnswerUnreadable(ProviderError):
+    """An answer whose body cannot be decoded (a Content-Encoding it does not hold to)."""
+
+
+def _decoded(response: httpx.Response, endpoint: str, vendor: str) -> Iterator[bytes]:
+    """The body's bytes as its Content-Encoding makes them; AnswerUnreadable when they do not hold to it."""
+    try:
+        yield from response.iter_bytes()
+    except httpx.DecodingError:
+        encoding = response.headers.get("content-encoding", "")
+        raise AnswerUnreadable(f"{vendor}: {endpoint}: the answer cannot be decoded (Content-Encoding "
+                               f"{encoding[:40]!r}, HTTP {response.status_code})") from None  # fmt: skip
+
+
 def _seconds(value: float) -> str:
-    return "forever" if value == float("inf") else f"{value:,.0f} s"
+    return f"{value:,.0f} s"

@@ -4,6 +4,7 @@ vendor misbehaves")."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,8 +12,26 @@ from leadsync.errors import ProviderError
 
 #: the most pages one listing may take (2,000,000 records at 100 a page): a vendor paging forever is stopped
 MAX_PAGES = 20_000
+#: the most pages one read of a workspace may take, all its listings together (1,200,000 records, about 1 GB
+#: held): listings run eight at a time, so a vendor sending fresh pages to each is stopped by this one
+MAX_READ_PAGES = 12_000
 #: pages in a row that bring nothing new before a listing is taken for a loop (old leads may repeat singly)
 STALE_PAGES = 3
+
+
+class PageBudget:
+    """Pages shared by every listing of one read, on any thread."""
+
+    def __init__(self, pages: int | None = None) -> None:
+        self.pages, self.taken = MAX_READ_PAGES if pages is None else pages, 0
+        self._lock = threading.Lock()
+
+    def take(self, endpoint: str) -> None:
+        with self._lock:
+            if self.taken >= self.pages:
+                raise PagingRunaway(f"{endpoint}: the read has taken {self.taken:,} pages, the most leadsync reads of "
+                                    f"a workspace at once (about {self.pages * 100:,} records)")  # fmt: skip
+            self.taken += 1
 
 
 def paginate_items(
@@ -24,6 +43,7 @@ def paginate_items(
     endpoint: str = "a listing",
     most_pages: int = MAX_PAGES,
     bound: str = "",
+    budget: PageBudget | None = None,
 ) -> list[dict[str, Any]]:
     """Every item of a cursor-paginated listing: stops on an empty page (the last page may still carry a
     cursor) or `hasMore: false`, and keeps the first of any repeated id. With `max_pages`, raises
@@ -31,7 +51,8 @@ def paginate_items(
 
     A vendor that pages without end is stopped with `PagingRunaway`: a cursor it gave before (a loop), pages
     that bring only items already read, a page larger than the `limit` asked for (pages that grow), or more
-    than `most_pages` pages in all (`bound`: why no more can be needed, for the message)."""
+    than `most_pages` pages in all (`bound`: why no more can be needed, for the message), or past the read's
+    shared `budget`."""
     items: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     seen: set[str] = set()
@@ -42,6 +63,8 @@ def paginate_items(
         if pages >= most_pages:
             why = bound or f"leadsync reads at most {most_pages:,} pages a listing"
             raise PagingRunaway(f"{endpoint}: still more pages after {pages:,} ({len(items):,} items); {why}")
+        if budget is not None:
+            budget.take(endpoint)
         page = fetch(cursor)
         pages += 1
         batch = page.get("items") or []

@@ -30,7 +30,8 @@ def key_problem(key: str) -> str | None:
 def key_forms(key: str) -> list[str]:
     """Every text that betrays `key`, longest first (so that no form is half blanked)."""
     raw = key.encode()
-    forms = {key, quote(key, safe=""), quote_plus(key), "".join(f"%{b:02X}" for b in raw),
+    forms = {key, quote(key, safe=""), quote(key), quote(key, safe="/+="), quote_plus(key),
+             "".join(f"%{b:02X}" for b in raw),
              "".join(f"%{b:02x}" for b in raw), raw.hex(), raw.hex().upper()}  # fmt: skip
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         forms.add(encode(raw).decode())  # padded and not: longest first blanks the padding with it
@@ -39,6 +40,15 @@ def key_forms(key: str) -> list[str]:
             text = encode(b"\0" * shift + raw).decode()
             forms.add(text[(shift * 4 + 2) // 3 : -4])  # only the characters that depend on the key's bytes alone
     return sorted((f for f in forms if len(f) >= MIN_FORM), key=len, reverse=True)
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
+def json_unescaped(text: str) -> str:
+    """`text` with JSON's escapes undone (`\\u0073`, `\\/`...), as parsing would: what a search must look in."""
+    return _ESCAPE.sub(lambda m: chr(int(m[1][1:], 16)) if len(m[1]) == 5 else _SIMPLE.get(m[1], m[1]), text)
 
 
 class KeyScrubber:
@@ -54,6 +64,10 @@ class KeyScrubber:
         """Whether any form is in `text`: substring searches, far cheaper than the pattern on a page of leads."""
         lowered = text.lower()
         return any(form in lowered for form in self._lowered)
+
+    def found_in_json(self, text: str) -> bool:
+        """Whether any form is in the JSON `text` or in the strings it holds once its escapes are undone."""
+        return self.found_in(text) or ("\\" in text and self.found_in(json_unescaped(text)))
 
     def text(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text) if self._pattern and self.found_in(text) else text

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError
-from leadsync.providers._http import VendorClient
+from leadsync.providers._http import VendorClient, error_body
 from leadsync.providers.base import OutcomeOpen
 
 
@@ -81,10 +81,7 @@ _KINDS: Mapping[int, tuple[type[SonarlyError], str]] = {
 
 def _error_fields(response: httpx.Response) -> tuple[str, str, str, str | None]:
     """(code, message, details, traceId) of an error answer, whatever its shape (an edge's HTML page too)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = error_body(response)
     fallback = response.reason_phrase or f"HTTP {response.status_code}"
     if not isinstance(body, dict):
         return "", fallback, "", None
@@ -103,7 +100,7 @@ def _error_fields(response: httpx.Response) -> tuple[str, str, str, str | None]:
 def sonarly_message(response: httpx.Response) -> str:
     """The vendor's words from the envelope: `message (details) [CODE, traceId ...]`."""
     code, message, details, trace = _error_fields(response)
-    text = message + (f" ({details[:200]})" if details else "")
+    text = message + (f" ({details})" if details else "")  # cut, if need be, once scrubbed (VendorClient.said)
     tags = [t for t in (code, f"traceId {trace}" if trace else "") if t]
     return text + (f" [{', '.join(tags)}]" if tags else "")
 
@@ -133,7 +130,7 @@ class SonarlyClient(VendorClient):
             kind = AudienceNotReady if code == "AUDIENCE_NOT_READY" else SonarlyError
             what = "an audience is being populated (409)" if code == "AUDIENCE_NOT_READY" else "conflict (409)"
         text = f"sonarly: {endpoint}: {what.format(key=self.key_source)}: {self.said(sonarly_message(response))}"
-        return kind(text, status=status, code=code, message=self.said(message),
+        return kind(text, status=status, code=self.said(code)[:100], message=self.said(message),
                     trace_id=self.said(trace)[:100] if trace else None)  # fmt: skip
 
 

@@ -102,6 +102,11 @@ class Provider(Protocol):
         self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()
     ) -> dict[str, Any]: ...
 
+    @property
+    def origin(self) -> str:
+        """`scheme://host:port` of the API this provider talks to, spelt one way (`_http.origin`)."""
+        ...
+
     def identity(self) -> str:
         """The workspace as the vendor names it, `<provider>:<id>` (`instantly:<workspace id>`, `sonarly:<account
         group id>`): the same whatever the base URL's spelling or the key's variable, for the apply lock. A

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from leadsync.errors import CredentialsError, ProviderError
-from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url
-from leadsync.providers._paging import MAX_PAGES, PageBudgetSpent, paginate_items
+from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url, error_body
+from leadsync.providers._paging import MAX_PAGES, PageBudget, PageBudgetSpent, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY
@@ -42,10 +42,7 @@ LEAD_FIELDS = frozenset({"first_name", "last_name", "company_name", "job_title",
 
 def instantly_message(response: httpx.Response) -> str:
     """The vendor's own words: `message` of `{statusCode, error, message}` (bulk-assign's 400 is `{message}`)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or f"HTTP {response.status_code}"
+    body = error_body(response)
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
     return response.reason_phrase or f"HTTP {response.status_code}"
@@ -70,11 +67,16 @@ class InstantlyProvider:
         self.job_timeout = job_timeout  # a job not done by then is stalled: its outcome is settled by a re-read
         self.poll = poll  # first and longest pause between polls; small jobs finish well under a second
         self.sleep, self.clock = sleep, clock
+        self._pages = PageBudget()  # renewed by each read of the workspace
         self._identity: str | None = None  # the workspace's id as the vendor reports it, once seen
 
     @property
     def stats(self) -> CallStats:
         return self.client.stats
+
+    @property
+    def origin(self) -> str:
+        return self.client.origin
 
     @classmethod
     def from_environment(
@@ -114,7 +116,8 @@ class InstantlyProvider:
             return instantly_page(self.client.read("GET", path, endpoint=endpoint, params=params), endpoint,
                                   LISTINGS[path])  # fmt: skip
 
-        return paginate_items(fetch, cursor_field="next_starting_after", limit=PAGE, endpoint=f"instantly: {endpoint}")
+        return paginate_items(fetch, cursor_field="next_starting_after", limit=PAGE, endpoint=f"instantly: {endpoint}",
+                              budget=self._pages)  # fmt: skip
 
     def _leads(
         self, selector: Mapping[str, Any], max_pages: int | None = None, most_pages: int = MAX_PAGES, bound: str = ""
@@ -129,7 +132,8 @@ class InstantlyProvider:
                                   endpoint, "leads")  # fmt: skip
 
         return paginate_items(fetch, cursor_field="next_starting_after", max_pages=max_pages, limit=PAGE,
-                              endpoint=f"instantly: {endpoint}", most_pages=most_pages, bound=bound)  # fmt: skip
+                              endpoint=f"instantly: {endpoint}", most_pages=most_pages, bound=bound,
+                              budget=self._pages)  # fmt: skip
 
     def identity(self) -> str:
         """`instantly:<workspace id>`, the id the vendor gives the workspace the key is bound to (a workspace
@@ -172,6 +176,7 @@ class InstantlyProvider:
 
     def _read(self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]) -> tuple[dict[str, Any], ReadCost]:
         calls_before = self._calls()
+        self._pages = PageBudget()  # one budget for every listing of this read
         with ThreadPoolExecutor(READ_THREADS) as pool:
             campaigns, lists, members = pool.map(self._listing, list(LISTINGS))
             found = _workspace_id(members)

@@ -42,7 +42,7 @@ import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError
 from leadsync.providers._http import AmbiguousWrite, CallStats, RateLimiter, check_base_url
-from leadsync.providers._paging import paginate_items
+from leadsync.providers._paging import PageBudget, paginate_items
 from leadsync.providers._sonarly_api import (
     AudienceNotReady,
     MovedMeanwhile,
@@ -138,11 +138,16 @@ class SonarlyProvider:
         self.poll = poll  # first and longest pause between polls
         self.resend_rounds = resend_rounds  # re-reads and re-sends of one move after a 409 or a lost answer
         self.sleep, self.clock = sleep, clock
+        self._pages = PageBudget()  # renewed by each read of the account group
         self._seen: dict[str, str] = {}  # audience name -> id, from every listing: finds one that starts populating
 
     @property
     def stats(self) -> CallStats:
         return self.client.stats
+
+    @property
+    def origin(self) -> str:
+        return self.client.origin
 
     @classmethod
     def from_environment(
@@ -191,7 +196,8 @@ class SonarlyProvider:
             return sonarly_page(self.client.read("GET", path, endpoint=endpoint, params=params), endpoint,
                                 LISTINGS[template])  # fmt: skip
 
-        return paginate_items(fetch, cursor_field="nextCursor", limit=size, endpoint=f"sonarly: {endpoint}")
+        return paginate_items(fetch, cursor_field="nextCursor", limit=size, endpoint=f"sonarly: {endpoint}",
+                              budget=self._pages)  # fmt: skip
 
     def identity(self) -> str:
         """`sonarly:<account group id>`: the group the spec names, resolved as every request resolves it (by id
@@ -357,6 +363,7 @@ class SonarlyProvider:
     def _read(
         self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]
     ) -> tuple[dict[str, Any], dict[str, str]]:
+        self._pages = PageBudget()  # one budget for every listing of this read
         groups = self._groups()
         audiences = self._audiences()
         missing = self._find_unlisted(destinations, audiences)

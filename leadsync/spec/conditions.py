@@ -79,6 +79,10 @@ class Pattern:
             raise self._too_slow(f"spent more than {self._budget:g} s searching (the last value {_shown(text)})", lead)
         return found
 
+    def restart(self) -> None:
+        """A fresh budget: it covers one routing of the leads (an apply routes again each round)."""
+        self._spent = 0.0
+
     def _too_slow(self, what: str, lead: Lead | None) -> RoutingError:
         where = f" ({lead.file}:{lead.line})" if lead is not None else ""
         return RoutingError([Problem(self.where, f"'{self.attr}': the pattern {self.pattern!r} {what}{where}; simplify it")])
