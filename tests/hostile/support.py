@@ -6,33 +6,60 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "specs" / "examples"
-CANARY = "sk_live_CANARY_4f9e2b7c1d8a6e3f"
+#: the key the tests hide: `/`, `+` and `=` make its encodings differ from it (percent, base64 alphabets, JSON's \/)
+CANARY = "sk_live/CANARY+4f9e2b7c1d8a6e3f=="
 KEY_ENV = "LEADSYNC_CANARY_KEY"
+#: how much of the key, anywhere, counts as a leak: a key cut short is still a key
+WINDOW = 12
 
 
-def encodings(secret: str) -> dict[str, str]:
-    """Texts whose presence anywhere betrays `secret` (as tests/test_apply_secrets.py searches)."""
+def _pieces(secret: str) -> list[bytes]:
     raw = secret.encode()
-    found = {"raw": secret, "hex": raw.hex(), "HEX": raw.hex().upper(), "reversed": secret[::-1],
-             "url-all": "".join(f"%{b:02X}" for b in raw)}  # fmt: skip
-    for name, encode in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
-        for shift in range(3):
-            text = encode(b"\0" * shift + raw).decode()
-            found[f"{name}+{shift}"] = text[(shift * 4 + 2) // 3 : -4]
+    return [raw[i : i + WINDOW] for i in range(len(raw) - WINDOW + 1)]
+
+
+def decodings(text: str) -> dict[str, bytes]:
+    """`text` decoded every way a key could be hidden in it, found by decoding what is there (not by encoding the
+    key the way the code under test does): percent-decoded, JSON-unescaped, each hex run and each base64 run (both
+    alphabets, at each of the four places a run may start) decoded."""
+    found = {"raw": text.encode("utf-8", "replace"), "reversed": text[::-1].encode("utf-8", "replace"),
+             "percent": unquote_to_bytes(text), "percent+": unquote_to_bytes(text.replace("+", " ")),
+             "json": json_unescape(text).encode("utf-8", "replace")}  # fmt: skip
+    hexes = [bytes.fromhex(run[i : len(run) - (len(run) - i) % 2]) for run in re.findall(r"[0-9a-fA-F]{20,}", text)
+             for i in (0, 1)]  # fmt: skip
+    found["hex"] = b"\0".join(hexes)
+    decoded = []
+    for run in re.findall(r"[A-Za-z0-9+/_=-]{16,}", text):
+        for start in range(4):
+            chunk = run[start:].rstrip("=")
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            for alphabet in (b"+/", b"-_"):
+                try:
+                    decoded.append(base64.b64decode(chunk, altchars=alphabet, validate=False))
+                except ValueError:
+                    pass
+    found["base64"] = b"\0".join(decoded)
     return found
 
 
+def json_unescape(text: str) -> str:
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", lambda m: chr(int(m[1][1:], 16)) if len(m[1]) == 5 else m[1], text)
+
+
 def leaks(text: str) -> list[str]:
-    lowered = text.lower()
-    return [name for name, needle in encodings(CANARY).items() if needle and needle.lower() in lowered]
+    """The ways `text` betrays some WINDOW characters of the canary, if any."""
+    pieces = _pieces(CANARY)
+    return [how for how, data in decodings(text).items() if any(piece in data for piece in pieces)]
 
 
 def vendor_folder(folder: Path, example: str, provider: str) -> Path:
