@@ -426,7 +426,7 @@ def test_good_sonarly_answers_read_and_move() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
     max_leaves=12,
 )
 FIELDS = ["id", "name", "email", "assigned_to", "campaign", "list_id", "user_id", "workspace_id", "status",
