@@ -39,6 +39,7 @@ from hostile.vendor import (
     echo_all,
     endless_body,
     endless_pages,
+    gzip_bomb,
 )
 
 LIST = "/api/v2/leads/list"
@@ -402,3 +403,91 @@ def test_fresh_pages_without_end_are_stopped_by_the_reads_shared_page_budget(
             provider.read(destinations=destinations, owners={})
         provider.close()
         assert pages[0] <= 40
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_compression_bomb_is_cut_at_the_limit_as_it_inflates(vendor: HostileVendor, spec: Path, layers: int) -> None:
+    """A few KB of gzip that inflate to 2 GB: httpx's decoders inflated each chunk whole (8.4 GB held before the
+    size check ran); leadsync inflates 64 KB at a time and stops at the limit. Two layers are not what it asked for."""
+    vendor.on("POST", LIST, gzip_bomb(layers=layers))
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml", "--mask")
+    expected = "over leadsync's limit" if layers == 1 else "leadsync asks for gzip, deflate"
+    assert_clean_failure(result, "POST /api/v2/leads/list", expected)
+    assert result.seconds < 30
+
+
+@pytest.mark.parametrize("encoding,content", [("gzip", b"not gzip at all"), ("br", b"\x00\x01"), ("zstd", b"x")])
+def test_an_answer_that_is_not_the_encoding_it_says_is_one_line(
+    vendor: HostileVendor, spec: Path, encoding: str, content: bytes
+) -> None:
+    vendor.on("GET", "/api/v2/campaigns", body(200, content, **{"content-encoding": encoding}))
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "GET /api/v2/campaigns: the answer cannot be decoded")
+
+
+def test_a_gzipped_answer_reads_as_it_should(vendor: HostileVendor, spec: Path) -> None:
+    import gzip
+
+    def packed(request: Request, hostile: HostileVendor) -> Answer:
+        answer = hostile.forward(request)
+        return Answer(answer.status_code, gzip.compress(answer.content),
+                      {"content-type": "application/json", "content-encoding": "gzip"})  # fmt: skip
+
+    vendor.on("*", ".*", packed)
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert result.code == 0 and "Plan: 13 to add, 15 to move" in result.output, result.output
+
+
+@pytest.mark.parametrize("how", ["base64 wrapped at 76", "percent in part", "split by a space", "cut short"])
+def test_a_key_echoed_in_a_form_no_list_foresees_withholds_the_vendors_words(
+    vendor: HostileVendor, spec: Path, how: str
+) -> None:
+    import base64
+    from urllib.parse import quote
+
+    def echo(request: Request, _: HostileVendor) -> Answer:
+        key = request.key
+        said = {
+            "base64 wrapped at 76": base64.encodebytes(f"Host: x\r\nAuthorization: Bearer {key}\r\n".encode()).decode(),
+            "percent in part": key[:5] + quote(key[5:], safe=""),
+            "split by a space": key[:14] + " " + key[14:],
+            "cut short": "x" * 170 + key[:-6],
+        }[how]
+        return Answer(401, json.dumps({"statusCode": 401, "error": "Unauthorized", "message": said}).encode())
+
+    vendor.on("POST", LIST, echo)
+    result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
+    assert_clean_failure(result, "was refused (401)")
+
+
+def test_a_lone_surrogate_in_a_record_is_mended_not_a_traceback(vendor: HostileVendor, spec: Path) -> None:
+    def odd(request: Request, hostile: HostileVendor) -> Answer:
+        answer = hostile.forward(request).json()
+        for item in answer.get("items", []):
+            item["first_name"] = "LONE"
+        return Answer(200, json.dumps(answer).replace('"LONE"', '"\\ud800x"').encode())
+
+    vendor.on("POST", LIST, odd)
+    for args in (["snapshot", "quickstart.yaml", "--out", "snap.json"], ["import", "quickstart.yaml", "--out", "new.yaml"],
+                 ["plan", "quickstart.yaml", "--format", "json"]):  # fmt: skip
+        result = run(spec.parent, vendor.url, *args)
+        assert result.code in (0, 2) and "Traceback" not in result.output, result.output
+    assert "\ufffdx" in (spec.parent / "snap.json").read_text(encoding="utf-8")
+
+
+def test_a_vendor_throttling_for_ever_ends_the_call_within_its_time(upstream: sandbox.RunningSandbox) -> None:
+    """Retry-After 119 (under the longest wait) five times over was ten minutes for one read: a call's attempts
+    and waits together are given 150 s."""
+    from leadsync.errors import UnavailableError
+    from leadsync.providers.instantly import InstantlyProvider
+
+    with HostileVendor(upstream.url) as hostile:
+        hostile.on("GET", "/api/v2/campaigns", body(429, b"{}", **{"retry-after": "119"}))
+        provider = InstantlyProvider.connect(hostile.url, CANARY, "$K")
+        now = [0.0]
+        provider.client.clock = lambda: now[0]
+        provider.client.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+        with pytest.raises(UnavailableError, match=r"still failing after 2 attempts in 119 s \(leadsync gives a call 150 s\)"):
+            provider.read(destinations={}, owners={})
+        assert now[0] == 119
+        provider.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
+import zlib
 import threading
 import time
 from collections import Counter, deque
@@ -26,7 +27,7 @@ import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError, UnavailableError
 from leadsync.jsontext import JsonTooDeep, loads_bounded
-from leadsync.providers._secrets import KeyScrubber, key_problem
+from leadsync.providers._secrets import WITHHELD, KeyScrubber, key_problem, map_strings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: the largest answer read (decoded): a page of 100 leads is about 100 KB, a vendor's biggest answer a few MB
@@ -139,6 +140,8 @@ class RetryPolicy:
     cap: float = 30.0
     #: the longest Retry-After honoured; a vendor asking for more ends the call at once, saying so
     longest_wait: float = 120.0
+    #: seconds one call may take, its attempts and waits together: a vendor silent or throttling for ever ends
+    call_budget: float = 150.0
     rng: random.Random = field(default_factory=random.Random)
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -212,7 +215,7 @@ class VendorClient:
         # httpx drops the Authorization header when a redirect leaves the origin; we follow none at all
         self.http = httpx.Client(
             base_url=base_url,
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "leadsync"},
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "leadsync", "Accept-Encoding": ENCODINGS},
             timeout=min(timeout, deadline),
             follow_redirects=False,
             trust_env=False,
@@ -232,8 +235,12 @@ class VendorClient:
         return self.scrubber.text(text)
 
     def said(self, text: str) -> str:
-        """The vendor's words fit for an error line: the key blanked, on one line, at most MAX_MESSAGE long."""
-        line = " ".join(self.scrub(text).split())
+        """The vendor's words fit for an error line: the key blanked, on one line, at most MAX_MESSAGE long; all
+        of them withheld when, blanked, they still betray the key (split, cut, wrapped, mixed encodings)."""
+        scrubbed = self.scrub(text)
+        if self.scrubber.betrays(scrubbed):
+            return WITHHELD
+        line = " ".join(scrubbed.split())
         return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
     def _count(self, endpoint: str, retried: bool = False) -> None:
@@ -291,7 +298,7 @@ class VendorClient:
 
     def read(self, method: str, path: str, *, endpoint: str, **kwargs: Any) -> Any:
         """A read (or a job poll): retried on 429, 5xx and connection errors; the JSON body."""
-        attempt = 0
+        attempt, started = 0, self.clock()
         while True:
             self._count(endpoint, retried=attempt > 0)
             try:
@@ -299,25 +306,25 @@ class VendorClient:
             except AnswerTooSlow as slow:
                 raise UnavailableError(str(slow)) from None  # one such wait is enough: never again per attempt
             except httpx.TransportError as exc:
-                self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
+                self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})", started)
                 attempt += 1
                 continue
             if response.status_code in RETRY_STATUSES:
-                self._wait_or_give_up(endpoint, attempt, response, f"HTTP {response.status_code}")
+                self._wait_or_give_up(endpoint, attempt, response, f"HTTP {response.status_code}", started)
                 attempt += 1
                 continue
             return self._json(response, endpoint)
 
     def write(self, method: str, path: str, *, endpoint: str, **kwargs: Any) -> Any:
         """A write, sent once. A lost answer raises AmbiguousWrite; a 429 (not applied) is waited out and resent."""
-        attempt = 0
+        attempt, started = 0, self.clock()
         while True:
             self._count(endpoint, retried=attempt > 0)
             try:
                 response = self._exchange(method, path, endpoint, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # the request never reached the vendor: resending cannot apply it twice
-                self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})")
+                self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})", started)
                 attempt += 1
                 continue
             except (AnswerTooBig, AnswerTooSlow, AnswerUnreadable) as unread:
@@ -325,16 +332,18 @@ class VendorClient:
             except httpx.TransportError as exc:
                 raise AmbiguousWrite(f"{endpoint}: the answer was lost ({type(exc).__name__})") from None
             if response.status_code == 429:  # refused before any work: safe to send again
-                self._wait_or_give_up(endpoint, attempt, response, "HTTP 429")
+                self._wait_or_give_up(endpoint, attempt, response, "HTTP 429", started)
                 attempt += 1
                 continue
             if response.status_code >= 500:
                 raise AmbiguousWrite(f"{endpoint}: HTTP {response.status_code}; it may or may not have been applied")
             return self._json(response, endpoint)
 
-    def _wait_or_give_up(self, endpoint: str, attempt: int, response: httpx.Response | None, what: str) -> None:
-        """Sleep before the next attempt, or raise UnavailableError: when the attempts or the client's retry
-        budget are spent, or at once when the vendor asks for a longer wait than leadsync would ever make."""
+    def _wait_or_give_up(
+        self, endpoint: str, attempt: int, response: httpx.Response | None, what: str, started: float
+    ) -> None:
+        """Sleep before the next attempt, or raise UnavailableError: when the attempts, the call's time or the
+        client's retry budget are spent, or at once when the vendor asks for a longer wait than leadsync makes."""
         with self._lock:
             retries, calls = self.stats.retries, sum(self.stats.calls.values())
         where = f"{self.vendor}: {endpoint}: {what}"
@@ -344,7 +353,12 @@ class VendorClient:
                                    f"leadsync waits ({self.retry.longest_wait:g} s): try again later")  # fmt: skip
         if attempt + 1 >= self.retry.attempts or retries >= self.retry.budget + self.retry.budget_ratio * calls:
             raise UnavailableError(f"{where}, still failing after {attempt + 1} attempts")
-        self.sleep(self.retry.backoff(attempt, after))
+        pause = self.retry.backoff(attempt, after)
+        spent = self.clock() - started
+        if spent + pause > self.retry.call_budget:
+            raise UnavailableError(f"{where}, still failing after {attempt + 1} attempts in {spent:.0f} s (leadsync "
+                                   f"gives a call {self.retry.call_budget:g} s)")  # fmt: skip
+        self.sleep(pause)
 
     def _json(self, response: httpx.Response, endpoint: str) -> Any:
         status = response.status_code
@@ -362,6 +376,8 @@ class VendorClient:
             # a key echoed in a record would reach plans and snapshots: JSON escapes hide it from a text search
             if self.scrubber.found_in_json(text):
                 found = self.scrubber.value(found)
+            if _LONE_SURROGATE.search(text):  # "\\ud800" parses, but no file or terminal takes it: U+FFFD instead
+                found = map_strings(found, _mended)
             return found
         message = self.said(self.message_of(response))
         where = f"{self.vendor}: {endpoint}"
@@ -376,6 +392,14 @@ class VendorClient:
         if status == 404:
             raise AccessError(f"{where}: not found (404): {message}")
         raise ProviderError(f"{where}: HTTP {status}: {message}")
+
+
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _mended(text: str) -> str:
+    """`text` with surrogate pairs joined and lone surrogates replaced by U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def error_body(response: httpx.Response) -> Any:
@@ -398,14 +422,40 @@ class AnswerUnreadable(ProviderError):
     """An answer whose body cannot be decoded (a Content-Encoding it does not hold to)."""
 
 
+#: the Content-Encodings leadsync asks for, and so reads (inflated a bounded piece at a time)
+ENCODINGS = "gzip, deflate"
+_INFLATE = 64 * 1024
+
+
 def _decoded(response: httpx.Response, endpoint: str, vendor: str) -> Iterator[bytes]:
-    """The body's bytes as its Content-Encoding makes them; AnswerUnreadable when they do not hold to it."""
+    """The body's bytes as its Content-Encoding makes them, inflated at most 64 KB at a time: httpx's own
+    decoders inflate each network chunk whole, so a few KB of stacked gzip became gigabytes before any size
+    check ran. One gzip or deflate layer is read (what leadsync asks for); anything else is AnswerUnreadable."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    where = f"{vendor}: {endpoint}: the answer cannot be decoded"
+    if encoding in ("", "identity"):
+        yield from _raw(response)
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise AnswerUnreadable(f"{where} (Content-Encoding {encoding[:40]!r}: leadsync asks for {ENCODINGS})")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or zlib header, told apart by the data
     try:
-        yield from response.iter_bytes()
-    except httpx.DecodingError:
-        encoding = response.headers.get("content-encoding", "")
-        raise AnswerUnreadable(f"{vendor}: {endpoint}: the answer cannot be decoded (Content-Encoding "
-                               f"{encoding[:40]!r}, HTTP {response.status_code})") from None  # fmt: skip
+        for raw in _raw(response):
+            data = raw
+            while data:
+                yield inflater.decompress(data, _INFLATE)
+                data = inflater.unconsumed_tail
+        yield inflater.flush()
+    except zlib.error:
+        raise AnswerUnreadable(f"{where} (it is not the {encoding} it says, HTTP {response.status_code})") from None
+
+
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it came; a response made whole in memory (a test transport's) has it already."""
+    try:
+        yield from response.iter_raw()
+    except httpx.StreamConsumed:
+        yield response.content
 
 
 def _seconds(value: float) -> str:

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 REDACTED = "[redacted]"
+#: the vendor's words when, blanked of every known form, they still betray the key
+WITHHELD = "[the vendor's words are withheld: they hold the API key in a form leadsync cannot blank]"
+#: how much of the key, found anywhere once decoded, betrays it (a key cut short or split is still a key)
+WINDOW = 12
 #: shorter forms would blank ordinary words (a key is never that short: the vendors' are 30+ characters)
 MIN_FORM = 8
 
@@ -59,6 +64,8 @@ class KeyScrubber:
         # case-insensitive: hex and percent-encoding come in either case, and an edge may upper-case a whole line
         self._pattern = re.compile("|".join(re.escape(f) for f in forms), re.IGNORECASE) if forms else None
         self._lowered = sorted({f.lower() for f in forms}, key=len, reverse=True)
+        width = min(WINDOW, len(key))
+        self._pieces = {key[i : i + width].lower() for i in range(len(key) - width + 1)} if width >= MIN_FORM else set()
 
     def found_in(self, text: str) -> bool:
         """Whether any form is in `text`: substring searches, far cheaper than the pattern on a page of leads."""
@@ -72,12 +79,38 @@ class KeyScrubber:
     def text(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text) if self._pattern and self.found_in(text) else text
 
+    def betrays(self, text: str) -> bool:
+        """Whether some WINDOW characters of the key are in `text` once decoded every way it could be hidden:
+        percent-encoding in any mixture, JSON escapes, and base64 or hex runs, whitespace and line breaks taken
+        out (base64 wrapped at 76 columns). Slower than `found_in`: for the vendor's words, not for records."""
+        if not self._pieces:
+            return False
+        compact = re.sub(r"\s+", "", text)
+        views = [text, unquote(text, errors="replace"), unquote(compact, errors="replace"), json_unescaped(text)]
+        for run in re.findall(r"[A-Za-z0-9+/_=-]{16,}", compact):
+            for start in range(4):
+                chunk = run[start:].rstrip("=")
+                chunk = chunk[: len(chunk) - len(chunk) % 4]
+                for alphabet in (b"+/", b"-_"):
+                    try:
+                        views.append(base64.b64decode(chunk, altchars=alphabet).decode("latin-1"))
+                    except ValueError:
+                        pass
+        for run in re.findall(r"[0-9a-fA-F]{16,}", compact):
+            views += [bytes.fromhex(run[i : len(run) - (len(run) - i) % 2]).decode("latin-1") for i in (0, 1)]
+        return any(piece in view.lower() for view in views for piece in self._pieces)
+
     def value(self, value: Any) -> Any:
         """`value` (parsed JSON) with every string, key or value, scrubbed."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.value(item) for item in value]
-        if isinstance(value, dict):
-            return {self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in value.items()}
-        return value
+        return map_strings(value, self.text)
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """`value` (parsed JSON) with `change` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [map_strings(item, change) for item in value]
+    if isinstance(value, dict):
+        return {change(k) if isinstance(k, str) else k: map_strings(v, change) for k, v in value.items()}
+    return value

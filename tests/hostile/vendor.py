@@ -310,3 +310,31 @@ def endless_pages(*, grow: bool = False, same_cursor: bool = False) -> Action:
         return Answer(200, json.dumps({"items": leads, "next_starting_after": cursor}).encode())
 
     return act
+
+
+def gzip_bomb(inflated: int = 2 * 1024**3, layers: int = 1) -> Action:
+    """A 200 whose body is a few KB of gzip (stacked `layers` deep) that inflates to `inflated` bytes of spaces."""
+    import gzip
+
+    def build() -> bytes:
+        import zlib
+
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        out = [packer.compress(b'{"items": [')]
+        block = b" " * (1024 * 1024)
+        for _ in range(inflated // len(block)):
+            out.append(packer.compress(block))
+        out.append(packer.compress(b"]}"))
+        out.append(packer.flush())
+        packed = b"".join(out)
+        for _ in range(layers - 1):
+            packed = gzip.compress(packed, 9)
+        return packed
+
+    packed = build()
+
+    def act(_: Request, __: HostileVendor) -> Answer:
+        encoding = ", ".join(["gzip"] * layers)
+        return Answer(200, packed, {"content-type": "application/json", "content-encoding": encoding})
+
+    return act
