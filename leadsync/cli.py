@@ -334,6 +334,17 @@ def _apply_with_progress(session: Any, total: int) -> ApplyReport:
         return session.apply(on_write=done)  # type: ignore[no-any-return]
 
 
+def _left(report: ApplyReport) -> str:
+    """What a converged apply leaves as it is, by design, said so that "Converged" is never read as "everyone"."""
+    plan = report.final
+    if plan is None:
+        return ""
+    parts = [count(len(plan.conflicts), "conflict"), count(len(plan.held), "held lead"),
+             f"{len(plan.unsupported):,} unsupported", f"{len(plan.unrouted):,} unrouted"]  # fmt: skip
+    shown = [part for part, n in zip(parts, (plan.conflicts, plan.held, plan.unsupported, plan.unrouted)) if n]
+    return f" Left as they are (shown in the plan): {', '.join(shown)}." if shown else ""
+
+
 def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None = None) -> None:
     rounds = f"{report.rounds} round{'s' if report.rounds != 1 else ''}"
     settled = f", {count(report.open_outcomes, 'open outcome')} settled by re-reading" if report.open_outcomes else ""
@@ -345,7 +356,7 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None
     for endpoint, calls in sorted(stats.calls.items(), key=lambda item: (-item[1], item[0])):
         _err(f"  {endpoint:<{width}}  {calls:>6}")
     if report.converged:
-        _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes.")
+        _err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes." + _left(report))
     elif report.diverged is not None:  # a saved plan's apply: the fresh plan is not the saved plan's work
         for item in report.open_items:
             _err(f"Still open: {item}")

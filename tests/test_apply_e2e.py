@@ -235,3 +235,12 @@ def test_an_unsafe_plan_is_refused_without_force(workspace: sandbox.RunningSandb
     code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve", "--force")
     assert code == 0 and "Converged" in err
     assert sum(writes(workspace).values()) == 12
+
+
+def test_converged_says_what_it_leaves_as_it_is(quickstart: Path) -> None:
+    """"Converged" is never to be read as "everyone": the held, conflicting, unsupported and unrouted people a
+    fresh plan leaves as they are are counted on the same line."""
+    code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
+    assert code == 0
+    assert "Converged: a fresh plan of the workspace shows no changes. Left as they are (shown in the plan): " \
+        "3 held leads." in err, err

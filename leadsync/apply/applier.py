@@ -124,6 +124,7 @@ class ApplyReport:
     open_outcomes: int = 0  # writes whose outcome had to be settled by a re-read
     converged: bool = False
     residual: Plan | None = None
+    final: Plan | None = None  # the fresh plan the apply ended on (converged or not): what it leaves as it is
     resumed: Unfinished | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -229,6 +230,7 @@ class Applier:
             raise
         report.busy = busy
         report.residual = None if report.converged else plan
+        report.final = plan
         if not report.converged:
             report.open_items, report.others_open = self._still_open(plan)
         report.seconds = self.clock() - started
