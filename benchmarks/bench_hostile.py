@@ -12,7 +12,10 @@ figures say so): the "before" of a case that never ends.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -26,6 +29,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from hostile.support import CANARY, KEY_ENV, canary_seed, instantly_folder, leaks  # noqa: E402
 from hostile.vendor import (  # noqa: E402
+    Answer,
     HostileVendor,
     body,
     deep_json,
@@ -34,11 +38,24 @@ from hostile.vendor import (  # noqa: E402
     echo_all,
     endless_body,
     endless_pages,
+    gzip_bomb,
 )
 
 from leadsync import sandbox  # noqa: E402
 
 LIST = "/api/v2/leads/list"
+
+
+def bend_text(change: Callable[[str], str]) -> Callable[[object, HostileVendor], Answer]:
+    """Forward the request and answer the vendor's JSON text as `change` makes it."""
+
+    def act(request: object, vendor: HostileVendor) -> Answer:
+        answer = vendor.forward(request)  # type: ignore[arg-type]
+        return Answer(answer.status_code, change(answer.text).encode())
+
+    return act
+
+
 Setup = Callable[[HostileVendor], object]
 CASES: dict[str, tuple[list[str], Setup]] = {
     "key echoed (401, every encoding)": (["plan"], lambda v: v.on("POST", LIST, echo_all(401))),
@@ -62,6 +79,14 @@ CASES: dict[str, tuple[list[str], Setup]] = {
     "headers dripped 1 byte / 2 s": (["plan"], lambda v: v.on("GET", "/api/v2/campaigns", drip_headers(every=2.0))),
     "Retry-After: 86400": (["plan"], lambda v: v.on("POST", LIST, body(429, b"{}", **{"retry-after": "86400"}))),
     "Retry-After: nan": (["plan"], lambda v: v.on("POST", LIST, body(429, b"{}", **{"retry-after": "nan"}))),
+    "Retry-After: 119, for ever": (["plan"], lambda v: v.on("POST", LIST, body(429, b"{}", **{"retry-after": "119"}))),
+    "gzip bomb (3 KB -> 2 GB)": (["plan"], lambda v: v.on("POST", LIST, gzip_bomb())),
+    "gzip bomb, 2 layers": (["plan"], lambda v: v.on("POST", LIST, gzip_bomb(layers=2))),
+    "not the gzip it says": (["plan"], lambda v: v.on("POST", LIST, body(200, b"nope", **{"content-encoding": "gzip"}))),
+    "key echoed, base64 wrapped at 76": (["plan"], lambda v: v.on("POST", LIST, lambda r, _: Answer(401, json.dumps(
+        {"message": base64.encodebytes(f"Authorization: {r.headers['authorization']}".encode()).decode()}).encode()))),
+    "lone surrogate in a record (snapshot)": (["snapshot", "--out", "snap.json"], lambda v: v.on("POST", LIST, bend_text(
+        lambda t: re.sub(r'"first_name": ?"', r'"first_name": "\\ud800', t)))),
 }
 
 
