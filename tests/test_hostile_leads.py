@@ -13,6 +13,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -322,6 +323,183 @@ def test_the_regex_module_reads_ascii_classes_as_python_does_but_for_the_informa
             if bool(re.search(cls, chr(code))) != bool(regex.search(cls, chr(code))):
                 differ.add((cls, code))
     assert differ == {(cls, code) for cls in (r"\s", r"\S") for code in range(0x1C, 0x20)}
+
+
+def routes_spec(patterns: list[str]) -> tuple[str, dict[str, str]]:
+    """A spec with one route per pattern (route i at line 6 + 3*i), and one lead."""
+    routes = "".join(f"  - name: r{i}\n    when: {{title: {{matches: {json.dumps(p)}}}}}\n    to: a\n" for i, p in enumerate(patterns))
+    spec = SPEC.replace("routes: [{name: all, to: a}]", "routes:\n" + routes + "  - {name: rest, to: a}")
+    return spec + "sources: [{path: l.csv}]\n", {"l.csv": "email,title\np0@acme.test,CEO\n"}
+
+
+def test_nested_counted_repeats_are_refused_at_validate_in_bounded_memory(tmp_path: Path) -> None:
+    """`(((a{1000}){1000}){1000})` made the `regex` module unroll 10^9 items: 21 GB in a minute. Run as users
+    run it, in a process that may take 1.5 GB at most: one located line, exit 1, in seconds."""
+    import resource
+    import subprocess
+    import sys
+
+    spec, files = matches_spec("(((a{1000}){1000}){1000})", ["CEO"])
+    (tmp_path / "spec.yaml").write_text(spec)
+    (tmp_path / "l.csv").write_text(files["l.csv"])
+
+    def at_most_1_5_gb() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", "from leadsync.cli import main; main()", "validate", str(tmp_path / "spec.yaml")],
+        capture_output=True, text=True, timeout=60, preexec_fn=at_most_1_5_gb,
+    )  # fmt: skip
+    assert time.perf_counter() - started < 10
+    assert done.returncode == 1, done.stderr
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert "Traceback" not in done.stderr and len(lines) == 2, done.stderr
+    assert lines[0] == (
+        f"{tmp_path / 'spec.yaml'}:6:29: 'title': the pattern '(((a{{1000}}){{1000}}){{1000}})' expands to "
+        "1,000,000,000 items when compiled (counted repeats multiply), more than 10,000; use smaller counts"
+    )
+
+
+def test_a_counted_repeat_inside_a_counted_repeat_is_refused_with_its_size(make_spec: Callable[..., LoadedSpec]) -> None:
+    with pytest.raises(SpecError) as caught:
+        make_spec(*matches_spec("(?:a{1000}){1000}", ["CEO"]))  # 312 MB in the regex module
+    [message] = messages(caught.value.problems)
+    assert message.endswith(
+        "spec.yaml:6:29: 'title': the pattern '(?:a{1000}){1000}' expands to 1,000,000 items when compiled "
+        "(counted repeats multiply), more than 10,000; use smaller counts"
+    )
+
+
+def test_the_expansion_check_runs_before_the_regex_module_compiles(
+    make_spec: Callable[..., LoadedSpec], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check must come first: loading, the meaning checks and routing compile no refused pattern."""
+    import regex._main
+
+    compiled: list[str] = []
+    real = regex._main._compile
+
+    def spy(pattern: Any, *args: Any) -> Any:
+        compiled.append(pattern)
+        if pattern == "(?:a{2000}){2000}":
+            raise AssertionError("the regex module was asked to compile the pattern before the check")
+        return real(pattern, *args)
+
+    monkeypatch.setattr(regex._main, "_compile", spy)
+    with pytest.raises(SpecError, match="expands to 4,000,000 items"):
+        make_spec(*matches_spec("(?:a{2000}){2000}", ["CEO"]))
+    assert "(?:a{2000}){2000}" not in compiled
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"^\d{3}-\d{4}$", r"^(?:[a-z0-9-]{1,63}\.){1,10}[a-z]{2,24}$", "a{10000}", r"(?:\w{2,50}\s?){1,100}", "x{5,}"],
+)
+def test_counted_repeats_within_the_budget_pass(pattern: str, make_spec: Callable[..., LoadedSpec]) -> None:
+    make_spec(*matches_spec(pattern, ["CEO"]))
+
+
+def test_all_patterns_of_a_spec_share_one_expansion_budget(make_spec: Callable[..., LoadedSpec]) -> None:
+    """Each `(?:a{90}){90}` is 8,100 items, within one pattern's budget; a spec of thousands of them would
+    still take gigabytes, so the spec's patterns share 200,000 items: the one that crosses it is refused."""
+    with pytest.raises(SpecError) as caught:
+        make_spec(*routes_spec([f"(?:{letter}{{90}}){{90}}" for letter in "abcdefghijklmnopqrstuvwxyz"]))
+    found = messages(caught.value.problems)
+    assert len(found) == 2  # routes 24 and 25: each one past the budget is refused (neither compiled)
+    assert found[0].endswith(
+        "spec.yaml:78:29: 'title': the pattern '(?:y{90}){90}' expands to 8,100 items when compiled, which takes "
+        "the spec's patterns past 200,000 in all; use smaller counts"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "instead"),
+    [
+        ("[[:alpha:]]+", "[a-zA-Z]+"),
+        ("^[[:digit:]]{5}$", "^[0-9]{5}$"),
+        ("[^[:space:]]", r"[^\s]"),
+        ("[a-z[:digit:]_]", "[a-z0-9_]"),
+        ("[[:upper:][:lower:]]", "[A-Za-z]"),
+        ("[[:foo:]]", None),
+    ],
+)
+def test_a_posix_class_is_refused_with_what_to_write_instead(
+    pattern: str, instead: str | None, make_spec: Callable[..., LoadedSpec]
+) -> None:
+    """`[[:alpha:]]` is a POSIX class to the `regex` module, and to Python (whose syntax `matches` takes) the
+    characters `[`, `:`, `a`, `l`, `p`, `h`: one text, two meanings, so it is refused."""
+    with pytest.raises(SpecError) as caught:
+        make_spec(*matches_spec(pattern, ["CEO"]))
+    [message] = messages(caught.value.problems)
+    assert f"spec.yaml:6:29: 'title': the pattern {pattern!r} has a POSIX class" in message
+    if instead is not None:
+        assert message.endswith(f"; write {instead!r} instead"), message
+    else:
+        assert message.endswith("; write the characters it stands for (e.g. [a-zA-Z]), or \\[ for a '['"), message
+
+
+@pytest.mark.parametrize("pattern", ["(?:acme){e<=1}", "foo{e}", "(?:corp){i<=1,d<=1}", "x{s<=2}y"])
+def test_a_fuzzy_match_constraint_is_refused(pattern: str, make_spec: Callable[..., LoadedSpec]) -> None:
+    """`{e<=1}` is a fuzzy-match constraint to the `regex` module and literal text to Python."""
+    with pytest.raises(SpecError) as caught:
+        make_spec(*matches_spec(pattern, ["CEO"]))
+    [message] = messages(caught.value.problems)
+    assert f"'title': the pattern {pattern!r} has a '{{' at position" in message
+    assert "that is not a count {m,n}: Python reads it as a brace" in message
+    assert message.endswith(r"; write \{ for a brace"), message
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"a{2,3}", "a{,3}", "a{2,}", r"\{e<=1\}", "[{]e}", r"\N{LEFT CURLY BRACKET}", "(?#{e})x", "[[a-z]]", r"[\[:]"]
+)
+def test_braces_and_brackets_read_alike_by_both_engines_pass(pattern: str, make_spec: Callable[..., LoadedSpec]) -> None:
+    make_spec(*matches_spec(pattern, ["CEO"]))
+
+
+def test_a_set_that_looks_nested_prints_no_warning(make_spec: Callable[..., LoadedSpec]) -> None:
+    """Python warns (FutureWarning, on stderr) of `[[`; validate's output is its lines, nothing else."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        loaded = make_spec(*matches_spec("^[[b-y]]+$", ["CEO"]))  # a pattern of its own: `re` caches what it compiled
+        code, _ = run("validate", str(loaded.path))
+    assert code == 0
+    assert [str(w.message) for w in shown] == []
+
+
+PIECES = st.sampled_from(
+    ["a", "b", ":", "[", "]", "{", "}", "e", "<=", "1", ",", ".", r"\w", r"\d", "[ab]", "[^a]", "[[:alpha:]]",
+     "[:digit:]", "[a[:lower:]]", "*", "+", "?", "{2}", "{1,3}", "{e<=1}", "{e}", "(", ")", "(?:", "|"]
+)  # fmt: skip
+TEXTS = st.text(alphabet="ab:[]{}e1,<= xyz9AB", max_size=12)
+
+
+@given(st.lists(PIECES, min_size=1, max_size=8).map("".join), st.lists(TEXTS, min_size=1, max_size=8))
+def test_a_pattern_validate_accepts_means_the_same_to_python_and_to_the_regex_module(
+    source: str, texts: list[str]
+) -> None:
+    """What validate lets through, Python's `re` and the `regex` module that runs it find at the same place."""
+    import re
+    import warnings
+
+    import regex
+
+    from leadsync.spec.regexshape import refusal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            python = re.compile(source)
+        except (re.error, OverflowError):
+            return  # refused as invalid
+    if refusal(source) is not None:
+        return
+    running = regex.compile(source)
+    for text in texts:
+        expected, found = python.search(text), running.search(text)
+        assert (expected and expected.span()) == (found and found.span()), (source, text)
 
 
 # --- 3. large and malformed sources ----------------------------------------------------------------------------

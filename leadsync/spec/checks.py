@@ -14,6 +14,7 @@ from typing import get_args
 from leadsync import state
 from leadsync.errors import Problem, closest
 from leadsync.spec.conditions import Condition, parse_condition
+from leadsync.spec.regexshape import ExpansionBudget
 from leadsync.spec.models import OutreachStatus, PoolRef, Spec
 from leadsync.spec.yamlpos import Path, Positions
 
@@ -44,6 +45,7 @@ class SpecChecker:
         self.root = root
         self.problems: list[Problem] = []
         self.conditions: list[Condition | None] = []
+        self.patterns = ExpansionBudget()  # what all `matches` patterns may expand to, together
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> None:
         self.problems.append(Problem(self.positions.of(path, key=key), message))
@@ -68,7 +70,7 @@ class SpecChecker:
             self.route_owner_allowed(i)
             condition: Condition | None = None
             if route.when is not None:
-                condition, problems = parse_condition(route.when, ("routes", i, "when"), self.positions)
+                condition, problems = parse_condition(route.when, ("routes", i, "when"), self.positions, self.patterns)
                 self.problems.extend(problems)
             self.conditions.append(condition)
         self.inline_leads()

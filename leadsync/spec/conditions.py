@@ -7,8 +7,6 @@ which bound their own time (a pattern written by anyone must not run for hours o
 from __future__ import annotations
 
 import re
-import re._constants as sre
-import re._parser as sre_parse
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Union
@@ -16,6 +14,7 @@ from typing import Any, Union
 import regex
 
 from leadsync.errors import Location, Problem, RoutingError
+from leadsync.spec.regexshape import ExpansionBudget, expansion, parse, quiet, refusal
 from leadsync.spec.yamlpos import Path, Positions
 from leadsync.state import Lead
 
@@ -140,8 +139,9 @@ def _is_number(value: object) -> bool:
 
 
 class _Parser:
-    def __init__(self, positions: Positions) -> None:
+    def __init__(self, positions: Positions, budget: ExpansionBudget) -> None:
         self.positions = positions
+        self.budget = budget
         self.problems: list[Problem] = []
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> None:
@@ -232,14 +232,21 @@ class _Parser:
         return items[0] if len(items) == 1 else AllOf(tuple(items))
 
     def pattern(self, attr: str, source: str, path: Path, where: Location) -> Pattern | None:
+        # Python's parser judges it first: the `regex` module unrolls counted repeats as it compiles, and a
+        # pattern of 25 characters can take all the memory there is (leadsync.spec.regexshape)
         try:
-            parsed = re.compile(source)
+            tree = parse(source)
+            with quiet():
+                re.compile(source)  # what only compiling finds (a look-behind of varying width)
         except (re.error, RecursionError, OverflowError) as exc:  # deep nesting, huge counts: still one line
             self.problem(path, f"'{attr}': invalid regular expression {source!r}: {exc}")
             return None
-        if exponential_repeat(parsed):
-            self.problem(path, f"'{attr}': the pattern {source!r} can take exponential time (a repeated group that "
-                               "can match the same text in more than one way); simplify it")  # fmt: skip
+        refused = refusal(source, tree)
+        if refused is None and not self.budget.take(expansion(tree)):
+            refused = (f"expands to {expansion(tree):,} items when compiled, which takes the spec's patterns past "
+                       f"{self.budget.limit:,} in all; use smaller counts")  # fmt: skip
+        if refused is not None:
+            self.problem(path, f"'{attr}': the pattern {source!r} {refused}")
             return None
         try:
             return Pattern(source, attr, where)
@@ -248,96 +255,12 @@ class _Parser:
             return None
 
 
-_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT)  # a possessive repeat never backtracks: not one of them
-_ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
-_Items = Any  # re._parser.SubPattern: a list of (opcode, argument)
-
-
-def exponential_repeat(compiled: re.Pattern[str]) -> bool:
-    """Whether the pattern has the shapes that backtrack exponentially: an unbounded repeat whose body is, but for
-    parts that can be empty, itself an unbounded repeat (`(a+)+`, `(a*)*`, `(\\w+\\s?)+`), or whose body chooses
-    between two identical alternatives (`(a|a)*`). `[a-z]+(-[a-z]+)*` is fine: the `-` tells the repeats apart.
-    Not every slow pattern has these shapes: the time limit of `Pattern` is the net for the rest."""
-    try:
-        tree = sre_parse.parse(compiled.pattern, compiled.flags)
-    except (re.error, RecursionError, OverflowError):
-        return False
-    return _has_exponential_repeat(tree)
-
-
-def _children(op: Any, av: Any) -> list[_Items]:
-    if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
-        return [av[2]]
-    if op is sre.SUBPATTERN:
-        return [av[3]]
-    if op is sre.BRANCH:
-        return list(av[1])
-    if op in (sre.ASSERT, sre.ASSERT_NOT):
-        return [av[1]]
-    if op is sre.ATOMIC_GROUP:
-        return [av]
-    if op is sre.GROUPREF_EXISTS:
-        return [branch for branch in av[1:] if branch is not None]
-    return []
-
-
-def _has_exponential_repeat(items: _Items) -> bool:
-    for op, av in items:
-        if op in _REPEATS and av[1] == sre.MAXREPEAT and (_dominated(av[2]) or _twin_alternatives(av[2])):
-            return True
-        if any(_has_exponential_repeat(child) for child in _children(op, av)):
-            return True
-    return False
-
-
-def _nullable(op: Any, av: Any) -> bool:
-    """Whether this item can match the empty string."""
-    if op in _ZERO_WIDTH:
-        return True
-    if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
-        return av[0] == 0 or all(_nullable(o, a) for o, a in av[2])
-    if op is sre.SUBPATTERN:
-        return all(_nullable(o, a) for o, a in av[3])
-    if op is sre.BRANCH:
-        return any(all(_nullable(o, a) for o, a in alternative) for alternative in av[1])
-    return False
-
-
-def _unbounded(op: Any, av: Any) -> bool:
-    """Whether this item matches texts of any length in more than one way when repeated: an unbounded repeat, or
-    a group or alternative that is one."""
-    if op in _REPEATS:
-        return av[1] == sre.MAXREPEAT and not all(_nullable(o, a) for o, a in av[2])
-    if op is sre.SUBPATTERN:
-        return _dominated(av[3])
-    if op is sre.BRANCH:
-        return any(_dominated(alternative) for alternative in av[1])
-    return False
-
-
-def _dominated(items: _Items) -> bool:
-    """Whether a sequence is an unbounded repeat but for parts that can be empty."""
-    for i, (op, av) in enumerate(items):
-        if _unbounded(op, av) and all(_nullable(o, a) for j, (o, a) in enumerate(items) if j != i):
-            return True
-    return False
-
-
-def _twin_alternatives(items: _Items) -> bool:
-    """Whether a sequence (through its groups, not into nested repeats) chooses between two equal alternatives."""
-    for op, av in items:
-        if op is sre.BRANCH:
-            shapes = [repr(alternative) for alternative in av[1]]
-            if len(set(shapes)) < len(shapes) or any(_twin_alternatives(alt) for alt in av[1]):
-                return True
-        elif op is sre.SUBPATTERN and _twin_alternatives(av[3]):
-            return True
-    return False
-
-
-def parse_condition(data: Any, path: Path, positions: Positions) -> tuple[Condition | None, list[Problem]]:
-    """Parse a `when` value found at `path`. Returns the condition (None if invalid) and every problem."""
-    parser = _Parser(positions)
+def parse_condition(
+    data: Any, path: Path, positions: Positions, budget: ExpansionBudget | None = None
+) -> tuple[Condition | None, list[Problem]]:
+    """Parse a `when` value found at `path`. Returns the condition (None if invalid) and every problem; `budget`
+    is what the spec's patterns may expand to, shared by all its `when` values (a fresh one if not given)."""
+    parser = _Parser(positions, budget if budget is not None else ExpansionBudget())
     return parser.condition(data, path), parser.problems
 
 
