@@ -151,6 +151,64 @@ def test_a_workspace_state_file_that_is_a_link_is_refused(
     assert snapshot_of(outside) == before  # the file there unchanged, or still not there
 
 
+@pytest.mark.parametrize("which", ["journal", "lock", "state-journal", "state-wal", "state-shm"])
+def test_a_workspace_state_file_that_is_a_hard_link_out_of_the_folder_is_refused(
+    quickstart: Path, outside: Path, names: dict[str, str], which: str
+) -> None:
+    """A hard link is no symbolic link: `O_NOFOLLOW` opens it, and an apply appended its journal to a file in
+    another folder. A file with more than one name is refused, after it is opened (nothing between check and use)."""
+    folder = quickstart.parent / ".leadsync"
+    folder.mkdir()
+    target = outside / "target"
+    target.write_bytes(b"precious\n")
+    os.link(target, folder / names[which])
+    before = snapshot_of(outside)
+    code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
+    assert code == 1
+    line = one_error(err)
+    assert names[which] in line and "hard links" in line, line
+    assert snapshot_of(outside) == before
+
+
+def test_a_sandbox_state_that_is_a_hard_link_to_a_state_out_of_the_folder_is_refused(
+    quickstart: Path, outside: Path, names: dict[str, str]
+) -> None:
+    """The state a hard link names is a real sandbox state elsewhere: SQLite would open and change it."""
+    assert leadsync("plan", "quickstart.yaml")[0] == 0  # makes the workspace's state
+    state = quickstart.parent / ".leadsync" / names["state"]
+    state.rename(outside / "state.sqlite")
+    os.link(outside / "state.sqlite", state)
+    before = snapshot_of(outside)
+    for command in ("plan", "apply"):
+        code, _, err = leadsync(command, "quickstart.yaml", *(["--auto-approve"] if command == "apply" else []))
+        assert code == 1, (command, err)
+        line = one_error(err)
+        assert names["state"] in line and "hard links" in line, line
+    assert snapshot_of(outside) == before
+    # `sandbox reset` starts the state over: it removes the name, which changes nothing the other name holds
+    assert leadsync("sandbox", "reset", "quickstart.yaml")[0] == 0
+    assert snapshot_of(outside) == before and state.stat().st_nlink == 1
+
+
+def test_a_journal_hard_linked_in_its_own_folder_is_refused_in_one_line(
+    quickstart: Path, names: dict[str, str]
+) -> None:
+    """Two names for the journal, both in `.leadsync`: still a second name leadsync did not make; the one line
+    names the file and says how to break the link."""
+    assert leadsync("apply", "quickstart.yaml", "--auto-approve")[0] == 0
+    journal = quickstart.parent / ".leadsync" / names["journal"]
+    os.link(journal, journal.with_name("copy.jsonl"))
+    kept = journal.read_bytes()
+    code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
+    assert code == 1
+    assert one_error(err) == (
+        f"Error: cannot open the journal {Path('.leadsync') / names['journal']}: it has 2 hard links (other names "
+        "for the same file, maybe outside this folder), and leadsync writes nothing through links (replace it "
+        "with a copy of itself)"
+    )
+    assert journal.read_bytes() == kept
+
+
 def test_a_journal_that_is_a_fifo_is_refused_at_once(quickstart: Path, names: dict[str, str]) -> None:
     folder = quickstart.parent / ".leadsync"
     folder.mkdir()

@@ -4,9 +4,9 @@ Small collections (keys, members, campaigns, lists, account groups, audiences) a
 leads and prospects have their own tables with the columns the vendors filter and page on, each row keeping the
 record itself as JSON (`doc`). Rows keep insertion order (`seq`), so a dump lists records as the seed did.
 
-The state file and SQLite's side files (`-journal`, `-wal`, `-shm`) are refused when they are links (SQLite would
-follow one, and create its target, wherever it points; as `leadsync.safefs` does for the client side, which the
-sandbox does not import). A state that cannot be written (a full
+The state file and SQLite's side files (`-journal`, `-wal`, `-shm`) are refused when they are links, symbolic or
+hard (a link count above 1): SQLite would follow one, and create or change its target, wherever it is; as
+`leadsync.safefs` does for the client side, which the sandbox does not import. A state that cannot be written (a full
 disk, a read-only one, an I/O error) fails the request that met it with a 507 naming the file: the transaction
 rolled back, nothing of the request happened.
 """
@@ -68,8 +68,8 @@ def state_files(path: str) -> list[Path]:
 
 
 def refuse_unsafe_state(path: str) -> None:
-    """Refuse a state path with a NUL, or whose file or side files are links (dangling or not) or exist and are
-    not regular files."""
+    """Refuse a state path with a NUL, or whose file or side files are links (dangling or not, symbolic or hard)
+    or exist and are not regular files. SQLite opens the files itself, so this looks before it does (`lstat`)."""
     if "\0" in path:
         raise SandboxError(f"the sandbox state {path!r}: contains a NUL byte, which no file name can hold")
     for file in state_files(path):
@@ -85,6 +85,10 @@ def refuse_unsafe_state(path: str) -> None:
                                "through links (remove the link)")  # fmt: skip
         if not stat.S_ISREG(info.st_mode):
             raise SandboxError(f"cannot open {what} {file}: it is not a regular file")
+        if info.st_nlink > 1:  # a hard link: SQLite would write to the file wherever its other names are
+            raise SandboxError(f"cannot open {what} {file}: it has {info.st_nlink} hard links (other names for the "
+                               "same file, maybe outside this folder), and leadsync writes nothing through links "
+                               "(replace it with a copy of itself)")  # fmt: skip
 
 
 def unwritable(error: sqlite3.Error) -> bool:
