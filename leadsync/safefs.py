@@ -4,8 +4,9 @@ A spec's folder is often a checkout, and a checkout can hold symbolic links: a `
 journal -> `~/.bashrc`, planted in a repository, would otherwise have an apply append to, or SQLite create, a file
 anywhere the user can write. So the folders leadsync keeps state in are checked to be real folders (`lstat`, at
 every level below the spec's root), and its files are opened with `O_NOFOLLOW` and checked to be regular files (a
-FIFO would make an open wait for ever) with one name: a hard link to a file elsewhere is opened by `O_NOFOLLOW`
-as the file itself, so a link count above 1 is refused too. The links are refused, not removed: they are the user's to look at.
+FIFO would make an open wait for ever) with one name (`O_NOFOLLOW` opens a hard link to a file elsewhere as the
+file itself, so a link count above 1 is refused too). The links are refused, not removed: they are the user's
+to look at.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ def refusal(source: str, tree: _Items | None = None) -> str | None:
         return ("can take exponential time (a repeated group that can match the same text in more than one way); "
                 "simplify it")  # fmt: skip
     if items > PATTERN_BUDGET:
-        return f"expands to {items:,} items when compiled (counted repeats multiply), more than {PATTERN_BUDGET:,}; use smaller counts"
+        return (f"expands to {items:,} items when compiled (counted repeats multiply), more than "
+                f"{PATTERN_BUDGET:,}; use smaller counts")  # fmt: skip
     return None
 
 
