@@ -79,7 +79,8 @@ def test_the_key_never_appears_in_any_output_plan_journal_lock_or_log(
         outputs[name] = f"exit {code}\n{outputs[name]}"
     assert "Converged" in outputs["apply"] or "Converged" in outputs["apply again"], outputs["apply"]
     assert "stale plan" in outputs["apply saved (stale by now)"]
-    assert "open outcomes settled by re-reading" in outputs["apply"], outputs["apply"]  # the faults did bite
+    # the faults did bite (an apply may also give up on a run of 429s, and the next resumes it)
+    assert "open outcomes settled by re-reading" in outputs["apply"] + outputs["apply again"], outputs["apply"]
 
     code, outputs["refused key"] = run(folder, vendor.url, CANARY + "x", "apply", "quickstart.yaml", "--auto-approve")
     assert code == 1 and f"${KEY_ENV} was refused (401)" in outputs["refused key"]
