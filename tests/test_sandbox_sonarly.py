@@ -13,13 +13,15 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from sandbox.support import SONARLY_SEED, sandboxes  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import SONARLY_SEED, sandboxes, sonarly_seed  # noqa: F401  (sandboxes is a fixture)
 
 from leadsync.sandbox import ManualClock, RunningSandbox
 
 GROWTH, OTHER = "65a000000000000000000001", "65a000000000000000000002"
 EU, US, TECH, BUILDING, ELSEWHERE = (f"65b00000000000000000000{i}" for i in range(1, 6))
 KEY, READ_ONLY = "sk_live_sandbox_test", "sk_live_readonly"
+#: what planning needs: no scope for account discovery, which the vendor grants any valid key
+PLANNER_SCOPES = ["audiences:read", "audiences:write", "prospects:read"]
 OBJECT_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
 AUDIENCE = {
     "type": "object",
@@ -252,3 +254,22 @@ def test_the_populating_fault_makes_an_audience_populate_for_some_requests(
     names = [[a["name"] for a in api.get("/audiences").json()["data"]["items"]] for _ in range(4)]
     assert len(names[0]) == len(names[1]) == len(names[2]) == 2 and names[0] == names[2]  # one is populating...
     assert names[3] == ["Founders EU", "Founders US", "Tech Leaders"]  # ...for 3 requests, then ready again
+
+
+def test_account_discovery_works_with_any_valid_key(sandboxes: Callable[..., RunningSandbox]) -> None:
+    # the vendor: "The account discovery endpoint works with any valid API key" -- no scope of its own
+    keys = [{"key": "sk_live_planner", "scopes": PLANNER_SCOPES}, {"key": "sk_live_none", "scopes": []}]
+    running = sandboxes({**sonarly_seed(), "api_keys": keys})
+    for key in ("sk_live_planner", "sk_live_none"):
+        answer = httpx.get(running.url + "/v1/accounts", headers={"Authorization": f"Bearer {key}"}, trust_env=False)
+        _check(answer)
+        assert answer.status_code == 200, answer.text
+        assert [group["id"] for group in answer.json()["data"]["items"]] == [GROWTH, OTHER]
+
+
+@pytest.mark.parametrize("key", [None, "sk_live_no_such_key"])
+def test_account_discovery_still_needs_a_valid_key(sonarly: RunningSandbox, key: str | None) -> None:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    answer = httpx.get(sonarly.url + "/v1/accounts", headers=headers, trust_env=False)
+    _check(answer)
+    assert _error(answer) == (401, "UNAUTHORIZED")

@@ -46,7 +46,8 @@ class Sonarly:
         self._populating_until: dict[str, int] = {}  # audience id -> the request number it is ready again at
         base = "/v1/accounts/{accountGroupId}/audiences"
         self.routes = [
-            Route("GET", "/v1/accounts", self.list_account_groups, "accounts:read"),  # scope assumed
+            # the vendor: "The account discovery endpoint works with any valid API key": a key, no scope
+            Route("GET", "/v1/accounts", self.list_account_groups, None),
             Route("GET", base, self.list_audiences, "audiences:read"),
             Route("GET", base + "/{audienceId}", self.get_audience, "audiences:read"),
             Route("GET", base + "/{audienceId}/prospects", self.list_prospects, "prospects:read"),
