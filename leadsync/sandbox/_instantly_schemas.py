@@ -209,8 +209,10 @@ def lead_where(body: dict[str, Any], *, ids_need_source: bool) -> tuple[str, lis
             clauses.append(f"{column} IS {'NOT ' if body[flag] else ''}NULL")
     if body.get("search"):
         name = f"lower(coalesce({_J.format('first_name')}, '') || ' ' || coalesce({_J.format('last_name')}, ''))"
-        clauses.append(f"(email_norm LIKE ? OR {name} LIKE ?)")
-        args += [f"%{body['search'].lower()}%"] * 2
+        # instr, not LIKE: a search is a plain substring (no wildcards), and SQLite refuses a LIKE pattern past
+        # 50,000 bytes ("pattern too complex"), which a 5 MB search string would be
+        clauses.append(f"(instr(email_norm, ?) > 0 OR instr({name}, ?) > 0)")
+        args += [body["search"].lower()] * 2
     if body.get("filter"):
         clauses.append(FILTER_SQL.get(body["filter"], "0"))
     if "status" in body:

@@ -14,8 +14,11 @@ backlog of jobs: the vendor's workers do not wait for someone to ask.
 from __future__ import annotations
 
 import json
+import logging
 import math
-from typing import Any
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ._clock import Clock
 from ._faults import FaultInjector
@@ -23,11 +26,27 @@ from ._http import ApiError, Call, Reply
 from ._ids import IdMaker, iso
 from ._instantly_schemas import ADD_LEADS, BULK_ASSIGN, MOVE_LEADS, lead_where
 from ._model import LEAD_INPUT_FIELDS
-from ._store import Store
+from ._store import Store, unwritable
 from ._validate import check_body, is_email
 
+log = logging.getLogger("leadsync.sandbox")
+T = TypeVar("T")
 PLAN_UPLOADS = 250_000  # assumed size of the paid plan behind remaining_in_plan
 NEVER = 1e18  # the due time of a job that stalls
+#: SQLite's largest integer: a LIMIT past it is a "datatype mismatch", so a larger limit is clamped to it
+MAX_LIMIT = 2**63 - 1
+
+
+def sql_limit(limit: Any) -> str:
+    """A LIMIT clause for a move's or bulk-assign's `limit`: none for 0 (or absent); clamped to what SQLite holds.
+
+    The document bounds neither (move: a number; bulk-assign: an integer >= 0), so a limit past the workspace's
+    size selects everything. Assumed for a move: a negative limit counts as its absolute value and a fraction is
+    rounded down, as MongoDB's cursor.limit() reads them (SQLite would read a negative one as "no limit")."""
+    if not isinstance(limit, (int, float)) or isinstance(limit, bool) or not math.isfinite(limit):
+        return ""  # validated before it is queued; a stored request from an older sandbox cannot wedge this one
+    count = min(abs(int(limit)), MAX_LIMIT)
+    return f" LIMIT {count}" if count else ""
 ADD_COUNTERS = (
     "in_blocklist", "duplicated_leads", "skipped_count",
     "invalid_email_count", "incomplete_count", "duplicate_email_count",
@@ -242,7 +261,11 @@ class LeadWrites:
         if row["fate"] == "fail":  # assumed: a failed job moves nothing and says why in its data
             doc.update(status="failed", data={"error": "The job failed while moving leads"})
         else:
-            doc.update(status="success", progress=100, data=self._move(json.loads(row["request"]), now))
+            moved = self._isolated(lambda: self._move(json.loads(row["request"]), now), f"move job {row['id']}")
+            if moved is None:  # the move raised: the job fails alone, its partial writes undone
+                doc.update(status="failed", data={"error": "The job failed while moving leads"})
+            else:
+                doc.update(status="success", progress=100, data=moved)
         doc["updated_at"] = iso(now)
         self.store.db.execute("UPDATE jobs SET doc = ?, done = 1 WHERE id = ?", (json.dumps(doc), row["id"]))
         return doc
@@ -252,7 +275,7 @@ class LeadWrites:
             ("campaign", body["to_campaign_id"]) if body.get("to_campaign_id") else ("list_id", body["to_list_id"])
         )
         where, args = lead_where(body, ids_need_source=True)
-        limit = f" LIMIT {int(body['limit'])}" if body.get("limit") else ""
+        limit = sql_limit(body.get("limit"))
         copy = bool(body.get("copy_leads"))
         db = self.store.db
         # the records themselves are read (and rewritten in Python) only for a copy; a move rewrites them in SQL
@@ -346,7 +369,7 @@ class LeadWrites:
         if body.get("assigned_to"):  # assumed: selects the leads of that current owner
             where += " AND assigned_to = ?"
             args.append(body["assigned_to"])
-        limit = f" LIMIT {int(body['limit'])}" if body.get("limit") else ""
+        limit = sql_limit(body.get("limit"))
         db = self.store.db
         ids = [lead_id for (lead_id,) in db.execute(f"SELECT id FROM leads WHERE {where} ORDER BY id{limit}", args)]
         stamp = iso(now)
@@ -360,6 +383,25 @@ class LeadWrites:
                 )
 
     # settling ------------------------------------------------------------------------------------------------------
+
+    def _isolated(self, work: Callable[[], T], what: str) -> T | None:
+        """`work` in a savepoint: its result, or None (its writes rolled back, the error logged) if it raised.
+
+        Queued work runs at the start of whatever request comes next: one that raised every time would fail
+        every later request with it (issue #13). So it fails alone, as a vendor's worker fails one job."""
+        db = self.store.db
+        db.execute("SAVEPOINT queued_work")
+        try:
+            result = work()
+        except Exception as error:
+            if not (isinstance(error, sqlite3.Error) and unwritable(error)):
+                db.execute("ROLLBACK TO queued_work")
+                db.execute("RELEASE queued_work")
+                log.exception("sandbox: %s failed", what)
+                return None
+            raise  # a full disk fails the request (507), as any write does, and the work waits for the next one
+        db.execute("RELEASE queued_work")
+        return result
 
     def _earliest_due(self) -> float:
         row = self.store.db.execute(
@@ -387,7 +429,7 @@ class LeadWrites:
             for _due, _order, seq, kind, item in sorted(work):
                 if kind == "job":
                     self._complete(self._job_row(item), now)
-                else:
-                    self._assign(json.loads(item), now)
+                else:  # a bulk-assign that raises is dropped (its 202 promised nothing), never retried
+                    self._isolated(lambda: self._assign(json.loads(item), now), f"bulk-assign {seq}")
                     db.execute("DELETE FROM assigns WHERE seq = ?", (seq,))
             self._next_due = self._earliest_due()
