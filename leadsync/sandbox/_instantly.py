@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -16,7 +17,16 @@ from ._clock import Clock
 from ._faults import FaultInjector
 from ._http import ApiError, Call, Reply, Route
 from ._ids import IdMaker, iso
-from ._instantly_schemas import BULK_DELETE, JOBS_QUERY, LIST_LEADS, PAGE_QUERY, PATCH_LEAD, lead_where
+from ._instantly_schemas import (
+    BULK_DELETE,
+    CAMPAIGNS_QUERY,
+    JOBS_QUERY,
+    LIST_LEADS,
+    LISTS_QUERY,
+    MEMBERS_QUERY,
+    PATCH_LEAD,
+    lead_where,
+)
 from ._instantly_writes import LeadWrites
 from ._model import campaign_json, lead_json, list_json, member_json
 from ._store import Store
@@ -152,12 +162,8 @@ class Instantly(LeadWrites):
 
     # campaigns, lists, members -------------------------------------------------------------------------------------
 
-    def _objects(self, call: Call, kind: str, render: Callable[..., dict[str, Any]], searched: str) -> Reply:
-        q = check_query(PAGE_QUERY, call.query)
-        items = [render(doc, self.workspace_id) for doc in self.store.objects(kind)]
-        if q.get("search"):
-            items = [i for i in items if q["search"].lower() in str(i.get(searched) or "").lower()]
-        return Reply(200, self._listing(items, q))
+    def _objects(self, kind: str, render: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+        return [render(doc, self.workspace_id) for doc in self.store.objects(kind)]
 
     def _listing(self, items: list[dict[str, Any]], q: dict[str, Any]) -> dict[str, Any]:
         items = sorted(items, key=lambda item: item["id"])
@@ -166,10 +172,70 @@ class Instantly(LeadWrites):
         return self._page(items[: q.get("limit", DEFAULT_LIMIT)])
 
     def list_campaigns(self, call: Call) -> Reply:
-        return self._objects(call, "campaign", campaign_json, "name")
+        q = check_query(CAMPAIGNS_QUERY, call.query)
+        items = [c for c in self._objects("campaign", campaign_json) if _has(q, c.get("name"))]
+        if "status" in q:
+            items = [c for c in items if c.get("status") == q["status"]]
+        if "exclude_status" in q:
+            items = [c for c in items if c.get("status") != q["exclude_status"]]
+        # tags and AI sales agents are not emulated: no campaign has one, so such a filter matches none
+        if q.get("tag_ids") or q.get("ai_sales_agent_id"):
+            items = []
+        return Reply(200, self._listing(items, q))
 
     def list_lists(self, call: Call) -> Reply:
-        return self._objects(call, "list", list_json, "name")
+        q = check_query(LISTS_QUERY, call.query)
+        items = [i for i in self._objects("list", list_json) if _has(q, i.get("name"))]
+        if "has_enrichment_task" in q:
+            items = [i for i in items if bool(i.get("has_enrichment_task")) == q["has_enrichment_task"]]
+        # the vendor's cursor for lead lists is a creation time: ordered by it (then id), `starting_after` keeps
+        # the lists created after it, and each page's cursor is its last list's creation time. Lists created at
+        # the same instant as a page's last one are therefore skipped, as the vendor's timestamp cursor implies.
+        items.sort(key=lambda i: (_instant(i.get("timestamp_created")) or _EPOCH, i["id"]))
+        after = q.get("starting_after")
+        if after is not None:
+            since = _instant(after)
+            if since is not None:
+                items = [i for i in items if (_instant(i.get("timestamp_created")) or _EPOCH) > since]
+            else:  # assumed: a cursor that is not a time (an id, as the other listings take) follows the order
+                ids = [i["id"] for i in items]
+                items = items[ids.index(after) + 1 :] if after in ids else [i for i in items if i["id"] > after]
+        page = items[: q.get("limit", DEFAULT_LIMIT)]
+        out: dict[str, Any] = {"items": page}
+        if page:  # as every listing here: a non-empty page carries a cursor, the last one too
+            out["next_starting_after"] = page[-1].get("timestamp_created") or page[-1]["id"]
+        return Reply(200, out)
 
     def list_members(self, call: Call) -> Reply:
-        return self._objects(call, "member", member_json, "email")
+        q = check_query(MEMBERS_QUERY, call.query)
+        items = [m for m in self._objects("member", member_json) if _has(q, *_member_words(m))]
+        if "accepted" in q:
+            items = [m for m in items if bool(m.get("accepted")) == q["accepted"]]
+        return Reply(200, self._listing(items, q))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant(value: Any) -> datetime | None:
+    """A date-time string as an aware datetime (naive ones read as UTC), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _has(q: dict[str, Any], *texts: Any) -> bool:
+    """Whether `search` (absent or empty: anything) is a case-insensitive substring of one of the texts."""
+    wanted = str(q.get("search") or "").lower()
+    return not wanted or any(wanted in str(text or "").lower() for text in texts)
+
+
+def _member_words(member: dict[str, Any]) -> tuple[str, ...]:
+    """What a member search looks in: "name or email" (the document), the full name included."""
+    name = member.get("name") if isinstance(member.get("name"), dict) else {}
+    first, last = str(name.get("first") or ""), str(name.get("last") or "")
+    return (str(member.get("email") or ""), first, last, f"{first} {last}".strip(), str(member.get("nickname") or ""))

@@ -138,6 +138,14 @@ PAGE_QUERY: dict[str, dict[str, Any]] = {
     "starting_after": STR,
     "search": STR,
 }
+CAMPAIGN_STATUS = {"type": "number", "enum": [-99, -1, -2, 0, 1, 2, 3, 4]}
+CAMPAIGNS_QUERY: dict[str, dict[str, Any]] = {
+    **PAGE_QUERY, "tag_ids": STR, "ai_sales_agent_id": STR, "status": CAMPAIGN_STATUS,
+    "exclude_status": CAMPAIGN_STATUS,
+}  # fmt: skip
+#: for lead lists `starting_after` is "the starting after timestamp to filter lead lists by" (the document)
+LISTS_QUERY: dict[str, dict[str, Any]] = {**PAGE_QUERY, "has_enrichment_task": BOOL}
+MEMBERS_QUERY: dict[str, dict[str, Any]] = {**PAGE_QUERY, "accepted": BOOL}
 JOB_TYPES = [
     "move-leads", "import-leads", "export-leads", "update-warmup-accounts", "rename-variable", "broadcast-ai-generate",
     "broadcast-website-scrape", "import-subscribers-from-crm", "resync-subscriber-crm-tags",

@@ -187,6 +187,9 @@ def check_body(schema: dict[str, Any], body: Any) -> Any:
     return body
 
 
+_JS_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|Infinity)")
+
+
 def check_query(spec: dict[str, dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
     """Declared query parameters, coerced to their types; raise ApiError(400) as Fastify would."""
     out: dict[str, Any] = {}
@@ -200,6 +203,13 @@ def check_query(spec: dict[str, dict[str, Any]], query: dict[str, list[str]]) ->
             if not re.fullmatch(r"-?\d+", raw):
                 raise ApiError(400, f"querystring/{name} must be integer", code="VALIDATION_ERROR")
             value = int(raw)
+        elif kind == "number":
+            # Ajv's coercion: a string that JavaScript's Number() reads back to itself ("Infinity" too; not "NaN",
+            # "", "1_0" or "0x1F", which Python's float() reads differently or not at all)
+            if not _JS_NUMBER.fullmatch(raw):
+                raise ApiError(400, f"querystring/{name} must be number", code="VALIDATION_ERROR")
+            number = float(raw)
+            value = int(number) if number.is_integer() else number
         elif kind == "boolean":
             if raw not in ("true", "false"):
                 raise ApiError(400, f"querystring/{name} must be boolean", code="VALIDATION_ERROR")
