@@ -213,3 +213,14 @@ def test_a_failing_queued_job_is_failed_and_later_work_still_runs(sandboxes: Any
     failed = api.get(f"/api/v2/background-jobs/{job['id']}").json()
     assert failed["status"] == "failed"
     _still_answers(api, clock)
+
+
+def test_query_numbers_of_thousands_of_digits_are_validation_errors(sandboxes: Any) -> None:
+    api, clock = _sandbox(sandboxes)
+    digits = "9" * 5_000  # past Python's int() digit limit (4,300)
+    assert api.get("/api/v2/campaigns", params={"limit": digits}).json()["message"] == "querystring/limit must be <= 100"
+    assert api.get("/api/v2/campaigns", params={"limit": "-" + digits}).json()["message"] == (
+        "querystring/limit must be >= 1"
+    )
+    assert api.get("/api/v2/campaigns", params={"status": digits}).status_code == 400
+    _still_answers(api, clock)

@@ -202,7 +202,10 @@ def check_query(spec: dict[str, dict[str, Any]], query: dict[str, list[str]]) ->
         if kind == "integer":
             if not re.fullmatch(r"-?\d+", raw):
                 raise ApiError(400, f"querystring/{name} must be integer", code="VALIDATION_ERROR")
-            value = int(raw)
+            try:
+                value = int(raw)
+            except ValueError:  # more digits than int() converts: as Ajv's Number(), past any bound
+                value = float(raw)
         elif kind == "number":
             # Ajv's coercion: a string that JavaScript's Number() reads back to itself ("Infinity" too; not "NaN",
             # "", "1_0" or "0x1F", which Python's float() reads differently or not at all)
