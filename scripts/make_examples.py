@@ -53,7 +53,7 @@ def quickstart() -> None:
         {"id": "c0000000-0000-4000-8000-000000000002", "name": "SMB Outbound"},
         {"id": "c0000000-0000-4000-8000-000000000003", "name": "Webinar Follow-up"},
     ]
-    lists = [{"id": "l0000000-0000-4000-8000-000000000001", "name": "Nurture"}]
+    lists = [{"id": "11570000-0000-4000-8000-000000000001", "name": "Nurture"}]
     leads = []
     # a workspace that half matches the spec: some leads in place, some misplaced, some re-owned, some replied
     places = [("campaign", campaigns[0]["id"]), ("campaign", campaigns[1]["id"]), ("list_id", lists[0]["id"])]

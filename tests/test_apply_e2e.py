@@ -119,7 +119,7 @@ def test_a_dry_run_shows_every_request_and_sends_none(workspace: sandbox.Running
     assert "@" not in out.replace("***@", "")  # emails masked
     # what each request does in the spec's names, and its body: scalars in full, lists by their length
     assert any(line.startswith("POST /api/v2/leads/move  move 2 leads enterprise -> nurture, owner bob  {assigned_to=")
-               and "ids[2]" in line and "to_list_id=l0000000-" in line for line in lines), out  # fmt: skip
+               and "ids[2]" in line and "to_list_id=11570000-" in line for line in lines), out  # fmt: skip
     assert any(" add 5 leads to enterprise  {campaign_id=" in line and "leads[5], skip_if_in_workspace=True}" in line
                for line in lines), out  # fmt: skip
 

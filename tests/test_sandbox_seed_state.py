@@ -37,7 +37,7 @@ def test_the_quickstart_seed_loads_and_its_state_is_the_seed(sandboxes: Sandboxe
     api = Api(sandbox, key=sandbox.api_key)
     names = [c["name"] for c in api.get("/api/v2/campaigns").json()["items"]]
     assert names == ["Enterprise Q4", "SMB Outbound", "Webinar Follow-up"]
-    assert len(api.all_leads(list_id="l0000000-0000-4000-8000-000000000001")) == 8
+    assert len(api.all_leads(list_id="11570000-0000-4000-8000-000000000001")) == 8
 
 
 def test_the_sonarly_seed_round_trips(sandboxes: Sandboxes) -> None:
