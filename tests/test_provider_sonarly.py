@@ -52,7 +52,7 @@ GET_AUDIENCE, GET_PROSPECTS = f"GET {AUDIENCE}", f"GET {PROSPECTS}"
 
 
 def api_keys() -> list[dict[str, Any]]:
-    return [{"key": CANARY, "scopes": ["all:all"]}, {"key": READ_ONLY, "scopes": ["accounts:read", "audiences:read"]},
+    return [{"key": CANARY, "scopes": ["all:all"]}, {"key": READ_ONLY, "scopes": ["audiences:read"]},
             ]  # fmt: skip
 
 
