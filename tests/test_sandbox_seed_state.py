@@ -16,6 +16,7 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     COLD,
     ENTERPRISE,
     NURTURE,
+    WEBINAR,
     QUICKSTART_SEED,
     SONARLY_SEED,
     Api,
@@ -82,8 +83,12 @@ def test_reset_starts_a_state_over_from_its_seed(tmp_path: Path) -> None:
     with start(None, state=state, rate_limit=False) as running:
         assert len(Api(running).all_leads(campaign=ENTERPRISE)) == 5
     with pytest.raises(SeedError):
-        reset(state, {"leads": [{"id": "x"}]})
+        reset(state, {"leads": [{"id": lead_id(1)}]})  # in no campaign or list
     assert state.exists()  # a bad seed leaves the old state alone
+
+
+# vendor-shaped ids, so that each bad seed below is bad only as it means to be
+_C, _C2, _L, _A, _B = ENTERPRISE, WEBINAR, NURTURE, lead_id(1), lead_id(2)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -99,24 +104,27 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[]", ["a seed must be a JSON object"]),
         ('{"lead": []}', ["unknown field 'lead'"]),
         (
-            '{"leads": [{"id": "a", "email": 5, "campaign": "c"}]}',
+            f'{{"leads": [{{"id": "{_A}", "email": 5, "campaign": "{_C}"}}]}}',
             ["leads[0].email: 5 is not of type 'string', 'null'"],
         ),
         (
-            '{"campaigns": [{"id": "c", "name": "C"}], "leads": [{"id": "a", "campaign": "c", "colour": "red"}]}',
+            f'{{"campaigns": [{{"id": "{_C}", "name": "C"}}], "leads": [{{"id": "{_A}", "campaign": "{_C}",'
+            ' "colour": "red"}]}',
             ["leads[0]: unknown field 'colour'"],
         ),
         (
-            '{"campaigns": [{"id": "c", "name": "C"}], "lists": [{"id": "l", "name": "L"}], "leads": ['
-            '{"id": "a"}, {"id": "b", "campaign": "nope"}, {"id": "b", "campaign": "c", "list_id": "l"}]}',
+            f'{{"campaigns": [{{"id": "{_C}", "name": "C"}}], "lists": [{{"id": "{_L}", "name": "L"}}], "leads": ['
+            f'{{"id": "{_A}"}}, {{"id": "{_B}", "campaign": "{_C2}"}}, {{"id": "{_B}", "campaign": "{_C}",'
+            f' "list_id": "{_L}"}}]}}',
             [
                 "leads[0]: a lead belongs to exactly one campaign or one list",
-                "leads[1].campaign: no campaign with id 'nope'",
-                "leads[2].id: duplicate id 'b'",
+                f"leads[1].campaign: no campaign with id '{_C2}'",
+                f"leads[2].id: duplicate id '{_B}'",
                 "leads[2]: a lead belongs to exactly one campaign or one list",
             ],
         ),
-        ('{"account_groups": [{"id": "x", "name": "G"}]}', ["account_groups[0].id: 'x' does not match"]),
+        ('{"account_groups": [{"id": "x", "name": "G"}]}', ["account_groups[0].id: 'x' is not an id Sonarly makes"]),
+        ('{"leads": [{"id": "x"}]}', ["leads[0].id: 'x' is not an id Instantly makes (a UUID such as"]),
         (
             '{"account_groups": [], "audiences": [{"id": "65b000000000000000000001", "name": "A",'
             ' "account_group_id": "65a000000000000000000009"}]}',
@@ -232,3 +240,90 @@ def test_the_quickstart_spec_runs_on_the_seed_next_to_it(sandboxes: Sandboxes) -
             campaigns if "campaign" in destination else lists
         )
     assert {owner["email"] for owner in spec["owners"].values()} <= members
+
+
+# -- ids the vendor could make ------------------------------------------------------------------------------
+
+_CAMPAIGN_ID, _LIST_ID, _LEAD_ID = ENTERPRISE, NURTURE, "1ead0000-0000-4000-8000-000000000001"
+_USER_ID, _WORKSPACE_ID = "7d0c6d2e-0000-4000-8000-00000000a11c", "0a9c0000-0000-4000-8000-000000000001"
+_UUID_HINT = "is not an id Instantly makes (a UUID such as 1ead0000-0000-4000-8000-000000000001)"
+
+
+def _instantly_ids_seed() -> dict[str, Any]:
+    """One of each record, every id vendor-shaped: each case below spoils one."""
+    return {
+        "workspace_id": _WORKSPACE_ID,
+        "members": [{"user_id": _USER_ID, "id": "3e3b0000-0000-4000-8000-000000000001", "email": "a@acme.test"}],
+        "campaigns": [{"id": _CAMPAIGN_ID, "name": "C", "organization": _WORKSPACE_ID}],
+        "lists": [{"id": _LIST_ID, "name": "L"}],
+        "leads": [{"id": _LEAD_ID, "campaign": _CAMPAIGN_ID}, {"id": lead_id(2), "list_id": _LIST_ID}],
+    }
+
+
+def test_a_seed_of_vendor_shaped_ids_loads() -> None:
+    with start(_instantly_ids_seed(), rate_limit=False) as running:
+        assert {lead["id"] for lead in Api(running, key=running.api_key).all_leads()} == {_LEAD_ID, lead_id(2)}
+
+
+@pytest.mark.parametrize(
+    ("spoil", "where", "bad"),
+    [
+        (lambda s: s["leads"][1].update(id="l2"), "leads[1].id", "l2"),
+        (lambda s: s["campaigns"][0].update(id="c-1"), "campaigns[0].id", "c-1"),
+        (lambda s: s["lists"][0].update(id="l0000000-0000-4000-8000-000000000001"), "lists[0].id",
+         "l0000000-0000-4000-8000-000000000001"),
+        (lambda s: s["members"][0].update(user_id="u-0001"), "members[0].user_id", "u-0001"),
+        (lambda s: s["members"][0].update(id="m-1"), "members[0].id", "m-1"),
+        (lambda s: s.update(workspace_id="ws-7f00"), "workspace_id", "ws-7f00"),
+        (lambda s: s["campaigns"][0].update(organization="ws-7f00"), "campaigns[0].organization", "ws-7f00"),
+        (lambda s: s["leads"][0].update(id=_LEAD_ID.upper()), "leads[0].id", _LEAD_ID.upper()),
+        (lambda s: s["leads"][0].update(id=_LEAD_ID.replace("-", "")), "leads[0].id", _LEAD_ID.replace("-", "")),
+    ],
+    ids=["lead", "campaign", "list-not-hex", "member-user", "membership", "workspace", "organization",
+         "upper-case", "no-dashes"],
+)  # fmt: skip
+def test_an_instantly_id_the_vendor_could_not_make_is_refused_where_it_is(
+    spoil: Callable[[dict[str, Any]], None], where: str, bad: str
+) -> None:
+    seed = _instantly_ids_seed()
+    spoil(seed)
+    with pytest.raises(SeedError) as caught:
+        start(seed)
+    assert f"<seed>: {where}: {bad!r} {_UUID_HINT}" in str(caught.value).splitlines()
+
+
+def test_every_wrong_instantly_id_is_reported_at_once() -> None:
+    seed = _instantly_ids_seed()
+    seed["leads"][0]["id"], seed["campaigns"][0]["id"] = "x", "y"
+    with pytest.raises(SeedError) as caught:
+        start(seed)
+    assert str(caught.value).splitlines() == [f"<seed>: campaigns[0].id: 'y' {_UUID_HINT}",
+                                              f"<seed>: leads[0].id: 'x' {_UUID_HINT}"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("seed", "line"),
+    [
+        ({"account_groups": [{"id": "g-1", "name": "G"}]}, "account_groups[0].id: 'g-1'"),
+        ({"account_groups": [{"id": "65A000000000000000000001", "name": "G"}]},
+         "account_groups[0].id: '65A000000000000000000001'"),
+        ({"account_groups": [{"id": "65a000000000000000000001", "name": "G"}],
+          "audiences": [{"id": "aud-1", "name": "A", "account_group_id": "65a000000000000000000001"}]},
+         "audiences[0].id: 'aud-1'"),
+        ({"account_groups": [], "prospects": [{"id": "p-1", "audience_id": "65b000000000000000000001"}]},
+         "prospects[0].id: 'p-1'"),
+    ],
+    ids=["account-group", "upper-case", "audience", "prospect"],
+)  # fmt: skip
+def test_a_sonarly_id_the_vendor_could_not_make_is_refused_where_it_is(seed: dict[str, Any], line: str) -> None:
+    with pytest.raises(SeedError) as caught:
+        start(seed)
+    hint = "is not an id Sonarly makes (an ObjectId such as 65a000000000000000000001)"
+    assert f"<seed>: {line} {hint}" in str(caught.value).splitlines()
+
+
+@pytest.mark.parametrize("vendor", ["instantly", "sonarly"])
+def test_the_default_seeds_are_valid(vendor: str) -> None:
+    from leadsync.sandbox._seed import DEFAULT_SEEDS, validate_seed
+
+    validate_seed(json.loads(json.dumps(DEFAULT_SEEDS[vendor])), vendor, "<default>")

@@ -34,7 +34,18 @@ from ._errors import SeedError
 from ._model import AUDIENCE_FIELDS, CAMPAIGN_FIELDS, LEAD_FIELDS, LIST_FIELDS, MEMBER_FIELDS
 
 VENDORS = ("instantly", "sonarly")
-_OBJECT_ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}
+# Ids the vendor could never make are refused: a sandbox that takes them lets a test pass that the vendor (or a
+# client that checks ids) would fail. The description names the id in the refusal (see _message).
+_UUID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    "description": "an id Instantly makes (a UUID such as 1ead0000-0000-4000-8000-000000000001)",
+}
+_OBJECT_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{24}$",
+    "description": "an id Sonarly makes (an ObjectId such as 65a000000000000000000001)",
+}
 _NAME = {"type": "string", "minLength": 1}
 
 
@@ -57,7 +68,7 @@ _API_KEYS = _records(
 #: where each vendor record repeats the workspace's id (read-only; Campaign's may be null)
 WORKSPACE_ID_FIELDS = {"members": "workspace_id", "campaigns": "organization", "lists": "organization_id",
                        "leads": "organization"}  # fmt: skip
-_WORKSPACE_ID = {"type": "string", "minLength": 1}
+_WORKSPACE_ID = _UUID
 _LEAD_OPTIONAL = {k: v for k, v in LEAD_FIELDS.items() if k != "id"} | {
     "custom_variables": {"type": "object"},
     "organization": _WORKSPACE_ID,
@@ -68,16 +79,18 @@ SEED_SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
         "properties": {
             "api_keys": _API_KEYS,
-            "workspace_id": _NAME,
-            "members": _records({"user_id": _NAME, "email": _NAME}, MEMBER_FIELDS | {"workspace_id": _WORKSPACE_ID}),
+            "workspace_id": _WORKSPACE_ID,
+            "members": _records(
+                {"user_id": _UUID, "email": _NAME}, MEMBER_FIELDS | {"id": _UUID, "workspace_id": _WORKSPACE_ID}
+            ),
             "campaigns": _records(
-                {"id": _NAME, "name": {"type": "string"}},
-                CAMPAIGN_FIELDS | {"organization": {"type": ["string", "null"], "minLength": 1}},
+                {"id": _UUID, "name": {"type": "string"}},
+                CAMPAIGN_FIELDS | {"organization": {**_WORKSPACE_ID, "type": ["string", "null"]}},
             ),
             "lists": _records(
-                {"id": _NAME, "name": {"type": "string"}}, LIST_FIELDS | {"organization_id": _WORKSPACE_ID}
+                {"id": _UUID, "name": {"type": "string"}}, LIST_FIELDS | {"organization_id": _WORKSPACE_ID}
             ),
-            "leads": _records({"id": _NAME}, _LEAD_OPTIONAL),
+            "leads": _records({"id": _UUID}, _LEAD_OPTIONAL),
             "blocklist": {"type": "array", "items": _NAME},
         },
     },
@@ -203,6 +216,8 @@ def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
+    if error.validator == "pattern" and "description" in error.schema:
+        return f"{error.instance!r} is not {error.schema['description']}"
     return str(error.message)
 
 
