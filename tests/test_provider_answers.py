@@ -29,7 +29,9 @@ KEY = "sk_test_answers_4b1d"
 
 # -- a fake Instantly -------------------------------------------------------------------------------------------
 
-WS, CAMPAIGN, LIST, USER, JOB = "ws-7f00", "c-0001", "l-0001", "u-0001", "65f0000000000000000000e1"
+# USER is vendor-shaped (a UUID): it also seeds sandboxes, which refuse ids the vendor could never make
+WS, CAMPAIGN, LIST, JOB = "ws-7f00", "c-0001", "l-0001", "65f0000000000000000000e1"
+USER = "7d0c6d2e-0000-4000-8000-000000000001"
 LEADS, CAMPAIGNS, LISTS, MEMBERS = (
     "POST /api/v2/leads/list", "GET /api/v2/campaigns", "GET /api/v2/lead-lists", "GET /api/v2/workspace-members",
 )  # fmt: skip
@@ -482,15 +484,18 @@ def test_any_sonarly_answer_reads_or_is_a_provider_error(endpoint: str, body: An
 # -- the workspace's identity ------------------------------------------------------------------------------------
 
 
+REPORTED = "0a9c0000-0000-4000-8000-00000000f00d"  # the workspace id the (sandbox) vendor reports
+
+
 def test_instantly_identity_is_the_workspace_id_the_vendor_reports() -> None:
     keys = [{"key": KEY, "scopes": ["all:*"]}, {"key": "sk_other_key_1", "scopes": ["all:*"]}]
     members = [{"user_id": USER, "email": "alice@owners.test"}]
-    seed = {"api_keys": keys, "workspace_id": "ws-reported-by-vendor", "members": members}
+    seed = {"api_keys": keys, "workspace_id": REPORTED, "members": members}
     with sandbox.start(seed, rate_limit=False) as running:
         # the same workspace, spelt three ways: a trailing slash, another key in another variable
         spellings = [(running.url, KEY, "$A"), (running.url + "/", KEY, "$B"), (running.url, "sk_other_key_1", "$C")]
         identities = {InstantlyProvider.connect(url, key, source).identity() for url, key, source in spellings}
-    assert identities == {"instantly:ws-reported-by-vendor"}
+    assert identities == {f"instantly:{REPORTED}"}
 
 
 def test_instantly_identity_asks_for_one_member_only() -> None:

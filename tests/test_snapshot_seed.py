@@ -158,6 +158,7 @@ def test_the_cli_snapshot_serves_as_a_seed(tmp_path: Path) -> None:
 WORKSPACE = "01959272-5d2b-7a87-a5d7-199f18e7bfc7"
 CAMPAIGN = "01959272-5d2b-7a87-a5d7-19a0c5e1fc64"
 USER = "01959272-5d2b-7a87-a5d7-19a7ec8d1ed6"
+LIST = "01959272-5d2b-7a87-a5d7-19a811570001"
 #: the vendor's example Lead (its API reference), every read-only field included, in one place (no list_id)
 VENDOR_LEAD: dict[str, Any] = {
     "id": "01959272-5d2b-7a87-a5d7-199e472e6366", "timestamp_created": "2025-03-14T02:18:43.371Z",
@@ -187,7 +188,7 @@ def vendor_seed() -> dict[str, Any]:
     return {
         "members": [{"user_id": USER, "email": "ana@acme.test", "workspace_id": WORKSPACE}],
         "campaigns": [{"id": CAMPAIGN, "name": "Q1", "organization": WORKSPACE}],
-        "lists": [{"id": "l-1", "name": "Later", "organization_id": WORKSPACE}],
+        "lists": [{"id": LIST, "name": "Later", "organization_id": WORKSPACE}],
         "leads": [dict(VENDOR_LEAD)],
     }
 
@@ -221,17 +222,20 @@ def test_a_field_that_is_no_vendor_field_is_still_refused_where_it_is() -> None:
 
 def test_records_of_another_workspace_are_refused() -> None:
     seed = vendor_seed()
-    seed["leads"].append({"id": "l2", "campaign": CAMPAIGN, "organization": "elsewhere"})
-    seed["leads"].append({"id": "l3", "campaign": CAMPAIGN, "organization": WORKSPACE})
+    elsewhere = "01959272-5d2b-7a87-a5d7-199f18e70000"  # a workspace id, but another workspace's
+    seed["leads"].append({"id": "01959272-5d2b-7a87-a5d7-19a900000002", "campaign": CAMPAIGN,
+                          "organization": elsewhere})  # fmt: skip
+    seed["leads"].append({"id": "01959272-5d2b-7a87-a5d7-19a900000003", "campaign": CAMPAIGN,
+                          "organization": WORKSPACE})  # fmt: skip
     assert refusals(seed) == [
-        f"<seed>: leads[1].organization: 'elsewhere' is not this workspace's id '{WORKSPACE}' (5 of 6 records): "
+        f"<seed>: leads[1].organization: '{elsewhere}' is not this workspace's id '{WORKSPACE}' (5 of 6 records): "
         "a seed is one workspace"
     ]
     seed["leads"].pop(1)
-    problems = refusals({**seed, "workspace_id": "w-other"})
+    problems = refusals({**seed, "workspace_id": elsewhere})
     assert len(problems) == 5 and all("(workspace_id)" in p for p in problems)
-    assert f"<seed>: members[0].workspace_id: '{WORKSPACE}' is not this workspace's id 'w-other' (workspace_id): " \
-        "a seed is one workspace" in problems
+    assert f"<seed>: members[0].workspace_id: '{WORKSPACE}' is not this workspace's id '{elsewhere}' " \
+        "(workspace_id): a seed is one workspace" in problems
 
 
 def test_a_keyless_seed_gets_the_default_key() -> None:
@@ -273,14 +277,19 @@ def test_a_busy_audience_named_by_id_round_trips() -> None:
 # -- random small workspaces ---------------------------------------------------------------------------------
 
 NAMES = ["A", "B", "C"]
+GONE_USER = "7d0c6d2e-0000-4000-8000-00000000d0e5"  # an owner who is no member any more
 EMAILS = ["a@x.test", "A@X.test", "b@x.test", "c@y.test", None]
 
 
 @st.composite
 def instantly_workspaces(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, DestinationRef], list[str]]:
-    members = [{"user_id": f"u-{i}", "email": f"m{i}@acme.test"} for i in range(draw(st.integers(0, 3)))]
-    campaigns = [{"id": f"c-{i}", "name": draw(st.sampled_from(NAMES))} for i in range(draw(st.integers(0, 3)))]
-    lists = [{"id": f"l-{i}", "name": draw(st.sampled_from(NAMES))} for i in range(draw(st.integers(0, 2)))]
+    # ids as the vendor makes them (UUIDs): the sandbox refuses any other
+    members = [{"user_id": f"7d0c6d2e-0000-4000-8000-{i:012d}", "email": f"m{i}@acme.test"}
+               for i in range(draw(st.integers(0, 3)))]  # fmt: skip
+    campaigns = [{"id": f"c0000000-0000-4000-8000-{i:012d}", "name": draw(st.sampled_from(NAMES))}
+                 for i in range(draw(st.integers(0, 3)))]  # fmt: skip
+    lists = [{"id": f"11570000-0000-4000-8000-{i:012d}", "name": draw(st.sampled_from(NAMES))}
+             for i in range(draw(st.integers(0, 2)))]  # fmt: skip
     places = [("campaign", c["id"]) for c in campaigns] + [("list_id", item["id"]) for item in lists]
     leads = []
     for i in range(draw(st.integers(0, 8)) if places else 0):
@@ -289,7 +298,7 @@ def instantly_workspaces(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Des
         email = draw(st.sampled_from(EMAILS))
         if email is not None:
             lead["email"] = email
-        owner = draw(st.sampled_from([None, "u-gone", *(m["user_id"] for m in members)]))
+        owner = draw(st.sampled_from([None, GONE_USER, *(m["user_id"] for m in members)]))
         if owner is not None:
             lead["assigned_to"] = owner
         lead["status"] = draw(st.sampled_from([1, 2, 3, -1, -2, -3]))
