@@ -20,6 +20,7 @@ from ._ids import IdMaker, iso
 from ._instantly_schemas import (
     BULK_DELETE,
     CAMPAIGNS_QUERY,
+    DELETE_LEAD,
     JOBS_QUERY,
     LIST_LEADS,
     LISTS_QUERY,
@@ -123,6 +124,7 @@ class Instantly(LeadWrites):
         return Reply(200, lead_json(doc, self.workspace_id))
 
     def delete_lead(self, call: Call) -> Reply:
+        check_body(DELETE_LEAD, call.body)  # the document allows no body or `null`; a filter here deletes nothing else
         doc = self._lead(call.params["id"])
         self.store.db.execute("DELETE FROM leads WHERE id = ?", (doc["id"],))
         return Reply(200, lead_json(doc, self.workspace_id))

@@ -133,6 +133,8 @@ PATCH_LEAD: dict[str, Any] = {
     "minProperties": 1,
     "properties": {k: v for k, v in LEAD_INPUT["properties"].items() if k != "email"},
 }
+# the document's DELETE /leads/{id} body is `{"type": "null"}`: none, or a JSON null (Fastify refuses anything else)
+DELETE_LEAD: dict[str, Any] = {"type": "null"}
 PAGE_QUERY: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 100},
     "starting_after": STR,
