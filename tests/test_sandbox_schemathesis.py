@@ -61,6 +61,7 @@ ALLOWED: dict[tuple[str, str], tuple[Class, str]] = {
     ("PATCH /api/v2/leads/{id}", "status_code_conformance"): UNDOCUMENTED_400,
     ("POST /api/v2/leads/add", "status_code_conformance"): UNDOCUMENTED_400,
     ("POST /api/v2/leads/move", "status_code_conformance"): UNDOCUMENTED_400,
+    ("POST /api/v2/leads/merge", "status_code_conformance"): UNDOCUMENTED_400,  # once emulated: no body
     ("GET /api/v2/background-jobs", "status_code_conformance"): UNDOCUMENTED_400,
     ("GET /api/v2/lead-lists", "status_code_conformance"): UNDOCUMENTED_400,
     ("GET /api/v2/workspace-members", "status_code_conformance"): UNDOCUMENTED_400,
