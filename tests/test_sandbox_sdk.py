@@ -20,6 +20,7 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     ENTERPRISE,
     KEY,
     NURTURE,
+    READ_KEY,
     QUICKSTART_SEED,
     SMB,
     WEBINAR,
@@ -155,6 +156,45 @@ def test_sdk_bulk_deletes_leads(sdk: Instantly) -> None:
     answer = sdk.leads.bulk_delete(campaign_id=SMB, ids=[lead_id(6), lead_id(7)])
     assert answer == {"count": 2}
     assert [str(l.id) for l in sdk.leads.list(campaign=SMB)] == [lead_id(8)]
+
+
+def test_sdk_merges_two_leads(sdk: Instantly) -> None:
+    merged = sdk.leads.merge(lead_id=lead_id(9), destination_lead_id=lead_id(1))
+    assert str(merged.id) == lead_id(1)
+    assert lead_id(9) not in {str(l.id) for l in sdk.leads.list()}
+
+
+def test_sdk_merge_answers_the_destination_lead_filled_from_the_source(sandboxes: Sandboxes) -> None:
+    seed = sdk_seed()
+    seed["leads"][8].update(first_name=None, company_name="Globex", custom_variables={"tier": "gold", "x": "src"})
+    seed["leads"][0].update(custom_variables={"x": "dst"})
+    sandbox = sandboxes(seed)
+    with _client(sandbox) as sdk:
+        merged = sdk.leads.merge(lead_id=lead_id(9), destination_lead_id=lead_id(1))
+        # the destination's own values win; what it lacks comes from the source (assumed: the docs are silent)
+        assert (merged.first_name, merged.company_name) == ("First1", "Globex")
+        again = sdk.leads.retrieve(lead_id(1))
+        assert again.company_name == "Globex"
+    raw = Api(sandbox).get(f"/api/v2/leads/{lead_id(1)}").json()
+    assert raw["payload"] == {"tier": "gold", "x": "dst"}
+    assert (raw["campaign"], Api(sandbox).where(lead_id(9))) == (ENTERPRISE, None)
+
+
+def test_merge_of_an_unknown_lead_is_404_and_of_a_lead_with_itself_400(sandboxes: Sandboxes) -> None:
+    api = Api(sandboxes(sdk_seed()))
+    unknown = api.post("/api/v2/leads/merge", json={"lead_id": lead_id(99), "destination_lead_id": lead_id(1)})
+    assert unknown.status_code == 404, unknown.text
+    itself = api.post("/api/v2/leads/merge", json={"lead_id": lead_id(1), "destination_lead_id": lead_id(1)})
+    assert itself.status_code == 400, itself.text
+    missing = api.post("/api/v2/leads/merge", json={"lead_id": lead_id(1)})
+    assert missing.json()["message"] == "body must have required property 'destination_lead_id'"
+    assert api.where(lead_id(1)) == ENTERPRISE
+
+
+def test_merge_needs_the_leads_update_scope(sandboxes: Sandboxes) -> None:
+    api = Api(sandboxes(sdk_seed()), key=READ_KEY)
+    answer = api.post("/api/v2/leads/merge", json={"lead_id": lead_id(9), "destination_lead_id": lead_id(1)})
+    assert answer.status_code == 403, answer.text
 
 
 def test_delete_lead_takes_the_null_body_the_document_allows(sandboxes: Sandboxes) -> None:

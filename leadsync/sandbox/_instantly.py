@@ -25,6 +25,7 @@ from ._instantly_schemas import (
     LIST_LEADS,
     LISTS_QUERY,
     MEMBERS_QUERY,
+    MERGE_LEADS,
     PATCH_LEAD,
     lead_where,
 )
@@ -34,6 +35,8 @@ from ._store import Store
 from ._validate import check_body, check_query
 
 DEFAULT_LIMIT = 100  # assumed: the vendor documents the range (1..100), not the default
+# what a merge may fill in on the destination: the lead's data, never its place, id, counters or timestamps
+_MERGED_FIELDS = frozenset(name for name in PATCH_LEAD["properties"] if name != "custom_variables") | {"email"}
 
 
 class Instantly(LeadWrites):
@@ -48,6 +51,7 @@ class Instantly(LeadWrites):
             Route("DELETE", "/api/v2/leads/{id}", self.delete_lead, "leads:delete", write=True),
             Route("DELETE", "/api/v2/leads", self.bulk_delete, "leads:delete", write=True),
             Route("POST", "/api/v2/leads/add", self.add_leads, "leads:create", write=True),
+            Route("POST", "/api/v2/leads/merge", self.merge_leads, "leads:update", write=True),
             Route("POST", "/api/v2/leads/move", self.move_leads, "leads:update", write=True),
             # the vendor documents no scope for bulk-assign: assumed the one its sibling /leads/move needs
             Route("POST", "/api/v2/leads/bulk-assign", self.bulk_assign, "leads:update", write=True),
@@ -128,6 +132,28 @@ class Instantly(LeadWrites):
         doc = self._lead(call.params["id"])
         self.store.db.execute("DELETE FROM leads WHERE id = ?", (doc["id"],))
         return Reply(200, lead_json(doc, self.workspace_id))
+
+    def merge_leads(self, call: Call) -> Reply:
+        """Merge `lead_id` into `destination_lead_id` and answer the destination (the document: "Merge two leads").
+
+        Assumed, the document being silent on what a merge keeps: the destination's own values win, a field it
+        lacks (absent or null) is taken from the source, custom variables are united (the destination's win), and
+        the source lead is deleted. Merging a lead with itself is a 400.
+        """
+        body = check_body(MERGE_LEADS, call.body)
+        if body["lead_id"] == body["destination_lead_id"]:
+            raise ApiError(400, "lead_id and destination_lead_id must be different leads")
+        source, target = self._lead(body["lead_id"]), self._lead(body["destination_lead_id"])
+        for name, value in source.items():
+            if name in _MERGED_FIELDS and target.get(name) is None and value is not None:
+                target[name] = value
+        payload = {**(source.get("payload") or {}), **(target.get("payload") or {})}
+        if payload:
+            target["payload"] = payload
+        target["timestamp_updated"] = iso(call.now)
+        self.store.update_leads([target])
+        self.store.db.execute("DELETE FROM leads WHERE id = ?", (source["id"],))
+        return Reply(200, lead_json(target, self.workspace_id))
 
     def bulk_delete(self, call: Call) -> Reply:
         body = check_body(BULK_DELETE, call.body)

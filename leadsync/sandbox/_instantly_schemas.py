@@ -135,6 +135,11 @@ PATCH_LEAD: dict[str, Any] = {
 }
 # the document's DELETE /leads/{id} body is `{"type": "null"}`: none, or a JSON null (Fastify refuses anything else)
 DELETE_LEAD: dict[str, Any] = {"type": "null"}
+MERGE_LEADS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"lead_id": STR, "destination_lead_id": STR},
+    "required": ["lead_id", "destination_lead_id"],
+}
 PAGE_QUERY: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 100},
     "starting_after": STR,
