@@ -185,6 +185,10 @@ class App:
             return
         self._wake_when_due()
 
+    def _known_path(self, path: str) -> bool:
+        """Whether some route, of any method, serves `path` (so that it is the vendor's, under another method)."""
+        return any(route.pattern.match(path) for routes in self._routes.values() for route in routes)
+
     def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self._routes.get(method, ()):
             found = route.pattern.match(path)
@@ -196,9 +200,11 @@ class App:
         now = self.clock.now()
         try:
             self.vendor.settle(now)
-            if route is None:
-                raise ApiError(404, f"Route {scope['method']}:{scope['path']} not found", code="NOT_FOUND")
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            if route is None:
+                if self._known_path(scope["path"]):  # a vendor route the sandbox does not emulate: the vendor
+                    self._authenticate(headers.get("authorization"))  # would answer 401 to a missing key first
+                raise ApiError(404, f"Route {scope['method']}:{scope['path']} not found", code="NOT_FOUND")
             key = self._authenticate(headers.get("authorization"))
             if self.limiter is not None and not self.limiter.allow(now):
                 raise ApiError(429, "Rate limit exceeded", code="RATE_LIMITED")
