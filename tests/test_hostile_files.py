@@ -46,7 +46,8 @@ def alias_bomb(levels: int = 9, width: int = 9) -> str:
 @contextmanager
 def within(seconds: float, mebibytes: float = 64) -> Iterator[None]:
     """The block must finish within `seconds` and allocate at most `mebibytes` at its peak (traced by
-    tracemalloc, which slows Python down some threefold: the time budget allows for it)."""
+    tracemalloc, which slows Python down some threefold, on a machine CI may share: the time budget allows ten
+    times `seconds`, still far below the minutes, or the never, of what it guards against)."""
     tracemalloc.start()
     started = time.perf_counter()
     try:
@@ -55,7 +56,7 @@ def within(seconds: float, mebibytes: float = 64) -> Iterator[None]:
         elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    assert elapsed < 3 * seconds, f"took {elapsed:.2f} s under tracemalloc"
+    assert elapsed < 10 * seconds, f"took {elapsed:.2f} s under tracemalloc"
     assert peak < mebibytes, f"peaked at {peak:.0f} MiB"
 
 
@@ -311,7 +312,7 @@ def only_leadsync_errors(call: Callable[[], Any]) -> None:
         call()
     except LeadsyncError:
         pass
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 10  # a bound, not a speed: the bomb took minutes
 
 
 @settings(max_examples=150)
