@@ -339,9 +339,12 @@ def _left(report: ApplyReport) -> str:
     plan = report.final
     if plan is None:
         return ""
-    parts = [count(len(plan.conflicts), "conflict"), count(len(plan.held), "held lead"),
-             f"{len(plan.unsupported):,} unsupported", f"{len(plan.unrouted):,} unrouted"]  # fmt: skip
-    shown = [part for part, n in zip(parts, (plan.conflicts, plan.held, plan.unsupported, plan.unrouted)) if n]
+    shown = [text for n, text in (
+        (len(plan.conflicts), count(len(plan.conflicts), "conflict")),
+        (len(plan.held), count(len(plan.held), "held lead")),
+        (len(plan.unsupported), f"{len(plan.unsupported):,} unsupported"),
+        (len(plan.unrouted), f"{len(plan.unrouted):,} unrouted"),
+    ) if n]
     return f" Left as they are (shown in the plan): {', '.join(shown)}." if shown else ""
 
 

@@ -349,7 +349,7 @@ class VendorClient:
         where = f"{self.vendor}: {endpoint}: {what}"
         after = retry_after(response) if response is not None else None
         if after is not None and after > self.retry.longest_wait:
-            raise UnavailableError(f"{where}; the vendor asks to wait {_seconds(after)} (Retry-After), longer than "
+            raise UnavailableError(f"{where}; the vendor asks to wait {after:,.0f} s (Retry-After), longer than "
                                    f"leadsync waits ({self.retry.longest_wait:g} s): try again later")  # fmt: skip
         if attempt + 1 >= self.retry.attempts or retries >= self.retry.budget + self.retry.budget_ratio * calls:
             raise UnavailableError(f"{where}, still failing after {attempt + 1} attempts")
@@ -456,7 +456,3 @@ def _raw(response: httpx.Response) -> Iterator[bytes]:
         yield from response.iter_raw()
     except httpx.StreamConsumed:
         yield response.content
-
-
-def _seconds(value: float) -> str:
-    return f"{value:,.0f} s"

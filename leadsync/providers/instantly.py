@@ -249,10 +249,10 @@ class InstantlyProvider:
         ]
         # a person has at most one record per campaign or list: a look-up of 100 needs at most `places` pages
         # (and the empty one that ends it); a vendor paging on past that is stopped
-        pages = [places + 3] * len(batches)  # + records in no campaign or list, + the empty last page
+        most = places + 3  # + records in no campaign or list, + the empty last page
         bound = (f"a look-up by email holds at most one record per person per campaign or list ({places}), "
                  "and this one is past that")  # fmt: skip
-        for batch in pool.map(lambda b, p: self._leads(b, most_pages=p, bound=bound), batches, pages):
+        for batch in pool.map(lambda selector: self._leads(selector, most_pages=most, bound=bound), batches):
             for lead in batch:
                 records.setdefault(str(lead["id"]), lead)
         return strategy
