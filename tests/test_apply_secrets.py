@@ -80,7 +80,9 @@ def test_the_key_never_appears_in_any_output_plan_journal_lock_or_log(
     assert "Converged" in outputs["apply"] or "Converged" in outputs["apply again"], outputs["apply"]
     assert "stale plan" in outputs["apply saved (stale by now)"]
     # the faults did bite (an apply may also give up on a run of 429s, and the next resumes it)
-    assert "open outcomes settled by re-reading" in outputs["apply"] + outputs["apply again"], outputs["apply"]
+    # (which of the two depends on the order the faults fall in, which the timing of the job polls shifts)
+    bitten = outputs["apply"] + outputs["apply again"]
+    assert "open outcomes settled by re-reading" in bitten or "Resuming an interrupted apply" in bitten, bitten
 
     code, outputs["refused key"] = run(folder, vendor.url, CANARY + "x", "apply", "quickstart.yaml", "--auto-approve")
     assert code == 1 and f"${KEY_ENV} was refused (401)" in outputs["refused key"]
