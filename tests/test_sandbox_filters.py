@@ -12,6 +12,8 @@ import pytest
 
 from sandbox.support import KEY, Api, sandboxes  # noqa: F401  (sandboxes is a fixture)
 
+from leadsync.providers.instantly import InstantlyProvider
+
 ACTIVE, PAUSED, DRAFT = "c1000000-0000-4000-8000-000000000001", "c1000000-0000-4000-8000-000000000002", (
     "c1000000-0000-4000-8000-000000000003"
 )
@@ -168,3 +170,28 @@ def test_members_search_by_name_or_email(api: Api) -> None:
     assert users("other.test") == [U3]  # the email
     assert users("bob stone") == [U2]  # the full name
     assert users("acme") == [U1, U2]
+
+
+def test_lists_seeded_without_a_creation_time_page_to_the_end(sandboxes: Any) -> None:
+    """The cursor is a creation time: seeded lists that carry none get distinct ones, or a page ending among
+    lists of one shared instant would skip the rest (150 lists, pages of 100 and of 7)."""
+    seed = _seed()
+    seed["lists"] = [{"id": f"11570000-0000-4000-8000-{n:012d}", "name": f"List {n}"} for n in range(150)]
+    running = sandboxes(seed)
+    api = Api(running)
+    for limit in (100, 7):
+        seen: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            page = api.get("/api/v2/lead-lists", params=params).json()
+            if not page["items"]:
+                break
+            seen += [item["id"] for item in page["items"]]
+            params["starting_after"] = page["next_starting_after"]
+        assert sorted(seen) == sorted(item["id"] for item in seed["lists"]) and len(set(seen)) == 150, limit
+    provider = InstantlyProvider.connect(running.url, KEY, "$KEY")
+    try:
+        data = provider.read_data(destinations={})
+    finally:
+        provider.close()
+    assert len(data["lists"]) == 150

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ids import SEED_TIME, derived_uuid
+from ._ids import SEED_TIME, derived_uuid, seeded_time
 
 _STR = {"type": ["string", "null"]}
 _NUM = {"type": ["number", "null"]}
@@ -164,7 +164,7 @@ def list_json(doc: dict[str, Any], workspace_id: str) -> dict[str, Any]:
         "id": doc["id"],
         "organization_id": workspace_id,
         "name": doc["name"],
-        "timestamp_created": SEED_TIME,
+        "timestamp_created": seeded_time(doc["id"]),
         "has_enrichment_task": False,
         "owned_by": None,
     }
