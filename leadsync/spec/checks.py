@@ -152,6 +152,34 @@ class SpecChecker:
                 if member not in spec.owners and member not in pool.members[:i]:
                     self.problem(("pools", pool_name, "members", i),
                                  f"pool '{pool_name}': unknown owner '{member}'{_close(member, spec.owners)}")
+            self.pool_fallback(pool_name)
+        for name, owner in spec.owners.items():
+            for i, away in enumerate(owner.away):
+                if away.until < away.start:
+                    self.problem(("owners", name, "away", i, "until"),
+                                 f"owner '{name}': away until {away.until} is before its start {away.start}")
+
+    def pool_fallback(self, pool_name: str) -> None:
+        """A fallback names an owner or another pool, and following fallbacks never comes back to a pool."""
+        spec, fallback = self.spec, self.spec.pools[pool_name].fallback
+        path: Path = ("pools", pool_name, "fallback")
+        if isinstance(fallback, str) and fallback not in spec.owners:
+            hint = " (to fall back to a pool, write fallback: {pool: NAME})" if fallback in spec.pools else ""
+            self.problem(path, f"pool '{pool_name}': unknown fallback owner '{fallback}'"
+                               f"{hint or _close(fallback, spec.owners)}")  # fmt: skip
+        elif isinstance(fallback, PoolRef):
+            seen = [pool_name]
+            while isinstance(fallback, PoolRef):
+                if fallback.pool not in spec.pools:
+                    self.problem((*path, "pool"), f"pool '{pool_name}': unknown fallback pool "
+                                                  f"'{fallback.pool}'{_close(fallback.pool, spec.pools)}")  # fmt: skip
+                    return
+                if fallback.pool in seen:
+                    chain = " -> ".join([*seen, fallback.pool])
+                    self.problem((*path, "pool"), f"pool '{pool_name}': fallbacks go round in a circle ({chain})")
+                    return
+                seen.append(fallback.pool)
+                fallback = spec.pools[fallback.pool].fallback
 
     def routes(self) -> None:
         spec = self.spec

@@ -6,6 +6,7 @@ which knows where each value sits in the YAML.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
@@ -179,18 +180,55 @@ class Destination(_Model):
         raise AssertionError("validated destination without a reference")
 
 
+class Away(_Model):
+    """A stretch an owner is away: both dates inclusive, UTC."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: date = Field(alias="from", description="the first day away (YYYY-MM-DD, UTC)")
+    until: date = Field(description="the last day away, inclusive")
+
+
 class Owner(_Model):
     email: str
     weight: Number = Field(1.0, gt=0, description="share of a pool's leads, relative to the other members")
+    capacity: Integer | None = Field(
+        None, ge=0, description="the most leads this owner may hold in managed destinations after the plan"
+    )
+    away: list[Away] = Field(
+        default_factory=list, description="while away (at the plan's date) the owner gets no new leads from pools"
+    )
+
+
+class PoolRef(_Model):
+    pool: Name
 
 
 class Pool(_Model):
     members: list[Name] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
     sticky: Boolean = Field(False, description="keep a lead with its current owner while that owner is in the pool")
+    by: Name = Field(
+        "lead", description="lead (default), domain, or any lead attribute: hash the account, not the person"
+    )
+    fallback: Name | PoolRef | None = Field(
+        None, description="an owner or {pool: NAME}: takes what no member has room for, or all when all are away"
+    )
 
 
-class PoolRef(_Model):
-    pool: Name
+class RouteExpectation(_Model):
+    """What a routing test expects; keys not given are not checked."""
+
+    route: Name | None = None
+    to: Name | None = None
+    owner: Name | None = None
+    unrouted: Boolean | None = None
+
+
+class RoutingCase(_Model):
+    """A routing test: a lead and what routing must make of it."""
+
+    lead: InlineLead
+    expect: RouteExpectation
 
 
 class Source(_Model):
@@ -296,6 +334,7 @@ class Spec(_Model):
     leads: list[InlineLead] = Field(default_factory=list)
     routes: list[Route] = Field(min_length=1)
     policy: Policy = Field(default_factory=Policy)
+    tests: list[RoutingCase] = Field(default_factory=list, description="routing tests, run by `leadsync test`")
 
     @property
     def key_kind(self) -> state.KeyKind:
