@@ -3,19 +3,22 @@
 Routes are tried in order and the first match wins. Owners are fixed, or drawn from a weighted pool by
 rendezvous hashing of (lead key, member email): the same inputs always give the same owner, adding a member
 moves only about its share of the pool's leads to it, and removing one moves only that member's leads.
-A sticky pool keeps a lead with its current owner while that owner is still a member.
+A sticky pool keeps a lead with its current owner while that owner is still a member. Capacities, absences,
+accounts and fallbacks are `leadsync.allocation`'s: pools that use none of them take the one-pass path here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import operator
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from leadsync._gc import paused_gc
+from leadsync.allocation import Allocation, Ask, Member, OwnerPool, allocate
 from leadsync.errors import Location, Problem, RoutingError
 from leadsync.spec.conditions import (
     COMPARISONS,
@@ -220,48 +223,6 @@ def _compare(condition: Compare) -> Test:
     return test
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    owner: str
-    email: str
-    weight: float
-
-
-class OwnerPool:
-    """A weighted pool of owners; picks by weighted rendezvous hashing."""
-
-    def __init__(self, name: str, members: Iterable[Member], sticky: bool) -> None:
-        self.name = name
-        self.members = tuple(sorted(members, key=lambda m: m.owner))
-        self.sticky = sticky
-        self.names = frozenset(m.owner for m in self.members)
-        # a pre-fed hash per member: copying it is cheaper than hashing the member again for every lead
-        self._seeds = tuple((m, hashlib.blake2b(m.email.encode() + b"\0", digest_size=8)) for m in self.members)
-        self._why = f"pool '{name}': weighted rendezvous hash over {len(self.members)} members"
-
-    def pick(self, key: str, current: str | None = None) -> tuple[str, str]:
-        """(owner, why) for the lead `key` whose current owner is `current`."""
-        if self.sticky and current in self.names:
-            return current, f"sticky: already owned by {current}, still in pool '{self.name}'"
-        return self.choose(key).owner, self._why
-
-    def choose(self, key: str) -> Member:
-        """The member `key` hashes to (the hot path of `pick`, without building a list)."""
-        data = key.encode()
-        best, top = self.members[0], -1.0
-        for member, seed in self._seeds:
-            h = seed.copy()
-            h.update(data)
-            # u uniform in (0, 1); -w/ln(u) makes each member win in proportion to its weight
-            u = (int.from_bytes(h.digest(), "big") + 1) / 18446744073709551617.0
-            score = -member.weight / math.log(u)
-            if score > top:  # on a tie (never seen in practice) the first owner name wins
-                best, top = member, score
-        return best
-
-
-
-
 @dataclass(frozen=True)
 class CompiledRoute:
     name: str
@@ -279,6 +240,10 @@ class Routing:
 
     desired: list[DesiredLead] = field(default_factory=list)
     unrouted: list[Lead] = field(default_factory=list)
+    #: leads no member of their pool, nor its fallback, could take: (key, pool, why); in `desired` with no owner
+    full: list[tuple[str, str, str]] = field(default_factory=list)
+    #: why each pool-drawn lead got its owner, by key (with `explain=True`)
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -319,9 +284,15 @@ class Router:
                 name,
                 (Member(m, spec.owners[m].email.strip().lower(), spec.owners[m].weight) for m in pool.members),
                 pool.sticky,
+                by=pool.by,
+                fallback_owner=pool.fallback if isinstance(pool.fallback, str) else None,
+                fallback_pool=pool.fallback.pool if isinstance(pool.fallback, PoolRef) else None,
             )
             for name, pool in spec.pools.items()
         }
+        self.pools = pools
+        self.capacity = {name: o.capacity for name, o in spec.owners.items() if o.capacity is not None}
+        self._away = {name: tuple((a.start, a.until) for a in o.away) for name, o in spec.owners.items() if o.away}
         self.routes: tuple[CompiledRoute, ...] = tuple(
             CompiledRoute(
                 name=route.name,
@@ -335,13 +306,51 @@ class Router:
             for i, (route, cond) in enumerate(zip(spec.routes, loaded.conditions, strict=True))
         )
 
-    def route(self, leads: Iterable[Lead], current_owners: Mapping[str, str] | None = None) -> Routing:
-        """Route every lead. Raises RoutingError listing every lead whose data a route cannot evaluate."""
+    def away(self, at: date | None) -> frozenset[str]:
+        """The owners away on `at` (none without a date)."""
+        if at is None:
+            return frozenset()
+        return frozenset(name for name, spans in self._away.items() if any(a <= at <= b for a, b in spans))
+
+    def _simple(self, away: frozenset[str]) -> bool:
+        """Whether every pool can pick lead by lead: no capacity, absence, account or fallback in play."""
+        return not any(
+            pool.by != "lead" or pool.fallback_owner or pool.fallback_pool
+            or any(m.owner in self.capacity or m.owner in away for m in pool.members)
+            for pool in self.pools.values()
+        )  # fmt: skip
+
+    def route(
+        self,
+        leads: Iterable[Lead],
+        current_owners: Mapping[str, str] | None = None,
+        *,
+        at: date | None = None,
+        standing: Mapping[str, int] | None = None,
+        pinned: frozenset[str] = frozenset(),
+        explain: bool = False,
+    ) -> Routing:
+        """Route every lead. Raises RoutingError listing every lead whose data a route cannot evaluate.
+
+        `current_owners`: each key's owner now (in a managed destination); `at`: the date owners' absences are
+        read at; `standing`: leads each owner holds that no route draws from a pool (records no spec lead
+        routes, kept as they are), counted against capacities; `pinned`: keys whose current owner stays
+        whatever routing wants (protected leads): counted for that owner, never against a pool member."""
         for route in self.routes:  # each `matches` pattern's time budget is per routing
             for pattern in _patterns(route.condition):
                 pattern.restart()
+        owners = current_owners or {}
+        away = self.away(at)
         with paused_gc(freeze=True):
-            return self._route(leads, current_owners or {})
+            if self._simple(away) and not explain:
+                return self._route(leads, owners)
+            return self._route_allocating(leads, owners, away, standing or {}, pinned)
+
+    def _matching(self, lead: Lead) -> CompiledRoute | None:
+        for route in self.routes:
+            if route.test is None or route.test(lead):
+                return route
+        return None
 
     def _route(self, leads: Iterable[Lead], owners: Mapping[str, str]) -> Routing:
         result = Routing()
@@ -372,8 +381,63 @@ class Router:
             raise RoutingError(problems)
         return result
 
-    def explain(self, lead: Lead, current_owner: str | None = None) -> Explanation:
-        """Which route and owner `lead` gets, and why; the routes that did not match and why not."""
+    def _route_allocating(
+        self,
+        leads: Iterable[Lead],
+        owners: Mapping[str, str],
+        away: frozenset[str],
+        standing: Mapping[str, int],
+        pinned: frozenset[str],
+    ) -> Routing:
+        """Route in two passes: match every lead, then place the pools' leads together (capacity needs all)."""
+        result = Routing()
+        problems: list[Problem] = []
+        load: Counter[str] = Counter(standing)
+        asks: dict[str, list[Ask]] = {}
+        drawn: list[tuple[int, CompiledRoute, Lead]] = []
+        for lead in leads:
+            try:
+                route = self._matching(lead)
+            except NotANumber as exc:
+                problems.append(Problem(Location(lead.file, lead.line), str(exc)))
+                continue
+            current = owners.get(lead.key)
+            if route is None:
+                result.unrouted.append(lead)
+                if current is not None:
+                    load[current] += 1  # never touched: it stays with its owner
+                continue
+            slot = len(result.desired)
+            owner = route.owner
+            if lead.key in pinned or route.pool is None:
+                if route.pool is not None:
+                    owner = route.pool.pick(lead.key, current)[0]  # shown as held, never placed
+                kept = current if lead.key in pinned else owner or current
+                if kept is not None:
+                    load[kept] += 1
+            else:
+                account = _account(lead, route.pool.by)
+                asks.setdefault(route.pool.name, []).append(Ask(slot, lead.key, account, current))
+                drawn.append((slot, route, lead))
+            result.desired.append(DesiredLead(lead.key, route.to, owner, route.name, lead))
+        if problems:
+            raise RoutingError(problems)
+        placed: Allocation = allocate(asks, self.pools, capacity=self.capacity, away=away, load=load)
+        for slot, route, lead in drawn:
+            owner, why = placed.owners[slot], placed.reasons[slot]
+            d = result.desired[slot]
+            result.desired[slot] = DesiredLead(d.key, d.destination, owner, d.route, d.fields)
+            result.reasons[d.key] = why
+            if owner is None:
+                assert route.pool is not None
+                result.full.append((d.key, route.pool.name, why))
+        return result
+
+    def explain(
+        self, lead: Lead, current_owner: str | None = None, *, at: date | None = None
+    ) -> Explanation:
+        """Which route and owner `lead` gets, and why; the routes that did not match and why not. The lead is
+        placed alone: capacities bind only through the other leads, which `leadsync plan` weighs."""
         checks = []
         for route in self.routes:
             if route.condition is None:
@@ -382,22 +446,30 @@ class Router:
                 matched, reasons = explain_condition(route.condition, lead)
                 checks.append(RouteCheck(route.name, matched, tuple(reasons)))
             if checks[-1].matched:
-                owner, why = self._explain_owner(route, lead.key, current_owner)
+                owner, why = self._explain_owner(route, lead, current_owner, at)
                 return Explanation(lead.key, tuple(checks), route.name, route.to, owner, why)
         return Explanation(lead.key, tuple(checks), None, None, None, "unrouted: no route matched")
 
-    @staticmethod
-    def _explain_owner(route: CompiledRoute, key: str, current: str | None) -> tuple[str | None, str]:
+    def _explain_owner(
+        self, route: CompiledRoute, lead: Lead, current: str | None, at: date | None
+    ) -> tuple[str | None, str]:
         if route.pool is not None:
-            owner, why = route.pool.pick(key, current)
-            if not why.startswith("sticky"):
-                member = next(m for m in route.pool.members if m.owner == owner)
-                total = sum(m.weight for m in route.pool.members)
-                why = f"pool '{route.pool.name}': weighted rendezvous hash, weight {member.weight:g} of {total:g}"
-            return owner, why
+            owners = {lead.key: current} if current is not None else {}
+            routing = self._route_allocating([lead], owners, self.away(at), {}, frozenset())
+            return routing.desired[0].owner, routing.reasons[lead.key]
         if route.owner is not None:
             return route.owner, f"fixed owner of route '{route.name}'"
         return None, f"route '{route.name}' sets no owner: the current owner is kept"
+
+
+def _account(lead: Lead, by: str) -> str:
+    """What a pool hashes for `lead`: its key, or its account (the `by` attribute; the key when it has none)."""
+    if by == "lead":
+        return lead.key
+    value = lead.key.rpartition("@")[2] if by == "domain" and "domain" not in lead.fields else lead.value(by)
+    if value is None or str(value).strip() == "":
+        return lead.key
+    return f"{by}={str(value).strip().casefold()}"
 
 
 def explain_condition(condition: Condition, lead: Lead) -> tuple[bool, list[str]]:
@@ -432,4 +504,4 @@ def explain_condition(condition: Condition, lead: Lead) -> tuple[bool, list[str]
     return ok, [f"{describe(condition)} {verdict}: {attr} is {shown}"]
 
 
-__all__ = ["COMPARISONS", "Explanation", "OwnerPool", "Router", "Routing", "as_number", "compile_condition"]
+__all__ = ["COMPARISONS", "Explanation", "Member", "OwnerPool", "Router", "Routing", "as_number", "compile_condition"]

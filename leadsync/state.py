@@ -280,6 +280,7 @@ class ConflictReason(str, Enum):
     DESTINATION_NOT_READY = "destination_not_ready"  # a Sonarly audience still being populated
     UNKNOWN_OWNER = "unknown_owner"  # a spec owner whose email is no workspace member
     AMBIGUOUS_OWNER = "ambiguous_owner"  # ... whose email several members (or owners) share
+    POOL_FULL = "pool_full"  # no member of a pool has room (capacity) or is present (away), nor its fallback
 
     @property
     def blocks_destination(self) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
 from leadsync.apply.saved import SavedPlanGuard
 from leadsync.errors import Location, PlanError, Problem, SpecError
-from leadsync.plan import Names, Plan, SpecRef, Workspace, make_plan, pool_weights
+from leadsync.plan import Names, Plan, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.providers import capabilities_for
 from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
@@ -25,6 +27,7 @@ from leadsync.safefs import ensure_real_dir, has_nul
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
+from leadsync.state import Conflict, ConflictReason, Unmanaged
 from leadsync.unmet import unmet_names
 
 #: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
@@ -132,40 +135,86 @@ def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
     return seed_path, folder / f"{seed_path.name.removesuffix('.json')}.sandbox.sqlite"
 
 
-def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source) -> Planned:
-    """Load the spec, read the remote state, route (sticky pools see current owners) and plan."""
+def today() -> date:
+    """The plan's default date: today in UTC (absences are written in UTC dates)."""
+    return datetime.now(UTC).date()
+
+
+def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source, *, at: date | None = None) -> Planned:
+    """Load the spec, read the remote state, route (sticky pools see current owners) and plan, at the date
+    `at` (default today, UTC) for owners' absences."""
     loaded = load_spec(spec_path)
     leads = load_leads(loaded)
     resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
-    return Planned(loaded, make_spec_plan(loaded, leads, resolved), tuple(leads.warnings))
+    return Planned(loaded, make_spec_plan(loaded, leads, resolved, at=at), tuple(leads.warnings))
 
 
-def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace) -> Plan:
-    """Route the spec's leads (sticky pools see the current owners) and plan against `resolved`. A destination
-    or owner the workspace cannot resolve is a SpecError at its place in the spec (`leadsync.unmet`)."""
-    current_owners = {
-        record.key: record.owner
-        for record in resolved.remote
-        if record.key is not None and record.owner is not None and record.destination in resolved.managed
-    }
+def make_spec_plan(
+    loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace, *, at: date | None = None
+) -> Plan:
+    """Route the spec's leads (sticky pools see the current owners, capacities what owners hold) and plan
+    against `resolved`. A destination or owner the workspace cannot resolve is a SpecError at its place in the
+    spec (`leadsync.unmet`). Owners' absences are read at `at` (default today, UTC)."""
     unmet = unmet_names(loaded, resolved)
     if unmet:  # a spec that cannot be met is an error, never a plan of the rest
         raise SpecError(unmet)
-    routing = Router(loaded).route(leads.leads, current_owners)
     spec = loaded.spec
-    return make_plan(
+    dated_spec = any(owner.away for owner in spec.owners.values())
+    day = (at or today()) if dated_spec else None
+    router = Router(loaded)
+    routing = router.route(leads.leads, **_routing_context(loaded, leads, resolved), at=day)
+    full = [Conflict(key, ConflictReason.POOL_FULL, f"pool '{pool}': {why}") for key, pool, why in routing.full]
+    plan = make_plan(
         routing.desired,
         resolved.remote,
         managed=resolved.managed,
         policy=spec.policy.to_state(),
         capabilities=capabilities_for(spec.vendor),
         unrouted=[lead.key for lead in routing.unrouted],
-        conflicts=resolved.conflicts,
+        conflicts=[*resolved.conflicts, *full],
         spec=SpecRef(str(loaded.path), loaded.sha256),
         workspace=Workspace(provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read),
         pools=pool_weights(spec),
         names=Names(resolved.place_names, resolved.member_emails),
+        at=day.isoformat() if day is not None else None,
     )
+    notes = routing_notes(loaded, plan, router.away(day), day)
+    return replace(plan, warnings=(*plan.warnings, *notes)) if notes else plan
+
+
+def _routing_context(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace) -> dict[str, Any]:
+    """What routing needs of the workspace: each person's owner now, what owners hold that no spec lead
+    routes (kept as it is, so it counts against capacities), and the protected people (they keep theirs)."""
+    managed, spec = resolved.managed, loaded.spec
+    records = [r for r in resolved.remote if r.destination in managed]
+    current = {r.key: r.owner for r in records if r.key is not None and r.owner is not None}
+    if not spec.pools or not any(o.capacity is not None for o in spec.owners.values()):
+        return {"current_owners": current}  # nothing counts loads: the one-pass path stays open
+    protect = frozenset(spec.policy.protect)
+    spec_keys = frozenset(lead.key for lead in leads.leads)
+    removes = spec.policy.unmanaged is Unmanaged.REMOVE
+    standing = Counter(r.owner for r in records if r.owner is not None and r.key not in spec_keys and not removes)
+    pinned = frozenset(r.key for r in records if r.key is not None and r.statuses and not protect.isdisjoint(r.statuses))
+    return {"current_owners": current, "standing": standing, "pinned": pinned}
+
+
+def routing_notes(loaded: LoadedSpec, plan: Plan, away: frozenset[str], day: date | None) -> list[PlanWarning]:
+    """The plan's notes on routing: who is away at its date, and owners left over their capacity (by fixed
+    routes or leads no pool places: those are never redirected)."""
+    notes = []
+    owners = loaded.spec.owners
+    for name in sorted(away):
+        spans = ", ".join(f"{a.start} to {a.until}" for a in owners[name].away if a.start <= day <= a.until)  # type: ignore[operator]
+        notes.append(PlanWarning("away", None, None, None,
+                                 f"{name} is away on {day} ({spans}): no new leads from pools; keeps the leads "
+                                 f"{name} owns"))  # fmt: skip
+    for load in plan.owners:
+        cap = owners[load.owner].capacity if load.owner in owners else None
+        if cap is not None and load.after > cap:
+            notes.append(PlanWarning("over_capacity", None, None, None,
+                                     f"{load.owner} holds {load.after} leads after the plan, over a capacity of "
+                                     f"{cap}: fixed-owner routes and leads no pool places are never redirected"))  # fmt: skip
+    return notes
 
 
 def workspace_tag(loaded: LoadedSpec, identity: str | None = None) -> str:
@@ -212,6 +261,7 @@ class ApplySession:
         self.leads = load_leads(loaded)
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
+        self.at: date | None = None  # the plan's date for absences: today, or a saved plan's
         tag = workspace_tag(loaded, identity or workspace_identity(loaded, provider))
         journal = state_dir / f"{tag}.journal.jsonl"
         _adopt_legacy_journal(loaded, journal)
@@ -226,7 +276,7 @@ class ApplySession:
         spec = self.loaded.spec
         wanted = frozenset(lead.key for lead in self.leads.leads)
         resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
-        return make_spec_plan(self.loaded, self.leads, resolved), resolved
+        return make_spec_plan(self.loaded, self.leads, resolved, at=self.at), resolved
 
     def use_saved(self, saved: Plan, path: str) -> None:
         """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made; and only it:
@@ -244,6 +294,8 @@ class ApplySession:
             )
         self.plan = saved
         self.guard = SavedPlanGuard(saved)
+        if saved.at is not None:  # later rounds route as the reviewed plan did: on its date
+            self.at = date.fromisoformat(saved.at)
 
     def requests(self) -> list[WriteRequest]:
         known = known_people(self.workspace)  # once: an add needs it, and it is a set of every record's person

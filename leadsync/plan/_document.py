@@ -122,6 +122,8 @@ def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
         doc["pools"] = {pool.name: _pool(pool) for pool in plan.pools}
     if plan.names:  # optional too: display only, and absent when the plan mentions no id it has a name for
         doc["names"] = {"places": dict(plan.names.places), "members": dict(plan.names.members)}
+    if plan.at is not None:  # optional: only specs with absences depend on the date
+        doc["at"] = plan.at
     return doc
 
 
@@ -360,6 +362,7 @@ def plan_from_document(doc: Document) -> Plan:
         policy=PlanPolicy(Unmanaged(policy["unmanaged"]), Claim(policy["claim"]), tuple(policy["protect"])),
         pools=tuple(_pool_from(name, item) for name, item in sorted(doc.get("pools", {}).items())),
         names=_names_from(doc.get("names")),
+        at=doc.get("at"),
     )
 
 

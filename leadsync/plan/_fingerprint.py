@@ -22,6 +22,14 @@ _FIELD, _ROW, _NONE = "\x1f", "\x1e", "\x00"  # None (and "") is NUL: no key, no
 _CHUNK = 65_536
 
 
+def dated(fingerprint: str, at: str | None) -> str:
+    """`fingerprint` bound to the plan's date (`plan --at`): who is away depends on it, so a plan made for
+    another day is another plan. Without a date (plans that use no absence), the fingerprint as it is."""
+    if at is None:
+        return fingerprint
+    return hashlib.sha256(f"{_VERSION}/at/{at}/{fingerprint}".encode()).hexdigest()
+
+
 def remote_fingerprint(
     remote: Iterable[RemoteLead],
     *,

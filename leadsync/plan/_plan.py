@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadsync.plan._fingerprint import remote_fingerprint
+from leadsync.plan._fingerprint import dated, remote_fingerprint
 from leadsync.plan._model import (
     Calls,
     DestinationStats,
@@ -55,6 +55,8 @@ class Plan:
     pools: tuple[PoolLoad, ...] = ()
     #: the vendor's names of the outside places and unnamed members the plan mentions by id (display only)
     names: Names = field(default_factory=Names)
+    #: the date owners' absences were read at (`plan --at`, ISO), when the spec has any; part of the fingerprint
+    at: str | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -81,7 +83,7 @@ class Plan:
         now = remote_fingerprint(
             remote, managed=self.managed, outside_keys=self.touched_keys(), protect=self.policy.protect
         )
-        return now != self.fingerprint
+        return dated(now, self.at) != self.fingerprint
 
     def to_document(self) -> dict[str, Any]:
         """The plan document (docs/design.md section 3) as plain JSON data."""

@@ -17,7 +17,7 @@ from leadsync._gc import paused_gc
 from leadsync.plan._batch import Changes, build_operations
 from leadsync.plan._bound import Needs, lower_bound
 from leadsync.plan._calls import predict_calls
-from leadsync.plan._fingerprint import remote_fingerprint
+from leadsync.plan._fingerprint import dated, remote_fingerprint
 from leadsync.plan._index import RemoteIndex, index_remote
 from leadsync.plan._model import (
     AddLead,
@@ -56,6 +56,7 @@ def make_plan(
     leadsync_version: str | None = None,
     pools: Iterable[PoolWeights] = (),
     names: Names | None = None,
+    at: str | None = None,
 ) -> Plan:
     """The plan that turns `remote` into `desired` under `policy`, within what `capabilities` allow.
 
@@ -66,7 +67,7 @@ def make_plan(
     weights (`Plan.pools`); without them it reports none. `names` (what the workspace calls its places and
     members: `Names(resolved.place_names, resolved.member_emails)`) are for display only: the plan keeps
     those of the outside places and unnamed members it mentions (`Plan.names`), and nothing else depends on
-    them.
+    them. `at` (an ISO date) is the day owners' absences were read at: kept in the plan and its fingerprint.
     """
     records = remote if isinstance(remote, (list, tuple)) else list(remote)
     with paused_gc():
@@ -80,7 +81,7 @@ def make_plan(
             records, managed=planner.managed, outside_keys=plan.touched_keys(), protect=plan.policy.protect
         )
     shown = mentioned_names(plan, names.places, names.members) if names else Names()
-    return replace(plan, fingerprint=fingerprint, names=shown)
+    return replace(plan, fingerprint=dated(fingerprint, at), names=shown, at=at)
 
 
 def _version() -> str:

@@ -1,0 +1,247 @@
+"""Owner pools: who of a pool's members gets each lead. Pure: no I/O, no clock, no randomness.
+
+Members are ranked per lead (or per account, with `by`) by weighted rendezvous hashing of (key, member email):
+the same inputs give the same owner, a member who joins takes about its share, one who leaves gives up only its
+own leads. On top of that ranking (docs/design.md, "Routing like a lead router"):
+
+- capacity: a member takes a lead only while it holds fewer than its capacity in managed destinations. Leads are
+  placed in a canonical order (by the hash of their key or account, never by input order), sticky ones first,
+  each going to the highest-ranked member with room: bounded-load rendezvous hashing.
+- away: a member away at the plan's date receives no new leads and keeps those it has.
+- accounts (`by`): all leads with one value of the attribute form one unit, placed together; with `sticky`, the
+  member owning most of the account's leads (ties by rank) keeps it and takes its new leads.
+- fallback: an owner, or another pool, takes a unit no member can; failing that the unit is "pool full".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+_SPAN = 18446744073709551617.0  # 2**64 + 1: (digest + 1) / _SPAN is uniform in (0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    owner: str
+    email: str
+    weight: float
+
+
+class OwnerPool:
+    """A weighted pool of owners, ranked by weighted rendezvous hashing."""
+
+    def __init__(
+        self,
+        name: str,
+        members: Iterable[Member],
+        sticky: bool,
+        *,
+        by: str = "lead",
+        fallback_owner: str | None = None,
+        fallback_pool: str | None = None,
+    ) -> None:
+        self.name = name
+        self.members = tuple(sorted(members, key=lambda m: m.owner))
+        self.sticky = sticky
+        self.by = by
+        self.fallback_owner, self.fallback_pool = fallback_owner, fallback_pool
+        self.names = frozenset(m.owner for m in self.members)
+        # a pre-fed hash per member: copying it is cheaper than hashing the member again for every lead
+        self._seeds = tuple((m, hashlib.blake2b(m.email.encode() + b"\0", digest_size=8)) for m in self.members)
+
+    def pick(self, key: str, current: str | None = None) -> tuple[str, str]:
+        """(owner, why) for the lead `key` whose current owner is `current`, with no capacity or absence in play."""
+        if self.sticky and current in self.names:
+            return current, f"sticky: already owned by {current}, still in pool '{self.name}'"
+        return self.choose(key).owner, f"pool '{self.name}': weighted rendezvous hash over {len(self.members)} members"
+
+    def choose(self, key: str) -> Member:
+        """The member `key` hashes to, with no capacity or absence in play (the hot path: no list built)."""
+        data = key.encode()
+        best, top = self.members[0], -1.0
+        for member, seed in self._seeds:
+            h = seed.copy()
+            h.update(data)
+            # u uniform in (0, 1); -w/ln(u) makes each member win in proportion to its weight
+            score = -member.weight / math.log((int.from_bytes(h.digest(), "big") + 1) / _SPAN)
+            if score > top:  # on a tie (never seen in practice) the first owner name wins
+                best, top = member, score
+        return best
+
+    def rank(self, key: str) -> list[str]:
+        """Every member, best first, for `key`: the order in which they are offered its lead."""
+        data = key.encode()
+        scored = []
+        for member, seed in self._seeds:
+            h = seed.copy()
+            h.update(data)
+            scored.append((-member.weight / math.log((int.from_bytes(h.digest(), "big") + 1) / _SPAN), member.owner))
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [owner for _, owner in scored]
+
+
+@dataclass(slots=True)
+class Ask:
+    """A lead whose owner a pool decides: `slot` is its place in the caller's list of leads."""
+
+    slot: int
+    key: str
+    account: str  # what is hashed: the lead key, or the value of the pool's `by` attribute
+    current: str | None  # its owner now, in a managed destination
+
+
+@dataclass(slots=True)
+class _Unit:
+    pool: OwnerPool
+    account: str
+    asks: list[Ask]
+    order: bytes = b""
+
+
+@dataclass
+class Allocation:
+    """Each ask's owner (None: pool full) and why, and every owner's load after it."""
+
+    owners: dict[int, str | None] = field(default_factory=dict)
+    reasons: dict[int, str] = field(default_factory=dict)
+    load: Counter[str] = field(default_factory=Counter)
+
+
+def allocate(
+    asks: Mapping[str, Sequence[Ask]],
+    pools: Mapping[str, OwnerPool],
+    *,
+    capacity: Mapping[str, int],
+    away: frozenset[str] = frozenset(),
+    load: Mapping[str, int] | None = None,
+) -> Allocation:
+    """Place the `asks` of each pool (by pool name) among its members.
+
+    `capacity`: owner -> the most leads it may hold; `load`: what each owner holds already whatever the pools do
+    (fixed-owner routes, leads no route touches, protected leads), counted against its capacity first. `away`:
+    owners who take no new leads."""
+    result = Allocation(load=Counter(load or {}))
+    units = [
+        unit
+        for name in sorted(asks)
+        for unit in _units(pools[name], asks[name])
+    ]
+    for unit in units:
+        unit.order = hashlib.blake2b(f"{unit.account}\0{unit.pool.name}".encode(), digest_size=16).digest()
+    units.sort(key=lambda u: (u.order, u.pool.name, u.account))
+    placer = _Placer(pools, capacity, away, result)
+    rest = []
+    for unit in units:  # sticky leads are counted first
+        left = placer.keep_sticky(unit) if unit.pool.sticky else unit.asks
+        if left:
+            rest.append((unit, left))
+    for unit, left in rest:
+        placer.place(unit, left)
+    return result
+
+
+def _units(pool: OwnerPool, asks: Sequence[Ask]) -> Iterable[_Unit]:
+    if pool.by == "lead":
+        return (_Unit(pool, ask.account, [ask]) for ask in asks)
+    accounts: dict[str, list[Ask]] = {}
+    for ask in asks:
+        accounts.setdefault(ask.account, []).append(ask)
+    return (_Unit(pool, account, sorted(group, key=lambda a: a.key)) for account, group in accounts.items())
+
+
+class _Placer:
+    def __init__(
+        self, pools: Mapping[str, OwnerPool], capacity: Mapping[str, int], away: frozenset[str], result: Allocation
+    ) -> None:
+        self.pools, self.capacity, self.away, self.result = pools, capacity, away, result
+
+    def room(self, owner: str) -> float:
+        cap = self.capacity.get(owner)
+        return math.inf if cap is None else cap - self.result.load[owner]
+
+    def give(self, asks: Iterable[Ask], owner: str | None, why: str) -> None:
+        for ask in asks:
+            self.result.owners[ask.slot] = owner
+            self.result.reasons[ask.slot] = why
+            if owner is not None:
+                self.result.load[owner] += 1
+
+    def keep_sticky(self, unit: _Unit) -> list[Ask]:
+        """Leave with the unit's owner in the pool what it owns (as room allows); what is left to place."""
+        pool = unit.pool
+        held = Counter(ask.current for ask in unit.asks if ask.current in pool.names)
+        if not held:
+            return unit.asks
+        ranks = {owner: i for i, owner in enumerate(pool.rank(unit.account))}
+        owner = min(held, key=lambda o: (-held[o], ranks[o]))  # type: ignore[arg-type]
+        assert owner is not None
+        mine = [ask for ask in unit.asks if ask.current == owner]
+        kept = mine[: max(0, int(min(self.room(owner), len(mine))))]
+        if pool.by == "lead":
+            why = f"sticky: already owned by {owner}, still in pool '{pool.name}'"
+        else:
+            why = f"sticky account: {owner} owns {held[owner]} of the {len(unit.asks)} leads of {pool.by} {unit.account!r}"
+        self.give(kept, owner, why)
+        taken = {ask.slot for ask in kept}
+        left = [ask for ask in unit.asks if ask.slot not in taken]
+        if left and owner not in self.away and self.room(owner) >= len(left):
+            self.give(left, owner, why + " (account owner wins)" if pool.by != "lead" else why)
+            return []
+        return left
+
+    def place(self, unit: _Unit, asks: list[Ask]) -> None:
+        """Give `asks` (one unit) to the best-ranked member with room, else down the fallbacks, else pool full."""
+        pool, passed, seen = unit.pool, [], set()
+        while True:
+            seen.add(pool.name)
+            for i, owner in enumerate(pool.rank(unit.account)):
+                if self._can_take(owner, asks):
+                    self.give(asks, owner, _why(pool, i, passed, owner, self))
+                    return
+                passed.append(owner)
+            if pool.fallback_owner is not None:
+                if self._can_take(pool.fallback_owner, asks):
+                    self.give(asks, pool.fallback_owner, f"fallback of pool '{pool.name}': {_passed(passed, self)}")
+                    return
+                passed.append(pool.fallback_owner)
+            nxt = pool.fallback_pool
+            if nxt is None or nxt in seen or nxt not in self.pools:
+                break
+            pool = self.pools[nxt]
+        self.give(asks, None, f"no member or fallback can take it: {_passed(passed, self)}")
+
+    def _can_take(self, owner: str, asks: list[Ask]) -> bool:
+        # an away owner takes nothing new, but a lead it owns already is not new to it
+        if owner in self.away and any(ask.current != owner for ask in asks):
+            return False
+        return self.room(owner) >= len(asks)
+
+
+def _passed(owners: list[str], placer: _Placer) -> str:
+    """Why each owner passed over could not take the lead."""
+    if not owners:
+        return "no member"
+    notes = []
+    for owner in dict.fromkeys(owners):
+        if owner in placer.away:
+            notes.append(f"{owner} away")
+        else:
+            notes.append(f"{owner} full ({placer.result.load[owner]}/{placer.capacity.get(owner)})")
+    return ", ".join(notes)
+
+
+def _why(pool: OwnerPool, rank: int, passed: list[str], owner: str, placer: _Placer) -> str:
+    total = sum(m.weight for m in pool.members)
+    weight = next((m.weight for m in pool.members if m.owner == owner), 0.0)
+    what = "" if pool.by == "lead" else f" of the account ({pool.by})"
+    base = f"pool '{pool.name}': weighted rendezvous hash{what}, weight {weight:g} of {total:g}"
+    if rank == 0 and not passed:
+        return base
+    return f"{base}; ranked {rank + 1}, after {_passed(passed, placer)}"
+
+
+__all__ = ["Allocation", "Ask", "Member", "OwnerPool", "allocate"]
