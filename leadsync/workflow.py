@@ -178,6 +178,9 @@ def make_spec_plan(
         names=Names(resolved.place_names, resolved.member_emails),
         at=day.isoformat() if day is not None else None,
     )
+    capacity = router.capacity
+    if capacity:
+        plan = replace(plan, owners=tuple(replace(o, capacity=capacity.get(o.owner or "")) for o in plan.owners))
     notes = routing_notes(loaded, plan, router.away(day), day)
     return replace(plan, warnings=(*plan.warnings, *notes)) if notes else plan
 

@@ -70,6 +70,12 @@ def quickstart() -> None:
     seed = {"api_keys": [{"key": "sandbox-quickstart-key", "scopes": ["all:*"]}], "members": members,
             "campaigns": campaigns, "lists": lists, "leads": leads}
     (EXAMPLES / "quickstart.remote.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
+    # team-routing.yaml routes the quickstart's leads like a lead router (capacity, fallback, away, accounts):
+    # the same workspace with a fourth member, dana, who takes what the pools cannot, and its own key
+    dana = {"user_id": "7d0c6d2e-0000-4000-8000-00000000da4a", "email": "dana@acme.test"}
+    team = {**seed, "api_keys": [{"key": "sandbox-team-routing-key", "scopes": ["all:*"]}],
+            "members": [*members, dana]}
+    (EXAMPLES / "team-routing.remote.json").write_text(json.dumps(team, indent=2) + "\n", encoding="utf-8")
 
 
 def realistic() -> None:

@@ -106,6 +106,13 @@ def _workspace(ws: Workspace) -> Document:
     return doc
 
 
+def _owner_load(load: OwnerLoad) -> Document:
+    out: Document = {"owner": load.owner, "before": load.before, "after": load.after}
+    if load.capacity is not None:  # optional: only owners with a capacity
+        out["capacity"] = load.capacity
+    return out
+
+
 def _pool(pool: PoolLoad) -> Document:
     return {
         "routes": list(pool.routes),
@@ -199,7 +206,7 @@ def _document(plan: Plan, _share: bool) -> Document:
             }
             for d in plan.destinations
         },
-        "owners": [{"owner": o.owner, "before": o.before, "after": o.after} for o in plan.owners],
+        "owners": [_owner_load(o) for o in plan.owners],
     }
 
 
@@ -358,7 +365,7 @@ def plan_from_document(doc: Document) -> Plan:
         ),
         safety=Safety(safety["max_change_ratio"], safety["min_destination_size"], tuple(safety["unsafe"])),
         destinations=tuple(DestinationStats(name=name, **stats) for name, stats in doc["destinations"].items()),
-        owners=tuple(OwnerLoad(o["owner"], o["before"], o["after"]) for o in doc["owners"]),
+        owners=tuple(OwnerLoad(o["owner"], o["before"], o["after"], o.get("capacity")) for o in doc["owners"]),
         policy=PlanPolicy(Unmanaged(policy["unmanaged"]), Claim(policy["claim"]), tuple(policy["protect"])),
         pools=tuple(_pool_from(name, item) for name, item in sorted(doc.get("pools", {}).items())),
         names=_names_from(doc.get("names")),

@@ -218,6 +218,7 @@ class OwnerLoad:
     owner: str | None
     before: int
     after: int
+    capacity: int | None = None  # the spec owner's capacity, when it has one
 
 
 @dataclass(frozen=True, slots=True)

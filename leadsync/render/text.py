@@ -227,6 +227,7 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
         out.heading(f"Safety: over {percent(plan.safety.max_change_ratio)} but exempt, fewer than "
                     f"min_destination_size ({plan.safety.min_destination_size:,}) leads: {', '.join(small)}")
     _pools(plan, out)
+    _capacities(plan, out)
     if plan.workspace.read is not None:
         out.heading(f"Read: {read_line(plan.workspace.read)}.")
     if out.lines:
@@ -234,6 +235,18 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
     out.lines.append(summary_line(plan))
     text = "\n".join(out.lines) + "\n"
     return mask_text(text) if mask else text
+
+
+def _capacities(plan: Plan, out: _Out) -> None:
+    """Owners with a capacity: what they hold in managed destinations before and after, against it."""
+    capped = [o for o in plan.owners if o.capacity is not None]
+    if not capped:
+        return
+    out.heading("Capacity (leads held in managed destinations, before -> after, of the most allowed):")
+    width = max(len(o.owner or "") for o in capped)
+    for o in capped:
+        mark = "  over capacity" if o.after > (o.capacity or 0) else "  full" if o.after == o.capacity else ""
+        out.lines.append(f"  {o.owner or '':<{width}}  {o.before:,} -> {o.after:,} of {o.capacity:,}{mark}")
 
 
 def _pools(plan: Plan, out: _Out) -> None:
