@@ -134,13 +134,13 @@ def allocate(
         unit.order = hashlib.blake2b(f"{unit.account}\0{unit.pool.name}".encode(), digest_size=16).digest()
     units.sort(key=lambda u: (u.order, u.pool.name, u.account))
     placer = _Placer(pools, capacity, away, result)
-    rest = []
+    rest: list[tuple[_Unit, list[Ask], str | None]] = []
     for unit in units:  # sticky leads are counted first
-        left = placer.keep_sticky(unit) if unit.pool.sticky else unit.asks
+        left, keeper = placer.keep_sticky(unit) if unit.pool.sticky else (unit.asks, None)
         if left:
-            rest.append((unit, left))
-    for unit, left in rest:
-        placer.place(unit, left)
+            rest.append((unit, left, keeper))
+    for unit, left, keeper in rest:
+        placer.place(unit, left, keeper)
     return result
 
 
@@ -158,6 +158,7 @@ class _Placer:
         self, pools: Mapping[str, OwnerPool], capacity: Mapping[str, int], away: frozenset[str], result: Allocation
     ) -> None:
         self.pools, self.capacity, self.away, self.result = pools, capacity, away, result
+        self.sticky_why: dict[tuple[str, str], str] = {}
 
     def room(self, owner: str) -> float:
         cap = self.capacity.get(owner)
@@ -170,12 +171,13 @@ class _Placer:
             if owner is not None:
                 self.result.load[owner] += 1
 
-    def keep_sticky(self, unit: _Unit) -> list[Ask]:
-        """Leave with the unit's owner in the pool what it owns (as room allows); what is left to place."""
+    def keep_sticky(self, unit: _Unit) -> tuple[list[Ask], str | None]:
+        """Leave with the unit's owner in the pool what it owns (as room allows): what is left to place, and
+        the member to offer it first (an account's owner, who wins its new leads while it has room)."""
         pool = unit.pool
         held = Counter(ask.current for ask in unit.asks if ask.current in pool.names)
         if not held:
-            return unit.asks
+            return unit.asks, None
         ranks = {owner: i for i, owner in enumerate(pool.rank(unit.account))}
         owner = min(held, key=lambda o: (-held[o], ranks[o]))  # type: ignore[arg-type]
         assert owner is not None
@@ -187,18 +189,23 @@ class _Placer:
             why = f"sticky account: {owner} owns {held[owner]} of the {len(unit.asks)} leads of {pool.by} {unit.account!r}"
         self.give(kept, owner, why)
         taken = {ask.slot for ask in kept}
-        left = [ask for ask in unit.asks if ask.slot not in taken]
-        if left and owner not in self.away and self.room(owner) >= len(left):
-            self.give(left, owner, why + " (account owner wins)" if pool.by != "lead" else why)
-            return []
-        return left
+        self.sticky_why[unit.account, pool.name] = why
+        return [ask for ask in unit.asks if ask.slot not in taken], owner if pool.by != "lead" else None
 
-    def place(self, unit: _Unit, asks: list[Ask]) -> None:
-        """Give `asks` (one unit) to the best-ranked member with room, else down the fallbacks, else pool full."""
+    def place(self, unit: _Unit, asks: list[Ask], keeper: str | None = None) -> None:
+        """Give `asks` (one unit) to its account's owner if it has room, else to the best-ranked member with
+        room, else down the fallbacks, else nobody (pool full)."""
         pool, passed, seen = unit.pool, [], set()
+        if keeper is not None:
+            if self._can_take(keeper, asks):
+                self.give(asks, keeper, self.sticky_why[unit.account, pool.name] + " (account owner wins)")
+                return
+            passed.append(keeper)
         while True:
             seen.add(pool.name)
             for i, owner in enumerate(pool.rank(unit.account)):
+                if owner in passed:
+                    continue
                 if self._can_take(owner, asks):
                     self.give(asks, owner, _why(pool, i, passed, owner, self))
                     return
