@@ -19,6 +19,7 @@ from leadsync import __version__
 from leadsync.errors import LeadsyncError, ProblemsError, Problem
 from leadsync.apply import ApplyReport
 from leadsync.apply.applier import not_ready
+from leadsync.cli_test import markdown_plan, test_command
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, RemoveOp, dump_plan, load_plan
 from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
@@ -222,7 +223,8 @@ def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exit
         if out is not None:
             _write_atomically(Path(out), dump_plan(planned.plan))
         color = fmt == "text" and _color() is not False and sys.stdout.isatty()
-        click.echo(render(planned.plan, fmt, color=color, mask=mask), nl=False)
+        shown = markdown_plan(planned) if fmt == "markdown" else render(planned.plan, fmt, color=color, mask=mask)
+        click.echo(shown, nl=False)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
 
@@ -478,6 +480,9 @@ def _write_atomically(path: Path, text: str) -> None:
         if isinstance(error, OSError):
             raise LeadsyncError(f"cannot write {path}: {error.strerror}") from None
         raise
+
+
+main.add_command(test_command(_Path, _errors))
 
 
 if __name__ == "__main__":  # pragma: no cover

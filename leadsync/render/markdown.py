@@ -9,6 +9,7 @@ as the workspace names them (`campaign "Old Outbound"`), members the spec does n
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
 from leadsync.render._common import (
@@ -27,6 +28,9 @@ from leadsync.render._common import (
     share_text,
     summary_line,
 )
+
+if TYPE_CHECKING:  # for the annotation only: a renderer runs nothing, the CLI runs the tests
+    from leadsync.routetests import RoutingTestRun
 
 DEFAULT_LIMIT = 60_000
 LIST_LIMIT = 20  # entries shown per list (held, conflicts, ...)
@@ -301,13 +305,27 @@ def _safety(plan: Plan) -> str:
     )
 
 
-def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
-    """The plan as GitHub-flavoured Markdown, under `limit` characters, every lead key masked."""
+def _routing_tests(tests: RoutingTestRun) -> list[str]:
+    """`Routing tests: 12 of 12 passed`, or which failed, briefly (`leadsync test` shows each in full)."""
+    total = len(tests.results)
+    if not tests.failures:
+        return [f"**Routing tests:** ✅ {tests.passed:,} of {total:,} passed", ""]
+    failed = [f"`{_cell(f.case.where)}` case {f.case.number}: {_cell('; '.join(f.mismatches))}"
+              for f in tests.failures]  # fmt: skip
+    return [f"**Routing tests:** ❌ {tests.passed:,} of {total:,} passed; `leadsync test` shows why", "",
+            *_list(failed, len(failed), "failed cases"), ""]  # fmt: skip
+
+
+def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, tests: RoutingTestRun | None = None) -> str:
+    """The plan as GitHub-flavoured Markdown, under `limit` characters, every lead key masked; with `tests` (the
+    spec's routing tests, run by the caller), how many of them passed."""
     title = "### leadsync plan"
     if plan.spec.path:
         title += f" for `{_cell(plan.spec.path)}`"
     labels = Labels(plan, mask=True, markdown=True)  # members' emails are people's emails too
     lines = [title, "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
+    if tests is not None and tests.results:
+        lines += _routing_tests(tests)
     if plan.operations or plan.held or plan.conflicts:
         lines += _destinations(plan) + _owners(plan, labels) + _pools(plan) + _matrix(plan, labels)
     else:

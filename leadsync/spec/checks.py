@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path as FsPath
 from typing import get_args
 
@@ -15,7 +15,7 @@ from leadsync import state
 from leadsync.errors import Problem, closest
 from leadsync.spec.conditions import Condition, parse_condition
 from leadsync.spec.regexshape import ExpansionBudget
-from leadsync.spec.models import OutreachStatus, PoolRef, Spec
+from leadsync.spec.models import OutreachStatus, PoolRef, RoutingCase, Spec
 from leadsync.spec.yamlpos import Path, Positions
 
 #: Outreach status names a lead record can carry (the models refuse others; see leadsync.snapshot).
@@ -59,6 +59,7 @@ class SpecChecker:
             self.file_path(self.spec.workspace.seed, ("workspace", "seed"), what="seed")
         for i, source in enumerate(self.spec.sources):
             self.file_path(source.path, ("sources", i, "path"), what="source")
+        self.routing_tests()
         return self.problems
 
     def shape(self) -> list[Problem]:
@@ -213,6 +214,46 @@ class SpecChecker:
                 conditions_seen.setdefault(canonical, route.name)
             if route.when is None and catch_all is None:
                 catch_all = (route.name, self.positions.of(path).line)
+
+    def routing_tests(self, cases: Sequence[RoutingCase] | None = None, base: Path = ("tests",)) -> None:
+        """Routing tests that could never pass are mistakes in the test: a lead without its key, an `expect`
+        naming an unknown or contradictory route, destination or owner. `cases` at `base`: a case file's
+        (leadsync.routetests), checked against this spec; by default the spec's own `tests:`."""
+        spec, kind = self.spec, self.spec.key_kind
+        routes = {route.name: route for route in spec.routes}
+        for i, case in enumerate(spec.tests if cases is None else cases):
+            path: Path = (*base, i)
+            label = f"case {i + 1}"
+            raw = case.lead.get(kind.value)
+            if raw is None:
+                self.problem((*path, "lead"), f"{label}: the lead needs '{kind.value}' (the key routing tests use)")
+            elif kind.normalise(raw) is None:
+                what = "email address" if kind is state.KeyKind.EMAIL else "LinkedIn profile URL or identifier"
+                self.problem((*path, "lead", kind.value), f"{label}: invalid {what}: {raw!r}")
+            nested = [name for name, value in case.lead.items() if isinstance(value, (dict, list))]
+            if nested:
+                self.problem((*path, "lead", nested[0]),
+                             f"{label}: lead attribute '{nested[0]}' must be a plain value, not a list or mapping")
+            expect, where = case.expect, (*path, "expect")
+            if expect.route is not None and expect.route not in routes:
+                self.problem((*where, "route"), f"{label}: unknown route '{expect.route}'{_close(expect.route, routes)}")
+            if expect.to is not None and expect.to not in spec.destinations:
+                self.problem((*where, "to"),
+                             f"{label}: unknown destination '{expect.to}'{_close(expect.to, spec.destinations)}")
+            elif expect.to is not None and expect.route in routes and routes[expect.route].to != expect.to:
+                self.problem((*where, "to"), f"{label}: route '{expect.route}' goes to "
+                                             f"'{routes[expect.route].to}', not '{expect.to}'")  # fmt: skip
+            if expect.owner is not None and spec.vendor == "sonarly":
+                self.problem((*where, "owner"), f"{label}: a Sonarly workspace has no owners", key=True)
+            elif expect.owner is not None and expect.owner not in spec.owners:
+                hint = (" (expect names the owner a pool picks, not the pool)" if expect.owner in spec.pools
+                        else _close(expect.owner, spec.owners))  # fmt: skip
+                self.problem((*where, "owner"), f"{label}: unknown owner '{expect.owner}'{hint}")
+            given = [name for name in ("route", "to", "owner") if getattr(expect, name) is not None]
+            if expect.unrouted and given:
+                self.problem(where, f"{label}: expect says unrouted: true and gives {given[0]} too: it can never pass")
+            elif expect.unrouted is None and not given:
+                self.problem(where, f"{label}: expect checks nothing: give route, to, owner or unrouted")
 
     def route_owner_allowed(self, i: int) -> None:
         route = self.spec.routes[i]

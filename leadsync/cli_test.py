@@ -1,0 +1,69 @@
+"""`leadsync test`: a spec's routing tests, and their one-line summary in the markdown plan (kept out of cli.py,
+which holds the other commands; registered on its group there)."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import click
+
+from leadsync.errors import Problem, SpecError
+from leadsync.render import render_markdown
+from leadsync.routetests import Case, RoutingTestRun, load_case_file, run_cases, spec_cases
+from leadsync.spec import LoadedSpec, load_spec
+from leadsync.workflow import Planned, today
+
+
+def test_command(path: type[click.Path], errors: Callable[[], AbstractContextManager[None]]) -> click.Command:
+    """The `test` command, made with cli.py's path type and error handling (passed in: this module imports
+    nothing of cli.py, which registers the command, so `python -m leadsync.cli` loads each module once)."""
+
+    @click.command("test")
+    @click.argument("spec", type=path(dir_okay=False))
+    @click.argument("files", nargs=-1, type=path(dir_okay=False))
+    @click.option("--at", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                  help="The date owners' away stretches are read at. Default: today (UTC).")  # fmt: skip
+    def test(spec: str, files: tuple[str, ...], at: datetime.datetime | None) -> None:
+        """Run SPEC's routing tests (`tests:`) and those in FILES (YAML lists of cases, relative to the current
+        folder): exit 0 when all pass, 1 when one fails or a spec or file is invalid."""
+        with errors():
+            loaded = load_spec(spec)
+            cases = _all_cases(loaded, files)
+            if not cases:
+                click.echo(f"{spec}: no routing tests (add `tests:` to the spec, or give files of cases)")
+                return
+            run = run_cases(loaded, cases, at.date() if at is not None else today())
+        for failure in run.failures:
+            click.echo(failure.describe())
+        click.echo(run.summary())
+        if run.failures:
+            sys.exit(1)
+
+    return test
+
+
+def _all_cases(loaded: LoadedSpec, files: tuple[str, ...]) -> list[Case]:
+    """The spec's cases, then each file's; every file's problems reported at once."""
+    cases = spec_cases(loaded)
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            cases.extend(load_case_file(loaded, path))
+        except SpecError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise SpecError(problems)
+    return cases
+
+
+def markdown_plan(planned: Planned) -> str:
+    """The markdown plan, saying how the spec's own routing tests fare (offline, at the plan's date) when it has
+    any."""
+    tests: RoutingTestRun | None = None
+    if planned.loaded.spec.tests:
+        day = datetime.date.fromisoformat(planned.plan.at) if planned.plan.at else today()
+        tests = run_cases(planned.loaded, spec_cases(planned.loaded), day)
+    return render_markdown(planned.plan, tests=tests)
