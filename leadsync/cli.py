@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import threading
+from datetime import datetime
 from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -213,12 +214,18 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
 @click.option("--out", type=_Path(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none, 1: error).")
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
-def plan(spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool) -> None:
+@click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Plan as of this day (UTC) for owners' away dates. Default: today.")
+def plan(
+    spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool,
+    at: datetime | None = None,
+) -> None:
     """Compare SPEC with its workspace and print the smallest set of changes."""
     global _masking
     _masking = mask or fmt == "markdown"  # a markdown plan goes where a masked one must: its messages too
     with _errors():
-        planned = plan_spec(spec, snapshot_source(remote) if remote else live_source)
+        planned = plan_spec(spec, snapshot_source(remote) if remote else live_source,
+                            at=at.date() if at is not None else None)
         _warn(list(planned.warnings))
         if out is not None:
             _write_atomically(Path(out), dump_plan(planned.plan))

@@ -82,7 +82,7 @@ def live_source(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace
 def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
     """The provider of the spec's workspace; for `provider: sandbox`, over HTTP to an in-process sandbox."""
     spec = loaded.spec
-    group = spec.workspace.account_group
+    group, rate = spec.workspace.account_group, spec.workspace.max_rate
     provider: Provider
     if spec.workspace.provider == "sandbox":
         from leadsync import sandbox  # late: only sandbox workspaces need the server stack
@@ -91,9 +91,10 @@ def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
         state.parent.mkdir(parents=True, exist_ok=True)
         with sandbox.start(seed, state=state, vendor=spec.vendor) as running:
             if spec.vendor == "sonarly":
-                provider = SonarlyProvider.connect(running.url, running.api_key, "the sandbox's key", account_group=group)
+                provider = SonarlyProvider.connect(running.url, running.api_key, "the sandbox's key",
+                                                   account_group=group, max_rate=rate)  # fmt: skip
             else:
-                provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key")
+                provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key", max_rate=rate)
             try:
                 yield provider
             finally:
@@ -101,9 +102,9 @@ def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
         return
     assert spec.workspace.api_key_env is not None  # the spec checks make sure of it
     if spec.vendor == "sonarly":
-        provider = SonarlyProvider.from_environment(spec.workspace.api_key_env, account_group=group)
+        provider = SonarlyProvider.from_environment(spec.workspace.api_key_env, account_group=group, max_rate=rate)
     else:
-        provider = InstantlyProvider.from_environment(spec.workspace.api_key_env)
+        provider = InstantlyProvider.from_environment(spec.workspace.api_key_env, max_rate=rate)
     try:
         yield provider
     finally:
@@ -140,10 +141,21 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def plan_spec(spec_path: str | Path, remote: RemoteSource = live_source, *, at: date | None = None) -> Planned:
+def with_max_rate(loaded: LoadedSpec, max_rate: float | None) -> LoadedSpec:
+    """`loaded` with `--max-rate` in place of its `workspace.max_rate` (None: the spec's own)."""
+    if max_rate is None:
+        return loaded
+    workspace = loaded.spec.workspace.model_copy(update={"max_rate": max_rate})
+    return replace(loaded, spec=loaded.spec.model_copy(update={"workspace": workspace}))
+
+
+def plan_spec(
+    spec_path: str | Path, remote: RemoteSource = live_source, *, at: date | None = None,
+    max_rate: float | None = None,
+) -> Planned:
     """Load the spec, read the remote state, route (sticky pools see current owners) and plan, at the date
-    `at` (default today, UTC) for owners' absences."""
-    loaded = load_spec(spec_path)
+    `at` (default today, UTC) for owners' absences, sending at most `max_rate` requests a second if given."""
+    loaded = with_max_rate(load_spec(spec_path), max_rate)
     leads = load_leads(loaded)
     resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
     return Planned(loaded, make_spec_plan(loaded, leads, resolved, at=at), tuple(leads.warnings))
@@ -169,7 +181,7 @@ def make_spec_plan(
         resolved.remote,
         managed=resolved.managed,
         policy=spec.policy.to_state(),
-        capabilities=capabilities_for(spec.vendor),
+        capabilities=capabilities_for(spec.vendor, spec.workspace.max_rate),
         unrouted=[lead.key for lead in routing.unrouted],
         conflicts=[*resolved.conflicts, *full],
         spec=SpecRef(str(loaded.path), loaded.sha256),

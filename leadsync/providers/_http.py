@@ -84,7 +84,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.windows = ((1.0, int(per_second)), (60.0, int(per_minute)))
+        # at least one a window: a rate under 1/s (max_rate: 0.5) is kept by the minute's window
+        self.windows = ((1.0, max(1, int(per_second))), (60.0, max(1, int(per_minute))))
         self.sent: tuple[deque[float], deque[float]] = (deque(), deque())  # when each finished request ended
         self.flying = 0  # requests held and not yet answered
         self.clock, self.sleep = clock, sleep

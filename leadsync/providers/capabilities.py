@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from leadsync.state import Capabilities
 
 #: Instantly API v2: add 1,000 leads a call; move and bulk-assign take lists of ids (their maximum is
@@ -21,6 +23,11 @@ SONARLY = Capabilities(
 )
 
 
-def capabilities_for(api: str) -> Capabilities:
-    """The capabilities of the vendor API `api` ("instantly" or "sonarly")."""
-    return SONARLY if api == "sonarly" else INSTANTLY
+def capabilities_for(api: str, max_rate: float | None = None) -> Capabilities:
+    """The capabilities of the vendor API `api` ("instantly" or "sonarly"), with leadsync's own request rate
+    capped at `max_rate` per second (and 60 times that a minute) when given: a share of the vendor's limit."""
+    caps = SONARLY if api == "sonarly" else INSTANTLY
+    if max_rate is None:
+        return caps
+    return replace(caps, requests_per_second=min(caps.requests_per_second, max_rate),
+                   requests_per_minute=min(caps.requests_per_minute, max_rate * 60))  # fmt: skip

@@ -21,7 +21,7 @@ from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check
 from leadsync.providers._paging import MAX_PAGES, PageBudget, PageBudgetSpent, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
-from leadsync.providers.capabilities import INSTANTLY
+from leadsync.providers.capabilities import INSTANTLY, capabilities_for
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
 from leadsync.state import Capabilities, KeyKind, ReadCost, normalise_email
 
@@ -80,20 +80,24 @@ class InstantlyProvider:
 
     @classmethod
     def from_environment(
-        cls, api_key_env: str, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None
+        cls, api_key_env: str, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None,
+        max_rate: float | None = None,
     ) -> InstantlyProvider:
         """The key from `$api_key_env`; the base URL from LEADSYNC_INSTANTLY_BASE_URL or the vendor's."""
         key = os.environ.get(api_key_env, "").strip()
         if not key:
             raise CredentialsError(f"no API key: set the environment variable {api_key_env} (named by the spec)")
         url = base_url or os.environ.get(BASE_URL_SETTING) or BASE_URL
-        return cls.connect(check_base_url(url, setting=BASE_URL_SETTING), key, f"${api_key_env}", transport=transport)
+        return cls.connect(check_base_url(url, setting=BASE_URL_SETTING), key, f"${api_key_env}", transport=transport,
+                           max_rate=max_rate)  # fmt: skip
 
     @classmethod
     def connect(
-        cls, base_url: str, api_key: str, key_source: str, *, transport: httpx.BaseTransport | None = None
+        cls, base_url: str, api_key: str, key_source: str, *, transport: httpx.BaseTransport | None = None,
+        max_rate: float | None = None,
     ) -> InstantlyProvider:
-        caps = cls.capabilities
+        """A provider of the workspace at `base_url`; `max_rate` caps its requests per second below the vendor's."""
+        caps = capabilities_for("instantly", max_rate)
         limiter = RateLimiter(caps.requests_per_second, caps.requests_per_minute)
         client = VendorClient(
             base_url, api_key, vendor="instantly", key_source=key_source, limiter=limiter,

@@ -56,7 +56,7 @@ from leadsync.providers._sonarly_api import (
 )
 from leadsync.providers.answers import sonarly_audience, sonarly_moved, sonarly_page, trace_id
 from leadsync.providers.base import NewLead, WriteRequest, WriteResult
-from leadsync.providers.capabilities import SONARLY
+from leadsync.providers.capabilities import SONARLY, capabilities_for
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
 from leadsync.state import Capabilities, ConflictReason, KeyKind
 
@@ -157,13 +157,15 @@ class SonarlyProvider:
         account_group: str | None,
         base_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_rate: float | None = None,
     ) -> SonarlyProvider:
         """The key from `$api_key_env`; the base URL from LEADSYNC_SONARLY_BASE_URL or the vendor's."""
         key = os.environ.get(api_key_env, "").strip()
         if not key:
             raise CredentialsError(f"no API key: set the environment variable {api_key_env} (named by the spec)")
         url = check_base_url(base_url or os.environ.get(BASE_URL_SETTING) or BASE_URL, setting=BASE_URL_SETTING)
-        return cls.connect(url, key, f"${api_key_env}", account_group=account_group, transport=transport)
+        return cls.connect(url, key, f"${api_key_env}", account_group=account_group, transport=transport,
+                           max_rate=max_rate)  # fmt: skip
 
     @classmethod
     def connect(
@@ -174,8 +176,9 @@ class SonarlyProvider:
         *,
         account_group: str | None,
         transport: httpx.BaseTransport | None = None,
+        max_rate: float | None = None,
     ) -> SonarlyProvider:
-        caps = cls.capabilities
+        caps = capabilities_for("sonarly", max_rate)
         limiter = RateLimiter(caps.requests_per_second, caps.requests_per_minute)
         client = SonarlyClient(_api_root(base_url.rstrip("/")), api_key, key_source=key_source, limiter=limiter,
                                transport=transport)  # fmt: skip

@@ -13,6 +13,7 @@ from typing import get_args
 
 from leadsync import state
 from leadsync.errors import Problem, closest
+from leadsync.providers.capabilities import capabilities_for
 from leadsync.spec.conditions import Condition, parse_condition
 from leadsync.spec.regexshape import ExpansionBudget
 from leadsync.spec.models import OutreachStatus, PoolRef, RoutingCase, Spec
@@ -88,6 +89,10 @@ class SpecChecker:
             self.problem(("workspace", "account_group"), "account_group is for Sonarly workspaces only", key=True)
         if ws.seed is not None and ws.provider != "sandbox":
             self.problem(("workspace", "seed"), "seed is for sandbox workspaces only", key=True)
+        vendor_rate = capabilities_for(self.spec.vendor).requests_per_second
+        if ws.max_rate is not None and ws.max_rate > vendor_rate:
+            self.problem(("workspace", "max_rate"), f"max_rate {ws.max_rate:g} is above the vendor's limit of "
+                                                    f"{vendor_rate:g} requests per second")  # fmt: skip
 
     def destination_kinds(self) -> None:
         provider = self.spec.workspace.provider

@@ -135,6 +135,10 @@ class Workspace(_Model):
     )
     account_group: str | None = Field(None, description="Sonarly: the account group, by name or id")
     seed: str | None = Field(None, description="sandbox: a seed file (JSON), relative to the spec")
+    max_rate: Number | None = Field(
+        None, gt=0, description="requests per second leadsync may send, at most the vendor's: a share of the "
+        "workspace's rate limit, which every integration of the team draws on"
+    )
 
 
 DESTINATION_KINDS: tuple[str, ...] = ("campaign", "campaign_id", "list", "list_id", "audience", "audience_id")
