@@ -16,8 +16,9 @@ own leads. On top of that ranking (docs/design.md, "Routing like a lead router")
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -72,8 +73,9 @@ class OwnerPool:
                 best, top = member, score
         return best
 
-    def rank(self, key: str) -> list[str]:
-        """Every member, best first, for `key`: the order in which they are offered its lead."""
+    def scores(self, key: str) -> list[tuple[float, str]]:
+        """(score, member) for `key`, best first: the order the lead asks members in, and how much each member
+        wants it (a member's scores all scale with its weight, so its order of leads never depends on it)."""
         data = key.encode()
         scored = []
         for member, seed in self._seeds:
@@ -81,7 +83,11 @@ class OwnerPool:
             h.update(data)
             scored.append((-member.weight / math.log((int.from_bytes(h.digest(), "big") + 1) / _SPAN), member.owner))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        return [owner for _, owner in scored]
+        return scored
+
+    def rank(self, key: str) -> list[str]:
+        """Every member, best first, for `key`: the order in which they are offered its lead."""
+        return [owner for _, owner in self.scores(key)]
 
 
 @dataclass(slots=True)
@@ -139,9 +145,22 @@ def allocate(
         left, keeper = placer.keep_sticky(unit) if unit.pool.sticky else (unit.asks, None)
         if left:
             rest.append((unit, left, keeper))
-    for unit, left, keeper in rest:
-        placer.place(unit, left, keeper)
+    placer.match([_Pending(unit, left, unit.pool, keeper) for unit, left, keeper in rest])
     return result
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A unit still to place: asking `pool`'s members (its own, then a fallback pool's) best first."""
+
+    unit: _Unit
+    asks: list[Ask]
+    pool: OwnerPool
+    keeper: str | None = None  # the account's owner: asked first, never displaced
+    passed: list[str] = field(default_factory=list)  # who could not take it, in the order asked
+    seen: set[str] = field(default_factory=set)  # pools asked so far
+    options: list[tuple[float, str]] = field(default_factory=list)
+    next: int = 0
 
 
 def _units(pool: OwnerPool, asks: Sequence[Ask]) -> Iterable[_Unit]:
@@ -192,34 +211,78 @@ class _Placer:
         self.sticky_why[unit.account, pool.name] = why
         return [ask for ask in unit.asks if ask.slot not in taken], owner if pool.by != "lead" else None
 
-    def place(self, unit: _Unit, asks: list[Ask], keeper: str | None = None) -> None:
-        """Give `asks` (one unit) to its account's owner if it has room, else to the best-ranked member with
-        room, else down the fallbacks, else nobody (pool full)."""
-        pool, passed, seen = unit.pool, [], set()
-        if keeper is not None:
-            if self._can_take(keeper, asks):
-                self.give(asks, keeper, self.sticky_why[unit.account, pool.name] + " (account owner wins)")
-                return
-            passed.append(keeper)
-        while True:
-            seen.add(pool.name)
-            for i, owner in enumerate(pool.rank(unit.account)):
-                if owner in passed:
+    def match(self, pending: list[_Pending]) -> None:
+        """Deferred acceptance (Gale-Shapley with capacities): each unit asks the members of its pool best first;
+        a member with room holds it; a full one keeps the units that score it highest and turns the weakest away,
+        which then asks its next member. The result does not depend on the order units ask in, and a member's
+        weight or capacity changing moves only what its new room (or want) must: no order-of-arrival churn.
+        Units no member takes go to the pool's fallback owner, then its fallback pool, else nobody."""
+        while pending:
+            for p in pending:
+                p.seen.add(p.pool.name)
+                p.options = [(math.inf, p.keeper)] if p.keeper is not None else []
+                p.options += [pair for pair in p.pool.scores(p.unit.account) if pair[1] not in p.passed]
+                p.next, p.keeper = 0, None
+            held = self._defer(pending)
+            rejected = [p for i, p in enumerate(pending) if i not in held]
+            for i, owner in held.items():
+                p = pending[i]
+                self.give(p.asks, owner, self._reason(p, owner))
+            pending = []
+            for p in rejected:  # canonical order: the order `allocate` sorted them in
+                fallback, nxt = p.pool.fallback_owner, p.pool.fallback_pool
+                if fallback is not None and self._can_take(fallback, p.asks):
+                    self.give(p.asks, fallback, f"fallback of pool '{p.pool.name}': {_passed(p.passed, self)}")
                     continue
-                if self._can_take(owner, asks):
-                    self.give(asks, owner, _why(pool, i, passed, owner, self))
-                    return
-                passed.append(owner)
-            if pool.fallback_owner is not None:
-                if self._can_take(pool.fallback_owner, asks):
-                    self.give(asks, pool.fallback_owner, f"fallback of pool '{pool.name}': {_passed(passed, self)}")
-                    return
-                passed.append(pool.fallback_owner)
-            nxt = pool.fallback_pool
-            if nxt is None or nxt in seen or nxt not in self.pools:
-                break
-            pool = self.pools[nxt]
-        self.give(asks, None, f"no member or fallback can take it: {_passed(passed, self)}")
+                if fallback is not None:
+                    p.passed.append(fallback)
+                if nxt is not None and nxt not in p.seen and nxt in self.pools:
+                    p.pool = self.pools[nxt]
+                    pending.append(p)
+                else:
+                    self.give(p.asks, None, f"no member or fallback can take it: {_passed(p.passed, self)}")
+
+    def _defer(self, pending: list[_Pending]) -> dict[int, str]:
+        """Run the proposals; unit index -> the member holding it at the end."""
+        holding: dict[str, list[tuple[float, bytes, int]]] = {}  # member -> min-heap of (score, order, unit)
+        used: Counter[str] = Counter()  # leads held per member in this round
+        owner_of: dict[int, str] = {}
+        queue = deque(range(len(pending)))
+        while queue:
+            i = queue.popleft()
+            p = pending[i]
+            size = len(p.asks)
+            while p.next < len(p.options):
+                score, owner = p.options[p.next]
+                p.next += 1
+                room = self.room(owner) - used[owner]
+                if (owner in self.away and any(a.current != owner for a in p.asks)) or self.room(owner) < size:
+                    p.passed.append(owner)
+                    continue
+                if room == math.inf:
+                    owner_of[i] = owner
+                    break
+                heap = holding.setdefault(owner, [])
+                heapq.heappush(heap, (score, p.unit.order, i))
+                used[owner] += size
+                owner_of[i] = owner
+                while used[owner] > self.room(owner):  # full: the units it wants least ask elsewhere
+                    _, _, j = heapq.heappop(heap)
+                    used[owner] -= len(pending[j].asks)
+                    del owner_of[j]
+                    pending[j].passed.append(owner)
+                    if j != i:
+                        queue.append(j)
+                if i in owner_of:
+                    break
+        return owner_of
+
+    def _reason(self, p: _Pending, owner: str) -> str:
+        if p.options and p.options[0] == (math.inf, owner):
+            return self.sticky_why[p.unit.account, p.unit.pool.name] + " (account owner wins)"
+        passed = [o for o in p.passed if o != owner]
+        rank = p.pool.rank(p.unit.account).index(owner)
+        return _why(p.pool, rank, passed, owner, self)
 
     def _can_take(self, owner: str, asks: list[Ask]) -> bool:
         # an away owner takes nothing new, but a lead it owns already is not new to it

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -26,8 +27,9 @@ from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, mask_text, render
 from leadsync.render._common import count
-from leadsync.routing import Explanation, Router
-from leadsync.spec import LoadedSpec, load_leads, load_spec
+from leadsync.render.explanation import render_explanation
+from leadsync.routing import Router
+from leadsync.spec import load_leads, load_spec
 from leadsync.workflow import (
     apply_session,
     live_source,
@@ -35,6 +37,8 @@ from leadsync.workflow import (
     read_workspace_data,
     sandbox_paths,
     snapshot_source,
+    today,
+    with_max_rate,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -167,12 +171,18 @@ def validate(specs: tuple[str, ...]) -> None:
 @click.argument("spec", type=_Path(dir_okay=False))
 @click.argument("keys", nargs=-1, required=True)
 @click.option("--current-owner", metavar="OWNER", help="Explain as if each lead were owned by OWNER now (sticky pools).")
-def explain(spec: str, keys: tuple[str, ...], current_owner: str | None) -> None:
+@click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Explain as of this day (UTC) for owners' away dates. Default: today.")
+def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: datetime | None) -> None:
     """Show which route and owner each lead KEY gets, and why."""
     with _errors():
         loaded = load_spec(spec)
-        by_key = load_leads(loaded).by_key()
+        leads = load_leads(loaded)
+        by_key, day = leads.by_key(), at.date() if at is not None else today()
         router = Router(loaded)
+        # with capacities a lead's owner depends on the others: all the spec's leads are placed together
+        # (offline, so as if none had an owner yet), unless --current-owner asks about one lead's own case
+        among = router.route(leads.leads, at=day, explain=True) if router.capacity and not current_owner else None
         missing = []
         for raw in keys:
             key = loaded.spec.key_kind.normalise(raw)
@@ -180,29 +190,15 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None) -> None
             if lead is None:
                 missing.append(raw)
                 continue
-            click.echo(_render_explanation(loaded, router.explain(lead, current_owner), str(lead.origin)))
+            explanation = router.explain(lead, current_owner, at=day)
+            if among is not None and key in among.reasons:
+                owner = next(d.owner for d in among.desired if d.key == key)
+                explanation = replace(explanation, owner=owner, owner_reason=among.reasons[key] + " (placed with the "
+                                      f"spec's {len(leads.leads):,} leads, as if none had an owner yet)")  # fmt: skip
+            color = _color() is not False and sys.stdout.isatty()
+            click.echo(render_explanation(loaded.spec, explanation, str(lead.origin), color=color))
         if missing:
             _fail(f"not among the leads of {spec}: {', '.join(missing)}")
-
-
-def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: str) -> str:
-    color = _color() is not False and sys.stdout.isatty()
-
-    def style(text: str, **kwargs: Any) -> str:
-        return click.style(text, **kwargs) if color else text
-
-    lines = [style(explanation.key, bold=True) + f"  ({origin})"]
-    for check in explanation.checks:
-        mark = style("✓", fg="green") if check.matched else style("✗", fg="red")
-        lines.append(f"  {mark} route {check.route}")
-        lines.extend(f"      {reason}" for reason in check.reasons)
-    if explanation.destination is None:
-        lines.append("  -> unrouted: no route matched; leadsync reports this lead and never touches it")
-    else:
-        field, value = loaded.spec.destinations[explanation.destination].ref
-        lines.append(f"  -> {style(explanation.destination, bold=True)} ({field} {value!r}) via route {explanation.route}")
-        lines.append(f"     owner: {explanation.owner or '(unchanged)'} — {explanation.owner_reason}")
-    return "\n".join(lines)
 
 
 @main.command()
@@ -216,16 +212,18 @@ def _render_explanation(loaded: LoadedSpec, explanation: Explanation, origin: st
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 @click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Plan as of this day (UTC) for owners' away dates. Default: today.")
+@click.option("--max-rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Send at most N requests a second (default: the spec's workspace.max_rate, else the vendor's).")
 def plan(
     spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool,
-    at: datetime | None = None,
+    at: datetime | None = None, max_rate: float | None = None,
 ) -> None:
     """Compare SPEC with its workspace and print the smallest set of changes."""
     global _masking
     _masking = mask or fmt == "markdown"  # a markdown plan goes where a masked one must: its messages too
     with _errors():
         planned = plan_spec(spec, snapshot_source(remote) if remote else live_source,
-                            at=at.date() if at is not None else None)
+                            at=at.date() if at is not None else None, max_rate=max_rate)
         _warn(list(planned.warnings))
         if out is not None:
             _write_atomically(Path(out), dump_plan(planned.plan))
@@ -247,7 +245,12 @@ def plan(
               metavar="SECONDS", callback=lambda _ctx, _param, value: _finite(value, "--job-timeout"),
               help="How long to wait for a move's background job, or for a bulk-assign to show, before leaving it "
                    "open: the apply then ends not converged and the next one settles it. Default: 300.")  # fmt: skip
-def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool, job_timeout: float | None) -> None:
+@click.option("--max-rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="Send at most N requests a second (default: the spec's workspace.max_rate, else the vendor's).")
+def apply(
+    target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool, job_timeout: float | None,
+    max_rate: float | None = None,
+) -> None:
     """Make the workspace match SPEC (or carry out a saved PLANFILE, and nothing else), then verify it converged."""
     global _masking
     _masking = mask
@@ -256,7 +259,7 @@ def apply(target: str, auto_approve: bool, dry_run: bool, force: bool, mask: boo
         spec = saved.spec.path if saved is not None else target
         if saved is not None and not Path(spec).is_file():
             _fail(f"{target} was planned from {spec}, which is not here: apply from the folder plan ran in")
-        with apply_session(load_spec(spec), job_timeout=job_timeout) as session:
+        with apply_session(with_max_rate(load_spec(spec), max_rate), job_timeout=job_timeout) as session:
             _warn(list(session.leads.warnings))  # what plan and validate warn of, before anything is sent
             if session.resumed is not None and session.resumed.ended:
                 _err(f"The previous apply (run {session.resumed.run}) left background jobs running: they were "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,26 @@ def test_a_pool_nobody_can_take_from_is_a_pool_full_conflict(team: Path) -> None
 def test_a_bad_date_is_a_clear_error(team: Path) -> None:
     code, _, err = leadsync("plan", "team-routing.yaml", "--at", "2026-13-01")
     assert code == 1 and "--at" in err and "Traceback" not in err
+
+
+def test_max_rate_above_the_vendors_is_a_located_error(team: Path) -> None:
+    team.write_text(team.read_text().replace("  seed: team-routing.remote.json\n",
+                                             "  seed: team-routing.remote.json\n  max_rate: 150\n"))  # fmt: skip
+    code, _, err = leadsync("validate", "team-routing.yaml")
+    assert code == 1 and "team-routing.yaml:9:13: max_rate 150 is above the vendor's limit of 100 requests per second" in err
+
+
+def test_max_rate_caps_the_request_rate(team: Path) -> None:
+    """A rate cap, so a lower bound on time (never an upper one): N calls at R a second take at least (N - R) / R."""
+    started = time.monotonic()
+    code, out, err = leadsync("plan", "team-routing.yaml", "--format", "json", "--max-rate", "4")
+    elapsed = time.monotonic() - started
+    assert code == 0, err
+    calls = json.loads(out)["workspace"]["read"]["calls"]
+    assert calls >= 10 and elapsed >= (calls - 4) / 4, (calls, elapsed)
+
+
+def test_explain_places_a_lead_among_the_specs_leads(team: Path) -> None:
+    code, out, err = leadsync("explain", "team-routing.yaml", "greta.jensen25@acme25.test", "--at", HOLIDAY)
+    assert code == 0, err
+    assert "owner: dana — pool 'smb-team'" in out and "placed with the spec's 37 leads" in out
