@@ -141,3 +141,12 @@ def test_explain_places_a_lead_among_the_specs_leads(team: Path) -> None:
     code, out, err = leadsync("explain", "team-routing.yaml", "greta.jensen25@acme25.test", "--at", HOLIDAY)
     assert code == 0, err
     assert "owner: dana — pool 'smb-team'" in out and "placed with the spec's 37 leads" in out
+
+
+def test_the_markdown_plan_shows_capacity_away_and_the_routing_tests(team: Path) -> None:
+    code, out, err = leadsync("plan", "team-routing.yaml", "--format", "markdown", "--at", HOLIDAY)
+    assert code == 0, err
+    assert "| owner | before | after | Δ | capacity |" in out
+    assert re.search(r"\| alice \| \d+ \| \d+ \| [+-]\d+ \| 9 \|", out), out
+    assert "- bob is away on 2026-12-22 (2026-12-20 to 2027-01-04)" in out
+    assert "**Routing tests:** ✅ 4 of 4 passed" in out

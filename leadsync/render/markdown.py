@@ -89,7 +89,13 @@ def _owners(plan: Plan, labels: Labels) -> list[str]:
         [labels.owner(o.owner) or "(unassigned)", f"{o.before:,}", f"{o.after:,}", f"{o.after - o.before:+,}"]
         for o in plan.owners
     ]
-    return ["", "#### Owner load", "", *_table(["owner", "before", "after", "Δ"], rows, "owners")]
+    header = ["owner", "before", "after", "Δ"]
+    if any(o.capacity is not None for o in plan.owners):  # against capacity, for owners that have one
+        header.append("capacity")
+        for row, o in zip(rows, plan.owners, strict=True):
+            over = " ⚠️ over" if o.capacity is not None and o.after > o.capacity else ""
+            row.append("-" if o.capacity is None else f"{o.capacity:,}{over}")
+    return ["", "#### Owner load", "", *_table(header, rows, "owners")]
 
 
 def _pools(plan: Plan) -> list[str]:
@@ -193,7 +199,8 @@ def _lists(plan: Plan, labels: Labels) -> list[str]:
             "Warnings",
             len(plan.warnings),
             "warnings",
-            [f"`{mask_key(w.key)}` {labels.text(w.message)}" for w in plan.warnings[:LIST_LIMIT]],
+            [(f"`{mask_key(w.key)}` " if w.key is not None else "") + labels.text(w.message)
+             for w in plan.warnings[:LIST_LIMIT]],
         ),
     ]
     for title, total, what, items in sections:

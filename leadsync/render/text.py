@@ -208,7 +208,8 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
     if plan.warnings:
         out.heading("Warnings:")
         out.capped(
-            (("!", f"{show(w.key)}  {labels.text(w.message)}") for w in plan.warnings), len(plan.warnings), limit
+            (("!", (f"{show(w.key)}  " if w.key is not None else "") + labels.text(w.message)) for w in plan.warnings),
+            len(plan.warnings), limit,
         )
     if not plan.safety.safe:
         out.heading("Safety: apply needs --force:")
