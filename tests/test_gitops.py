@@ -298,7 +298,10 @@ def test_gitlab_upsert_helper_compiles() -> None:
 
 def test_pre_commit_hook() -> None:
     hooks = load(HOOKS)
-    assert isinstance(hooks, list) and len(hooks) == 1
+    assert isinstance(hooks, list) and [h["id"] for h in hooks] == ["leadsync-validate", "leadsync-test"]
+    test_hook = hooks[1]  # one spec and its case files, named in the user's args: never the changed files
+    assert test_hook["entry"] == "leadsync test" and test_hook["pass_filenames"] is False
+    assert test_hook["files"] == hooks[0]["files"]
     hook = hooks[0]
     assert hook["id"] == "leadsync-validate"
     assert hook["entry"] == "leadsync validate"
@@ -315,6 +318,15 @@ def test_pre_commit_hook() -> None:
         "specs/examples/quickstart.remote.json",
     ):
         assert not files.search(path), path
+
+
+def test_pre_commit_test_entry_runs_an_example_specs_routing_tests() -> None:
+    leadsync = shutil.which("leadsync", path=str(Path(sys.executable).parent)) or shutil.which("leadsync")
+    assert leadsync
+    entry = load(HOOKS)[1]["entry"].split()
+    done = subprocess.run([*entry[:0], leadsync, *entry[1:], "specs/examples/team-routing.yaml"], cwd=ROOT,
+                          check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "4 cases: 4 passed, 0 failed" in done.stdout, done.stdout + done.stderr
 
 
 def test_pre_commit_entry_validates_the_example_specs() -> None:
