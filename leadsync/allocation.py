@@ -129,12 +129,47 @@ def allocate(
 
     `capacity`: owner -> the most leads it may hold; `load`: what each owner holds already whatever the pools do
     (fixed-owner routes, leads no route touches, protected leads), counted against its capacity first. `away`:
-    owners who take no new leads."""
-    result = Allocation(load=Counter(load or {}))
+    owners who take no new leads.
+
+    A lead nobody can take is left where it is, with its current owner: it then counts against that owner's
+    capacity, so placement runs again with it counted, until no such lead is left uncounted (each round sets at
+    least one aside, and counting more only takes room away, so what was refused stays refused)."""
+    standing = Counter(load or {})
+    aside: dict[int, str] = {}  # slot -> why nobody could take it
+    while True:
+        result = _place_once(asks, pools, capacity, away, standing, aside)
+        # what nobody took, by unit: a unit with a lead that stays with an owner is set aside whole (an account
+        # is never split between nobody and somebody), and its owned leads count for their owners
+        refused: dict[tuple[str, str], list[Ask]] = {}
+        for name in sorted(asks):
+            for a in asks[name]:
+                if a.slot not in aside and result.owners[a.slot] is None:
+                    refused.setdefault((name, a.account if pools[name].by != "lead" else a.key), []).append(a)
+        stranded = [group for group in refused.values() if any(a.current is not None for a in group)]
+        if not stranded:
+            for slot, why in aside.items():
+                result.owners[slot], result.reasons[slot] = None, why
+            return result
+        for group in stranded:
+            for a in group:
+                aside[a.slot] = result.reasons[a.slot]
+                if a.current is not None:
+                    standing[a.current] += 1
+
+
+def _place_once(
+    asks: Mapping[str, Sequence[Ask]],
+    pools: Mapping[str, OwnerPool],
+    capacity: Mapping[str, int],
+    away: frozenset[str],
+    standing: Counter[str],
+    aside: Mapping[int, str],
+) -> Allocation:
+    result = Allocation(load=Counter(standing))
     units = [
         unit
         for name in sorted(asks)
-        for unit in _units(pools[name], asks[name])
+        for unit in _units(pools[name], [a for a in asks[name] if a.slot not in aside])
     ]
     for unit in units:
         unit.order = hashlib.blake2b(f"{unit.account}\0{unit.pool.name}".encode(), digest_size=16).digest()
@@ -297,10 +332,13 @@ def _passed(owners: list[str], placer: _Placer) -> str:
         return "no member"
     notes = []
     for owner in dict.fromkeys(owners):
+        held, cap = placer.result.load[owner], placer.capacity.get(owner)
         if owner in placer.away:
             notes.append(f"{owner} away")
+        elif cap is not None and held < cap:  # room left, but not for all of an account's leads
+            notes.append(f"{owner} too little room ({held}/{cap})")
         else:
-            notes.append(f"{owner} full ({placer.result.load[owner]}/{placer.capacity.get(owner)})")
+            notes.append(f"{owner} full ({held}/{cap})")
     return ", ".join(notes)
 
 

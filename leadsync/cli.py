@@ -30,6 +30,7 @@ from leadsync.render._common import count
 from leadsync.render.explanation import render_explanation
 from leadsync.routing import Router
 from leadsync.spec import load_leads, load_spec
+from leadsync.spec.models import MIN_RATE
 from leadsync.workflow import (
     apply_session,
     live_source,
@@ -50,6 +51,12 @@ JOB_TIMEOUT_MAX = 86_400.0
 def _finite(value: float | None, option: str) -> float | None:
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a number of seconds", param_hint=option)
+    return value
+
+
+def _rate(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):  # FloatRange lets nan through; inf is no cap at all
+        raise click.BadParameter(f"{value} is not a number of requests per second", param=param)
     return value
 
 
@@ -212,7 +219,7 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 @click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Plan as of this day (UTC) for owners' away dates. Default: today.")
-@click.option("--max-rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+@click.option("--max-rate", type=click.FloatRange(min=MIN_RATE), metavar="N", callback=_rate,
               help="Send at most N requests a second (default: the spec's workspace.max_rate, else the vendor's).")
 def plan(
     spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool,
@@ -245,7 +252,7 @@ def plan(
               metavar="SECONDS", callback=lambda _ctx, _param, value: _finite(value, "--job-timeout"),
               help="How long to wait for a move's background job, or for a bulk-assign to show, before leaving it "
                    "open: the apply then ends not converged and the next one settles it. Default: 300.")  # fmt: skip
-@click.option("--max-rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
+@click.option("--max-rate", type=click.FloatRange(min=MIN_RATE), metavar="N", callback=_rate,
               help="Send at most N requests a second (default: the spec's workspace.max_rate, else the vendor's).")
 def apply(
     target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool, job_timeout: float | None,

@@ -15,7 +15,7 @@ from pathlib import Path as FsPath
 
 from pydantic import TypeAdapter, ValidationError
 
-from leadsync.errors import Location, Problem, SpecError
+from leadsync.errors import Location, Problem, RoutingError, SpecError
 from leadsync.routing import Router
 from leadsync.spec import LoadedSpec
 from leadsync.spec.checks import SpecChecker, resolve_inside
@@ -140,6 +140,12 @@ def run_cases(loaded: LoadedSpec, cases: list[Case], at: datetime.date | None = 
     router = Router(loaded)
     results = []
     for case in cases:
+        try:  # as plan routes it: a value a route cannot read (a size of 'lots') is an error there, so a failure here
+            router.route([case.lead], at=at)
+        except RoutingError as exc:
+            error = "; ".join(p.message for p in exc.problems)
+            results.append(CaseResult(case, None, None, None, (f"routing refuses this lead: {error}",)))
+            continue
         found = router.explain(case.lead, None, at=at)
         results.append(CaseResult(case, found.route, found.destination, found.owner,
                                   _mismatches(case.expect, found.route, found.destination, found.owner)))  # fmt: skip

@@ -27,7 +27,7 @@ from leadsync.safefs import ensure_real_dir, has_nul
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
-from leadsync.state import Conflict, ConflictReason, Unmanaged
+from leadsync.state import Conflict, ConflictReason, RemoteLead, Unmanaged
 from leadsync.unmet import unmet_names
 
 #: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
@@ -145,6 +145,9 @@ def with_max_rate(loaded: LoadedSpec, max_rate: float | None) -> LoadedSpec:
     """`loaded` with `--max-rate` in place of its `workspace.max_rate` (None: the spec's own)."""
     if max_rate is None:
         return loaded
+    vendor = capabilities_for(loaded.spec.vendor).requests_per_second
+    if max_rate > vendor:
+        raise PlanError(f"--max-rate {max_rate:g} is above the vendor's limit of {vendor:g} requests per second")
     workspace = loaded.spec.workspace.model_copy(update={"max_rate": max_rate})
     return replace(loaded, spec=loaded.spec.model_copy(update={"workspace": workspace}))
 
@@ -208,8 +211,13 @@ def _routing_context(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorks
     protect = frozenset(spec.policy.protect)
     spec_keys = frozenset(lead.key for lead in leads.leads)
     removes = spec.policy.unmanaged is Unmanaged.REMOVE
-    standing = Counter(r.owner for r in records if r.owner is not None and r.key not in spec_keys and not removes)
-    pinned = frozenset(r.key for r in records if r.key is not None and r.statuses and not protect.isdisjoint(r.statuses))
+    def protected(r: RemoteLead) -> bool:
+        return bool(r.statuses) and not protect.isdisjoint(r.statuses)
+
+    # what no spec lead routes stays, unless `unmanaged: remove` takes it, which never takes a protected lead
+    standing = Counter(r.owner for r in records
+                       if r.owner is not None and r.key not in spec_keys and (not removes or protected(r)))  # fmt: skip
+    pinned = frozenset(r.key for r in records if r.key is not None and protected(r))
     return {"current_owners": current, "standing": standing, "pinned": pinned}
 
 

@@ -98,3 +98,14 @@ def test_an_away_member_keeps_its_leads_that_hash_to_it_in_a_non_sticky_pool() -
     placed = allocate({"p": asks}, {"p": p}, capacity={}, away=frozenset({"ana"}))
     assert placed.owners == {0: "ana", 1: "bo", 2: "bo"}  # kept; new ones not given; non-sticky: it moves
     assert "ranked 2, after ana away" in placed.reasons[1]
+
+
+def test_an_account_nobody_can_take_stays_and_counts_for_its_owner() -> None:
+    """Found by review: an account larger than any room was left with its owner, who then got new leads on top."""
+    pool = OwnerPool("p", [Member("a", "a@x.test", 1), Member("b", "b@x.test", 1)], False, by="company")
+    big = [Ask(i, f"k{i}@big.test", "company=k", "b") for i in range(4)]
+    new = [Ask(10 + i, f"n{i}@new{i}.test", f"company=n{i}", None) for i in range(4)]
+    placed = allocate({"p": big + new}, {"p": pool}, capacity={"a": 1, "b": 3})
+    assert all(placed.owners[a.slot] is None for a in big)  # pool full: left with b, never split
+    assert placed.load["b"] == 4 and [placed.owners[a.slot] for a in new].count("b") == 0
+    assert [placed.owners[a.slot] for a in new].count("a") == 1  # a has room for one; b none (4 of 3)

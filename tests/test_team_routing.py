@@ -150,3 +150,18 @@ def test_the_markdown_plan_shows_capacity_away_and_the_routing_tests(team: Path)
     assert re.search(r"\| alice \| \d+ \| \d+ \| [+-]\d+ \| 9 \|", out), out
     assert "- bob is away on 2026-12-22 (2026-12-20 to 2027-01-04)" in out
     assert "**Routing tests:** ✅ 4 of 4 passed" in out
+
+
+def test_max_rate_on_the_command_line_is_checked(team: Path) -> None:
+    for value, message in (("nan", "nan is not a number of requests per second"),
+                           ("inf", "inf is not a number of requests per second"),
+                           ("0.01", "0.01 is not in the range x>=0.1"),
+                           ("150", "--max-rate 150 is above the vendor's limit of 100 requests per second")):  # fmt: skip
+        code, _, err = leadsync("plan", "team-routing.yaml", "--max-rate", value)
+        assert code == 1 and message in err and "Traceback" not in err, (value, err)
+
+
+def test_a_routing_case_routing_refuses_fails(team: Path) -> None:
+    Path("cases.yaml").write_text("- {lead: {email: a@b.test, company_size: lots}, expect: {route: everyone-else}}\n")
+    code, out, _ = leadsync("test", "team-routing.yaml", "cases.yaml")
+    assert code == 1 and "cases.yaml:1: case 1 (a@b.test): routing refuses this lead: company_size: 'lots'" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from leadsync.state import Capabilities
@@ -29,5 +30,7 @@ def capabilities_for(api: str, max_rate: float | None = None) -> Capabilities:
     caps = SONARLY if api == "sonarly" else INSTANTLY
     if max_rate is None:
         return caps
-    return replace(caps, requests_per_second=min(caps.requests_per_second, max_rate),
-                   requests_per_minute=min(caps.requests_per_minute, max_rate * 60))  # fmt: skip
+    # whole requests per window, rounded down, as the limiter counts them: never faster than asked, and the
+    # plan's predicted time is the limiter's (1.5/s runs at 1 a second, 90 a minute)
+    return replace(caps, requests_per_second=min(caps.requests_per_second, max(1, math.floor(max_rate))),
+                   requests_per_minute=min(caps.requests_per_minute, math.floor(max_rate * 60)))  # fmt: skip

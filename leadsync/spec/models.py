@@ -124,6 +124,10 @@ WORKSPACE_RULES: list[dict[str, Any]] = [
 ]
 
 
+#: the lowest request rate leadsync keeps to: six a minute (the limiter counts whole requests per minute)
+MIN_RATE = 0.1
+
+
 class Workspace(_Model):
     """Where the leads live. A key itself never appears here: only the name of its environment variable."""
 
@@ -136,7 +140,7 @@ class Workspace(_Model):
     account_group: str | None = Field(None, description="Sonarly: the account group, by name or id")
     seed: str | None = Field(None, description="sandbox: a seed file (JSON), relative to the spec")
     max_rate: Number | None = Field(
-        None, gt=0, description="requests per second leadsync may send, at most the vendor's: a share of the "
+        None, ge=MIN_RATE, description="requests per second leadsync may send, at most the vendor's: a share of the "
         "workspace's rate limit, which every integration of the team draws on"
     )
 
