@@ -265,6 +265,11 @@ class _Placer:
                 self.give(p.asks, owner, self._reason(p, owner))
             pending = []
             for p in rejected:  # canonical order: the order `allocate` sorted them in
+                # an account turned away to fit a smaller one can leave room that a unit refused earlier fits in
+                spare = next((o for o in p.pool.rank(p.unit.account) if self._can_take(o, p.asks)), None)
+                if spare is not None:
+                    self.give(p.asks, spare, self._reason(p, spare))
+                    continue
                 fallback, nxt = p.pool.fallback_owner, p.pool.fallback_pool
                 if fallback is not None and self._can_take(fallback, p.asks):
                     self.give(p.asks, fallback, f"fallback of pool '{p.pool.name}': {_passed(p.passed, self)}")

@@ -27,7 +27,7 @@ from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import FORMATS, mask_key, mask_text, render
 from leadsync.render._common import count
-from leadsync.render.explanation import render_explanation
+from leadsync.render.explanation import plain as render_plain, render_explanation
 from leadsync.routing import Router
 from leadsync.spec import load_leads, load_spec
 from leadsync.spec.models import MIN_RATE
@@ -202,8 +202,9 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
                 owner = next(d.owner for d in among.desired if d.key == key)
                 explanation = replace(explanation, owner=owner, owner_reason=among.reasons[key] + " (placed with the "
                                       f"spec's {len(leads.leads):,} leads, as if none had an owner yet)")  # fmt: skip
-            color = _color() is not False and sys.stdout.isatty()
-            click.echo(render_explanation(loaded.spec, explanation, str(lead.origin), color=color))
+            style = click.style if _color() is not False and sys.stdout.isatty() else render_plain
+            places = {name: d.ref for name, d in loaded.spec.destinations.items()}
+            click.echo(render_explanation(explanation, str(lead.origin), places, style=style))
         if missing:
             _fail(f"not among the leads of {spec}: {', '.join(missing)}")
 

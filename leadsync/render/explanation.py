@@ -1,21 +1,25 @@
-"""`leadsync explain`'s output: the routes tried for one lead, and the owner and why."""
+"""`leadsync explain`'s output: the routes tried for one lead, and the owner and why. Pure text: the caller
+says what each destination names and how to style (the CLI passes click.style on a terminal)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import click
-
 from leadsync.routing import Explanation
-from leadsync.spec.models import Spec
+
+Style = Callable[..., str]
 
 
-def render_explanation(spec: Spec, explanation: Explanation, origin: str, *, color: bool = False) -> str:
-    """The lines `leadsync explain` prints for one lead (`origin`: where the lead was read)."""
+def plain(text: str, **_: Any) -> str:
+    return text
 
-    def style(text: str, **kwargs: Any) -> str:
-        return click.style(text, **kwargs) if color else text
 
+def render_explanation(
+    explanation: Explanation, origin: str, places: Mapping[str, tuple[str, str]], *, style: Style = plain
+) -> str:
+    """The lines `leadsync explain` prints for one lead (`origin`: where the lead was read; `places`: each
+    destination's (field, value), as the spec names it)."""
     lines = [style(explanation.key, bold=True) + f"  ({origin})"]
     for check in explanation.checks:
         mark = style("✓", fg="green") if check.matched else style("✗", fg="red")
@@ -24,10 +28,10 @@ def render_explanation(spec: Spec, explanation: Explanation, origin: str, *, col
     if explanation.destination is None:
         lines.append("  -> unrouted: no route matched; leadsync reports this lead and never touches it")
     else:
-        field, value = spec.destinations[explanation.destination].ref
+        field, value = places[explanation.destination]
         lines.append(f"  -> {style(explanation.destination, bold=True)} ({field} {value!r}) via route {explanation.route}")
         lines.append(f"     owner: {explanation.owner or '(unchanged)'} — {explanation.owner_reason}")
     return "\n".join(lines)
 
 
-__all__ = ["render_explanation"]
+__all__ = ["plain", "render_explanation"]
