@@ -200,8 +200,9 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
             explanation = router.explain(lead, current_owner, at=day)
             if among is not None and key in among.reasons:
                 owner = next(d.owner for d in among.desired if d.key == key)
-                explanation = replace(explanation, owner=owner, owner_reason=among.reasons[key] + " (placed with the "
-                                      f"spec's {len(leads.leads):,} leads, as if none had an owner yet)")  # fmt: skip
+                explanation = replace(explanation, owner=owner, owner_reason=among.reasons[key] + " (offline: placed with the "
+                                      f"spec's {len(leads.leads):,} leads, as if none had an owner yet; `leadsync plan` "
+                                      "counts the workspace's current owners, so its answer can differ)")  # fmt: skip
             style = click.style if _color() is not False and sys.stdout.isatty() else render_plain
             places = {name: d.ref for name, d in loaded.spec.destinations.items()}
             click.echo(render_explanation(explanation, str(lead.origin), places, style=style))
