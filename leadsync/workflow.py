@@ -1,4 +1,5 @@
-"""Orchestration: spec + remote state -> plan. The CLI calls these; they never print."""
+"""Orchestration: spec + remote state -> plan. The CLI calls these; they never print: what long work does is
+reported to a `leadsync.progress.Progress` (phases read, plan, write, wait, verify), which the CLI renders."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
 from leadsync.apply.saved import SavedPlanGuard
 from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.plan import Names, Plan, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
+from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers import capabilities_for
 from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
+from leadsync.render import summary_line
 from leadsync.providers.sonarly import SonarlyProvider
 from leadsync.routing import Router
 from leadsync.safefs import ensure_real_dir, has_nul
@@ -74,13 +77,39 @@ def snapshot_source(path: str | Path) -> RemoteSource:
 
 def live_source(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace:
     """The workspace the spec names, read through its provider (a sandbox is started in-process)."""
-    with open_provider(loaded) as provider:
-        return provider.read(destinations=destination_refs(loaded.spec), owners=owner_emails(loaded.spec), wanted=wanted)
+    return observed_source(SILENT)(loaded, wanted)
+
+
+def observed_source(progress: Progress) -> RemoteSource:
+    """`live_source`, its calls, pages and leads told to `progress`."""
+
+    def read(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace:
+        with open_provider(loaded, progress) as provider:
+            spec = loaded.spec
+            return provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
+
+    return read
+
+
+def read_summary(resolved: ResolvedWorkspace, verb: str = "Read") -> str:
+    """What a read found, for its phase's end line: `Read 50,000 leads in 14 destinations`."""
+    leads = sum(1 for record in resolved.remote if record.destination in resolved.managed)
+    places = len(resolved.managed)
+    return f"{verb} {leads:,} lead{'s' if leads != 1 else ''} in {places} destination{'s' if places != 1 else ''}"
+
+
+def plan_summary(plan: Plan) -> str:
+    """`Planned: 13 to add, 15 to move, 2 to reassign (12 writes)`, or `Planned: no changes`."""
+    if not plan.has_changes:
+        return "Planned: no changes"
+    writes, outcomes = plan.calls.writes, summary_line(plan).removeprefix("Plan: ").removesuffix(".")
+    return f"Planned: {outcomes} ({writes:,} write{'s' if writes != 1 else ''})"
 
 
 @contextmanager
-def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
-    """The provider of the spec's workspace; for `provider: sandbox`, over HTTP to an in-process sandbox."""
+def open_provider(loaded: LoadedSpec, progress: Progress = SILENT) -> Iterator[Provider]:
+    """The provider of the spec's workspace; for `provider: sandbox`, over HTTP to an in-process sandbox.
+    `progress` is told of its calls and of what its reads find."""
     spec = loaded.spec
     group, rate = spec.workspace.account_group, spec.workspace.max_rate
     provider: Provider
@@ -92,9 +121,10 @@ def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
         with sandbox.start(seed, state=state, vendor=spec.vendor) as running:
             if spec.vendor == "sonarly":
                 provider = SonarlyProvider.connect(running.url, running.api_key, "the sandbox's key",
-                                                   account_group=group, max_rate=rate)  # fmt: skip
+                                                   account_group=group, max_rate=rate, progress=progress)  # fmt: skip
             else:
-                provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key", max_rate=rate)
+                provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key", max_rate=rate,
+                                                     progress=progress)  # fmt: skip
             try:
                 yield provider
             finally:
@@ -102,19 +132,26 @@ def open_provider(loaded: LoadedSpec) -> Iterator[Provider]:
         return
     assert spec.workspace.api_key_env is not None  # the spec checks make sure of it
     if spec.vendor == "sonarly":
-        provider = SonarlyProvider.from_environment(spec.workspace.api_key_env, account_group=group, max_rate=rate)
+        provider = SonarlyProvider.from_environment(spec.workspace.api_key_env, account_group=group, max_rate=rate,
+                                                    progress=progress)  # fmt: skip
     else:
-        provider = InstantlyProvider.from_environment(spec.workspace.api_key_env, max_rate=rate)
+        provider = InstantlyProvider.from_environment(spec.workspace.api_key_env, max_rate=rate, progress=progress)
     try:
         yield provider
     finally:
         provider.close()
 
 
-def read_workspace_data(loaded: LoadedSpec, wanted: frozenset[str] = frozenset()) -> dict[str, Any]:
+def read_workspace_data(
+    loaded: LoadedSpec, wanted: frozenset[str] = frozenset(), progress: Progress = SILENT
+) -> dict[str, Any]:
     """The spec's workspace as a snapshot (the sandbox seed format, no keys): for `snapshot` and `import`."""
-    with open_provider(loaded) as provider:
-        return provider.read_data(destinations=destination_refs(loaded.spec), wanted=wanted)
+    places = len(loaded.spec.destinations)
+    with open_provider(loaded, progress) as provider, phase(progress, "read", totals={"destinations": places}) as done:
+        data = provider.read_data(destinations=destination_refs(loaded.spec), wanted=wanted)
+        records = len(data.get("leads", data.get("prospects", [])))
+        done.text = f"Read {records:,} lead record{'s' if records != 1 else ''}"
+        return data
 
 
 def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
@@ -154,14 +191,20 @@ def with_max_rate(loaded: LoadedSpec, max_rate: float | None) -> LoadedSpec:
 
 def plan_spec(
     spec_path: str | Path, remote: RemoteSource = live_source, *, at: date | None = None,
-    max_rate: float | None = None,
+    max_rate: float | None = None, progress: Progress = SILENT,
 ) -> Planned:
     """Load the spec, read the remote state, route (sticky pools see current owners) and plan, at the date
-    `at` (default today, UTC) for owners' absences, sending at most `max_rate` requests a second if given."""
+    `at` (default today, UTC) for owners' absences, sending at most `max_rate` requests a second if given.
+    The read and the planning are phases of `progress` (give `observed_source(progress)` for the read's counts)."""
     loaded = with_max_rate(load_spec(spec_path), max_rate)
     leads = load_leads(loaded)
-    resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
-    return Planned(loaded, make_spec_plan(loaded, leads, resolved, at=at), tuple(leads.warnings))
+    with phase(progress, "read", totals={"destinations": len(loaded.spec.destinations)}) as read:
+        resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
+        read.text = read_summary(resolved)
+    with phase(progress, "plan") as planning:
+        plan = make_spec_plan(loaded, leads, resolved, at=at)
+        planning.text = plan_summary(plan)
+    return Planned(loaded, plan, tuple(leads.warnings))
 
 
 def make_spec_plan(
@@ -278,9 +321,14 @@ def _adopt_legacy_journal(loaded: LoadedSpec, journal: Path) -> None:
 class ApplySession:
     """One apply: the workspace locked, its journal open, its state read and planned."""
 
-    def __init__(self, loaded: LoadedSpec, provider: Provider, state_dir: Path, identity: str | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedSpec, provider: Provider, state_dir: Path, identity: str | None = None,
+        progress: Progress = SILENT,
+    ) -> None:  # fmt: skip
         self.loaded = loaded
         self.provider = provider
+        self.progress = progress
+        self.first_read: int | None = None  # the first read's calls: what sizes the verifying read (its ETA)
         self.leads = load_leads(loaded)
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
@@ -290,16 +338,35 @@ class ApplySession:
         _adopt_legacy_journal(loaded, journal)
         self.journal = Journal(journal)
         self.resumed = self.journal.unfinished()
-        self.applier = Applier(provider, self.journal)
+        self.applier = Applier(provider, self.journal, progress=progress)
         if self.resumed is not None:
             self.applier.settle(self.resumed)
         self.plan, self.workspace = self.replan()
 
     def replan(self) -> tuple[Plan, ResolvedWorkspace]:
+        """Read the workspace and plan it: the first time as phases read and plan, then as the phase verify
+        (sized by the first read's calls)."""
         spec = self.loaded.spec
         wanted = frozenset(lead.key for lead in self.leads.leads)
-        resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
-        return make_spec_plan(self.loaded, self.leads, resolved, at=self.at), resolved
+        calls = sum(self.provider.stats.calls.values())
+        first = self.first_read is None
+        sized = {"destinations": len(spec.destinations)} if first else {"calls": self.first_read or 1}
+        with phase(self.progress, "read" if first else "verify", totals=sized, eta=None if first else "calls") as read:
+            resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
+            if first:
+                self.first_read = sum(self.provider.stats.calls.values()) - calls
+                read.text = read_summary(resolved)
+                return self._planned(resolved), resolved
+            plan = make_spec_plan(self.loaded, self.leads, resolved, at=self.at)
+            left = plan_summary(plan).removeprefix("Planned: ")
+            read.text = f"{read_summary(resolved, 'Re-read')}, {left if plan.has_changes else 'no changes'} left"
+            return plan, resolved
+
+    def _planned(self, resolved: ResolvedWorkspace) -> Plan:
+        with phase(self.progress, "plan") as planning:
+            plan = make_spec_plan(self.loaded, self.leads, resolved, at=self.at)
+            planning.text = plan_summary(plan)
+            return plan
 
     def use_saved(self, saved: Plan, path: str) -> None:
         """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made; and only it:
@@ -343,20 +410,23 @@ def lock_path(loaded: LoadedSpec, identity: str | None = None) -> Path:
 
 
 @contextmanager
-def apply_session(loaded: LoadedSpec, *, job_timeout: float | None = None) -> Iterator[ApplySession]:
+def apply_session(
+    loaded: LoadedSpec, *, job_timeout: float | None = None, progress: Progress = SILENT
+) -> Iterator[ApplySession]:
     """Open the spec's workspace for an apply: its provider, its lock, its journal (resuming an interrupted run).
-    `job_timeout`: how long to wait for a background job (and a bulk-assign to show), when not the provider's."""
+    `job_timeout`: how long to wait for a background job (and a bulk-assign to show), when not the provider's.
+    `progress`: told of each phase (read, plan, write, wait, verify) and of what it counts."""
     with ExitStack() as stack:
         if loaded.spec.workspace.provider == "sandbox":  # locked before its emulator opens the state file
             stack.enter_context(WorkspaceLock(lock_path(loaded)))
-            provider, identity = stack.enter_context(open_provider(loaded)), None
+            provider, identity = stack.enter_context(open_provider(loaded, progress)), None
         else:  # a vendor's lock is named by the workspace the vendor reports: one read call comes first
-            provider = stack.enter_context(open_provider(loaded))
+            provider = stack.enter_context(open_provider(loaded, progress))
             identity = workspace_identity(loaded, provider)
             stack.enter_context(WorkspaceLock(lock_path(loaded, identity)))
         if job_timeout is not None and hasattr(provider, "job_timeout"):  # Sonarly's moves have no jobs
             provider.job_timeout = job_timeout
-        session = ApplySession(loaded, provider, workspace_state_dir(loaded), identity)
+        session = ApplySession(loaded, provider, workspace_state_dir(loaded), identity, progress)
         try:
             yield session
         finally:

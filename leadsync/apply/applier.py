@@ -22,6 +22,10 @@ own work, or the apply stops (`PlanDiverged`) with nothing beyond it sent.
 
 Sending and waiting are apart: a phase's requests go out as fast as the client's limiter allows, and the
 background jobs they start are waited for on other threads, while the next phase is already being sent.
+
+Each round is told to a `leadsync.progress.Progress` as the phase `write` (sized by its operations: writes sent,
+and the leads moved, added, assigned and removed as each write's effect is done) and then `wait` (the jobs and
+bulk-assigns still being waited for once the last write went out). Waiters report on their own threads.
 """
 
 from __future__ import annotations
@@ -37,11 +41,14 @@ from leadsync.apply.inflight import InFlight, withhold
 from leadsync.apply.journal import Journal, Unfinished
 from leadsync.errors import LeadsyncError, UnavailableError
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, plan_digest
+from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers._http import AmbiguousWrite
 from leadsync.providers.base import AssignNotVisible, NewLead, OutcomeOpen, Provider, WriteRequest, WriteResult
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.state import ConflictReason
 
+#: what the progress counts of an operation's people once its write's effect is done
+DONE = {"move": "moved", "add": "added", "assign": "assigned", "remove": "removed"}
 #: a fresh read and plan of the workspace
 Replan = Callable[[], tuple[Plan, ResolvedWorkspace]]
 #: what leaves a write's outcome open: the re-read that follows settles it
@@ -155,6 +162,7 @@ class Applier:
         on_write: Callable[[WriteRequest], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        progress: Progress = SILENT,
     ) -> None:
         self.provider = provider
         self.journal = journal
@@ -164,6 +172,7 @@ class Applier:
         self.round_pause = round_pause
         self._lock = threading.Lock()
         self.on_write = on_write
+        self.progress = progress
         self.clock = clock
         self.sleep = sleep
         self._carried: dict[str, float] = {}  # jobs an earlier run left running, still not done: job -> started
@@ -264,10 +273,12 @@ class Applier:
         senders, waiters = ThreadPoolExecutor(self.workers), ThreadPoolExecutor(self.waiters)
         try:
             waits: list[Future[bool]] = []
-            for phase in phases.values():
-                waits += self._send_phase(phase, senders, waiters, report)
-            outcomes = [wait.result() for wait in waits]  # every one: a refused poll must not go unseen
-            return all(outcomes)
+            writes = len(plan.operations)
+            with phase(self.progress, "write", totals={"writes": writes}, eta="writes") as sending:
+                for ops in phases.values():
+                    waits += self._send_phase(ops, senders, waiters, report)
+                sending.text = f"Sent {writes:,} write{'s' if writes != 1 else ''}"
+            return self._wait_all(waits)
         except BaseException:
             senders.shutdown(cancel_futures=True)  # interrupted, or a write refused: send nothing more
             waiters.shutdown(cancel_futures=True)
@@ -275,6 +286,18 @@ class Applier:
         finally:
             senders.shutdown()
             waiters.shutdown()
+
+    def _wait_all(self, waits: list[Future[bool]]) -> bool:
+        """Wait for every write's job or read-back (a refused poll must not go unseen), as the phase `wait`."""
+        pending = [wait for wait in waits if not wait.done()]
+        with phase(self.progress, "wait", totals={"jobs": len(pending)}) as waiting:
+            for wait in pending:
+                wait.add_done_callback(lambda _done: self.progress.advanced("jobs"))
+            outcomes = [wait.result() for wait in waits]
+            opened = outcomes.count(False)
+            left = f" ({opened:,} left open, settled by re-reading)" if opened else ""
+            waiting.text = f"Waited for {len(pending):,} background job{'s' if len(pending) != 1 else ''}{left}"
+        return all(outcomes)
 
     def _send_phase(
         self, phase: Sequence[tuple[Operation, WriteRequest]], senders: ThreadPoolExecutor,
@@ -297,6 +320,7 @@ class Applier:
         finally:
             with self._lock:
                 report.writes += 1
+            self.progress.advanced("writes")
         self.journal.sent(seq, result.job_id)
         return waiters.submit(self._wait, op, seq, result, report)
 
@@ -313,6 +337,7 @@ class Applier:
                     self._open_jobs[str(result.job_id)] = self.journal.clock()
             return self._open(seq, exc, report, job=result.job_id if running else None)
         self.journal.done(seq, result.job_id)
+        self.progress.advanced(DONE.get(op.op, op.op), len(op.keys))
         if self.on_write is not None:
             self.on_write(result.request)
         return True

@@ -1,7 +1,8 @@
 """The HTTP side every provider shares: base URLs, keys, a client-side rate limiter, retries, error mapping.
 
 Reads and job polls are retried on 429, 5xx and connection errors, honouring Retry-After, with jittered
-exponential backoff and a retry budget. Writes are sent once: a write whose answer is lost raises
+exponential backoff and a retry budget. A vendor never reached at all (connection refused, no such host, no
+route) is tried twice more, quickly, and then named: "cannot reach the vendor at HOST:PORT (connection refused)". Writes are sent once: a write whose answer is lost raises
 `AmbiguousWrite`, and the caller re-reads to learn what happened (docs/design.md section 5).
 The API key is only ever in the Authorization header; no message, log or exception carries it, and whatever the
 vendor sends back is scrubbed of it (`_secrets.KeyScrubber`). Answers are bounded in size and time.
@@ -15,9 +16,8 @@ import re
 import zlib
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,6 +27,8 @@ import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError, UnavailableError
 from leadsync.jsontext import JsonTooDeep, loads_bounded
+from leadsync.progress import SILENT, Progress
+from leadsync.providers._limiter import RateLimiter
 from leadsync.providers._secrets import WITHHELD, KeyScrubber, key_problem, map_strings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -67,67 +69,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class RateLimiter:
-    """At most `per_second` requests in any second and `per_minute` in any minute, shared by threads.
-
-    A request taken with `hold()` occupies a place from when it is sent until one window after its answer came
-    back: the vendor counts it when it arrives, some time between the two, so a limiter that counted send times
-    only would let latency squeeze two windows' worth of requests into one of the vendor's, and be answered 429.
-    `acquire()` counts a request at the moment it is called, for callers that do not report when it is done.
-    """
-
-    def __init__(
-        self,
-        per_second: float,
-        per_minute: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        # at least one a window: a rate under 1/s (max_rate: 0.5) is kept by the minute's window
-        self.windows = ((1.0, max(1, int(per_second))), (60.0, max(1, int(per_minute))))
-        self.sent: tuple[deque[float], deque[float]] = (deque(), deque())  # when each finished request ended
-        self.flying = 0  # requests held and not yet answered
-        self.clock, self.sleep = clock, sleep
-        self.lock = threading.Lock()
-
-    def acquire(self) -> None:
-        self._take()
-        self._give()
-
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        self._take()
-        try:
-            yield
-        finally:
-            self._give()
-
-    def _take(self) -> None:
-        while True:
-            with self.lock:
-                now = self.clock()
-                wait = 0.0
-                for (span, limit), sent in zip(self.windows, self.sent):
-                    while sent and sent[0] <= now - span:
-                        sent.popleft()
-                    if limit > 0 and len(sent) + self.flying >= limit:
-                        # the oldest finished request leaves the window then; if the window is all requests in
-                        # flight, look again shortly: one of them will be answered
-                        wait = max(wait, sent[0] + span - now if sent else 0.005)
-                if wait <= 0:
-                    self.flying += 1
-                    return
-            self.sleep(wait)
-
-    def _give(self) -> None:
-        with self.lock:
-            self.flying -= 1
-            now = self.clock()
-            for sent in self.sent:
-                sent.append(now)
-
-
 @dataclass
 class RetryPolicy:
     """How often and how long to retry. The budget is shared by every request of a client: `budget` retries,
@@ -143,6 +84,9 @@ class RetryPolicy:
     longest_wait: float = 120.0
     #: seconds one call may take, its attempts and waits together: a vendor silent or throttling for ever ends
     call_budget: float = 150.0
+    #: the pauses before each new attempt to reach a vendor that was never reached (refused, no such host):
+    #: it is most likely not there at all, and a whole backoff (13 s) only hid that
+    unreachable: tuple[float, ...] = (0.25, 0.75)
     rng: random.Random = field(default_factory=random.Random)
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -199,8 +143,12 @@ class VendorClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        progress: Progress = SILENT,
+        connect_timeout: float = 5.0,
     ) -> None:
         self.vendor = vendor
+        self.progress = progress  # told of every call (`leadsync.progress`)
+        self.reached = False  # whether the vendor ever answered: until it has, a refused connection fails fast
         self.key_source = key_source  # e.g. "$INSTANTLY_API_KEY": what messages name instead of the key
         problem = key_problem(api_key)
         if problem:
@@ -217,7 +165,7 @@ class VendorClient:
         self.http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": "leadsync", "Accept-Encoding": ENCODINGS},
-            timeout=min(timeout, deadline),
+            timeout=httpx.Timeout(min(timeout, deadline), connect=min(connect_timeout, timeout, deadline)),
             follow_redirects=False,
             trust_env=False,
             transport=transport,
@@ -249,6 +197,7 @@ class VendorClient:
             self.stats.calls[endpoint] += 1
             if retried:
                 self.stats.retries += 1
+        self.progress.advanced("calls")
 
     def _exchange(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
         """Send one request and read its whole answer, within `max_body` and `deadline`: `AnswerTooBig` or
@@ -274,6 +223,7 @@ class VendorClient:
                 raise AnswerTooSlow(f"{self.vendor}: {endpoint}: no whole answer within {self.deadline:g} s")
         if isinstance(outcome[0], BaseException):
             raise outcome[0]
+        self.reached = True
         return outcome[0]
 
     def _exchange_now(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
@@ -306,6 +256,10 @@ class VendorClient:
                 response = self._exchange(method, path, endpoint, **kwargs)
             except AnswerTooSlow as slow:
                 raise UnavailableError(str(slow)) from None  # one such wait is enough: never again per attempt
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self._reach_or_give_up(endpoint, attempt, exc, started)
+                attempt += 1
+                continue
             except httpx.TransportError as exc:
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})", started)
                 attempt += 1
@@ -323,8 +277,12 @@ class VendorClient:
             self._count(endpoint, retried=attempt > 0)
             try:
                 response = self._exchange(method, path, endpoint, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # the request never reached the vendor: resending cannot apply it twice
+                self._reach_or_give_up(endpoint, attempt, exc, started)
+                attempt += 1
+                continue
+            except httpx.PoolTimeout as exc:  # never sent either
                 self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({type(exc).__name__})", started)
                 attempt += 1
                 continue
@@ -339,6 +297,22 @@ class VendorClient:
             if response.status_code >= 500:
                 raise AmbiguousWrite(f"{endpoint}: HTTP {response.status_code}; it may or may not have been applied")
             return self._json(response, endpoint)
+
+    def _reach_or_give_up(self, endpoint: str, attempt: int, error: httpx.TransportError, started: float) -> None:
+        """A connection that could not be made. To a vendor never reached: two quick retries
+        (`RetryPolicy.unreachable`), then an UnavailableError naming where it was sought and why it failed. To
+        one that answered before (a restart, a blip), the usual backoff."""
+        why = unreachable_reason(error)
+        if self.reached:
+            self._wait_or_give_up(endpoint, attempt, None, f"connection failed ({why})", started)
+            return
+        pauses = self.retry.unreachable
+        if attempt >= len(pauses):
+            url = self.http.base_url
+            port = url.port or {"https": 443, "http": 80}.get(url.scheme, 0)
+            raise UnavailableError(f"{self.vendor}: cannot reach the vendor at {url.host}:{port} ({why}); {endpoint} "
+                                   f"failed {attempt + 1} times in {self.clock() - started:.1f} s")  # fmt: skip
+        self.sleep(pauses[attempt])
 
     def _wait_or_give_up(
         self, endpoint: str, attempt: int, response: httpx.Response | None, what: str, started: float
@@ -395,6 +369,24 @@ class VendorClient:
         raise ProviderError(f"{where}: HTTP {status}: {message}")
 
 
+def unreachable_reason(error: httpx.TransportError) -> str:
+    """Why a connection could not be made, in a few words: `connection refused`, `host not found`, ..."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return "no answer to the connection"
+    text = str(error).lower()
+    for words, reason in _UNREACHABLE:
+        if any(word in text for word in words):
+            return reason
+    return " ".join(str(error).split())[:120] or type(error).__name__
+
+
+_UNREACHABLE = (
+    (("refused",), "connection refused"),
+    (("name or service", "nodename nor servname", "getaddrinfo", "name resolution", "no address associated"),
+     "host not found"),
+    (("no route to host",), "no route to host"),
+    (("network is unreachable",), "network unreachable"),
+)  # fmt: skip
 _LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from leadsync.errors import ProviderError
+from leadsync.progress import Progress
 
 #: the most pages one listing may take (2,000,000 records at 100 a page): a vendor paging forever is stopped
 MAX_PAGES = 20_000
@@ -17,6 +18,20 @@ MAX_PAGES = 20_000
 MAX_READ_PAGES = 12_000
 #: pages in a row that bring nothing new before a listing is taken for a loop (old leads may repeat singly)
 STALE_PAGES = 3
+
+
+#: told the size of each page a listing reads
+OnPage = Callable[[int], None]
+
+
+def page_counter(progress: Progress) -> OnPage:
+    """An `on_page` counting a managed destination's pages and leads for `progress` (`leadsync.progress`)."""
+
+    def page(size: int) -> None:
+        progress.advanced("pages")
+        progress.advanced("leads", size)
+
+    return page
 
 
 class PageBudget:
@@ -44,6 +59,7 @@ def paginate_items(
     most_pages: int = MAX_PAGES,
     bound: str = "",
     budget: PageBudget | None = None,
+    on_page: OnPage | None = None,
 ) -> list[dict[str, Any]]:
     """Every item of a cursor-paginated listing: stops on an empty page (the last page may still carry a
     cursor) or `hasMore: false`, and keeps the first of any repeated id. With `max_pages`, raises
@@ -52,7 +68,7 @@ def paginate_items(
     A vendor that pages without end is stopped with `PagingRunaway`: a cursor it gave before (a loop), pages
     that bring only items already read, a page larger than the `limit` asked for (pages that grow), or more
     than `most_pages` pages in all (`bound`: why no more can be needed, for the message), or past the read's
-    shared `budget`."""
+    shared `budget`. `on_page` is told the size of each page read (for progress)."""
     items: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     seen: set[str] = set()
@@ -70,6 +86,8 @@ def paginate_items(
         batch = page.get("items") or []
         if limit is not None and len(batch) > limit:
             raise PagingRunaway(f"{endpoint}: page {pages} holds {len(batch)} items for a limit of {limit}")
+        if on_page is not None:
+            on_page(len(batch))
         before = len(items)
         for item in batch:
             items.setdefault(str(item.get("id")), item)

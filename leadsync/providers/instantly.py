@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 
 from leadsync.errors import CredentialsError, ProviderError
+from leadsync.progress import SILENT, Progress
 from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url, error_body
-from leadsync.providers._paging import MAX_PAGES, PageBudget, PageBudgetSpent, paginate_items
+from leadsync.providers._paging import MAX_PAGES, OnPage, PageBudget, PageBudgetSpent, page_counter, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY, capabilities_for
@@ -81,7 +82,7 @@ class InstantlyProvider:
     @classmethod
     def from_environment(
         cls, api_key_env: str, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None,
-        max_rate: float | None = None,
+        max_rate: float | None = None, progress: Progress = SILENT,
     ) -> InstantlyProvider:
         """The key from `$api_key_env`; the base URL from LEADSYNC_INSTANTLY_BASE_URL or the vendor's."""
         key = os.environ.get(api_key_env, "").strip()
@@ -89,19 +90,20 @@ class InstantlyProvider:
             raise CredentialsError(f"no API key: set the environment variable {api_key_env} (named by the spec)")
         url = base_url or os.environ.get(BASE_URL_SETTING) or BASE_URL
         return cls.connect(check_base_url(url, setting=BASE_URL_SETTING), key, f"${api_key_env}", transport=transport,
-                           max_rate=max_rate)  # fmt: skip
+                           max_rate=max_rate, progress=progress)  # fmt: skip
 
     @classmethod
     def connect(
         cls, base_url: str, api_key: str, key_source: str, *, transport: httpx.BaseTransport | None = None,
-        max_rate: float | None = None,
+        max_rate: float | None = None, progress: Progress = SILENT,
     ) -> InstantlyProvider:
-        """A provider of the workspace at `base_url`; `max_rate` caps its requests per second below the vendor's."""
+        """A provider of the workspace at `base_url`; `max_rate` caps its requests per second below the vendor's;
+        `progress` is told of its calls and of the pages and leads its reads find."""
         caps = capabilities_for("instantly", max_rate)
         limiter = RateLimiter(caps.requests_per_second, caps.requests_per_minute)
         client = VendorClient(
             base_url, api_key, vendor="instantly", key_source=key_source, limiter=limiter,
-            message_of=instantly_message, transport=transport,
+            message_of=instantly_message, transport=transport, progress=progress,
         )  # fmt: skip
         return cls(client)
 
@@ -124,7 +126,8 @@ class InstantlyProvider:
                               budget=self._pages)  # fmt: skip
 
     def _leads(
-        self, selector: Mapping[str, Any], max_pages: int | None = None, most_pages: int = MAX_PAGES, bound: str = ""
+        self, selector: Mapping[str, Any], max_pages: int | None = None, most_pages: int = MAX_PAGES, bound: str = "",
+        on_page: OnPage | None = None,
     ) -> list[dict[str, Any]]:
         endpoint = "POST /api/v2/leads/list"
 
@@ -137,7 +140,13 @@ class InstantlyProvider:
 
         return paginate_items(fetch, cursor_field="next_starting_after", max_pages=max_pages, limit=PAGE,
                               endpoint=f"instantly: {endpoint}", most_pages=most_pages, bound=bound,
-                              budget=self._pages)  # fmt: skip
+                              budget=self._pages, on_page=on_page)  # fmt: skip
+
+    def _destination(self, selector: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A managed destination's leads, counted as they come (`leadsync.progress`)."""
+        found = self._leads(selector, on_page=page_counter(self.client.progress))
+        self.client.progress.advanced("destinations")
+        return found
 
     def identity(self) -> str:
         """`instantly:<workspace id>`, the id the vendor gives the workspace the key is bound to (a workspace
@@ -192,7 +201,7 @@ class InstantlyProvider:
                 for ref in sorted(set(refs.values()))
             ]
             records: dict[str, dict[str, Any]] = {}
-            for batch in pool.map(self._leads, selectors):
+            for batch in pool.map(self._destination, selectors):
                 for lead in batch:
                     records.setdefault(str(lead["id"]), lead)
             outside_before = self._calls()

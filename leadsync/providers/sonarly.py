@@ -41,8 +41,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from leadsync.errors import AccessError, CredentialsError, ProviderError
+from leadsync.progress import SILENT, Progress
 from leadsync.providers._http import AmbiguousWrite, CallStats, RateLimiter, check_base_url
-from leadsync.providers._paging import PageBudget, paginate_items
+from leadsync.providers._paging import OnPage, PageBudget, page_counter, paginate_items
 from leadsync.providers._sonarly_api import (
     AudienceNotReady,
     MovedMeanwhile,
@@ -158,6 +159,7 @@ class SonarlyProvider:
         base_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
         max_rate: float | None = None,
+        progress: Progress = SILENT,
     ) -> SonarlyProvider:
         """The key from `$api_key_env`; the base URL from LEADSYNC_SONARLY_BASE_URL or the vendor's."""
         key = os.environ.get(api_key_env, "").strip()
@@ -165,7 +167,7 @@ class SonarlyProvider:
             raise CredentialsError(f"no API key: set the environment variable {api_key_env} (named by the spec)")
         url = check_base_url(base_url or os.environ.get(BASE_URL_SETTING) or BASE_URL, setting=BASE_URL_SETTING)
         return cls.connect(url, key, f"${api_key_env}", account_group=account_group, transport=transport,
-                           max_rate=max_rate)  # fmt: skip
+                           max_rate=max_rate, progress=progress)  # fmt: skip
 
     @classmethod
     def connect(
@@ -177,11 +179,12 @@ class SonarlyProvider:
         account_group: str | None,
         transport: httpx.BaseTransport | None = None,
         max_rate: float | None = None,
+        progress: Progress = SILENT,
     ) -> SonarlyProvider:
         caps = capabilities_for("sonarly", max_rate)
         limiter = RateLimiter(caps.requests_per_second, caps.requests_per_minute)
         client = SonarlyClient(_api_root(base_url.rstrip("/")), api_key, key_source=key_source, limiter=limiter,
-                               transport=transport)  # fmt: skip
+                               transport=transport, progress=progress)  # fmt: skip
         return cls(client, account_group=account_group)
 
     def close(self) -> None:
@@ -189,7 +192,7 @@ class SonarlyProvider:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def _listing(self, path: str, template: str) -> list[dict[str, Any]]:
+    def _listing(self, path: str, template: str, on_page: OnPage | None = None) -> list[dict[str, Any]]:
         endpoint, size = f"GET {template}", self.capabilities.page_size
 
         def fetch(cursor: str | None) -> Mapping[str, Any]:
@@ -200,7 +203,7 @@ class SonarlyProvider:
                                 LISTINGS[template])  # fmt: skip
 
         return paginate_items(fetch, cursor_field="nextCursor", limit=size, endpoint=f"sonarly: {endpoint}",
-                              budget=self._pages)  # fmt: skip
+                              budget=self._pages, on_page=on_page)  # fmt: skip
 
     def identity(self) -> str:
         """`sonarly:<account group id>`: the group the spec names, resolved as every request resolves it (by id
@@ -269,12 +272,12 @@ class SonarlyProvider:
         assert busy is not None
         raise busy.after(f"still so after waiting {self.ready_timeout:g} s")
 
-    def _prospects(self, audience_id: str) -> list[dict[str, Any]] | None:
+    def _prospects(self, audience_id: str, on_page: OnPage | None = None) -> list[dict[str, Any]] | None:
         """Every prospect of an audience; None when it is being populated past `ready_timeout`."""
         deadline = self.clock() + self.ready_timeout
         while True:
             try:
-                return self._listing(self._path(PROSPECTS, audience_id), PROSPECTS)
+                return self._listing(self._path(PROSPECTS, audience_id), PROSPECTS, on_page)
             except AudienceNotReady:
                 if self.clock() > deadline:
                     return None
@@ -375,7 +378,9 @@ class SonarlyProvider:
         managed = sorted({_audience_id(ref) for ref in refs.values()})
         records: dict[str, dict[str, Any]] = {}
         with ThreadPoolExecutor(READ_THREADS) as pool:
-            for ident, batch in zip(managed, pool.map(self._prospects, managed)):
+            counted, progress = page_counter(self.client.progress), self.client.progress
+            for ident, batch in zip(managed, pool.map(lambda ident: self._prospects(ident, counted), managed)):
+                progress.advanced("destinations")
                 if batch is None:
                     audiences[ident] = {**audiences[ident], "populating": True}
                 for prospect in batch or ():

@@ -1,0 +1,303 @@
+"""What long work shows on stderr (issue #16): the renderers of `leadsync.progress` events, for cli.py.
+
+On a terminal, a live display (rich): the phase, a bar where its size is known, its counts, rate, elapsed time
+and ETA. Without one (CI logs), plain lines: one when a phase starts, one every `interval` seconds while it runs
+(Terraform's "Still reading... [20s elapsed, ...]"), and one when it ends ("Read 50,000 leads in 14
+destinations: 512 calls, 12.3 s"). Nothing is shown before the command has run `DELAY` seconds: a quick one
+prints only its result. `--quiet` shows nothing; stdout is never written to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadsync.progress import SILENT, Progress
+
+#: seconds between two "Still ..." lines without a terminal; LEADSYNC_PROGRESS_INTERVAL changes it (tests)
+INTERVAL = 10.0
+#: seconds a command runs before its progress is first shown: one done sooner prints none of it;
+#: LEADSYNC_PROGRESS_DELAY changes it
+DELAY = 2.0
+#: phase -> (how it starts, its verb in "Still ...", what it did when it ends without a summary)
+LABELS = {
+    "read": ("Reading the workspace", "reading", "Read the workspace"),
+    "plan": ("Planning", "planning", "Planned"),
+    "write": ("Sending the writes", "writing", "Sent the writes"),
+    "wait": ("Waiting for background jobs", "waiting", "Background jobs done"),
+    "verify": ("Re-reading the workspace to verify", "verifying", "Re-read the workspace"),
+}
+#: the order counters are shown in; those with a total read "3 of 14 destinations"
+SHOWN = ("destinations", "writes", "jobs", "leads", "moved", "added", "assigned", "removed", "pages", "calls")
+#: how a counter reads after its number
+WORDS = {"destinations": "destinations", "writes": "writes", "jobs": "done", "leads": "leads", "moved": "leads moved",
+         "added": "leads added", "assigned": "leads assigned", "removed": "leads removed", "pages": "pages",
+         "calls": "calls"}  # fmt: skip
+
+
+@dataclass
+class Phase:
+    """A running phase and what it counted so far."""
+
+    name: str
+    started: float
+    totals: Mapping[str, int] = field(default_factory=dict)
+    eta: str | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def duration(seconds: float) -> str:
+    """`20s`, `1m05s`, `1h02m`: as Terraform writes elapsed time."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def _words(n: int, name: str) -> str:
+    """`14 destinations`, `1 destination`: the counter's words after its number."""
+    word = "jobs" if name == "jobs" else WORDS.get(name, name)
+    return f"{n:,} {word.removesuffix('s') if n == 1 and word.endswith('s') and ' ' not in word else word}"
+
+
+def start_line(phase: Phase) -> str:
+    label = LABELS.get(phase.name, (phase.name, phase.name, phase.name))[0]
+    about = "about " if phase.name == "verify" else ""  # the verifying read is sized by the first one
+    totals = ", ".join(f"{about}{_words(n, k)}" for k, n in phase.totals.items())
+    return f"{label} ({totals})..." if totals else f"{label}..."
+
+
+def counts(phase: Phase, now: float) -> list[str]:
+    """The phase's counters as words: `3 of 14 destinations`, `4,200 leads`, `42 calls`, `9.8 calls/s`, and
+    where the phase's size is known, its share done and the time left."""
+    shown = []
+    for name in SHOWN:
+        got, total = phase.counts.get(name, 0), phase.totals.get(name)
+        if total is None and not got:
+            continue
+        if name == "jobs":
+            shown.append(f"{got:,} of {total or 0:,} done")
+        elif total is not None:
+            shown.append(f"{got:,} of {'about ' if phase.name == 'verify' else ''}{_words(total, name)}")
+        else:
+            shown.append(_words(got, name))
+    elapsed = now - phase.started
+    if phase.eta is not None and phase.totals.get(phase.eta):
+        done, total = phase.counts.get(phase.eta, 0), phase.totals[phase.eta]
+        share = min(done, total) / total
+        shown.append(f"{share:.0%}")
+        if 0 < done < total and elapsed > 0:
+            shown.append(f"about {duration((total - done) * elapsed / done)} left")
+    calls = phase.counts.get("calls", 0)
+    if calls and elapsed >= 1:
+        shown.append(f"{calls / elapsed:.1f} calls/s")
+    return shown
+
+
+def still_line(phase: Phase, now: float) -> str:
+    verb = LABELS.get(phase.name, (phase.name, phase.name, phase.name))[1]
+    return f"Still {verb}... [{', '.join([f'{duration(now - phase.started)} elapsed', *counts(phase, now)])}]"
+
+
+def end_line(phase: Phase, summary: str, now: float) -> str:
+    said = summary or LABELS.get(phase.name, (phase.name, phase.name, phase.name))[2]
+    calls = phase.counts.get("calls", 0)
+    spent = f"{now - phase.started:.1f} s"
+    return f"{said}: {calls:,} call{'s' if calls != 1 else ''}, {spent}" if calls else f"{said} in {spent}"
+
+
+class _Shown:
+    """What both displays share: the running phase, its counters (under a lock: events come from many threads),
+    and the `delay` before anything is shown, so that a command done within it prints nothing of its progress
+    (a plan of a small workspace, a saved plan read from disk). A thread ticks until `close()`; `tick()` is public
+    so that a test with a fake clock needs none."""
+
+    def __init__(self, *, interval: float, delay: float, clock: Callable[[], float], ticking: bool) -> None:
+        self.interval, self.delay, self.clock = interval, delay, clock
+        self._lock = threading.Lock()
+        self._phase: Phase | None = None
+        self._since = clock()
+        self._shown = delay <= 0  # whether the delay has passed
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if ticking:
+            self._thread = threading.Thread(target=self._tick_until_closed, name="leadsync progress", daemon=True)
+            self._thread.start()
+
+    def started(self, phase: str, *, totals: Mapping[str, int] | None = None, eta: str | None = None) -> None:
+        with self._lock:
+            now = self.clock()
+            self._phase = Phase(phase, now, dict(totals or {}), eta)
+            if self._due(now):
+                self._begin(self._phase, now)
+
+    def advanced(self, counter: str, amount: int = 1) -> None:
+        with self._lock:
+            if self._phase is not None:
+                self._phase.counts[counter] += amount
+                if self._shown:
+                    self._update(self._phase, self.clock())
+
+    def ended(self, summary: str = "", *, failed: bool = False) -> None:
+        with self._lock:
+            phase, self._phase = self._phase, None
+            if phase is None:
+                return
+            now = self.clock()
+            if self._due(now):
+                self._end(phase, None if failed else end_line(phase, summary, now), now)  # an error says the rest
+
+    def tick(self) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._phase is not None:
+                if not self._shown and self._due(now):
+                    self._begin(self._phase, now)
+                elif self._shown:
+                    self._still(self._phase, now)
+
+    def _due(self, now: float) -> bool:
+        self._shown = self._shown or now - self._since >= self.delay
+        return self._shown
+
+    def _tick_until_closed(self) -> None:
+        while True:
+            pause = min(1.0, self.interval / 4)
+            if not self._shown:  # look again as the delay ends
+                pause = min(pause, max(0.05, self._since + self.delay - self.clock()))
+            if self._stop.wait(pause):
+                return
+            self.tick()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            self._close()
+
+    # what each display does, called under the lock
+    def _begin(self, phase: Phase, now: float) -> None: ...
+    def _update(self, phase: Phase, now: float) -> None: ...
+    def _still(self, phase: Phase, now: float) -> None: ...
+    def _end(self, phase: Phase, line: str | None, now: float) -> None: ...
+    def _close(self) -> None: ...
+
+
+class LineProgress(_Shown):
+    """Plain lines for logs: when a phase starts and ends, and every `interval` seconds in between."""
+
+    def __init__(
+        self, write: Callable[[str], None], *, interval: float = INTERVAL, delay: float = 0.0,
+        clock: Callable[[], float] = time.monotonic, ticking: bool = True,
+    ) -> None:  # fmt: skip
+        self.write = write
+        self._last = 0.0  # when the last line was written
+        super().__init__(interval=interval, delay=delay, clock=clock, ticking=ticking)
+
+    def _begin(self, phase: Phase, now: float) -> None:
+        self.write(start_line(phase))
+        self._last = now
+
+    def _still(self, phase: Phase, now: float) -> None:
+        if now - self._last >= self.interval:
+            self.write(still_line(phase, now))
+            self._last = now
+
+    def _end(self, phase: Phase, line: str | None, now: float) -> None:
+        if line is not None:
+            self.write(line)
+        self._last = now
+
+
+class LiveProgress(_Shown):
+    """A live display on a terminal (rich): the running phase, redrawn; each phase's end line stays."""
+
+    def __init__(
+        self, file: Any = None, *, force_terminal: bool | None = None, delay: float = 0.0,
+        clock: Callable[[], float] = time.monotonic, ticking: bool = True,
+    ) -> None:  # fmt: skip
+        from rich.console import Console  # late: only a terminal needs it
+
+        # rich honours NO_COLOR itself; highlighting off: the lines are ours, not rich's guess at them
+        self.console = Console(file=file or sys.stderr, highlight=False, force_terminal=force_terminal)
+        self._display: Any = None
+        self._task: Any = None
+        super().__init__(interval=0.25, delay=delay, clock=clock, ticking=ticking)
+
+    def _begin(self, phase: Phase, now: float) -> None:
+        from rich.progress import BarColumn, Progress as Display, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._close()
+        self._display = Display(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
+            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+            console=self.console, transient=True, refresh_per_second=4,
+        )  # fmt: skip
+        total = phase.totals.get(phase.eta) if phase.eta is not None else None
+        self._task = self._display.add_task(start_line(phase).removesuffix("..."), total=total or None, counts="")
+        self._update(phase, now)
+        self._display.start()
+
+    def _update(self, phase: Phase, now: float) -> None:
+        if self._display is not None:
+            done = phase.counts.get(phase.eta, 0) if phase.eta is not None else 0
+            self._display.update(self._task, completed=done, counts=", ".join(counts(phase, now)))
+
+    def _still(self, phase: Phase, now: float) -> None:
+        self._update(phase, now)  # the rate and the time left change with no event
+
+    def _end(self, phase: Phase, line: str | None, now: float) -> None:
+        self._close()
+        if line is not None:
+            self.console.print(line)
+
+    def _close(self) -> None:
+        if self._display is not None:
+            self._display.stop()
+            self._display = None
+
+
+def setting(name: str, default: float, *, zero: bool = False) -> float:
+    """A number of seconds from the environment variable `name` (> 0, or >= 0 with `zero`), else `default`."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if (0 <= value if zero else 0 < value) and value < float("inf") else default
+
+
+def interval() -> float:
+    """The seconds between "Still ..." lines: INTERVAL, or LEADSYNC_PROGRESS_INTERVAL."""
+    return setting("LEADSYNC_PROGRESS_INTERVAL", INTERVAL)
+
+
+def delay() -> float:
+    """The seconds before progress is first shown: DELAY, or LEADSYNC_PROGRESS_DELAY (0: at once)."""
+    return setting("LEADSYNC_PROGRESS_DELAY", DELAY, zero=True)
+
+
+@contextmanager
+def progress_shown(quiet: bool) -> Iterator[Progress]:
+    """The progress display for one command: none with `--quiet`, live on a terminal, else plain lines on stderr."""
+    if quiet:
+        yield SILENT
+        return
+    shown: LineProgress | LiveProgress
+    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+        shown = LiveProgress(delay=delay())
+    else:
+        shown = LineProgress(lambda line: print(line, file=sys.stderr, flush=True), interval=interval(), delay=delay())
+    try:
+        yield shown
+    finally:
+        shown.close()

@@ -1,0 +1,163 @@
+"""The progress renderers (issue #16), with a fake clock: plain lines for CI logs, and the live display's frames."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+
+from leadsync.cli_progress import LineProgress, LiveProgress, duration, interval
+from leadsync.progress import SILENT, phase
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def lines_of(clock: Clock, every: float = 10.0) -> tuple[LineProgress, list[str]]:
+    lines: list[str] = []
+    return LineProgress(lines.append, interval=every, clock=clock, ticking=False), lines
+
+
+def test_a_phase_has_a_start_line_still_lines_every_interval_and_an_end_line() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    shown.started("read", totals={"destinations": 14})
+    for second in range(1, 26):
+        clock.now += 1
+        shown.advanced("calls")
+        shown.advanced("pages")
+        shown.advanced("leads", 100)
+        if second == 12:
+            shown.advanced("destinations", 3)
+        shown.tick()
+    shown.ended("Read 2,500 leads in 14 destinations")
+    assert lines == [
+        "Reading the workspace (14 destinations)...",
+        "Still reading... [10s elapsed, 0 of 14 destinations, 1,000 leads, 10 pages, 10 calls, 1.0 calls/s]",
+        "Still reading... [20s elapsed, 3 of 14 destinations, 2,000 leads, 20 pages, 20 calls, 1.0 calls/s]",
+        "Read 2,500 leads in 14 destinations: 25 calls, 25.0 s",
+    ]
+
+
+def test_writes_show_their_share_and_the_time_left() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock, every=5)
+    shown.started("write", totals={"writes": 40}, eta="writes")
+    clock.now += 5
+    shown.advanced("writes", 10)
+    shown.advanced("moved", 2_000)
+    shown.advanced("calls", 12)
+    shown.tick()
+    assert lines[0] == "Sending the writes (40 writes)..."
+    assert lines[1] == ("Still writing... [5s elapsed, 10 of 40 writes, 2,000 leads moved, 12 calls, 25%, "
+                        "about 15s left, 2.4 calls/s]")  # fmt: skip
+
+
+def test_the_verifying_read_is_sized_by_the_first() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    shown.started("verify", totals={"calls": 500}, eta="calls")
+    clock.now += 65
+    shown.advanced("calls", 250)
+    shown.tick()
+    shown.ended()
+    assert lines == [
+        "Re-reading the workspace to verify (about 500 calls)...",
+        "Still verifying... [1m05s elapsed, 250 of about 500 calls, 50%, about 1m05s left, 3.8 calls/s]",
+        "Re-read the workspace: 250 calls, 65.0 s",
+    ]
+
+
+def test_no_still_line_before_the_interval_and_none_between_phases() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    shown.started("plan")
+    clock.now += 9.9
+    shown.tick()
+    shown.ended("Planned: 3 to add")
+    clock.now += 30
+    shown.tick()
+    shown.advanced("calls")  # outside a phase: ignored
+    assert lines == ["Planning...", "Planned: 3 to add in 9.9 s"]
+
+
+def test_nothing_is_shown_before_the_delay_and_a_phase_running_then_is_shown_from_there() -> None:
+    clock = Clock()
+    lines: list[str] = []
+    shown = LineProgress(lines.append, interval=10, delay=2, clock=clock, ticking=False)
+    shown.started("read", totals={"destinations": 1})
+    clock.now += 1
+    shown.advanced("calls")
+    shown.ended("Read 1 lead in 1 destination")  # done within the delay: a quick command prints none of it
+    shown.started("plan")
+    clock.now += 1.5
+    shown.tick()
+    shown.ended("Planned: no changes")
+    shown.started("write", totals={"writes": 1}, eta="writes")
+    assert lines == ["Planning...", "Planned: no changes in 1.5 s", "Sending the writes (1 write)..."]
+
+
+def test_counters_advanced_from_many_threads_all_count() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    shown.started("wait", totals={"jobs": 8000})
+    workers = [threading.Thread(target=lambda: [shown.advanced("jobs") for _ in range(1000)]) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    clock.now += 10
+    shown.tick()
+    assert lines[-1] == "Still waiting... [10s elapsed, 8,000 of 8,000 done]"
+
+
+def test_the_phase_helper_ends_the_phase_on_an_error_too() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    with pytest.raises(RuntimeError), phase(shown, "read"):
+        raise RuntimeError
+    with phase(shown, "plan") as summary:
+        summary.text = "Planned: no changes"
+    with phase(SILENT, "plan"):
+        pass
+    assert lines == ["Reading the workspace...", "Planning...", "Planned: no changes in 0.0 s"]  # the error says the rest
+
+
+def test_the_ticking_thread_writes_at_the_real_interval() -> None:
+    lines: list[str] = []
+    shown = LineProgress(lines.append, interval=0.2)
+    shown.started("read")
+    threading.Event().wait(0.5)
+    shown.ended()
+    shown.close()
+    assert lines[0] == "Reading the workspace..." and lines[1].startswith("Still reading... [0s elapsed")
+    assert 2 <= sum(line.startswith("Still") for line in lines) <= 3
+
+
+def test_durations_and_the_interval_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [duration(s) for s in (0.4, 20, 65, 3725)] == ["0s", "20s", "1m05s", "1h02m"]
+    monkeypatch.setenv("LEADSYNC_PROGRESS_INTERVAL", "0.5")
+    assert interval() == 0.5
+    for bad in ("0", "-1", "nan", "inf", "soon"):
+        monkeypatch.setenv("LEADSYNC_PROGRESS_INTERVAL", bad)
+        assert interval() == 10.0
+
+
+def test_the_live_display_draws_the_phase_and_leaves_its_end_line() -> None:
+    out = io.StringIO()
+    live = LiveProgress(out, force_terminal=True)  # a StringIO is no terminal: draw as if it were one
+    live.started("write", totals={"writes": 4}, eta="writes")
+    live.advanced("writes", 2)
+    live.advanced("moved", 300)
+    live._display.refresh()
+    live.ended("Sent 4 writes")
+    live.close()
+    drawn = out.getvalue()
+    assert "Sending the writes (4 writes)" in drawn and "2 of 4 writes, 300 leads moved" in drawn and "50%" in drawn
+    assert drawn.rstrip().endswith("Sent 4 writes in 0.0 s")
