@@ -539,8 +539,11 @@ def run_case(name: str, tree: Path, kill_after: float, cap_mib: int) -> dict[str
 
 
 def cell(text: str, limit: int = 100) -> str:
+    """`text` for a table cell, at most `limit` characters: cut in the middle, where a long path is (the end of
+    a line says what went wrong)."""
     text = text.replace("|", "/").replace("\0", "\\0")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    head = limit * 3 // 5
+    return text if len(text) <= limit else text[:head] + "…" + text[len(text) - (limit - head - 1):]
 
 
 def measure(name: str, tree: Path, options: argparse.Namespace) -> dict[str, Any] | str:
