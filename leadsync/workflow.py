@@ -351,22 +351,22 @@ class ApplySession:
         calls = sum(self.provider.stats.calls.values())
         first = self.first_read is None
         sized = {"destinations": len(spec.destinations)} if first else {"calls": self.first_read or 1}
-        with phase(self.progress, "read" if first else "verify", totals=sized, eta=None if first else "calls") as read:
-            resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
-            if first:
+        if first:
+            with phase(self.progress, "read", totals=sized) as read:
+                resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec),
+                                              wanted=wanted)  # fmt: skip
                 self.first_read = sum(self.provider.stats.calls.values()) - calls
                 read.text = read_summary(resolved)
-                return self._planned(resolved), resolved
+            with phase(self.progress, "plan") as planning:
+                plan = make_spec_plan(self.loaded, self.leads, resolved, at=self.at)
+                planning.text = plan_summary(plan)
+            return plan, resolved
+        with phase(self.progress, "verify", totals=sized, eta="calls") as verify:
+            resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec), wanted=wanted)
             plan = make_spec_plan(self.loaded, self.leads, resolved, at=self.at)
             left = plan_summary(plan).removeprefix("Planned: ")
-            read.text = f"{read_summary(resolved, 'Re-read')}, {left if plan.has_changes else 'no changes'} left"
-            return plan, resolved
-
-    def _planned(self, resolved: ResolvedWorkspace) -> Plan:
-        with phase(self.progress, "plan") as planning:
-            plan = make_spec_plan(self.loaded, self.leads, resolved, at=self.at)
-            planning.text = plan_summary(plan)
-            return plan
+            verify.text = f"{read_summary(resolved, 'Re-read')}, {left if plan.has_changes else 'no changes'} left"
+        return plan, resolved
 
     def use_saved(self, saved: Plan, path: str) -> None:
         """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made; and only it:
