@@ -559,15 +559,16 @@ def measure(name: str, tree: Path, options: argparse.Namespace) -> dict[str, Any
 
 
 def summary(r: dict[str, Any] | str) -> str:
+    """`exit, time, peak RSS (what went wrong; notes)`, as the README's tables give a run."""
     if isinstance(r, str):
         return r
-    said = [f"exit {r['code']}", f"{r['seconds']:.2f} s", f"{r['rss_mib']:.0f} MiB"]
+    said = []
     if r["traceback"]:
         said.append("traceback: " + cell(r["line"], 70))
     if r["outside"] != "no":
-        said.append("wrote outside: " + r["outside"])
+        said.append("**wrote outside**: " + r["outside"])
     said += r["notes"]
-    return ", ".join(said)
+    return f"{r['code']}, {r['seconds']:.1f} s, {r['rss_mib']:.0f} MiB" + (f" ({'; '.join(said)})" if said else "")
 
 
 def main() -> None:
@@ -581,7 +582,8 @@ def main() -> None:
     names = [n for n in CASES if not options.case or any(c.lower() in n.lower() for c in options.case)]
     if options.before:
         print(f"before: leadsync from {options.before}; after: leadsync from {options.tree}")
-        print("| case | before: exit, time to give up, peak RSS | after: exit, time, peak RSS | after: the line the user sees |")
+        print("| case | before: exit, time to give up, peak RSS | after: exit, time to give up, peak RSS "
+              "| after: the one line the user sees |")
         print("| --- | --- | --- | --- |")
     else:
         print(f"leadsync from {options.tree}")
@@ -591,7 +593,7 @@ def main() -> None:
         after = measure(name, options.tree, options)
         if options.before:
             before = measure(name, options.before, options)
-            line = after if isinstance(after, str) else cell(after["line"])
+            line = after if isinstance(after, str) else f"`{cell(after['line'])}`"
             print(f"| {name} | {cell(summary(before), 400)} | {cell(summary(after), 400)} | {line} |")
         elif isinstance(after, str):
             print(f"| {name} | {after} |")
