@@ -16,7 +16,16 @@ import click
 from leadsync import __version__
 from leadsync.cli_apply import apply
 from leadsync.cli_common import (
-    CliPath, err, errors, fail, max_rate_option, quiet_option, set_masking, use_color, warn, write_atomically,
+    CliPath,
+    err,
+    errors,
+    fail,
+    max_rate_option,
+    quiet_option,
+    set_masking,
+    use_color,
+    warn,
+    write_atomically,
 )  # fmt: skip
 from leadsync.cli_progress import progress_shown
 from leadsync.cli_show import refuse_a_saved_plan, show
@@ -24,10 +33,19 @@ from leadsync.cli_test import markdown_plan, test_command
 from leadsync.plan import dump_plan
 from leadsync.render import FORMATS, render
 from leadsync.render._common import count
-from leadsync.render.explanation import plain as render_plain, render_explanation
+from leadsync.render.explanation import plain as render_plain
+from leadsync.render.explanation import render_explanation
 from leadsync.routing import Router
 from leadsync.spec import load_leads, load_spec
-from leadsync.workflow import observed_source, plan_spec, read_workspace_data, sandbox_paths, snapshot_source, today
+from leadsync.workflow import (
+    observed_source,
+    plan_spec,
+    read_workspace_data,
+    sandbox_paths,
+    snapshot_source,
+    today,
+)
+
 
 class _Leadsync(click.Group):
     """Usage errors exit 1 like every other error (click's default 2 is `plan --detailed-exitcode`'s "changes")."""
@@ -282,7 +300,9 @@ def sandbox_serve(
       leadsync sandbox serve --seed specs/examples/quickstart.remote.json --port 8700
       leadsync sandbox serve --faults 'seed=7,429=0.05:burst=3' --rate-limit off
     """
-    from leadsync import sandbox as emulator  # late: only this command needs the server stack
+    from leadsync import (
+        sandbox as emulator,  # late: only this command needs the server stack
+    )
 
     def ready(url: str) -> None:
         err(f"leadsync sandbox listening on {url} (Ctrl-C to stop)")

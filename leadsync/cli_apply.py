@@ -12,7 +12,17 @@ import click
 from leadsync.apply import ApplyReport
 from leadsync.apply.applier import not_ready
 from leadsync.cli_common import (
-    JOB_TIMEOUT_MAX, CliPath, err, errors, fail, finite, max_rate_option, quiet_option, set_masking, use_color, warn,
+    JOB_TIMEOUT_MAX,
+    CliPath,
+    err,
+    errors,
+    fail,
+    finite,
+    max_rate_option,
+    quiet_option,
+    set_masking,
+    use_color,
+    warn,
 )  # fmt: skip
 from leadsync.cli_progress import progress_shown
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, RemoveOp, load_plan

@@ -235,7 +235,13 @@ class LiveProgress(_Shown):
         super().__init__(interval=0.25, delay=delay, clock=clock, ticking=ticking)
 
     def _begin(self, phase: Phase, now: float) -> None:
-        from rich.progress import BarColumn, Progress as Display, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as Display
 
         self._close()
         self._display = Display(

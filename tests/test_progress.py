@@ -107,7 +107,11 @@ def test_counters_advanced_from_many_threads_all_count() -> None:
     clock = Clock()
     shown, lines = lines_of(clock)
     shown.started("wait", totals={"jobs": 8000})
-    workers = [threading.Thread(target=lambda: [shown.advanced("jobs") for _ in range(1000)]) for _ in range(8)]
+    def count() -> None:
+        for _ in range(1000):
+            shown.advanced("jobs")
+
+    workers = [threading.Thread(target=count) for _ in range(8)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -151,13 +155,17 @@ def test_durations_and_the_interval_setting(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_the_live_display_draws_the_phase_and_leaves_its_end_line() -> None:
     out = io.StringIO()
-    live = LiveProgress(out, force_terminal=True)  # a StringIO is no terminal: draw as if it were one
+    clock = Clock()
+    live = LiveProgress(out, force_terminal=True, clock=clock, ticking=False)  # a StringIO is no terminal: as if
+    live.console.width = 120
     live.started("write", totals={"writes": 4}, eta="writes")
     live.advanced("writes", 2)
     live.advanced("moved", 300)
+    clock.now += 2
+    live.tick()
     live._display.refresh()
     live.ended("Sent 4 writes")
     live.close()
     drawn = out.getvalue()
-    assert "Sending the writes (4 writes)" in drawn and "2 of 4 writes, 300 leads moved" in drawn and "50%" in drawn
-    assert drawn.rstrip().endswith("Sent 4 writes in 0.0 s")
+    assert "Sending the writes (4 writes)" in drawn and "2 of 4 writes, 300 leads moved, 50%, about 2s left" in drawn
+    assert drawn.rstrip().endswith("Sent 4 writes in 2.0 s")

@@ -6,6 +6,7 @@ The progress interval is the real default (10 s): nothing here shortens it."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -92,7 +93,7 @@ def run(folder: Path, url: str, *args: str) -> tuple[int, str, list[tuple[float,
 def gaps(lines: list[tuple[float, str]], total: float) -> float:
     """The longest stretch without a line, from the start to the end of the run."""
     times = [0.0, *(t for t, _ in lines), total]
-    return max(b - a for a, b in zip(times, times[1:]))
+    return max(b - a for a, b in itertools.pairwise(times))
 
 
 def phases(lines: list[tuple[float, str]]) -> list[str]:
@@ -156,7 +157,7 @@ def test_max_rate_20_keeps_every_1_s_window_of_requests_at_20_or_under(
     monkeypatch.setattr(_http.App, "__call__", logged)
     seed = build(tmp_path, 10_000)
     with sandbox.start(seed, rate_limit=True) as running:
-        code, out, lines, seconds = run(tmp_path, running.url, "plan", "spec.yaml", "--max-rate", "20", "--quiet")
+        code, _, lines, _ = run(tmp_path, running.url, "plan", "spec.yaml", "--max-rate", "20", "--quiet")
         calls = sum(running.stats()["calls"].values())
     assert code == 0 and lines == []  # --quiet: no progress (and nothing else to say)
     assert len(arrivals) == calls > 100
