@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +23,8 @@ from leadsync.progress import SILENT, Progress
 
 #: seconds between two "Still ..." lines without a terminal; LEADSYNC_PROGRESS_INTERVAL changes it (tests)
 INTERVAL = 10.0
+#: the seconds over which the rate shown is measured
+RATE_SPAN = 10.0
 #: seconds a command runs before its progress is first shown: one done sooner prints none of it;
 #: LEADSYNC_PROGRESS_DELAY changes it
 DELAY = 2.0
@@ -51,6 +53,22 @@ class Phase:
     totals: Mapping[str, int] = field(default_factory=dict)
     eta: str | None = None
     counts: Counter[str] = field(default_factory=Counter)
+    #: (when, calls) as the display ticks, over the last RATE_SPAN seconds: the rate shown is the recent one
+    samples: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def sample(self, now: float) -> None:
+        self.samples.append((now, self.counts.get("calls", 0)))
+        while self.samples and self.samples[0][0] < now - RATE_SPAN:
+            self.samples.popleft()
+
+    def rate(self, now: float) -> float | None:
+        """Calls a second over the last RATE_SPAN seconds (a limiter's first burst is not a rate), or since the
+        phase began when it has not ticked for a second yet; None before a second has passed."""
+        calls = self.counts.get("calls", 0)
+        if self.samples and now - self.samples[0][0] >= 1:
+            since, then = self.samples[0]
+            return (calls - then) / (now - since)
+        return calls / (now - self.started) if now - self.started >= 1 else None
 
 
 def duration(seconds: float) -> str:
@@ -97,9 +115,9 @@ def counts(phase: Phase, now: float) -> list[str]:
         shown.append(f"{share:.0%}")
         if 0 < done < total and elapsed > 0:
             shown.append(f"about {duration((total - done) * elapsed / done)} left")
-    calls = phase.counts.get("calls", 0)
-    if calls and elapsed >= 1:
-        shown.append(f"{calls / elapsed:.1f} calls/s")
+    rate = phase.rate(now)
+    if phase.counts.get("calls") and rate is not None:
+        shown.append(f"{rate:.1f} calls/s")
     return shown
 
 
@@ -160,6 +178,7 @@ class _Shown:
         with self._lock:
             now = self.clock()
             if self._phase is not None:
+                self._phase.sample(now)
                 if not self._shown and self._due(now):
                     self._begin(self._phase, now)
                 elif self._shown:

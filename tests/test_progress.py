@@ -169,3 +169,15 @@ def test_the_live_display_draws_the_phase_and_leaves_its_end_line() -> None:
     drawn = out.getvalue()
     assert "Sending the writes (4 writes)" in drawn and "2 of 4 writes, 300 leads moved, 50%, about 2s left" in drawn
     assert drawn.rstrip().endswith("Sent 4 writes in 2.0 s")
+
+
+def test_the_rate_shown_is_the_recent_one_not_a_limiters_first_burst() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    shown.started("read")
+    shown.advanced("calls", 20)  # a window's worth at once, as a limiter lets them go
+    for _ in range(40):
+        clock.now += 0.25
+        shown.advanced("calls", 5)  # then 20 a second
+        shown.tick()
+    assert lines[1] == "Still reading... [10s elapsed, 220 calls, 20.0 calls/s]"  # 220 / 10 s would read 22.0

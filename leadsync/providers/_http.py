@@ -197,7 +197,6 @@ class VendorClient:
             self.stats.calls[endpoint] += 1
             if retried:
                 self.stats.retries += 1
-        self.progress.advanced("calls")
 
     def _exchange(self, method: str, path: str, endpoint: str, **kwargs: Any) -> httpx.Response:
         """Send one request and read its whole answer, within `max_body` and `deadline`: `AnswerTooBig` or
@@ -219,8 +218,10 @@ class VendorClient:
 
         with self.limiter.hold():
             threading.Thread(target=exchange, name=f"leadsync {endpoint}", daemon=True).start()
-            if not done.wait(self.deadline + 1.0):
-                raise AnswerTooSlow(f"{self.vendor}: {endpoint}: no whole answer within {self.deadline:g} s")
+            answered = done.wait(self.deadline + 1.0)
+        self.progress.advanced("calls")  # once it is over: calls still queued in the limiter are not made yet
+        if not answered:
+            raise AnswerTooSlow(f"{self.vendor}: {endpoint}: no whole answer within {self.deadline:g} s")
         if isinstance(outcome[0], BaseException):
             raise outcome[0]
         self.reached = True
