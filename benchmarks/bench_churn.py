@@ -6,15 +6,22 @@ On N synthetic leads (default 100,000) and pools of 5, 10 and 20 members (weight
 capacities (the pool ~85% full in total, uneven per member), each event is applied to one allocation and the
 leads whose owner changed are counted against the ideal:
 
-- join: the newcomer's fair share under the new weights (with capacities: min(share, its capacity));
+- join: the newcomer's share under the new weights;
 - leave: the leads the leaver held;
-- weight x2: |new share - old share| x N (with capacities, each share clamped to the member's capacity);
+- weight x2: |new share - old share| of the member;
 - capacity -20% (capacities only): the leads the member held over its new capacity.
+
+A member's share is N x its weight / the pool's; with capacities it is the capacity-aware share (water-filling:
+a member whose share would pass its capacity gets its capacity, and the rest is shared by weight among the
+others; what leadsync.allocation ranks by). The "clamped" column gives the ratio against an earlier definition,
+min(share, capacity) without sharing out the rest (it does not add up to N when a capacity binds).
 
 Non-sticky pools measure the hashing's own churn; sticky pools (each lead's `current` = its owner before) keep
 what they have, so a join or a weight change moves nothing by design, and a leave or a capacity cut moves
-only what must. Also printed: the largest deviation from the weights without capacities, and a check (asserted)
-that no owner ends above its capacity.
+only what must. Also printed: the largest deviation from the weights (without capacities) and from the capacity-aware shares
+(with them), and a check (asserted) that no owner ends above its capacity.
+
+    python benchmarks/bench_churn.py --once --leads 1000000   # one allocation: time and peak memory at scale
 
 Goal: moved / ideal <= 1.1x without capacities, <= 1.5x with them.
 """
@@ -25,6 +32,7 @@ import argparse
 import multiprocessing
 import platform
 import random
+import resource
 import sys
 import time
 from collections import Counter
@@ -46,11 +54,16 @@ class Row:
     moved: int
     member: int  # of the moves, those to the newcomer or grower, from the leaver or the cut member
     ideal: float
+    clamped: float  # the ideal by the earlier definition: min(share, capacity), the rest not shared out
     note: str = ""
 
     @property
     def ratio(self) -> float | None:
         return self.moved / self.ideal if self.ideal >= 1 else None
+
+    @property
+    def clamped_ratio(self) -> float | None:
+        return self.moved / self.clamped if self.clamped >= 1 else None
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class Result:
     size: int
     capacities: bool
     rows: list[Row]
-    deviation_pp: float | None  # largest |share of leads - share of weight|, no capacities only
+    deviation_pp: float  # largest |share of leads - share of weight| (capacity-aware share with capacities)
     seconds: list[float]  # per allocation
 
 
@@ -80,6 +93,18 @@ def capacities(weights: dict[str, float], n: int, seed: int) -> dict[str, int]:
     total = n / FILL
     scale = total / sum(raw.values())
     return {owner: int(v * scale) for owner, v in raw.items()}
+
+
+def water_filled(weights: dict[str, float], caps: dict[str, int], n: int) -> dict[str, float]:
+    """Each member's capacity-aware share of n leads: by weight, none above its capacity, the rest shared out."""
+    fixed, free, level = 0.0, sum(weights.values()), 0.0
+    for owner in sorted(weights, key=lambda o: (caps.get(o, float("inf")) / weights[o], o)):
+        cap = caps.get(owner, float("inf"))
+        if fixed + free * cap / weights[owner] >= n:
+            break
+        fixed, free = fixed + cap, free - weights[owner]
+    level = (n - fixed) / free if free > 0 else float("inf")
+    return {o: min(caps.get(o, float("inf")), level * w) for o, w in weights.items()}
 
 
 def run(
@@ -109,35 +134,40 @@ def measure(task: tuple[int, bool, int, int]) -> Result:
     total_w = sum(weights.values())
 
     def share(owner: str, ws: dict[str, float], cs: dict[str, int]) -> float:
+        return water_filled(ws, cs, n)[owner]
+
+    def clamped(owner: str, ws: dict[str, float], cs: dict[str, int]) -> float:
         fair = n * ws[owner] / sum(ws.values())
         return min(fair, cs[owner]) if owner in cs else fair
 
-    events: list[tuple[str, dict[str, float], dict[str, int], float, str]] = []
+    events: list[tuple[str, dict[str, float], dict[str, int], float, float, str]] = []
     # join: a newcomer of weight 2, with a capacity at the pool's own fill
     new_w = {**weights, "newcomer": 2.0}
     new_c = {**caps, "newcomer": int(n * 2.0 / sum(new_w.values()) / FILL)} if with_caps else {}
-    events.append(("join", new_w, new_c, share("newcomer", new_w, new_c), "newcomer"))
+    events.append(("join", new_w, new_c, share("newcomer", new_w, new_c), clamped("newcomer", new_w, new_c),
+                   "newcomer"))
     # leave: the member with the smallest capacity (or weight), so the rest still has room for every lead
     leaver = min(weights, key=lambda o: (caps.get(o, 0), weights[o], o))
     events.append(("leave", {o: w for o, w in weights.items() if o != leaver},
-                   {o: c for o, c in caps.items() if o != leaver}, float(held[leaver]), leaver))
+                   {o: c for o, c in caps.items() if o != leaver}, float(held[leaver]), float(held[leaver]), leaver))
     # weight x2: the member with the most room left (lowest weight without capacities): a capped member's
     # share could not grow
     grower = (max(weights, key=lambda o: (caps[o] / (n * weights[o] / total_w), o)) if with_caps
               else min(weights, key=lambda o: (weights[o], o)))
     doubled = {**weights, grower: weights[grower] * 2}
-    events.append(("weight x2", doubled, caps,
-                   abs(share(grower, doubled, caps) - share(grower, weights, caps)), grower))
+    events.append(("weight x2", doubled, caps, abs(share(grower, doubled, caps) - share(grower, weights, caps)),
+                   abs(clamped(grower, doubled, caps) - clamped(grower, weights, caps)), grower))
     if with_caps:
         # capacity -20%: the full member with the largest capacity (a member with room might lose nothing)
         full = [o for o in weights if held[o] >= caps[o]] or list(weights)
         cut = max(full, key=lambda o: (caps[o], o))
         cut_c = {**caps, cut: int(caps[cut] * 0.8)}
-        events.append(("capacity -20%", weights, cut_c, float(max(0, held[cut] - cut_c[cut])), cut))
+        over = float(max(0, held[cut] - cut_c[cut]))
+        events.append(("capacity -20%", weights, cut_c, over, over, cut))
 
     rows: list[Row] = []
     for sticky in (False, True):
-        for event, ws, cs, ideal, who in events:
+        for event, ws, cs, ideal, old_ideal, who in events:
             after = run(keys, ws, cs, sticky, before if sticky else None, seconds)
             moved = sum(1 for a, b in zip(before, after) if a != b)
             # the moves the event itself asks for; the rest are other members' leads re-dealt among them
@@ -146,12 +176,23 @@ def measure(task: tuple[int, bool, int, int]) -> Result:
             note = f"{who}" + (f", {unplaced:,} unplaced" if unplaced else "")
             if sticky and event in ("join", "weight x2"):
                 note += " (sticky: keeps what it has, no rebalancing)"
-            rows.append(Row(size, with_caps, sticky, event, moved, mine, ideal, note))
+            rows.append(Row(size, with_caps, sticky, event, moved, mine, ideal, old_ideal, note))
 
-    deviation = None
-    if not with_caps:
-        deviation = 100 * max(abs(held[o] / n - w / total_w) for o, w in weights.items())
+    target = water_filled(weights, caps, n)  # the weights' own shares when no capacity is given
+    deviation = 100 * max(abs(held[o] - target[o]) / n for o in weights)
     return Result(size, with_caps, rows, deviation, seconds)
+
+
+def once(n: int, seed: int) -> None:
+    """One allocation of n leads in a 20-member pool with capacities: its time and the process's peak memory."""
+    keys = leads(n, seed)
+    weights = members(20, seed)
+    caps = capacities(weights, n, seed)
+    seconds: list[float] = []
+    run(keys, weights, caps, False, None, seconds)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n:,} leads, 20 members with capacities: {seconds[0]:.1f} s, peak RSS {peak:,.0f} MiB "
+          f"(keys included; Python {sys.version.split()[0]}, {platform.machine()})")
 
 
 def main() -> None:
@@ -159,7 +200,11 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="processes (one per pool size and capacity case)")
+    parser.add_argument("--once", action="store_true", help="time one allocation of --leads (20 members, capped)")
     args = parser.parse_args()
+    if args.once:
+        once(args.leads, args.seed)
+        return
     started = time.perf_counter()
     # the biggest pools first, so the two workers end together
     tasks = [(size, caps, args.leads, args.seed) for size in sorted(SIZES, reverse=True) for caps in (True, False)]
@@ -169,23 +214,25 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, Python {sys.version.split()[0]}; {args.leads:,} leads, seed {args.seed}")
     print()
-    print("| pool size | capacities | sticky | event | moved | of which to/from the member | ideal | ratio | member |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| pool size | capacities | sticky | event | moved | of which to/from the member | ideal | ratio "
+          "| clamped ideal: ratio | member |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     misses: list[str] = []
     for result in results:
         for row in result.rows:
             ratio = "n/a" if row.ratio is None else f"{row.ratio:.2f}x"
+            old = "n/a" if row.clamped_ratio is None else f"{row.clamped_ratio:.2f}x"
             print(f"| {row.size} | {'yes' if row.capacities else 'no'} | {'yes' if row.sticky else 'no'} | "
-                  f"{row.event} | {row.moved:,} | {row.member:,} | {row.ideal:,.0f} | {ratio} | {row.note} |")
+                  f"{row.event} | {row.moved:,} | {row.member:,} | {row.ideal:,.0f} | {ratio} | {old} | {row.note} |")
             # a sticky pool does not rebalance on a join or a weight change: below the ideal by design
             if row.ratio is not None and row.ratio > GOAL[row.capacities]:
                 misses.append(f"{row.size} members, capacities {'yes' if row.capacities else 'no'}, "
                               f"{'sticky' if row.sticky else 'non-sticky'}, {row.event}: {row.ratio:.2f}x")
     print()
     for result in results:
-        if result.deviation_pp is not None:
-            print(f"largest deviation from the weights, {result.size} members, no capacities: "
-                  f"{result.deviation_pp:.2f} percentage points (share of leads vs share of weight)")
+        against = "capacity-aware shares" if result.capacities else "weights"
+        print(f"largest deviation from the {against}, {result.size} members: {result.deviation_pp:.2f} percentage "
+              "points of the leads")
     for size in SIZES:
         times = [s for r in results if r.size == size for s in r.seconds]
         print(f"time per allocation, {size} members: {sum(times) / len(times):.2f} s (mean of {len(times)})")

@@ -73,21 +73,23 @@ class OwnerPool:
                 best, top = member, score
         return best
 
-    def scores(self, key: str) -> list[tuple[float, str]]:
+    def scores(self, key: str, weights: Mapping[str, float] | None = None) -> list[tuple[float, str]]:
         """(score, member) for `key`, best first: the order the lead asks members in, and how much each member
-        wants it (a member's scores all scale with its weight, so its order of leads never depends on it)."""
+        wants it (a member's scores all scale with its weight, so its order of leads never depends on it).
+        `weights`: the members' weights in use instead of the spec's (capacity-aware shares, see `_shares`)."""
         data = key.encode()
         scored = []
         for member, seed in self._seeds:
             h = seed.copy()
             h.update(data)
-            scored.append((-member.weight / math.log((int.from_bytes(h.digest(), "big") + 1) / _SPAN), member.owner))
+            weight = member.weight if weights is None else weights[member.owner]
+            scored.append((-weight / math.log((int.from_bytes(h.digest(), "big") + 1) / _SPAN), member.owner))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
 
-    def rank(self, key: str) -> list[str]:
+    def rank(self, key: str, weights: Mapping[str, float] | None = None) -> list[str]:
         """Every member, best first, for `key`: the order in which they are offered its lead."""
-        return [owner for _, owner in self.scores(key)]
+        return [owner for _, owner in self.scores(key, weights)]
 
 
 @dataclass(slots=True)
@@ -136,8 +138,11 @@ def allocate(
     least one aside, and counting more only takes room away, so what was refused stays refused)."""
     standing = Counter(load or {})
     aside: dict[int, str] = {}  # slot -> why nobody could take it
+    # the ranking weights of the first round hold for the later ones: were they worked out again from the rooms
+    # left, a unit refused earlier could find room, and what was refused would not stay refused
+    shares: dict[str, dict[str, float] | None] = {}
     while True:
-        result = _place_once(asks, pools, capacity, away, standing, aside)
+        result = _place_once(asks, pools, capacity, away, standing, aside, shares)
         # what nobody took, by unit: a unit with a lead that stays with an owner is set aside whole (an account
         # is never split between nobody and somebody), and its owned leads count for their owners
         refused: dict[tuple[str, str], list[Ask]] = {}
@@ -164,6 +169,7 @@ def _place_once(
     away: frozenset[str],
     standing: Counter[str],
     aside: Mapping[int, str],
+    shares: dict[str, dict[str, float] | None],
 ) -> Allocation:
     result = Allocation(load=Counter(standing))
     units = [
@@ -174,7 +180,7 @@ def _place_once(
     for unit in units:
         unit.order = hashlib.blake2b(f"{unit.account}\0{unit.pool.name}".encode(), digest_size=16).digest()
     units.sort(key=lambda u: (u.order, u.pool.name, u.account))
-    placer = _Placer(pools, capacity, away, result)
+    placer = _Placer(pools, capacity, away, result, shares)
     rest: list[tuple[_Unit, list[Ask], str | None]] = []
     for unit in units:  # sticky leads are counted first
         left, keeper = placer.keep_sticky(unit) if unit.pool.sticky else (unit.asks, None)
@@ -209,10 +215,45 @@ def _units(pool: OwnerPool, asks: Sequence[Ask]) -> Iterable[_Unit]:
 
 class _Placer:
     def __init__(
-        self, pools: Mapping[str, OwnerPool], capacity: Mapping[str, int], away: frozenset[str], result: Allocation
+        self,
+        pools: Mapping[str, OwnerPool],
+        capacity: Mapping[str, int],
+        away: frozenset[str],
+        result: Allocation,
+        shares: dict[str, dict[str, float] | None],
     ) -> None:
         self.pools, self.capacity, self.away, self.result = pools, capacity, away, result
         self.sticky_why: dict[tuple[str, str], str] = {}
+        self.shares = shares  # pool -> the weights its units rank members by (None: the spec's)
+        self.capped: dict[str, str] = {}  # pool -> its members whose share is their room, said in reasons
+
+    def _shares(self, pool: OwnerPool, leads: int) -> dict[str, float] | None:
+        """The weights a pool's `leads` are ranked by: each member's share of them by its weight, where no member
+        is offered more than its room (water-filling: a capped member's share is its room, the rest is divided
+        among the others by weight). None when no capacity binds: the spec's weights as they are.
+
+        Ranking by these shares, a capped member is the first choice of about as many leads as it can hold, so
+        little spills past it; ranking by the spec's weights, a full member would turn away its overflow on every
+        change, and that overflow would re-settle among the others (churn, benchmarks/README.md)."""
+        active = [m for m in pool.members if m.owner not in self.away]
+        room = {m.owner: max(0.0, self.room(m.owner)) for m in active if m.owner in self.capacity}
+        if not room or not active:
+            return None
+        fixed, free = 0.0, sum(m.weight for m in active)
+        for m in sorted(active, key=lambda m: (room.get(m.owner, math.inf) / m.weight, m.owner)):
+            cap = room.get(m.owner, math.inf)
+            if cap == math.inf or fixed + free * cap / m.weight >= leads:
+                break
+            fixed, free = fixed + cap, free - m.weight
+        if fixed == 0 and all(room.get(m.owner, math.inf) > 0 for m in active):
+            return None  # no capacity binds
+        # every member capped and still too little room: shares are the rooms
+        level = (leads - fixed) / free if free > 0 else max(room[m.owner] / m.weight for m in active)
+        # an away member takes no new leads but keeps its own: it keeps its place among the uncapped
+        shares = {m.owner: min(room.get(m.owner, math.inf), level * m.weight) for m in pool.members}
+        capped = [f"{m.owner} {shares[m.owner]:g}" for m in pool.members if shares[m.owner] < level * m.weight]
+        self.capped[pool.name] = ", ".join(capped)
+        return shares
 
     def room(self, owner: str) -> float:
         cap = self.capacity.get(owner)
@@ -253,10 +294,17 @@ class _Placer:
         weight or capacity changing moves only what its new room (or want) must: no order-of-arrival churn.
         Units no member takes go to the pool's fallback owner, then its fallback pool, else nobody."""
         while pending:
+            asking: Counter[str] = Counter()
+            for p in pending:
+                asking[p.pool.name] += len(p.asks)
+            for name in sorted(asking):
+                if name not in self.shares:  # a fallback pool's shares are set when its first units arrive
+                    self.shares[name] = self._shares(self.pools[name], asking[name])
             for p in pending:
                 p.seen.add(p.pool.name)
                 p.options = [(math.inf, p.keeper)] if p.keeper is not None else []
-                p.options += [pair for pair in p.pool.scores(p.unit.account) if pair[1] not in p.passed]
+                weights = self.shares[p.pool.name]
+                p.options += [pair for pair in p.pool.scores(p.unit.account, weights) if pair[1] not in p.passed]
                 p.next, p.keeper = 0, None
             held = self._defer(pending)
             rejected = [p for i, p in enumerate(pending) if i not in held]
@@ -266,7 +314,8 @@ class _Placer:
             pending = []
             for p in rejected:  # canonical order: the order `allocate` sorted them in
                 # an account turned away to fit a smaller one can leave room that a unit refused earlier fits in
-                spare = next((o for o in p.pool.rank(p.unit.account) if self._can_take(o, p.asks)), None)
+                ranked = p.pool.rank(p.unit.account, self.shares.get(p.pool.name))
+                spare = next((o for o in ranked if self._can_take(o, p.asks)), None)
                 if spare is not None:
                     self.give(p.asks, spare, self._reason(p, spare))
                     continue
@@ -321,7 +370,7 @@ class _Placer:
         if p.options and p.options[0] == (math.inf, owner):
             return self.sticky_why[p.unit.account, p.unit.pool.name] + " (account owner wins)"
         passed = [o for o in p.passed if o != owner]
-        rank = p.pool.rank(p.unit.account).index(owner)
+        rank = p.pool.rank(p.unit.account, self.shares.get(p.pool.name)).index(owner)
         return _why(p.pool, rank, passed, owner, self)
 
     def _can_take(self, owner: str, asks: list[Ask]) -> bool:
@@ -352,6 +401,8 @@ def _why(pool: OwnerPool, rank: int, passed: list[str], owner: str, placer: _Pla
     weight = next((m.weight for m in pool.members if m.owner == owner), 0.0)
     what = "" if pool.by == "lead" else f" of the account ({pool.by})"
     base = f"pool '{pool.name}': weighted rendezvous hash{what}, weight {weight:g} of {total:g}"
+    if placer.capped.get(pool.name):
+        base += f", shares held to the room left ({placer.capped[pool.name]})"
     if rank == 0 and not passed:
         return base
     return f"{base}; ranked {rank + 1}, after {_passed(passed, placer)}"

@@ -9,218 +9,27 @@ accounts and fallbacks are `leadsync.allocation`'s: pools that use none of them 
 
 from __future__ import annotations
 
-import math
-import operator
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
 
 from leadsync._gc import paused_gc
 from leadsync.allocation import Allocation, Ask, Member, OwnerPool, allocate
 from leadsync.errors import Location, Problem, RoutingError
-from leadsync.spec.conditions import (
+from leadsync.matching import (
     COMPARISONS,
-    AllOf,
-    AnyOf,
-    Compare,
-    Condition,
-    Equals,
-    Exists,
-    Matches,
-    Not,
-    Pattern,
-    describe,
+    NotANumber,
+    Test,
+    as_number,
+    compile_condition,
+    explain_condition,
+    patterns,
 )
+from leadsync.spec.conditions import Condition
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.models import PoolRef
 from leadsync.state import DesiredLead, Lead
-
-Test = Callable[[Lead], bool]
-_TRUE = frozenset({"true", "yes"})
-_FALSE = frozenset({"false", "no"})
-
-
-class NotANumber(Exception):
-    """A numeric comparison met a value that is not a number (reported, never a silent miss)."""
-
-    def __init__(self, attr: str, value: Any, condition: str) -> None:
-        super().__init__(f"{attr}: {value!r} is not a number (needed by {condition})")
-        self.attr = attr
-        self.value = value
-        self.condition = condition
-
-
-def _parse_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
-
-
-_MISSING = object()
-T = TypeVar("T")
-
-
-def _memo_text(function: Callable[[Any], T], limit: int = 1 << 17) -> Callable[[Any], T]:
-    """`function` with its results for text kept, up to `limit` texts.
-
-    CSV columns repeat the same texts ("150", "DE") across a million rows. Once full the memo stops growing
-    rather than evicting: with a column of unique values, eviction would cost more than it saves.
-    """
-    memo: dict[str, T] = {}
-
-    def call(value: Any) -> T:
-        if type(value) is not str:
-            return function(value)
-        found = memo.get(value, _MISSING)
-        if found is _MISSING:
-            found = function(value)
-            if len(memo) < limit:
-                memo[value] = found
-        return found  # type: ignore[return-value]
-
-    call.__doc__ = function.__doc__
-    return call
-
-
-def as_number(value: Any) -> float | None:
-    """The value as a number: ints and floats as they are, numeric text (CSV) parsed; else None."""
-    return _as_number(value)
-
-
-_as_number = _memo_text(_parse_number)
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def compile_condition(condition: Condition) -> Test:
-    """A fast test for `condition`. Raises NotANumber when a numeric comparison meets text."""
-    if isinstance(condition, Equals):
-        return _equals(condition)
-    if isinstance(condition, Compare):
-        return _compare(condition)
-    if isinstance(condition, Matches):
-        attr, search = condition.attr, condition.pattern.search
-        return lambda lead: (v := lead.value(attr)) is not None and search(str(v), lead) is not None
-    if isinstance(condition, Exists):
-        attr, expected = condition.attr, condition.expected
-        return lambda lead: (lead.value(attr) is not None) is expected
-    if isinstance(condition, (AllOf, AnyOf)):
-        # chained pairwise closures: several times faster than all()/any() over a generator
-        tests = [compile_condition(c) for c in condition.items]
-        combined = tests[-1]
-        for test in reversed(tests[:-1]):
-            combined = _both(test, combined) if isinstance(condition, AllOf) else _either(test, combined)
-        return combined
-    inner = compile_condition(condition.item)
-    return lambda lead: not inner(lead)
-
-
-def _both(first: Test, second: Test) -> Test:
-    return lambda lead: first(lead) and second(lead)
-
-
-def _either(first: Test, second: Test) -> Test:
-    return lambda lead: first(lead) or second(lead)
-
-
-def _fold(value: Any) -> str:
-    return str(value).strip().casefold()
-
-
-_folded = _memo_text(_fold)
-
-
-def _equals(condition: Equals) -> Test:
-    attr = condition.attr
-    numbers = frozenset(float(v) for v in condition.values if as_number(v) is not None and not isinstance(v, str))
-    texts = frozenset(v.casefold() for v in condition.values if isinstance(v, str))
-    bools = frozenset(v for v in condition.values if isinstance(v, bool))
-    wants_none = any(v is None for v in condition.values)
-    label = describe(condition)
-
-    # the common shapes get their own closures: this runs once per lead per route
-    if attr == "domain" and texts and not numbers and not bools:
-
-        def domain_test(lead: Lead) -> bool:
-            if "domain" in lead.fields:
-                value = lead.value("domain")
-                return wants_none if value is None else _folded(value) in texts
-            domain = lead.key.rpartition("@")[2]  # keys are already trimmed and lower-cased
-            return domain in texts or (not domain.isascii() and domain.casefold() in texts)
-
-        return domain_test
-    if texts and not numbers and not bools:
-
-        def text_test(lead: Lead) -> bool:
-            i = lead.fields.get(attr)  # Lead.value inlined: this line runs millions of times
-            value = lead.cells[i] if i is not None else lead.value(attr)
-            return wants_none if value is None or value == "" else _folded(value) in texts
-
-        return text_test
-    if numbers and not texts and not bools:
-
-        def number_test(lead: Lead) -> bool:
-            i = lead.fields.get(attr)
-            value = lead.cells[i] if i is not None else lead.value(attr)
-            if value is None or value == "":
-                return wants_none
-            number = _as_number(value)
-            if number is None:
-                raise NotANumber(attr, value, label)
-            return number in numbers
-
-        return number_test
-
-    def test(lead: Lead) -> bool:
-        value = lead.value(attr)
-        if value is None:
-            return wants_none
-        if numbers and as_number(value) in numbers:
-            return True
-        if bools and _as_bool(value) in bools:
-            return True
-        return bool(texts) and _folded(value) in texts
-
-    return test
-
-
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "gt": operator.gt,
-    "gte": operator.ge,
-    "lt": operator.lt,
-    "lte": operator.le,
-}
-
-
-def _compare(condition: Compare) -> Test:
-    attr, bound, label, check = condition.attr, condition.bound, describe(condition), _OPERATORS[condition.op]
-
-    def test(lead: Lead) -> bool:
-        i = lead.fields.get(attr)
-        value = lead.cells[i] if i is not None else lead.value(attr)
-        if value is None or value == "":
-            return False
-        number = _as_number(value)
-        if number is None:
-            raise NotANumber(attr, value, label)
-        return check(number, bound)
-
-    return test
 
 
 @dataclass(frozen=True)
@@ -261,17 +70,6 @@ class Explanation:
     destination: str | None
     owner: str | None
     owner_reason: str
-
-
-def _patterns(condition: Condition | None) -> Iterator[Pattern]:
-    """The `matches` patterns in `condition`."""
-    if isinstance(condition, Matches):
-        yield condition.pattern
-    elif isinstance(condition, (AllOf, AnyOf)):
-        for item in condition.items:
-            yield from _patterns(item)
-    elif isinstance(condition, Not):
-        yield from _patterns(condition.item)
 
 
 class Router:
@@ -337,7 +135,7 @@ class Router:
         routes, kept as they are), counted against capacities; `pinned`: keys whose current owner stays
         whatever routing wants (protected leads): counted for that owner, never against a pool member."""
         for route in self.routes:  # each `matches` pattern's time budget is per routing
-            for pattern in _patterns(route.condition):
+            for pattern in patterns(route.condition):
                 pattern.restart()
         owners = current_owners or {}
         away = self.away(at)
@@ -470,38 +268,6 @@ def _account(lead: Lead, by: str) -> str:
     if value is None or str(value).strip() == "":
         return lead.key
     return f"{by}={str(value).strip().casefold()}"
-
-
-def explain_condition(condition: Condition, lead: Lead) -> tuple[bool, list[str]]:
-    """Whether `condition` holds for `lead`, with the facts that decided it."""
-    if isinstance(condition, AllOf):
-        reasons: list[str] = []
-        for item in condition.items:
-            ok, why = explain_condition(item, lead)
-            if not ok:
-                return False, why
-            reasons.extend(why)
-        return True, reasons
-    if isinstance(condition, AnyOf):
-        failures: list[str] = []
-        for item in condition.items:
-            ok, why = explain_condition(item, lead)
-            if ok:
-                return True, why
-            failures.extend(why)
-        return False, failures
-    if isinstance(condition, Not):
-        ok, why = explain_condition(condition.item, lead)
-        return not ok, [f"not ({'; '.join(why)})"]
-    attr = condition.attr
-    value = lead.value(attr)
-    shown = "absent" if value is None else repr(value)
-    try:
-        ok = compile_condition(condition)(lead)
-    except NotANumber as exc:
-        return False, [f"{exc}"]
-    verdict = "holds" if ok else "fails"
-    return ok, [f"{describe(condition)} {verdict}: {attr} is {shown}"]
 
 
 __all__ = ["COMPARISONS", "Explanation", "Member", "OwnerPool", "Router", "Routing", "as_number", "compile_condition"]

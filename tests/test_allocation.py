@@ -11,12 +11,15 @@ def pool(name: str, owners: list[str], *, sticky: bool = False, by: str = "lead"
                      fallback_owner=fallback_owner, fallback_pool=fallback_pool)
 
 
-def keys_ranked_first(p: OwnerPool, owner: str, n: int, prefix: str = "k") -> list[str]:
-    """The first n generated keys that `owner` ranks first for in `p` (so the test knows who is offered them)."""
+def keys_ranked_first(
+    p: OwnerPool, owner: str, n: int, prefix: str = "k", shares: dict[str, float] | None = None
+) -> list[str]:
+    """The first n generated keys that `owner` ranks first for in `p` (so the test knows who is offered them);
+    `shares`: the weights the pool ranks by when capacities bind (each capped member's room)."""
     found, i = [], 0
     while len(found) < n:
         key = f"{prefix}{i}@x.test"
-        if p.rank(key)[0] == owner:
+        if p.rank(key, shares)[0] == owner:
             found.append(key)
         i += 1
     return found
@@ -28,13 +31,28 @@ def lead_asks(keys: list[str], current: str | None = None) -> list[Ask]:
 
 def test_a_full_member_spills_to_the_next_ranked_member() -> None:
     p = pool("p", ["ana", "bo"])
-    asks = lead_asks(keys_ranked_first(p, "ana", 3))
+    # ana's room (1) is her share of the 3 leads, bo takes the rest: 1 and 2 are the weights they rank by
+    asks = lead_asks(keys_ranked_first(p, "ana", 3, shares={"ana": 1.0, "bo": 2.0}))
     placed = allocate({"p": asks}, {"p": p}, capacity={"ana": 1})
     owners = [placed.owners[a.slot] for a in asks]
     assert sorted(owners) == ["ana", "bo", "bo"]
     assert placed.load == {"ana": 1, "bo": 2}
     spilled = [placed.reasons[a.slot] for a in asks if placed.owners[a.slot] == "bo"]
-    assert all("ranked 2, after ana full (1/1)" in why for why in spilled)
+    assert all("shares held to the room left (ana 1); ranked 2, after ana full (1/1)" in why for why in spilled)
+
+
+def test_a_capped_member_is_ranked_by_its_room_so_little_spills() -> None:
+    """Ranked by the spec's weights, ana (weight 1 of 2, room 10) would be first for about 50 of 100 leads and
+    turn 40 away; ranked by shares held to her room, she is first for about 10, and the rest go to bo first."""
+    p = pool("p", ["ana", "bo"])
+    asks = lead_asks([f"k{i}@x.test" for i in range(100)])
+    placed = allocate({"p": asks}, {"p": p}, capacity={"ana": 10})
+    assert placed.load == {"ana": 10, "bo": 90}
+    spilled = sum("after ana full" in placed.reasons[a.slot] for a in asks)
+    by_weight = sum(p.rank(a.key)[0] == "ana" for a in asks) - 10
+    assert by_weight >= 30 and spilled <= 8, (by_weight, spilled)
+    first = sum(p.rank(a.key, {"ana": 10.0, "bo": 90.0})[0] == "ana" for a in asks)
+    assert spilled == max(0, first - 10)
 
 
 def test_the_fallback_owner_takes_the_overflow() -> None:

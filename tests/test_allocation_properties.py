@@ -32,6 +32,10 @@ class Case:
     def pool(self) -> OwnerPool:
         return self.pools["p"]
 
+    def __repr__(self) -> str:  # hypothesis's printer shows nothing of an OwnerPool: say what a failure needs
+        pools = {n: (p.members, p.sticky, p.by, p.fallback_owner, p.fallback_pool) for n, p in self.pools.items()}
+        return f"Case(pools={pools}, asks={self.asks}, capacity={self.capacity}, away={self.away}, load={self.load})"
+
 
 @st.composite
 def cases(draw: st.DrawFn, *, plain: bool = False) -> Case:
@@ -132,7 +136,7 @@ def test_an_ask_goes_unowned_only_when_nobody_could_take_it(case: Case) -> None:
             room = math.inf if cap is None else cap - placed.load[owner]
             refused_away = owner in case.away and any(a.current != owner for a in group)
             assert refused_away or room < len(group), (
-                f"{account}: {len(group)} unowned while {owner} had room {room} (away: {owner in case.away})")
+                f"{account}: {len(group)} unowned while {owner} had room {room} (away: {owner in case.away}): {case!r}")
 
 
 @settings(max_examples=400, deadline=None)

@@ -291,7 +291,7 @@ def test_all_searches_of_a_pattern_share_a_time_budget(
 def test_each_routing_has_its_own_matches_budget(make_spec: Callable[..., LoadedSpec]) -> None:
     """An apply routes again each round with the same loaded spec: the budget is per routing, or a pattern that
     passed in round 1 would fail in round 3, after writes went out."""
-    from leadsync.routing import _patterns
+    from leadsync.matching import patterns as _patterns
 
     loaded = make_spec(*matches_spec("^(CEO|CTO)$", ["CEO", "VP Sales"] * 5))
     leads = load_leads(loaded).leads

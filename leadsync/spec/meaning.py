@@ -102,7 +102,7 @@ def route_warnings(loaded: LoadedSpec, leads: Sequence[Lead], explained: Set[int
     if not leads:
         return []
     # routing imports this package, so it is imported when first needed; evaluation has one home (routing.py)
-    from leadsync.routing import NotANumber, compile_condition
+    from leadsync.matching import NotANumber, compile_condition
 
     routes = loaded.spec.routes
     tests = [compile_condition(c) if c is not None else None for c in loaded.conditions]
@@ -188,7 +188,7 @@ def text_number_warnings(loaded: LoadedSpec, leads: Sequence[Lead]) -> list[tupl
 
     A text some lead has exactly (a band column holding "1000+") is what it says and is left alone.
     """
-    from leadsync.routing import as_number  # see route_warnings
+    from leadsync.matching import as_number  # see route_warnings
 
     suspects: dict[str, list[tuple[str, Path, int]]] = {}  # attr -> (text, path, route index)
     for i, route in enumerate(loaded.spec.routes):
