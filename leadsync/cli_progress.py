@@ -87,25 +87,31 @@ def _words(n: int, name: str) -> str:
     return f"{n:,} {word.removesuffix('s') if n == 1 and word.endswith('s') and ' ' not in word else word}"
 
 
+def _about(phase: Phase, name: str) -> str:
+    """The verifying read's calls are known only as the first read's: "about"."""
+    return "about " if phase.name == "verify" and name == "calls" else ""
+
+
 def start_line(phase: Phase) -> str:
     label = LABELS.get(phase.name, (phase.name, phase.name, phase.name))[0]
-    about = "about " if phase.name == "verify" else ""  # the verifying read is sized by the first one
-    totals = ", ".join(f"{about}{_words(n, k)}" for k, n in phase.totals.items())
+    totals = ", ".join(f"{_about(phase, k)}{_words(n, k)}" for k, n in phase.totals.items())
     return f"{label} ({totals})..." if totals else f"{label}..."
 
 
-def counts(phase: Phase, now: float) -> list[str]:
+def counts(phase: Phase, now: float, *, brief: bool = False) -> list[str]:
     """The phase's counters as words: `3 of 14 destinations`, `4,200 leads`, `42 calls`, `9.8 calls/s`, and
     where the phase's size is known, its share done and the time left."""
     shown = []
     for name in SHOWN:
+        if brief and name == "pages":  # a terminal's line is short: the bar says as much
+            continue
         got, total = phase.counts.get(name, 0), phase.totals.get(name)
         if total is None and not got:
             continue
         if name == "jobs":
             shown.append(f"{got:,} of {total or 0:,} done")
         elif total is not None:
-            shown.append(f"{got:,} of {'about ' if phase.name == 'verify' else ''}{_words(total, name)}")
+            shown.append(f"{got:,} of {_about(phase, name)}{_words(total, name)}")
         else:
             shown.append(_words(got, name))
     elapsed = now - phase.started
@@ -254,29 +260,27 @@ class LiveProgress(_Shown):
         super().__init__(interval=0.25, delay=delay, clock=clock, ticking=ticking)
 
     def _begin(self, phase: Phase, now: float) -> None:
-        from rich.progress import (
-            BarColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from rich.progress import BarColumn, SpinnerColumn, TextColumn
         from rich.progress import Progress as Display
 
         self._close()
+        # the phase's own elapsed time, not rich's: the display may start after the delay, the phase before it
         self._display = Display(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
-            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+            TextColumn("{task.fields[elapsed]}"), TextColumn("{task.fields[counts]}"),
             console=self.console, transient=True, refresh_per_second=4,
         )  # fmt: skip
         total = phase.totals.get(phase.eta) if phase.eta is not None else None
-        self._task = self._display.add_task(start_line(phase).removesuffix("..."), total=total or None, counts="")
+        label = LABELS.get(phase.name, (phase.name, phase.name, phase.name))[1].capitalize()  # "Reading"
+        self._task = self._display.add_task(label, total=total or None, counts="", elapsed="")
         self._update(phase, now)
         self._display.start()
 
     def _update(self, phase: Phase, now: float) -> None:
         if self._display is not None:
             done = phase.counts.get(phase.eta, 0) if phase.eta is not None else 0
-            self._display.update(self._task, completed=done, counts=", ".join(counts(phase, now)))
+            self._display.update(self._task, completed=done, counts=", ".join(counts(phase, now, brief=True)),
+                                 elapsed=duration(now - phase.started))  # fmt: skip
 
     def _still(self, phase: Phase, now: float) -> None:
         self._update(phase, now)  # the rate and the time left change with no event

@@ -350,7 +350,8 @@ class ApplySession:
         wanted = frozenset(lead.key for lead in self.leads.leads)
         calls = sum(self.provider.stats.calls.values())
         first = self.first_read is None
-        sized = {"destinations": len(spec.destinations)} if first else {"calls": self.first_read or 1}
+        places = {"destinations": len(spec.destinations)}
+        sized = places if first else {**places, "calls": self.first_read or 1}
         if first:
             with phase(self.progress, "read", totals=sized) as read:
                 resolved = self.provider.read(destinations=destination_refs(spec), owners=owner_emails(spec),

@@ -62,14 +62,15 @@ def test_writes_show_their_share_and_the_time_left() -> None:
 def test_the_verifying_read_is_sized_by_the_first() -> None:
     clock = Clock()
     shown, lines = lines_of(clock)
-    shown.started("verify", totals={"calls": 500}, eta="calls")
+    shown.started("verify", totals={"destinations": 6, "calls": 500}, eta="calls")
     clock.now += 65
     shown.advanced("calls", 250)
     shown.tick()
     shown.ended()
     assert lines == [
-        "Re-reading the workspace to verify (about 500 calls)...",
-        "Still verifying... [1m05s elapsed, 250 of about 500 calls, 50%, about 1m05s left, 3.8 calls/s]",
+        "Re-reading the workspace to verify (6 destinations, about 500 calls)...",
+        "Still verifying... [1m05s elapsed, 0 of 6 destinations, 250 of about 500 calls, 50%, about 1m05s left, "
+        "3.8 calls/s]",
         "Re-read the workspace: 250 calls, 65.0 s",
     ]
 
@@ -167,7 +168,7 @@ def test_the_live_display_draws_the_phase_and_leaves_its_end_line() -> None:
     live.ended("Sent 4 writes")
     live.close()
     drawn = out.getvalue()
-    assert "Sending the writes (4 writes)" in drawn and "2 of 4 writes, 300 leads moved, 50%, about 2s left" in drawn
+    assert "Writing" in drawn and "2 of 4 writes, 300 leads moved, 50%, about 2s left" in drawn
     assert drawn.rstrip().endswith("Sent 4 writes in 2.0 s")
 
 
