@@ -21,6 +21,7 @@ import math
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _SPAN = 18446744073709551617.0  # 2**64 + 1: (digest + 1) / _SPAN is uniform in (0, 1)
 
@@ -53,6 +54,15 @@ class OwnerPool:
         self.names = frozenset(m.owner for m in self.members)
         # a pre-fed hash per member: copying it is cheaper than hashing the member again for every lead
         self._seeds = tuple((m, hashlib.blake2b(m.email.encode() + b"\0", digest_size=8)) for m in self.members)
+        self._plain = tuple((m.owner, seed, m.weight) for m, seed in self._seeds)
+        self.weight_of = {m.owner: m.weight for m in self.members}
+        self.total_weight = sum(m.weight for m in self.members)
+
+    def table(self, weights: Mapping[str, float] | None = None) -> tuple[tuple[str, _Seed, float], ...]:
+        """(member, its pre-fed hash, the weight ranked by) for each member: the spec's weights, or `weights`."""
+        if weights is None:
+            return self._plain
+        return tuple((owner, seed, weights[owner]) for owner, seed, _ in self._plain)
 
     def pick(self, key: str, current: str | None = None) -> tuple[str, str]:
         """(owner, why) for the lead `key` whose current owner is `current`, with no capacity or absence in play."""
@@ -77,19 +87,40 @@ class OwnerPool:
         """(score, member) for `key`, best first: the order the lead asks members in, and how much each member
         wants it (a member's scores all scale with its weight, so its order of leads never depends on it).
         `weights`: the members' weights in use instead of the spec's (capacity-aware shares, see `_shares`)."""
-        data = key.encode()
-        scored = []
-        for member, seed in self._seeds:
-            h = seed.copy()
-            h.update(data)
-            weight = member.weight if weights is None else weights[member.owner]
-            scored.append((-weight / math.log((int.from_bytes(h.digest(), "big") + 1) / _SPAN), member.owner))
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        return scored
+        return _scores(self.table(weights), key)
 
     def rank(self, key: str, weights: Mapping[str, float] | None = None) -> list[str]:
         """Every member, best first, for `key`: the order in which they are offered its lead."""
         return [owner for _, owner in self.scores(key, weights)]
+
+
+_Seed = Any  # a blake2b object (hashlib gives it no public type)
+_Table = tuple[tuple[str, _Seed, float], ...]
+
+
+def _scores(table: _Table, key: str) -> list[tuple[float, str]]:
+    data, log, from_bytes = key.encode(), math.log, int.from_bytes
+    scored = []
+    for owner, seed, weight in table:
+        h = seed.copy()
+        h.update(data)
+        # the score negated (w / ln u < 0), so that a plain sort puts the best first, ties by owner name
+        scored.append((weight / log((from_bytes(h.digest(), "big") + 1) / _SPAN), owner))
+    scored.sort()
+    return [(-negated, owner) for negated, owner in scored]
+
+
+def _best(table: _Table, key: str) -> tuple[float, str]:
+    """`_scores(table, key)[0]` without the list: the hot path of placement."""
+    data, log, from_bytes = key.encode(), math.log, int.from_bytes
+    best, top = table[0][0], -1.0
+    for owner, seed, weight in table:
+        h = seed.copy()
+        h.update(data)
+        score = -weight / log((from_bytes(h.digest(), "big") + 1) / _SPAN)
+        if score > top:  # the table is in owner order: on a tie the first name wins, as in `_scores`
+            best, top = owner, score
+    return top, best
 
 
 @dataclass(slots=True)
@@ -199,8 +230,11 @@ class _Pending:
     pool: OwnerPool
     keeper: str | None = None  # the account's owner: asked first, never displaced
     passed: list[str] = field(default_factory=list)  # who could not take it, in the order asked
-    seen: set[str] = field(default_factory=set)  # pools asked so far
+    seen: list[str] = field(default_factory=list)  # pools asked so far
+    # the members to ask, best first: at first only the best one (most units go to their first choice; a list of
+    # every member for each of a million units would cost gigabytes), all of them once `full`
     options: list[tuple[float, str]] = field(default_factory=list)
+    full: bool = False
     next: int = 0
 
 
@@ -226,6 +260,7 @@ class _Placer:
         self.sticky_why: dict[tuple[str, str], str] = {}
         self.shares = shares  # pool -> the weights its units rank members by (None: the spec's)
         self.capped: dict[str, str] = {}  # pool -> its members whose share is their room, said in reasons
+        self.tables: dict[str, _Table] = {}  # pool -> its members with the weights ranked by
 
     def _shares(self, pool: OwnerPool, leads: int) -> dict[str, float] | None:
         """The weights a pool's `leads` are ranked by: each member's share of them by its weight, where no member
@@ -301,10 +336,12 @@ class _Placer:
                 if name not in self.shares:  # a fallback pool's shares are set when its first units arrive
                     self.shares[name] = self._shares(self.pools[name], asking[name])
             for p in pending:
-                p.seen.add(p.pool.name)
-                p.options = [(math.inf, p.keeper)] if p.keeper is not None else []
-                weights = self.shares[p.pool.name]
-                p.options += [pair for pair in p.pool.scores(p.unit.account, weights) if pair[1] not in p.passed]
+                p.seen.append(p.pool.name)
+                if p.keeper is not None:
+                    p.options, p.full = [(math.inf, p.keeper)], False
+                else:
+                    top = _best(self._table(p.pool), p.unit.account)
+                    p.options, p.full = ([top], False) if top[1] not in p.passed else (self._order(p), True)
                 p.next, p.keeper = 0, None
             held = self._defer(pending)
             rejected = [p for i, p in enumerate(pending) if i not in held]
@@ -341,7 +378,13 @@ class _Placer:
             i = queue.popleft()
             p = pending[i]
             size = len(p.asks)
-            while p.next < len(p.options):
+            while True:
+                if p.next == len(p.options):
+                    if p.full:
+                        break
+                    # its first choice turned it away: now every member, best first, but those who did
+                    p.options, p.next, p.full = self._order(p), 0, True
+                    continue
                 score, owner = p.options[p.next]
                 p.next += 1
                 room = self.room(owner) - used[owner]
@@ -370,8 +413,19 @@ class _Placer:
         if p.options and p.options[0] == (math.inf, owner):
             return self.sticky_why[p.unit.account, p.unit.pool.name] + " (account owner wins)"
         passed = [o for o in p.passed if o != owner]
-        rank = p.pool.rank(p.unit.account, self.shares.get(p.pool.name)).index(owner)
+        # not `full`: it went to the member it ranks first
+        rank = p.pool.rank(p.unit.account, self.shares.get(p.pool.name)).index(owner) if p.full else 0
         return _why(p.pool, rank, passed, owner, self)
+
+    def _order(self, p: _Pending) -> list[tuple[float, str]]:
+        """Every member of `p`'s pool that has not turned it away, best first."""
+        return [pair for pair in _scores(self._table(p.pool), p.unit.account) if pair[1] not in p.passed]
+
+    def _table(self, pool: OwnerPool) -> _Table:
+        table = self.tables.get(pool.name)
+        if table is None:
+            table = self.tables[pool.name] = pool.table(self.shares.get(pool.name))
+        return table
 
     def _can_take(self, owner: str, asks: list[Ask]) -> bool:
         # an away owner takes nothing new, but a lead it owns already is not new to it
@@ -397,8 +451,7 @@ def _passed(owners: list[str], placer: _Placer) -> str:
 
 
 def _why(pool: OwnerPool, rank: int, passed: list[str], owner: str, placer: _Placer) -> str:
-    total = sum(m.weight for m in pool.members)
-    weight = next((m.weight for m in pool.members if m.owner == owner), 0.0)
+    total, weight = pool.total_weight, pool.weight_of.get(owner, 0.0)
     what = "" if pool.by == "lead" else f" of the account ({pool.by})"
     base = f"pool '{pool.name}': weighted rendezvous hash{what}, weight {weight:g} of {total:g}"
     if placer.capped.get(pool.name):
