@@ -172,8 +172,9 @@ def allocate(
     # the ranking weights of the first round hold for the later ones: were they worked out again from the rooms
     # left, a unit refused earlier could find room, and what was refused would not stay refused
     shares: dict[str, dict[str, float] | None] = {}
+    capped: dict[str, str] = {}  # pool -> its members whose share is their room, said in reasons
     while True:
-        result = _place_once(asks, pools, capacity, away, standing, aside, shares)
+        result = _place_once(asks, pools, capacity, away, standing, aside, shares, capped)
         # what nobody took, by unit: a unit with a lead that stays with an owner is set aside whole (an account
         # is never split between nobody and somebody), and its owned leads count for their owners
         refused: dict[tuple[str, str], list[Ask]] = {}
@@ -201,6 +202,7 @@ def _place_once(
     standing: Counter[str],
     aside: Mapping[int, str],
     shares: dict[str, dict[str, float] | None],
+    capped: dict[str, str],
 ) -> Allocation:
     result = Allocation(load=Counter(standing))
     units = [
@@ -211,7 +213,7 @@ def _place_once(
     for unit in units:
         unit.order = hashlib.blake2b(f"{unit.account}\0{unit.pool.name}".encode(), digest_size=16).digest()
     units.sort(key=lambda u: (u.order, u.pool.name, u.account))
-    placer = _Placer(pools, capacity, away, result, shares)
+    placer = _Placer(pools, capacity, away, result, shares, capped)
     rest: list[tuple[_Unit, list[Ask], str | None]] = []
     for unit in units:  # sticky leads are counted first
         left, keeper = placer.keep_sticky(unit) if unit.pool.sticky else (unit.asks, None)
@@ -255,11 +257,12 @@ class _Placer:
         away: frozenset[str],
         result: Allocation,
         shares: dict[str, dict[str, float] | None],
+        capped: dict[str, str],
     ) -> None:
         self.pools, self.capacity, self.away, self.result = pools, capacity, away, result
         self.sticky_why: dict[tuple[str, str], str] = {}
         self.shares = shares  # pool -> the weights its units rank members by (None: the spec's)
-        self.capped: dict[str, str] = {}  # pool -> its members whose share is their room, said in reasons
+        self.capped = capped
         self.tables: dict[str, _Table] = {}  # pool -> its members with the weights ranked by
 
     def _shares(self, pool: OwnerPool, leads: int) -> dict[str, float] | None:
