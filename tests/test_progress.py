@@ -1,14 +1,21 @@
-"""The progress renderers (issue #16), with a fake clock: plain lines for CI logs, and the live display's frames."""
+"""The progress renderers (issue #16), with a fake clock: plain lines for CI logs, and the live display's frames;
+and what a live read reports to them, for either vendor."""
 
 from __future__ import annotations
 
 import io
+import shutil
 import threading
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from leadsync.cli_progress import LineProgress, LiveProgress, duration, interval
 from leadsync.progress import SILENT, phase
+from leadsync.workflow import observed_source, plan_spec
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
 
 
 class Clock:
@@ -69,8 +76,8 @@ def test_the_verifying_read_is_sized_by_the_first() -> None:
     shown.ended()
     assert lines == [
         "Re-reading the workspace to verify (6 destinations, about 500 calls)...",
-        "Still verifying... [1m05s elapsed, 0 of 6 destinations, 250 of about 500 calls, 50%, about 1m05s left, "
-        "3.8 calls/s]",
+        ("Still verifying... [1m05s elapsed, 0 of 6 destinations, 250 of about 500 calls, 50%, about 1m05s left, "
+         "3.8 calls/s]"),
         "Re-read the workspace: 250 calls, 65.0 s",
     ]
 
@@ -182,3 +189,51 @@ def test_the_rate_shown_is_the_recent_one_not_a_limiters_first_burst() -> None:
         shown.advanced("calls", 5)  # then 20 a second
         shown.tick()
     assert lines[1] == "Still reading... [10s elapsed, 220 calls, 20.0 calls/s]"  # 220 / 10 s would read 22.0
+
+
+class Recorded:
+    """A progress that keeps every event: what the providers, the workflow and the applier report."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.counts: dict[str, Counter[str]] = {}
+        self._phase = ""
+        self._lock = threading.Lock()
+
+    def started(self, phase: str, *, totals: object = None, eta: object = None) -> None:
+        self._phase = phase
+        self.counts[phase] = Counter()
+        self.events.append(("started", phase))
+
+    def advanced(self, counter: str, amount: int = 1) -> None:
+        with self._lock:
+            if self._phase:
+                self.counts[self._phase][counter] += amount
+
+    def ended(self, summary: str = "", *, failed: bool = False) -> None:
+        self.events.append(("ended", summary))
+        self._phase = ""
+
+
+@pytest.mark.parametrize(("spec", "files"), [
+    ("quickstart.yaml", ("quickstart.leads.csv", "quickstart.remote.json")),
+    ("sonarly-sandbox.yaml", ("sonarly-sandbox.leads.csv", "sonarly-sandbox.remote.json")),
+])  # fmt: skip
+def test_a_live_plan_reports_its_read_and_its_planning_for_either_vendor(
+    spec: str, files: tuple[str, ...], tmp_path: Path
+) -> None:
+    for name in (spec, *files):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    recorded = Recorded()
+    planned = plan_spec(tmp_path / spec, observed_source(recorded), progress=recorded)
+    places = len(planned.loaded.spec.destinations)
+    read = recorded.events[1]
+    assert [kind for kind, _ in recorded.events] == ["started", "ended", "started", "ended"]
+    assert read[1].startswith("Read ") and read[1].endswith(f" in {places} destinations")
+    assert recorded.events[3][1].startswith("Planned: ")
+    counted = recorded.counts["read"]
+    assert counted["destinations"] == places and counted["pages"] >= places
+    cost = planned.plan.workspace.read  # Instantly's reads say what they cost; Sonarly's do not
+    assert counted["calls"] == cost.calls if cost is not None else counted["calls"] > places
+    found = int(read[1].removeprefix("Read ").split(" lead")[0].replace(",", ""))
+    assert counted["leads"] == found  # the managed destinations' records, page by page
