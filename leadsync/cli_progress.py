@@ -53,6 +53,7 @@ class Phase:
     totals: Mapping[str, int] = field(default_factory=dict)
     eta: str | None = None
     counts: Counter[str] = field(default_factory=Counter)
+    parts: dict[str, Counter[str]] = field(default_factory=dict)  # a read's destinations, by spec name
     #: (when, calls) as the display ticks, over the last RATE_SPAN seconds: the rate shown is the recent one
     samples: deque[tuple[float, int]] = field(default_factory=deque)
 
@@ -127,6 +128,12 @@ def counts(phase: Phase, now: float, *, brief: bool = False) -> list[str]:
     return shown
 
 
+def part_line(phase: Phase, part: str) -> str:
+    """A destination read whole: `  enterprise: 12,300 leads, 123 pages`."""
+    counted = phase.parts.get(part, Counter())
+    return f"  {part}: {_words(counted.get('leads', 0), 'leads')}, {_words(counted.get('pages', 0), 'pages')}"
+
+
 def still_line(phase: Phase, now: float) -> str:
     verb = LABELS.get(phase.name, (phase.name, phase.name, phase.name))[1]
     return f"Still {verb}... [{', '.join([f'{duration(now - phase.started)} elapsed', *counts(phase, now)])}]"
@@ -164,12 +171,18 @@ class _Shown:
             if self._due(now):
                 self._begin(self._phase, now)
 
-    def advanced(self, counter: str, amount: int = 1) -> None:
+    def advanced(self, counter: str, amount: int = 1, *, part: str | None = None) -> None:
         with self._lock:
-            if self._phase is not None:
-                self._phase.counts[counter] += amount
-                if self._shown:
-                    self._update(self._phase, self.clock())
+            phase = self._phase
+            if phase is None:
+                return
+            phase.counts[counter] += amount
+            if part is not None:
+                phase.parts.setdefault(part, Counter())[counter] += amount
+            if self._shown:
+                if part is not None and counter == "destinations" and phase.name == "read":
+                    self._part(phase, part_line(phase, part))  # the first read only: the verifying one is as long
+                self._update(phase, self.clock())
 
     def ended(self, summary: str = "", *, failed: bool = False) -> None:
         with self._lock:
@@ -212,6 +225,7 @@ class _Shown:
 
     # what each display does, called under the lock
     def _begin(self, phase: Phase, now: float) -> None: ...
+    def _part(self, phase: Phase, line: str) -> None: ...
     def _update(self, phase: Phase, now: float) -> None: ...
     def _still(self, phase: Phase, now: float) -> None: ...
     def _end(self, phase: Phase, line: str | None, now: float) -> None: ...
@@ -232,6 +246,9 @@ class LineProgress(_Shown):
     def _begin(self, phase: Phase, now: float) -> None:
         self.write(start_line(phase))
         self._last = now
+
+    def _part(self, phase: Phase, line: str) -> None:
+        self.write(line)  # a line of its own: the interval's clock runs on
 
     def _still(self, phase: Phase, now: float) -> None:
         if now - self._last >= self.interval:
@@ -281,6 +298,9 @@ class LiveProgress(_Shown):
             done = phase.counts.get(phase.eta, 0) if phase.eta is not None else 0
             self._display.update(self._task, completed=done, counts=", ".join(counts(phase, now, brief=True)),
                                  elapsed=duration(now - phase.started))  # fmt: skip
+
+    def _part(self, phase: Phase, line: str) -> None:
+        self.console.print(line)  # above the live line, which rich redraws below it
 
     def _still(self, phase: Phase, now: float) -> None:
         self._update(phase, now)  # the rate and the time left change with no event

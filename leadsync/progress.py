@@ -7,8 +7,9 @@ read's listings, the applier's senders and waiters): an implementation locks wha
 A phase is one of `PHASES`; it starts with the totals known for it (`{"writes": 512}`; `eta` names the counter
 whose total gives an ETA), counters are advanced while it runs (`calls`, `pages`, `leads`, `destinations`,
 `writes`, `jobs`, `moved`, `added`, `assigned`, `removed`), and it ends with a summary ("Read 50,000 leads in 14
-destinations"), to which a renderer adds the calls and the time it took. Counters carry counts only: never an
-email, never a key.
+destinations"), to which a renderer adds the calls and the time it took. A counter may be advanced for a `part` of
+the phase too — a destination of a read, by its spec name: its `pages` and `leads`, and `destinations` once it is
+read whole. Counters carry counts only: never an email, never a key.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class Progress(Protocol):
         """`phase` (one of PHASES) begins; `totals`: what is known of its size; `eta`: the counter of `totals`
         whose progress gives the time left."""
 
-    def advanced(self, counter: str, amount: int = 1) -> None:
-        """`counter` of the running phase went up by `amount` (outside a phase: ignored)."""
+    def advanced(self, counter: str, amount: int = 1, *, part: str | None = None) -> None:
+        """`counter` of the running phase (and of its `part`, if given) went up by `amount` (outside a phase:
+        ignored)."""
 
     def ended(self, summary: str = "", *, failed: bool = False) -> None:
         """The running phase is over; `summary` says what it did (counts and names from the spec only). `failed`:
@@ -40,7 +42,7 @@ class Silent:
     def started(self, phase: str, *, totals: Mapping[str, int] | None = None, eta: str | None = None) -> None:
         pass
 
-    def advanced(self, counter: str, amount: int = 1) -> None:
+    def advanced(self, counter: str, amount: int = 1, *, part: str | None = None) -> None:
         pass
 
     def ended(self, summary: str = "", *, failed: bool = False) -> None:

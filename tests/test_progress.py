@@ -52,6 +52,26 @@ def test_a_phase_has_a_start_line_still_lines_every_interval_and_an_end_line() -
     ]
 
 
+def test_each_destination_of_the_first_read_gets_its_line_once_read_whole() -> None:
+    clock = Clock()
+    shown, lines = lines_of(clock)
+    for name in ("read", "verify"):
+        shown.started(name, totals={"destinations": 2})
+        for part, leads in (("enterprise", 250), ("smb, smb-eu", 1)):
+            shown.advanced("pages", part=part)
+            shown.advanced("leads", leads, part=part)
+        shown.advanced("destinations", part="smb, smb-eu")
+        shown.advanced("destinations", part="enterprise")
+        shown.ended("Read 251 leads in 2 destinations")
+    assert lines[:4] == [
+        "Reading the workspace (2 destinations)...",
+        "  smb, smb-eu: 1 lead, 1 page",
+        "  enterprise: 250 leads, 1 page",
+        "Read 251 leads in 2 destinations in 0.0 s",
+    ]
+    assert not any(line.startswith("  ") for line in lines[4:])  # the verifying read: no line per destination
+
+
 def test_writes_show_their_share_and_the_time_left() -> None:
     clock = Clock()
     shown, lines = lines_of(clock, every=5)
@@ -197,6 +217,7 @@ class Recorded:
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
         self.counts: dict[str, Counter[str]] = {}
+        self.parts: Counter[tuple[str, str]] = Counter()
         self._phase = ""
         self._lock = threading.Lock()
 
@@ -205,10 +226,12 @@ class Recorded:
         self.counts[phase] = Counter()
         self.events.append(("started", phase))
 
-    def advanced(self, counter: str, amount: int = 1) -> None:
+    def advanced(self, counter: str, amount: int = 1, *, part: str | None = None) -> None:
         with self._lock:
             if self._phase:
                 self.counts[self._phase][counter] += amount
+            if part is not None:
+                self.parts[(part, counter)] += amount
 
     def ended(self, summary: str = "", *, failed: bool = False) -> None:
         self.events.append(("ended", summary))
@@ -237,3 +260,6 @@ def test_a_live_plan_reports_its_read_and_its_planning_for_either_vendor(
     assert counted["calls"] == cost.calls if cost is not None else counted["calls"] > places
     found = int(read[1].removeprefix("Read ").split(" lead")[0].replace(",", ""))
     assert counted["leads"] == found  # the managed destinations' records, page by page
+    # ... and each destination's, under its spec name
+    assert {part for part, counter in recorded.parts if counter == "destinations"} == set(planned.loaded.spec.destinations)
+    assert sum(n for (_, counter), n in recorded.parts.items() if counter == "leads") == found

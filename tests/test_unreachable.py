@@ -24,7 +24,7 @@ class Counted:
     def started(self, phase: str, **_: object) -> None:
         pass
 
-    def advanced(self, counter: str, amount: int = 1) -> None:
+    def advanced(self, counter: str, amount: int = 1, *, part: str | None = None) -> None:
         self.calls += amount if counter == "calls" else 0
 
     def ended(self, summary: str = "", *, failed: bool = False) -> None:

@@ -24,12 +24,13 @@ STALE_PAGES = 3
 OnPage = Callable[[int], None]
 
 
-def page_counter(progress: Progress) -> OnPage:
-    """An `on_page` counting a managed destination's pages and leads for `progress` (`leadsync.progress`)."""
+def page_counter(progress: Progress, part: str | None = None) -> OnPage:
+    """An `on_page` counting a managed destination's pages and leads for `progress` (`leadsync.progress`);
+    `part`: the destination, by its spec names."""
 
     def page(size: int) -> None:
-        progress.advanced("pages")
-        progress.advanced("leads", size)
+        progress.advanced("pages", part=part)
+        progress.advanced("leads", size, part=part)
 
     return page
 

@@ -142,10 +142,10 @@ class InstantlyProvider:
                               endpoint=f"instantly: {endpoint}", most_pages=most_pages, bound=bound,
                               budget=self._pages, on_page=on_page)  # fmt: skip
 
-    def _destination(self, selector: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """A managed destination's leads, counted as they come (`leadsync.progress`)."""
-        found = self._leads(selector, on_page=page_counter(self.client.progress))
-        self.client.progress.advanced("destinations")
+    def _destination(self, selector: Mapping[str, Any], names: str) -> list[dict[str, Any]]:
+        """A managed destination's leads, counted as they come (`leadsync.progress`) under its spec `names`."""
+        found = self._leads(selector, on_page=page_counter(self.client.progress, names))
+        self.client.progress.advanced("destinations", part=names)
         return found
 
     def identity(self) -> str:
@@ -200,8 +200,9 @@ class InstantlyProvider:
                 {"campaign": ref.split(":", 1)[1]} if ref.startswith("campaign:") else {"list_id": ref.split(":", 1)[1]}
                 for ref in sorted(set(refs.values()))
             ]
+            names = [", ".join(sorted(n for n, r in refs.items() if r == ref)) for ref in sorted(set(refs.values()))]
             records: dict[str, dict[str, Any]] = {}
-            for batch in pool.map(self._destination, selectors):
+            for batch in pool.map(self._destination, selectors, names):
                 for lead in batch:
                     records.setdefault(str(lead["id"]), lead)
             outside_before = self._calls()

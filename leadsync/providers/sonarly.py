@@ -272,12 +272,17 @@ class SonarlyProvider:
         assert busy is not None
         raise busy.after(f"still so after waiting {self.ready_timeout:g} s")
 
-    def _prospects(self, audience_id: str, on_page: OnPage | None = None) -> list[dict[str, Any]] | None:
-        """Every prospect of an audience; None when it is being populated past `ready_timeout`."""
-        deadline = self.clock() + self.ready_timeout
+    def _prospects(self, audience_id: str, part: str | None = None) -> list[dict[str, Any]] | None:
+        """Every prospect of an audience; None when it is being populated past `ready_timeout`. `part`: a managed
+        audience's spec names, under which its pages and prospects are counted (`leadsync.progress`)."""
+        deadline, progress = self.clock() + self.ready_timeout, self.client.progress
         while True:
             try:
-                return self._listing(self._path(PROSPECTS, audience_id), PROSPECTS, on_page)
+                found = self._listing(self._path(PROSPECTS, audience_id), PROSPECTS,
+                                      page_counter(progress, part) if part else None)  # fmt: skip
+                if part:
+                    progress.advanced("destinations", part=part)
+                return found
             except AudienceNotReady:
                 if self.clock() > deadline:
                     return None
@@ -292,17 +297,11 @@ class SonarlyProvider:
         """Look for the managed audiences the list left out, adding them to `audiences` (`populating` when still
         busy after `ready_timeout`). Answers the names that stayed missing, with what was done to find them."""
         _, conflicts = resolve_destinations(destinations, {"audience": audiences.values()})
-        unknown = {
-            c.subject: destinations[c.subject]
-            for c in conflicts
-            if c.reason is ConflictReason.UNKNOWN_DESTINATION and c.subject is not None
-        }
+        unknown = {c.subject: destinations[c.subject] for c in conflicts
+                   if c.reason is ConflictReason.UNKNOWN_DESTINATION and c.subject is not None}  # fmt: skip
         names = {ref.value for ref in unknown.values() if not ref.by_id and ref.value not in self._seen}
-        ids = {
-            ref.value if ref.by_id else self._seen[ref.value]
-            for ref in unknown.values()
-            if ref.by_id or ref.value in self._seen
-        }
+        ids = {ref.value if ref.by_id else self._seen[ref.value] for ref in unknown.values()
+               if ref.by_id or ref.value in self._seen}  # fmt: skip
         for ident in sorted(i for i in ids if _OBJECT_ID.fullmatch(i)):
             try:
                 audiences[ident] = self._await_ready(ident, self.clock() + self.ready_timeout)
@@ -378,9 +377,8 @@ class SonarlyProvider:
         managed = sorted({_audience_id(ref) for ref in refs.values()})
         records: dict[str, dict[str, Any]] = {}
         with ThreadPoolExecutor(READ_THREADS) as pool:
-            counted, progress = page_counter(self.client.progress), self.client.progress
-            for ident, batch in zip(managed, pool.map(lambda ident: self._prospects(ident, counted), managed)):
-                progress.advanced("destinations")
+            names = {i: ", ".join(sorted(n for n, r in refs.items() if _audience_id(r) == i)) for i in managed}
+            for ident, batch in zip(managed, pool.map(lambda i: self._prospects(i, names[i]), managed)):
                 if batch is None:
                     audiences[ident] = {**audiences[ident], "populating": True}
                 for prospect in batch or ():
