@@ -164,62 +164,21 @@ def allocate(
     (fixed-owner routes, leads no route touches, protected leads), counted against its capacity first. `away`:
     owners who take no new leads.
 
-    A lead nobody can take is left where it is, with its current owner: it then counts against that owner's
-    capacity, so placement runs again with it counted, until no such lead is left uncounted (each round sets at
-    least one aside, and counting more only takes room away, so what was refused stays refused)."""
-    standing = Counter(load or {})
-    aside: dict[int, str] = {}  # slot -> why nobody could take it
-    # the ranking weights of the first round hold for the later ones: were they worked out again from the rooms
-    # left, a unit refused earlier could find room, and what was refused would not stay refused
-    shares: dict[str, dict[str, float] | None] = {}
-    capped: dict[str, str] = {}  # pool -> its members whose share is their room, said in reasons
-    while True:
-        result = _place_once(asks, pools, capacity, away, standing, aside, shares, capped)
-        # what nobody took, by unit: a unit with a lead that stays with an owner is set aside whole (an account
-        # is never split between nobody and somebody), and its owned leads count for their owners
-        refused: dict[tuple[str, str], list[Ask]] = {}
-        for name in sorted(asks):
-            for a in asks[name]:
-                if a.slot not in aside and result.owners[a.slot] is None:
-                    refused.setdefault((name, a.account if pools[name].by != "lead" else a.key), []).append(a)
-        stranded = [group for group in refused.values() if any(a.current is not None for a in group)]
-        if not stranded:
-            for slot, why in aside.items():
-                result.owners[slot], result.reasons[slot] = None, why
-            return result
-        for group in stranded:
-            for a in group:
-                aside[a.slot] = result.reasons[a.slot]
-                if a.current is not None:
-                    standing[a.current] += 1
-
-
-def _place_once(
-    asks: Mapping[str, Sequence[Ask]],
-    pools: Mapping[str, OwnerPool],
-    capacity: Mapping[str, int],
-    away: frozenset[str],
-    standing: Counter[str],
-    aside: Mapping[int, str],
-    shares: dict[str, dict[str, float] | None],
-    capped: dict[str, str],
-) -> Allocation:
-    result = Allocation(load=Counter(standing))
-    units = [
-        unit
-        for name in sorted(asks)
-        for unit in _units(pools[name], [a for a in asks[name] if a.slot not in aside])
-    ]
+    A lead nobody can take is left where it is, with its current owner, and counts against that owner's capacity:
+    an owner never ends above its capacity while holding a lead that is new to it (`_Placer.settle`)."""
+    result = Allocation(load=Counter(load or {}))
+    units = [unit for name in sorted(asks) for unit in _units(pools[name], asks[name])]
     for unit in units:
         unit.order = hashlib.blake2b(f"{unit.account}\0{unit.pool.name}".encode(), digest_size=16).digest()
     units.sort(key=lambda u: (u.order, u.pool.name, u.account))
-    placer = _Placer(pools, capacity, away, result, shares, capped)
+    placer = _Placer(pools, capacity, away, result)
     rest: list[tuple[_Unit, list[Ask], str | None]] = []
     for unit in units:  # sticky leads are counted first
         left, keeper = placer.keep_sticky(unit) if unit.pool.sticky else (unit.asks, None)
         if left:
             rest.append((unit, left, keeper))
     placer.match([_Pending(unit, left, unit.pool, keeper) for unit, left, keeper in rest])
+    placer.settle()
     return result
 
 
@@ -238,6 +197,7 @@ class _Pending:
     options: list[tuple[float, str]] = field(default_factory=list)
     full: bool = False
     next: int = 0
+    top: tuple[float, str] | None = None  # its first choice by the spec's weights, when that is what ranks
 
 
 def _units(pool: OwnerPool, asks: Sequence[Ask]) -> Iterable[_Unit]:
@@ -256,42 +216,64 @@ class _Placer:
         capacity: Mapping[str, int],
         away: frozenset[str],
         result: Allocation,
-        shares: dict[str, dict[str, float] | None],
-        capped: dict[str, str],
     ) -> None:
         self.pools, self.capacity, self.away, self.result = pools, capacity, away, result
         self.sticky_why: dict[tuple[str, str], str] = {}
-        self.shares = shares  # pool -> the weights its units rank members by (None: the spec's)
-        self.capped = capped
+        self.shares: dict[str, dict[str, float] | None] = {}  # pool -> the weights it ranks by (None: the spec's)
+        self.capped: dict[str, str] = {}  # pool -> its members whose share is held to their room, said in reasons
         self.tables: dict[str, _Table] = {}  # pool -> its members with the weights ranked by
+        self.units: list[_Pending] = []  # every unit placed by `match`, by index
+        self.where: dict[int, str] = {}  # unit index -> the owner holding it, for the units new to that owner
+        # owner -> min-heap of (how much it wants the unit, order, index) of the units new to it: the first to go
+        # when a lead nobody else can take stays with it
+        self.new: dict[str, list[tuple[float, bytes, int]]] = {}
+        self.refused: list[_Pending] = []
 
-    def _shares(self, pool: OwnerPool, leads: int) -> dict[str, float] | None:
-        """The weights a pool's `leads` are ranked by: each member's share of them by its weight, where no member
-        is offered more than its room (water-filling: a capped member's share is its room, the rest is divided
-        among the others by weight). None when no capacity binds: the spec's weights as they are.
+    def _shares(self, pool: OwnerPool, group: list[_Pending]) -> dict[str, float] | None:
+        """The weights a pool ranks `group` by: the spec's (None) unless a capped member is the first choice of
+        more leads than it has room for; then each member's capacity-aware share of the leads (water-filling: a
+        member whose weighted share would pass its room gets its room, the rest is divided among the others by
+        weight). A capped member's room is taken with a margin of two standard deviations (2 sqrt(room)), so that
+        it still fills up when the hash gives it a little less than its share.
 
         Ranking by these shares, a capped member is the first choice of about as many leads as it can hold, so
         little spills past it; ranking by the spec's weights, a full member would turn away its overflow on every
         change, and that overflow would re-settle among the others (churn, benchmarks/README.md)."""
         active = [m for m in pool.members if m.owner not in self.away]
-        room = {m.owner: max(0.0, self.room(m.owner)) for m in active if m.owner in self.capacity}
-        if not room or not active:
-            return None
-        fixed, free = 0.0, sum(m.weight for m in active)
-        for m in sorted(active, key=lambda m: (room.get(m.owner, math.inf) / m.weight, m.owner)):
-            cap = room.get(m.owner, math.inf)
-            if cap == math.inf or fixed + free * cap / m.weight >= leads:
+        capped_members = [m for m in active if m.owner in self.capacity]
+        plain = pool.table()
+        first: Counter[str] = Counter()
+        for p in group:
+            if p.keeper is not None:
+                first[p.keeper] += len(p.asks)
+            else:
+                p.top = _best(plain, p.unit.account)
+                first[p.top[1]] += len(p.asks)
+        if all(first[m.owner] <= self.room(m.owner) for m in capped_members):
+            return None  # no capacity binds: the owners of the one-pass path
+        leads = sum(len(p.asks) for p in group)
+        heaviest = max(m.weight for m in pool.members)
+        weight = {m.owner: m.weight / heaviest for m in pool.members}  # in (0, 1]: no float overflows or absorbs
+        rooms = {m.owner: max(0.0, self.room(m.owner)) for m in capped_members}
+        limit = {owner: room + 2 * math.sqrt(room) for owner, room in rooms.items()}
+        held: set[str] = set()  # members whose share is their (margined) room
+        fixed = 0.0
+        for m in sorted(capped_members, key=lambda m: (limit[m.owner] / weight[m.owner], m.owner)):
+            free = math.fsum(weight[x.owner] for x in active if x.owner not in held)
+            if fixed + free * limit[m.owner] / weight[m.owner] >= leads:
                 break
-            fixed, free = fixed + cap, free - m.weight
-        if fixed == 0 and all(room.get(m.owner, math.inf) > 0 for m in active):
-            return None  # no capacity binds
-        # every member capped and still too little room: shares are the rooms
-        level = (leads - fixed) / free if free > 0 else max(room[m.owner] / m.weight for m in active)
+            held.add(m.owner)
+            fixed += limit[m.owner]
+        if not held:
+            return None  # shares in proportion to the weights: the spec's ranking
+        free = math.fsum(weight[x.owner] for x in active if x.owner not in held)
+        # every member held and still too little room: the shares are the rooms
+        level = (leads - fixed) / free if free > 0 else max(limit[o] / weight[o] for o in held)
+        for p in group:
+            p.top = None  # ranked by the shares now
         # an away member takes no new leads but keeps its own: it keeps its place among the uncapped
-        shares = {m.owner: min(room.get(m.owner, math.inf), level * m.weight) for m in pool.members}
-        capped = [f"{m.owner} {shares[m.owner]:g}" for m in pool.members if shares[m.owner] < level * m.weight]
-        self.capped[pool.name] = ", ".join(capped)
-        return shares
+        self.capped[pool.name] = ", ".join(f"{o} {rooms[o]:g}" for o in sorted(held))
+        return {m.owner: limit[m.owner] if m.owner in held else level * weight[m.owner] for m in pool.members}
 
     def room(self, owner: str) -> float:
         cap = self.capacity.get(owner)
@@ -332,9 +314,9 @@ class _Placer:
         weight or capacity changing moves only what its new room (or want) must: no order-of-arrival churn.
         Units no member takes go to the pool's fallback owner, then its fallback pool, else nobody."""
         while pending:
-            asking: Counter[str] = Counter()
+            asking: dict[str, list[_Pending]] = {}
             for p in pending:
-                asking[p.pool.name] += len(p.asks)
+                asking.setdefault(p.pool.name, []).append(p)
             for name in sorted(asking):
                 if name not in self.shares:  # a fallback pool's shares are set when its first units arrive
                     self.shares[name] = self._shares(self.pools[name], asking[name])
@@ -343,25 +325,25 @@ class _Placer:
                 if p.keeper is not None:
                     p.options, p.full = [(math.inf, p.keeper)], False
                 else:
-                    top = _best(self._table(p.pool), p.unit.account)
+                    top = p.top or _best(self._table(p.pool), p.unit.account)
                     p.options, p.full = ([top], False) if top[1] not in p.passed else (self._order(p), True)
-                p.next, p.keeper = 0, None
+                p.next, p.keeper, p.top = 0, None, None
             held = self._defer(pending)
             rejected = [p for i, p in enumerate(pending) if i not in held]
             for i, owner in held.items():
                 p = pending[i]
-                self.give(p.asks, owner, self._reason(p, owner))
+                self._place(p, owner, self._reason(p, owner), p.options[p.next - 1][0])
             pending = []
             for p in rejected:  # canonical order: the order `allocate` sorted them in
                 # an account turned away to fit a smaller one can leave room that a unit refused earlier fits in
                 ranked = p.pool.rank(p.unit.account, self.shares.get(p.pool.name))
                 spare = next((o for o in ranked if self._can_take(o, p.asks)), None)
                 if spare is not None:
-                    self.give(p.asks, spare, self._reason(p, spare))
+                    self._place(p, spare, self._reason(p, spare), 0.0)
                     continue
                 fallback, nxt = p.pool.fallback_owner, p.pool.fallback_pool
                 if fallback is not None and self._can_take(fallback, p.asks):
-                    self.give(p.asks, fallback, f"fallback of pool '{p.pool.name}': {_passed(p.passed, self)}")
+                    self._place(p, fallback, f"fallback of pool '{p.pool.name}': {_passed(p.passed, self)}", 0.0)
                     continue
                 if fallback is not None:
                     p.passed.append(fallback)
@@ -370,6 +352,110 @@ class _Placer:
                     pending.append(p)
                 else:
                     self.give(p.asks, None, f"no member or fallback can take it: {_passed(p.passed, self)}")
+                    self.refused.append(p)
+
+    def _place(self, p: _Pending, owner: str, why: str, want: float) -> None:
+        """Give `p` to `owner`; a unit new to it (`want`: how much it wants it, 0 for a spare or fallback place)
+        is remembered, to be the first to go if a lead nobody else can take must stay with `owner`."""
+        self.give(p.asks, owner, why)
+        if owner in self.capacity and any(a.current != owner for a in p.asks):
+            index = len(self.units)
+            self.units.append(p)
+            self.where[index] = owner
+            heapq.heappush(self.new.setdefault(owner, []), (want, p.unit.order, index))
+
+    def settle(self) -> None:
+        """Leave each unit nobody could take where it is: with its current owner, who keeps it when it is a member
+        (or the fallback) and makes room by giving up the units new to it that it wants least; otherwise the unit
+        is "pool full" and its leads still count for their owners, who give up new units while over capacity. A
+        unit given up goes to whoever in its pools has room, or is itself left where it is. Each unit kept or
+        left is settled for good, and a unit given up either takes spare room or is left: this ends, and no
+        owner ends above its capacity with a lead that is new to it."""
+        queue = deque(self.refused)  # canonical order
+        left: list[_Pending] = []
+        while queue:
+            p = queue.popleft()
+            owners = {a.current for a in p.asks}
+            keeper = owners.pop() if len(owners) == 1 else None
+            if keeper is not None and keeper in self._eligible(p) and self._make_room(keeper, len(p.asks), queue):
+                self.give(p.asks, keeper, f"stays with {keeper}: nobody else can take it ({_passed(p.passed, self)})")
+                continue
+            counted = sorted({a.current for a in p.asks if a.current is not None})
+            for a in p.asks:
+                if a.current is not None:
+                    self.result.load[a.current] += 1
+            left.append(p)
+            for owner in counted:
+                self._make_room(owner, 0, queue, whole=False)
+        # giving up a large unit can leave more room than was needed: what was left where it is takes it, in the
+        # canonical order (each placed only where there is room, so nothing is given up again)
+        for p in sorted(left, key=lambda p: (p.unit.order, p.unit.pool.name, p.unit.account)):
+            for a in p.asks:
+                if a.current is not None:
+                    self.result.load[a.current] -= 1
+            if not self._try_place(p, None):
+                for a in p.asks:
+                    if a.current is not None:
+                        self.result.load[a.current] += 1
+
+    def _eligible(self, p: _Pending) -> set[str]:
+        """Everyone `p` may be placed with: the members and fallbacks of its pool and of the pools it falls to."""
+        names: set[str] = set()
+        pool: OwnerPool | None = p.unit.pool
+        seen: set[str] = set()
+        while pool is not None and pool.name not in seen:
+            seen.add(pool.name)
+            names |= pool.names
+            if pool.fallback_owner:
+                names.add(pool.fallback_owner)
+            pool = self.pools.get(pool.fallback_pool) if pool.fallback_pool else None
+        return names
+
+    def _make_room(self, owner: str, size: int, queue: deque[_Pending], *, whole: bool = True) -> bool:
+        """Give up `owner`'s least wanted new units until it has room for `size` leads; `whole`: only if that
+        can be done (else nothing is given up). Whether it now has the room."""
+        heap = self.new.get(owner, [])
+        live = [entry for entry in heap if self.where.get(entry[2]) == owner]
+        if whole and self.room(owner) + sum(len(self.units[i].asks) for _, _, i in live) < size:
+            return False
+        while self.room(owner) < size and heap:
+            _, _, index = heapq.heappop(heap)
+            if self.where.get(index) != owner:
+                continue  # it moved since
+            del self.where[index]
+            p = self.units[index]
+            for a in p.asks:
+                self.result.owners[a.slot] = None
+                self.result.load[owner] -= 1
+            p.passed.append(owner)
+            self._rehome(p, queue, owner)
+        return self.room(owner) >= size
+
+    def _rehome(self, p: _Pending, queue: deque[_Pending], gave_up: str) -> None:
+        """A unit `gave_up` gave up: to the first other owner in its pools' order who has room, else left where it
+        is (`settle`)."""
+        if not self._try_place(p, gave_up):
+            self.give(p.asks, None, f"no member or fallback can take it: {_passed(p.passed, self)}")
+            queue.append(p)
+
+    def _try_place(self, p: _Pending, gave_up: str | None) -> bool:
+        """Place `p` with the first owner but `gave_up` in its pools' order who has room; whether one had."""
+        pool: OwnerPool | None = p.unit.pool
+        seen: set[str] = set()
+        while pool is not None and pool.name not in seen:
+            seen.add(pool.name)
+            ranked = pool.rank(p.unit.account, self.shares.get(pool.name))
+            for rank, owner in enumerate(ranked):
+                if owner != gave_up and self._can_take(owner, p.asks):
+                    passed = [o for o in p.passed if o != owner]
+                    self._place(p, owner, _why(pool, rank, passed, owner, self), 0.0)
+                    return True
+            fallback = pool.fallback_owner
+            if fallback is not None and fallback != gave_up and self._can_take(fallback, p.asks):
+                self._place(p, fallback, f"fallback of pool '{pool.name}': {_passed(p.passed, self)}", 0.0)
+                return True
+            pool = self.pools.get(pool.fallback_pool) if pool.fallback_pool else None
+        return False
 
     def _defer(self, pending: list[_Pending]) -> dict[int, str]:
         """Run the proposals; unit index -> the member holding it at the end."""
@@ -413,7 +499,8 @@ class _Placer:
         return owner_of
 
     def _reason(self, p: _Pending, owner: str) -> str:
-        if p.options and p.options[0] == (math.inf, owner):
+        # the account's owner was asked first (score inf; a weight of 1e308 can score inf too, hence the check)
+        if p.options and p.options[0] == (math.inf, owner) and (p.unit.account, p.unit.pool.name) in self.sticky_why:
             return self.sticky_why[p.unit.account, p.unit.pool.name] + " (account owner wins)"
         passed = [o for o in p.passed if o != owner]
         # not `full`: it went to the member it ranks first

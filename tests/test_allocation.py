@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+
 from leadsync.allocation import Ask, Member, OwnerPool, allocate
 
 
@@ -31,28 +34,78 @@ def lead_asks(keys: list[str], current: str | None = None) -> list[Ask]:
 
 def test_a_full_member_spills_to_the_next_ranked_member() -> None:
     p = pool("p", ["ana", "bo"])
-    # ana's room (1) is her share of the 3 leads, bo takes the rest: 1 and 2 are the weights they rank by
-    asks = lead_asks(keys_ranked_first(p, "ana", 3, shares={"ana": 1.0, "bo": 2.0}))
+    asks = lead_asks(keys_ranked_first(p, "ana", 3))
     placed = allocate({"p": asks}, {"p": p}, capacity={"ana": 1})
     owners = [placed.owners[a.slot] for a in asks]
     assert sorted(owners) == ["ana", "bo", "bo"]
     assert placed.load == {"ana": 1, "bo": 2}
     spilled = [placed.reasons[a.slot] for a in asks if placed.owners[a.slot] == "bo"]
-    assert all("shares held to the room left (ana 1); ranked 2, after ana full (1/1)" in why for why in spilled)
+    # three leads: ana's room with its margin (1 + 2 sqrt 1) is her share anyway, so the spec's weights rank
+    assert all(why.endswith("weight 1 of 2; ranked 2, after ana full (1/1)") for why in spilled), spilled
 
 
 def test_a_capped_member_is_ranked_by_its_room_so_little_spills() -> None:
     """Ranked by the spec's weights, ana (weight 1 of 2, room 10) would be first for about 50 of 100 leads and
-    turn 40 away; ranked by shares held to her room, she is first for about 10, and the rest go to bo first."""
+    turn 40 away; ranked by shares held to her room (with its margin, 10 + 2 sqrt 10), she is first for about
+    16, and the rest go to bo first."""
     p = pool("p", ["ana", "bo"])
     asks = lead_asks([f"k{i}@x.test" for i in range(100)])
     placed = allocate({"p": asks}, {"p": p}, capacity={"ana": 10})
     assert placed.load == {"ana": 10, "bo": 90}
     spilled = sum("after ana full" in placed.reasons[a.slot] for a in asks)
     by_weight = sum(p.rank(a.key)[0] == "ana" for a in asks) - 10
-    assert by_weight >= 30 and spilled <= 8, (by_weight, spilled)
-    first = sum(p.rank(a.key, {"ana": 10.0, "bo": 90.0})[0] == "ana" for a in asks)
+    assert by_weight >= 30 and spilled <= 15, (by_weight, spilled)
+    held = 10 + 2 * 10**0.5
+    first = sum(p.rank(a.key, {"ana": held, "bo": 100 - held})[0] == "ana" for a in asks)
     assert spilled == max(0, first - 10)
+    assert all("shares held to the room left (ana 10)" in placed.reasons[a.slot] for a in asks)
+
+
+def test_a_capacity_the_hash_never_reaches_leaves_the_one_pass_owners() -> None:
+    """m0's capacity (3) is what the hash gives it of these 7 leads: nothing binds, nothing moves (a review found
+    shares worked out from the expected 3.5 moving a lead off m0 and leaving it at 2 of 3)."""
+    p = pool("p", ["m0", "m1"])
+    asks = lead_asks([f"lead{i}@x.test" for i in range(7)])
+    placed = allocate({"p": asks}, {"p": p}, capacity={"m0": 3})
+    assert [placed.owners[a.slot] for a in asks] == [p.choose(a.key).owner for a in asks]
+
+
+def test_weights_far_apart_are_placed() -> None:
+    """1e16 + 1 - 1e16 is 0 in floats: the water-filling ran out of free weight with a member left (KeyError)."""
+    p = OwnerPool("p", [Member("a", "a@acme.test", 1e16), Member("b", "b@acme.test", 1.0)], False)
+    asks = lead_asks([f"l{i}@x.test" for i in range(40)])
+    placed = allocate({"p": asks}, {"p": p}, capacity={"a": 1})
+    assert placed.load == {"a": 1, "b": 39}
+
+
+def test_a_settled_pool_a_lead_over_capacity_strands_one_lead_not_the_pool() -> None:
+    """Capacities equal to what each member holds, one lowered by one: one lead too many. It stays with its owner
+    (nobody has room), and nothing else moves (the rounds that set such leads aside cascaded: 314 of 400 ended
+    "pool full", in time quadratic in the leads)."""
+    p = OwnerPool("p", [Member(f"m{i}", f"m{i}@acme.test", 1.0) for i in range(10)], False)
+    keys = [f"lead{i}@x.test" for i in range(400)]
+    current = {k: p.choose(k).owner for k in keys}
+    asks = [Ask(i, k, k, current[k]) for i, k in enumerate(keys)]
+    capacity = dict(Counter(current.values()))
+    capacity["m0"] -= 1
+    placed = allocate({"p": asks}, {"p": p}, capacity=capacity)
+    unowned = [a for a in asks if placed.owners[a.slot] is None]
+    moved = [a for a in asks if placed.owners[a.slot] not in (None, a.current)]
+    assert len(unowned) == 1 and unowned[0].current == "m0" and not moved
+    assert placed.load["m0"] == capacity["m0"] + 1  # the one left where it is: counted, not new
+
+
+def test_the_settling_is_linear_not_quadratic() -> None:
+    p = OwnerPool("p", [Member(f"m{i}", f"m{i}@acme.test", 1.0) for i in range(10)], False)
+    keys = [f"lead{i}@x.test" for i in range(20_000)]
+    current = {k: p.choose(k).owner for k in keys}
+    asks = [Ask(i, k, k, current[k]) for i, k in enumerate(keys)]
+    capacity = {o: n - 50 for o, n in Counter(current.values()).items()}  # 500 leads too many
+    started = time.perf_counter()
+    placed = allocate({"p": asks}, {"p": p}, capacity=capacity)
+    assert time.perf_counter() - started < 30  # about a second; the rounds took tens of minutes
+    assert sum(placed.owners[a.slot] is None for a in asks) == 500
+    assert all(placed.load[o] == capacity[o] + 50 for o in capacity)
 
 
 def test_the_fallback_owner_takes_the_overflow() -> None:
