@@ -19,7 +19,7 @@ import hashlib
 import heapq
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,6 +227,7 @@ class _Placer:
         # owner -> min-heap of (how much it wants the unit, order, index) of the units new to it: the first to go
         # when a lead nobody else can take stays with it
         self.new: dict[str, list[tuple[float, bytes, int]]] = {}
+        self.new_load: Counter[str] = Counter()  # owner -> leads in the units new to it that it still holds
         self.refused: list[_Pending] = []
 
     def _shares(self, pool: OwnerPool, group: list[_Pending]) -> dict[str, float] | None:
@@ -362,6 +363,7 @@ class _Placer:
             index = len(self.units)
             self.units.append(p)
             self.where[index] = owner
+            self.new_load[owner] += len(p.asks)
             heapq.heappush(self.new.setdefault(owner, []), (want, p.unit.order, index))
 
     def settle(self) -> None:
@@ -398,25 +400,29 @@ class _Placer:
                     if a.current is not None:
                         self.result.load[a.current] += 1
 
-    def _eligible(self, p: _Pending) -> set[str]:
-        """Everyone `p` may be placed with: the members and fallbacks of its pool and of the pools it falls to."""
-        names: set[str] = set()
+    def _chain(self, p: _Pending) -> Iterator[OwnerPool]:
+        """`p`'s pool, then the pools it falls back to, each once."""
         pool: OwnerPool | None = p.unit.pool
         seen: set[str] = set()
         while pool is not None and pool.name not in seen:
             seen.add(pool.name)
+            yield pool
+            pool = self.pools.get(pool.fallback_pool) if pool.fallback_pool else None
+
+    def _eligible(self, p: _Pending) -> set[str]:
+        """Everyone `p` may be placed with: the members and fallbacks of its pool and of the pools it falls to."""
+        names: set[str] = set()
+        for pool in self._chain(p):
             names |= pool.names
             if pool.fallback_owner:
                 names.add(pool.fallback_owner)
-            pool = self.pools.get(pool.fallback_pool) if pool.fallback_pool else None
         return names
 
     def _make_room(self, owner: str, size: int, queue: deque[_Pending], *, whole: bool = True) -> bool:
         """Give up `owner`'s least wanted new units until it has room for `size` leads; `whole`: only if that
         can be done (else nothing is given up). Whether it now has the room."""
         heap = self.new.get(owner, [])
-        live = [entry for entry in heap if self.where.get(entry[2]) == owner]
-        if whole and self.room(owner) + sum(len(self.units[i].asks) for _, _, i in live) < size:
+        if whole and self.room(owner) + self.new_load[owner] < size:
             return False
         while self.room(owner) < size and heap:
             _, _, index = heapq.heappop(heap)
@@ -424,6 +430,7 @@ class _Placer:
                 continue  # it moved since
             del self.where[index]
             p = self.units[index]
+            self.new_load[owner] -= len(p.asks)
             for a in p.asks:
                 self.result.owners[a.slot] = None
                 self.result.load[owner] -= 1
@@ -440,10 +447,7 @@ class _Placer:
 
     def _try_place(self, p: _Pending, gave_up: str | None) -> bool:
         """Place `p` with the first owner but `gave_up` in its pools' order who has room; whether one had."""
-        pool: OwnerPool | None = p.unit.pool
-        seen: set[str] = set()
-        while pool is not None and pool.name not in seen:
-            seen.add(pool.name)
+        for pool in self._chain(p):
             ranked = pool.rank(p.unit.account, self.shares.get(pool.name))
             for rank, owner in enumerate(ranked):
                 if owner != gave_up and self._can_take(owner, p.asks):
@@ -454,7 +458,6 @@ class _Placer:
             if fallback is not None and fallback != gave_up and self._can_take(fallback, p.asks):
                 self._place(p, fallback, f"fallback of pool '{pool.name}': {_passed(p.passed, self)}", 0.0)
                 return True
-            pool = self.pools.get(pool.fallback_pool) if pool.fallback_pool else None
         return False
 
     def _defer(self, pending: list[_Pending]) -> dict[int, str]:
