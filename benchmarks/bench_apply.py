@@ -272,8 +272,12 @@ def main() -> None:
     parser.add_argument("--naive-leads", type=int, default=None, help="people for the naive sync (default: --leads)")
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--no-leadsync", action="store_true")
-    parser.add_argument("--trace", metavar="FILE", help="write every request the sandbox serves (arrival, answer, "
-                        "status, path) as JSON lines to FILE (the leadsync run only)")
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write every request the sandbox serves (arrival, answer, "
+        "status, path) as JSON lines to FILE (the leadsync run only)",
+    )
     parser.add_argument("--mix", default="0.2,0.2,0.2", help="shares of people to move, add and re-own")
     args = parser.parse_args()
     mix = tuple(float(x) for x in args.mix.split(","))
@@ -321,7 +325,9 @@ def main() -> None:
                           f"{figures['writes'] == plan['calls']['writes']}")  # fmt: skip
                 time.sleep(1.5)  # the naive sync's last move jobs finish
                 code, _, _ = leadsync(folder, vendor.url, "plan", "spec.yaml", "--detailed-exitcode")
-                print(f"  a fresh plan afterwards: {'no changes' if code == 0 else 'CHANGES REMAIN' if code == 2 else 'error'}")
+                print(
+                    f"  a fresh plan afterwards: {'no changes' if code == 0 else 'CHANGES REMAIN' if code == 2 else 'error'}"
+                )
             finally:
                 vendor.stop()
     finally:

@@ -109,8 +109,12 @@ def water_filled(weights: dict[str, float], caps: dict[str, int], n: int) -> dic
 
 
 def run(
-    keys: list[str], weights: dict[str, float], caps: dict[str, int], sticky: bool,
-    current: list[str | None] | None, seconds: list[float],
+    keys: list[str],
+    weights: dict[str, float],
+    caps: dict[str, int],
+    sticky: bool,
+    current: list[str | None] | None,
+    seconds: list[float],
 ) -> list[str | None]:
     pool = OwnerPool("p", [Member(o, f"{o}@acme.test", w) for o, w in weights.items()], sticky)
     cur = current or [None] * len(keys)
@@ -146,19 +150,39 @@ def measure(task: tuple[int, bool, int, int]) -> Result:
     # join: a newcomer of weight 2, with a capacity at the pool's own fill
     new_w = {**weights, "newcomer": 2.0}
     new_c = {**caps, "newcomer": int(n * 2.0 / sum(new_w.values()) / FILL)} if with_caps else {}
-    events.append(("join", new_w, new_c, share("newcomer", new_w, new_c), clamped("newcomer", new_w, new_c),
-                   "newcomer"))
+    events.append(
+        ("join", new_w, new_c, share("newcomer", new_w, new_c), clamped("newcomer", new_w, new_c), "newcomer")
+    )
     # leave: the member with the smallest capacity (or weight), so the rest still has room for every lead
     leaver = min(weights, key=lambda o: (caps.get(o, 0), weights[o], o))
-    events.append(("leave", {o: w for o, w in weights.items() if o != leaver},
-                   {o: c for o, c in caps.items() if o != leaver}, float(held[leaver]), float(held[leaver]), leaver))
+    events.append(
+        (
+            "leave",
+            {o: w for o, w in weights.items() if o != leaver},
+            {o: c for o, c in caps.items() if o != leaver},
+            float(held[leaver]),
+            float(held[leaver]),
+            leaver,
+        )
+    )
     # weight x2: the member with the most room left (lowest weight without capacities): a capped member's
     # share could not grow
-    grower = (max(weights, key=lambda o: (caps[o] / (n * weights[o] / total_w), o)) if with_caps
-              else min(weights, key=lambda o: (weights[o], o)))
+    grower = (
+        max(weights, key=lambda o: (caps[o] / (n * weights[o] / total_w), o))
+        if with_caps
+        else min(weights, key=lambda o: (weights[o], o))
+    )
     doubled = {**weights, grower: weights[grower] * 2}
-    events.append(("weight x2", doubled, caps, abs(share(grower, doubled, caps) - share(grower, weights, caps)),
-                   abs(clamped(grower, doubled, caps) - clamped(grower, weights, caps)), grower))
+    events.append(
+        (
+            "weight x2",
+            doubled,
+            caps,
+            abs(share(grower, doubled, caps) - share(grower, weights, caps)),
+            abs(clamped(grower, doubled, caps) - clamped(grower, weights, caps)),
+            grower,
+        )
+    )
     if with_caps:
         # capacity -20%: the full member with the largest capacity (a member with room might lose nothing)
         full = [o for o in weights if held[o] >= caps[o]] or list(weights)
@@ -193,8 +217,10 @@ def once(n: int, seed: int) -> None:
     seconds: list[float] = []
     run(keys, weights, caps, False, None, seconds)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{n:,} leads, 20 members with capacities: {seconds[0]:.1f} s, peak RSS {peak:,.0f} MiB "
-          f"(keys included; Python {sys.version.split()[0]}, {platform.machine()})")
+    print(
+        f"{n:,} leads, 20 members with capacities: {seconds[0]:.1f} s, peak RSS {peak:,.0f} MiB "
+        f"(keys included; Python {sys.version.split()[0]}, {platform.machine()})"
+    )
 
 
 def main() -> None:
@@ -216,35 +242,46 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, Python {sys.version.split()[0]}; {args.leads:,} leads, seed {args.seed}")
     print()
-    print("| pool size | capacities | sticky | event | moved | of which to/from the member | ideal | ratio "
-          "| clamped ideal: ratio | member |")
+    print(
+        "| pool size | capacities | sticky | event | moved | of which to/from the member | ideal | ratio "
+        "| clamped ideal: ratio | member |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     misses: list[str] = []
     for result in results:
         for row in result.rows:
             ratio = "n/a" if row.ratio is None else f"{row.ratio:.2f}x"
             old = "n/a" if row.clamped_ratio is None else f"{row.clamped_ratio:.2f}x"
-            print(f"| {row.size} | {'yes' if row.capacities else 'no'} | {'yes' if row.sticky else 'no'} | "
-                  f"{row.event} | {row.moved:,} | {row.member:,} | {row.ideal:,.0f} | {ratio} | {old} | {row.note} |")
+            print(
+                f"| {row.size} | {'yes' if row.capacities else 'no'} | {'yes' if row.sticky else 'no'} | "
+                f"{row.event} | {row.moved:,} | {row.member:,} | {row.ideal:,.0f} | {ratio} | {old} | {row.note} |"
+            )
             # a sticky pool does not rebalance on a join or a weight change: below the ideal by design
             if row.ratio is not None and row.ratio > GOAL[row.capacities]:
-                misses.append(f"{row.size} members, capacities {'yes' if row.capacities else 'no'}, "
-                              f"{'sticky' if row.sticky else 'non-sticky'}, {row.event}: {row.ratio:.2f}x")
+                misses.append(
+                    f"{row.size} members, capacities {'yes' if row.capacities else 'no'}, "
+                    f"{'sticky' if row.sticky else 'non-sticky'}, {row.event}: {row.ratio:.2f}x"
+                )
     print()
     for result in results:
         against = "capacity-aware shares" if result.capacities else "weights"
-        print(f"largest deviation from the {against}, {result.size} members: {result.deviation_pp:.2f} percentage "
-              "points of the leads")
+        print(
+            f"largest deviation from the {against}, {result.size} members: {result.deviation_pp:.2f} percentage "
+            "points of the leads"
+        )
     for size in SIZES:
         times = [s for r in results if r.size == size for s in r.seconds]
         print(f"time per allocation, {size} members: {sum(times) / len(times):.2f} s (mean of {len(times)})")
     print("capacity check: no owner above its capacity in any allocation (asserted)")
     print()
     for caps, goal in GOAL.items():
-        worst = max((r.ratio for res in results for r in res.rows if r.capacities == caps and r.ratio is not None),
-                    default=0.0)
-        print(f"goal: moved / ideal <= {goal}x {'with' if caps else 'without'} capacities: worst {worst:.2f}x, "
-              f"{'met' if worst <= goal else 'MISSED'}")
+        worst = max(
+            (r.ratio for res in results for r in res.rows if r.capacities == caps and r.ratio is not None), default=0.0
+        )
+        print(
+            f"goal: moved / ideal <= {goal}x {'with' if caps else 'without'} capacities: worst {worst:.2f}x, "
+            f"{'met' if worst <= goal else 'MISSED'}"
+        )
     for miss in misses:
         print(f"  missed: {miss}")
     print(f"wall time: {wall:.1f} s ({args.workers} workers)")

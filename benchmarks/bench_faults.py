@@ -133,9 +133,15 @@ def main() -> None:
     rng = random.Random(args.master)
     for run in range(args.kill):
         ok, converged, findings = kill_run(scenarios[POLICIES[run % 3]], run, root, rng)
-        kill.update(runs=1, failed=int(not ok), unconverged=int(not converged), lost=len(findings.lost),  # type: ignore[attr-defined]
-                    duplicated=len(findings.duplicated), misplaced=len(findings.misplaced),  # type: ignore[attr-defined]
-                    outside=len(findings.outside))  # type: ignore[attr-defined]
+        kill.update(
+            runs=1,
+            failed=int(not ok),
+            unconverged=int(not converged),
+            lost=len(findings.lost),  # type: ignore[attr-defined]
+            duplicated=len(findings.duplicated),
+            misplaced=len(findings.misplaced),  # type: ignore[attr-defined]
+            outside=len(findings.outside),
+        )  # type: ignore[attr-defined]
         if not (ok and converged and findings.clean):  # type: ignore[attr-defined]
             flagged.append(f"kill run {run}: exit ok={ok} converged={converged} {findings}")
     shutil.rmtree(root, ignore_errors=True)

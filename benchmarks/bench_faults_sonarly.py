@@ -32,8 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_apply_faults import fault_kinds, scratch  # noqa: E402
-from test_sonarly_campaign import Kind, campaign_run, large_workspace  # noqa: E402
+from test_apply_faults import fault_kinds, scratch
+from test_sonarly_campaign import Kind, campaign_run, large_workspace
 
 MASTER_SEED = 20261124
 
@@ -86,7 +86,7 @@ def _worker_run(run: int, master: int, people: int, root: str) -> tuple[int, str
     try:
         seed, spec = large_workspace(folder, people)
         result = campaign_run(seed, spec, kind, fault_seed, fired_names=kind_names)
-    except Exception as error:  # noqa: BLE001  (a run that failed is a finding, not the end of the benchmark)
+    except Exception as error:
         return run, trouble, {"error": f"{type(error).__name__}: {error}", "kinds": kind_names(faults)}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> None:
                 hits.update(r["fired"])
                 hits["colleague moving prospects"] += r["colleague"]
                 opened.update(r["opened"])
-                totals.update(runs=1, writes=r["writes"], rounds=r["rounds"], open=r["open"], gave_up=r["gave_up"], **counts)
+                totals.update(
+                    runs=1, writes=r["writes"], rounds=r["rounds"], open=r["open"], gave_up=r["gave_up"], **counts
+                )
                 if any(counts.values()):
                     flagged.append(f"run {index} ({trouble}): {counts}")
                 if done % 100 == 0:

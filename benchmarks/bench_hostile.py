@@ -67,10 +67,16 @@ CASES: dict[str, tuple[list[str], Setup]] = {
     "200 empty": (["plan"], lambda v: v.on("POST", LIST, body(200, b""))),
     "items not objects": (["plan"], lambda v: v.on("POST", LIST, body(200, b'{"items": [1, "two"]}'))),
     "a lead without id": (["plan"], lambda v: v.on("POST", LIST, body(200, b'{"items": [{"email": "a@b.test"}]}'))),
-    "a cursor that is an object": (["plan"], lambda v: v.on("POST", LIST, body(
-        200, b'{"items": [{"id": "x1", "email": "a@b.test"}], "next_starting_after": {"a": 1}}'))),
-    "a job answered as a list": (["apply", "--job-timeout", "5"],
-                                 lambda v: v.on("GET", "/api/v2/background-jobs/.*", body(200, b"[]"))),
+    "a cursor that is an object": (
+        ["plan"],
+        lambda v: v.on(
+            "POST", LIST, body(200, b'{"items": [{"id": "x1", "email": "a@b.test"}], "next_starting_after": {"a": 1}}')
+        ),
+    ),
+    "a job answered as a list": (
+        ["apply", "--job-timeout", "5"],
+        lambda v: v.on("GET", "/api/v2/background-jobs/.*", body(200, b"[]")),
+    ),
     "JSON 100,000 deep": (["plan"], lambda v: v.on("POST", LIST, deep_json())),
     "endless paging, same item": (["plan"], lambda v: v.on("POST", LIST, endless_pages())),
     "endless paging, growing pages": (["plan"], lambda v: v.on("POST", LIST, endless_pages(grow=True))),
@@ -82,11 +88,27 @@ CASES: dict[str, tuple[list[str], Setup]] = {
     "Retry-After: 119, for ever": (["plan"], lambda v: v.on("POST", LIST, body(429, b"{}", **{"retry-after": "119"}))),
     "gzip bomb (3 KB -> 2 GB)": (["plan"], lambda v: v.on("POST", LIST, gzip_bomb())),
     "gzip bomb, 2 layers": (["plan"], lambda v: v.on("POST", LIST, gzip_bomb(layers=2))),
-    "not the gzip it says": (["plan"], lambda v: v.on("POST", LIST, body(200, b"nope", **{"content-encoding": "gzip"}))),
-    "key echoed, base64 wrapped at 76": (["plan"], lambda v: v.on("POST", LIST, lambda r, _: Answer(401, json.dumps(
-        {"message": base64.encodebytes(f"Authorization: {r.headers['authorization']}".encode()).decode()}).encode()))),
-    "lone surrogate in a record (snapshot)": (["snapshot", "--out", "snap.json"], lambda v: v.on("POST", LIST, bend_text(
-        lambda t: re.sub(r'"first_name": ?"', r'"first_name": "\\ud800', t)))),
+    "not the gzip it says": (
+        ["plan"],
+        lambda v: v.on("POST", LIST, body(200, b"nope", **{"content-encoding": "gzip"})),
+    ),
+    "key echoed, base64 wrapped at 76": (
+        ["plan"],
+        lambda v: v.on(
+            "POST",
+            LIST,
+            lambda r, _: Answer(
+                401,
+                json.dumps(
+                    {"message": base64.encodebytes(f"Authorization: {r.headers['authorization']}".encode()).decode()}
+                ).encode(),
+            ),
+        ),
+    ),
+    "lone surrogate in a record (snapshot)": (
+        ["snapshot", "--out", "snap.json"],
+        lambda v: v.on("POST", LIST, bend_text(lambda t: re.sub(r'"first_name": ?"', r'"first_name": "\\ud800', t))),
+    ),
 }
 
 
@@ -148,8 +170,10 @@ def one(name: str, tree: Path, kill_after: float, cap_mib: int) -> None:
     args, setup = CASES[name]
     r = run_case(tree, args, setup, kill_after, cap_mib)
     last = str(r["last"]).replace("|", "/")
-    print(f"| {name} | {r['code']} | {r['seconds']:.1f} s | {r['rss_mib']:.0f} MiB | {'yes' if r['traceback'] else 'no'} "
-          f"| {'YES' if r['leaked'] else 'no'} | {last} |")
+    print(
+        f"| {name} | {r['code']} | {r['seconds']:.1f} s | {r['rss_mib']:.0f} MiB | {'yes' if r['traceback'] else 'no'} "
+        f"| {'YES' if r['leaked'] else 'no'} | {last} |"
+    )
 
 
 if __name__ == "__main__":

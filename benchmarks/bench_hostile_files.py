@@ -435,8 +435,8 @@ def two_applies(spelling: str) -> Callable[[Ctx, Case, float, int], Result]:
             spec_edit(f"api_key_env: {KEY_ENV}", "api_key_env: OTHER_KEY", spec)(ctx)
         seen = len(vendor.seen)
         b = run(ctx, ["apply", spec, "--auto-approve"], kill_after=kill_after, cap_mib=cap_mib, extra=extra)
-        b_writes = sum(1 for r in vendor.seen[seen:] if re.fullmatch(WRITE_PATHS, r.path.split("?")[0])
-                       and r.method == "POST" or r.method == "DELETE")  # fmt: skip
+        b_writes = sum(1 for r in vendor.seen[seen:] if (re.fullmatch(WRITE_PATHS, r.path.split("?")[0])
+                       and r.method == "POST") or r.method == "DELETE")  # fmt: skip
         done_a = finish(a, a_out, a_report, a_started, 60)
         ctx.notes.append(f"B sent {b_writes} writes while A held its lock; A: exit {done_a.code}"
                          + ("" if done_a.code == "0" else f" ({done_a.line[:100]})"))  # fmt: skip
@@ -456,51 +456,65 @@ CASES: dict[str, Case] = {
     "YAML alias bomb (9x9, 1.7 KB): validate": Case(["validate", "bomb.yaml"], write("bomb.yaml", alias_bomb())),
     "YAML alias bomb (9x9, 1.7 KB): plan": Case(["plan", "bomb.yaml"], write("bomb.yaml", alias_bomb())),
     "YAML 1,000 deep flow sequences: validate": Case(
-        ["validate", "deep.yaml"], write("deep.yaml", "version: 1\nx: " + "[" * 1000 + "]" * 1000 + "\n")),
+        ["validate", "deep.yaml"], write("deep.yaml", "version: 1\nx: " + "[" * 1000 + "]" * 1000 + "\n")
+    ),
     "YAML 100,000 deep flow sequences: validate": Case(
-        ["validate", "deep.yaml"], write("deep.yaml", "version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n")),
+        ["validate", "deep.yaml"], write("deep.yaml", "version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    ),
     "YAML 100,000 deep flow sequences: plan": Case(
-        ["plan", "deep.yaml"], write("deep.yaml", "version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n")),
-    "JSON 100,000 deep: plan --remote": Case(["plan", "quickstart.yaml", "--remote", "deep.json"],
-                                             write("deep.json", DEEP_JSON)),
-    "JSON 100,000 deep: apply PLANFILE": Case(["apply", "deep.plan.json", "--auto-approve"], write(
-        "deep.plan.json", '{"format_version": 1, "x": ' + DEEP_JSON + "}")),
+        ["plan", "deep.yaml"], write("deep.yaml", "version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    ),
+    "JSON 100,000 deep: plan --remote": Case(
+        ["plan", "quickstart.yaml", "--remote", "deep.json"], write("deep.json", DEEP_JSON)
+    ),
+    "JSON 100,000 deep: apply PLANFILE": Case(
+        ["apply", "deep.plan.json", "--auto-approve"],
+        write("deep.plan.json", '{"format_version": 1, "x": ' + DEEP_JSON + "}"),
+    ),
     "JSON 100,000 deep: the spec's seed (plan)": Case(
-        ["plan", "deep-seed.yaml"], both(write("deep.json", DEEP_JSON), DEEP_SEED_SPEC)),
+        ["plan", "deep-seed.yaml"], both(write("deep.json", DEEP_JSON), DEEP_SEED_SPEC)
+    ),
     "JSON 100,000 deep: the spec's seed (sandbox reset)": Case(
-        ["sandbox", "reset", "deep-seed.yaml"],
-        both(write("deep.json", DEEP_JSON), DEEP_SEED_SPEC)),
-    "JSON 100,000 deep: sandbox serve --seed": Case(["sandbox", "serve", "--seed", "deep.json", "--port", "0"],
-                                                   write("deep.json", DEEP_JSON)),
+        ["sandbox", "reset", "deep-seed.yaml"], both(write("deep.json", DEEP_JSON), DEEP_SEED_SPEC)
+    ),
+    "JSON 100,000 deep: sandbox serve --seed": Case(
+        ["sandbox", "serve", "--seed", "deep.json", "--port", "0"], write("deep.json", DEEP_JSON)
+    ),
     "NUL in a source path (spec): validate": Case(["validate", "quickstart.yaml"], NUL_SOURCE),
     "NUL in a source path (spec): plan": Case(["plan", "quickstart.yaml"], NUL_SOURCE),
     "NUL in the seed path (spec): plan": Case(
-        ["plan", "quickstart.yaml"], spec_edit("seed: quickstart.remote.json", 'seed: "quick\\u0000start.remote.json"')),
+        ["plan", "quickstart.yaml"], spec_edit("seed: quickstart.remote.json", 'seed: "quick\\u0000start.remote.json"')
+    ),
     "NUL on the command line: plan SPEC": Case(["plan", "quick{NUL}start.yaml"]),
     "NUL on the command line: plan --remote": Case(["plan", "quickstart.yaml", "--remote", "quick{NUL}start.json"]),
     "NUL on the command line: plan --out": Case(["plan", "quickstart.yaml", "--out", "plan{NUL}.json"]),
     "full disk (ENOSPC) at the journal's 5th write, cut short": Case(
-        APPLY, vendor_env, vendor=True, fault="write:5:ENOSPC:partial", check=journal_check),
+        APPLY, vendor_env, vendor=True, fault="write:5:ENOSPC:partial", check=journal_check
+    ),
     "full disk (ENOSPC) at the journal's 3rd fsync": Case(
-        APPLY, vendor_env, vendor=True, fault="fsync:3:ENOSPC", check=journal_check),
+        APPLY, vendor_env, vendor=True, fault="fsync:3:ENOSPC", check=journal_check
+    ),
     "read-only fs (EROFS) at the journal's 4th write": Case(
-        APPLY, vendor_env, vendor=True, fault="write:4:EROFS", check=journal_check),
+        APPLY, vendor_env, vendor=True, fault="write:4:EROFS", check=journal_check
+    ),
     "read-only fs (EROFS): the journal cannot be opened": Case(
-        APPLY, vendor_env, vendor=True, fault="open:EROFS", check=journal_check),
+        APPLY, vendor_env, vendor=True, fault="open:EROFS", check=journal_check
+    ),
     "non-ASCII API key in $VAR: plan": Case(
-        ["plan", "quickstart.yaml"], both(vendor_env, env(**{KEY_ENV: BAD_KEY})),
-        vendor=True),
-    "non-ASCII API key in $VAR: apply": Case(
-        APPLY, both(vendor_env, env(**{KEY_ENV: BAD_KEY})), vendor=True),
+        ["plan", "quickstart.yaml"], both(vendor_env, env(**{KEY_ENV: BAD_KEY})), vendor=True
+    ),
+    "non-ASCII API key in $VAR: apply": Case(APPLY, both(vendor_env, env(**{KEY_ENV: BAD_KEY})), vendor=True),
     "`.leadsync/` a symlink to a folder outside: apply": Case(APPLY, folder_link),
     "journal a symlink to a file outside: apply": Case(APPLY, state_file_link("journal", "symlink")),
     "journal a hard link to a file outside: apply": Case(APPLY, state_file_link("journal", "hardlink")),
     "sandbox state a dangling symlink out: apply": Case(APPLY, state_file_link("state", "dangling")),
-    "two applies, base URL with a trailing /": Case(APPLY, vendor_env, vendor=True,
-                                                    runner=two_applies("trailing slash")),
+    "two applies, base URL with a trailing /": Case(
+        APPLY, vendor_env, vendor=True, runner=two_applies("trailing slash")
+    ),
     "two applies, localhost for 127.0.0.1": Case(APPLY, vendor_env, vendor=True, runner=two_applies("localhost")),
-    "two applies, the key in another variable": Case(APPLY, vendor_env, vendor=True,
-                                                     runner=two_applies("another variable")),
+    "two applies, the key in another variable": Case(
+        APPLY, vendor_env, vendor=True, runner=two_applies("another variable")
+    ),
 }
 
 
@@ -543,7 +557,7 @@ def cell(text: str, limit: int = 100) -> str:
     a line says what went wrong)."""
     text = text.replace("|", "/").replace("\0", "\\0")
     head = limit * 3 // 5
-    return text if len(text) <= limit else text[:head] + "…" + text[len(text) - (limit - head - 1):]
+    return text if len(text) <= limit else text[:head] + "…" + text[len(text) - (limit - head - 1) :]
 
 
 def measure(name: str, tree: Path, options: argparse.Namespace) -> dict[str, Any] | str:
@@ -582,8 +596,10 @@ def main() -> None:
     names = [n for n in CASES if not options.case or any(c.lower() in n.lower() for c in options.case)]
     if options.before:
         print(f"before: leadsync from {options.before}; after: leadsync from {options.tree}")
-        print("| case | before: exit, time to give up, peak RSS | after: exit, time to give up, peak RSS "
-              "| after: the one line the user sees |")
+        print(
+            "| case | before: exit, time to give up, peak RSS | after: exit, time to give up, peak RSS "
+            "| after: the one line the user sees |"
+        )
         print("| --- | --- | --- | --- |")
     else:
         print(f"leadsync from {options.tree}")

@@ -77,8 +77,17 @@ def generate(folder: Path, n: int) -> None:
         writer.writerow(["email", "first_name", "last_name", "company", "employees", "hq_country", "industry"])
         for i in range(n):
             domain = NAMED[i % 4] if i % 997 == 0 else f"company{rng.randrange(n // 4 + 1)}.test"
-            writer.writerow([f"lead{i}@{domain}", f"First{i % 500}", f"Last{i % 800}", domain.split(".")[0],
-                             rng.choice(SIZES), rng.choice(COUNTRIES), rng.choice(INDUSTRIES)])
+            writer.writerow(
+                [
+                    f"lead{i}@{domain}",
+                    f"First{i % 500}",
+                    f"Last{i % 800}",
+                    domain.split(".")[0],
+                    rng.choice(SIZES),
+                    rng.choice(COUNTRIES),
+                    rng.choice(INDUSTRIES),
+                ]
+            )
 
 
 def main() -> None:
@@ -99,10 +108,14 @@ def main() -> None:
         done = time.perf_counter()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {sys.version.split()[0]}")
-    print(f"leads: {len(leads.leads):,} from a {size / 2**20:.0f} MiB CSV; routed {len(routing.desired):,}, "
-          f"unrouted {len(routing.unrouted):,}")
-    print(f"load: {loaded_at - started:.2f} s, route: {done - loaded_at:.2f} s, total: {done - started:.2f} s "
-          f"(goal < 10 s)")
+    print(
+        f"leads: {len(leads.leads):,} from a {size / 2**20:.0f} MiB CSV; routed {len(routing.desired):,}, "
+        f"unrouted {len(routing.unrouted):,}"
+    )
+    print(
+        f"load: {loaded_at - started:.2f} s, route: {done - loaded_at:.2f} s, total: {done - started:.2f} s "
+        f"(goal < 10 s)"
+    )
     print(f"peak memory (max RSS of the process): {peak_mib:.0f} MiB (goal < 1024 MiB)")
 
 

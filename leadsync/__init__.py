@@ -1,18 +1,18 @@
 """leadsync: lead routing as code.
 
-    loaded = load_spec("specs/acme.yaml")          # SpecError lists every located problem
-    leads = load_leads(loaded)                     # CSV / JSONL / inline, keys normalised
-    routing = Router(loaded).route(leads.leads)    # desired state; pure
-    plan = make_plan(routing.desired, remote, managed=..., policy=..., capabilities=...)
-    text = leadsync.render.render(plan, "markdown")
+loaded = load_spec("specs/acme.yaml")          # SpecError lists every located problem
+leads = load_leads(loaded)                     # CSV / JSONL / inline, keys normalised
+routing = Router(loaded).route(leads.leads)    # desired state; pure
+plan = make_plan(routing.desired, remote, managed=..., policy=..., capabilities=...)
+text = leadsync.render.render(plan, "markdown")
 """
 
 __version__ = "0.1.0"
 
-from leadsync.errors import LeadsyncError, Location, PlanError, Problem, RoutingError, SpecError  # noqa: E402
-from leadsync.plan import Plan, dump_plan, load_plan, make_plan  # noqa: E402
-from leadsync.routing import Router  # noqa: E402
-from leadsync.spec import load_leads, load_spec  # noqa: E402
+from leadsync.errors import LeadsyncError, Location, PlanError, Problem, RoutingError, SpecError
+from leadsync.plan import Plan, dump_plan, load_plan, make_plan
+from leadsync.routing import Router
+from leadsync.spec import load_leads, load_spec
 
 __all__ = sorted(
     [

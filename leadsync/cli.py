@@ -127,9 +127,16 @@ def validate(specs: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("spec", type=CliPath(dir_okay=False))
 @click.argument("keys", nargs=-1, required=True)
-@click.option("--current-owner", metavar="OWNER", help="Explain as if each lead were owned by OWNER now (sticky pools).")
-@click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Explain as of this day (UTC) for owners' away dates. Default: today.")
+@click.option(
+    "--current-owner", metavar="OWNER", help="Explain as if each lead were owned by OWNER now (sticky pools)."
+)
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Explain as of this day (UTC) for owners' away dates. Default: today.",
+)
 def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: datetime | None) -> None:
     """Show which route and owner each lead KEY gets, and why.
 
@@ -171,20 +178,43 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
 
 @main.command()
 @click.argument("spec", type=CliPath(dir_okay=False))
-@click.option("--remote", "remote", type=CliPath(dir_okay=False), metavar="FILE",
-              help="Plan against a snapshot (the sandbox seed format) instead of the live workspace: no key, no network.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="How to print the plan on stdout.")
+@click.option(
+    "--remote",
+    "remote",
+    type=CliPath(dir_okay=False),
+    metavar="FILE",
+    help="Plan against a snapshot (the sandbox seed format) instead of the live workspace: no key, no network.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print the plan on stdout.",
+)
 @click.option("--out", type=CliPath(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none, 1: error).")
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
-@click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Plan as of this day (UTC) for owners' away dates. Default: today.")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Plan as of this day (UTC) for owners' away dates. Default: today.",
+)
 @max_rate_option
 @quiet_option
 def plan(
-    spec: str, remote: str | None, fmt: str, out: str | None, detailed_exitcode: bool, mask: bool,
-    at: datetime | None = None, max_rate: float | None = None, quiet: bool = False,
+    spec: str,
+    remote: str | None,
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    mask: bool,
+    at: datetime | None = None,
+    max_rate: float | None = None,
+    quiet: bool = False,
 ) -> None:
     """Compare SPEC with its workspace and print the smallest set of changes.
 
@@ -240,14 +270,21 @@ def snapshot(spec: str, out: str, quiet: bool = False) -> None:
             data = read_workspace_data(loaded, wanted, progress)
         write_atomically(Path(out), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         records = len(data.get("leads", data.get("prospects", [])))
-        err(f"Saved {records} lead records of {spec}'s workspace to {out} (those in its managed destinations, and "
-             "of the people it routes, wherever they are).")
+        err(
+            f"Saved {records} lead records of {spec}'s workspace to {out} (those in its managed destinations, and "
+            "of the people it routes, wherever they are)."
+        )
 
 
 @main.command("import")
 @click.argument("spec", type=CliPath(dir_okay=False))
-@click.option("--out", required=True, type=CliPath(dir_okay=False), metavar="NEW.yaml",
-              help="The spec to write (its leads go to a CSV beside it).")
+@click.option(
+    "--out",
+    required=True,
+    type=CliPath(dir_okay=False),
+    metavar="NEW.yaml",
+    help="The spec to write (its leads go to a CSV beside it).",
+)
 @quiet_option
 def import_(spec: str, out: str, quiet: bool = False) -> None:
     """Write a spec that reproduces SPEC's destinations as they are now: its first plan shows `No changes.`
@@ -287,9 +324,15 @@ def sandbox() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True, help="0 picks a free port.")
 @click.option("--state", type=CliPath(dir_okay=False), help="SQLite file to keep the state in (default: memory).")
 @click.option("--seed", type=CliPath(dir_okay=False), help="Seed file (JSON) for a new state.")
-@click.option("--vendor", type=click.Choice(["instantly", "sonarly"]), help="Which API to serve (default: from the seed).")
-@click.option("--faults", metavar="SPEC", help="Seeded fault injection, e.g. 'seed=7,429=0.05:burst=3' (docs/sandbox.md).")
-@click.option("--rate-limit", default="100/s,6000/min", show_default=True, help="'off', or limits like '100/s,6000/min'.")
+@click.option(
+    "--vendor", type=click.Choice(["instantly", "sonarly"]), help="Which API to serve (default: from the seed)."
+)
+@click.option(
+    "--faults", metavar="SPEC", help="Seeded fault injection, e.g. 'seed=7,429=0.05:burst=3' (docs/sandbox.md)."
+)
+@click.option(
+    "--rate-limit", default="100/s,6000/min", show_default=True, help="'off', or limits like '100/s,6000/min'."
+)
 def sandbox_serve(
     port: int, state: str | None, seed: str | None, vendor: str | None, faults: str | None, rate_limit: str
 ) -> None:
@@ -334,7 +377,9 @@ def sandbox_reset(spec: str) -> None:
 main.add_command(apply)
 main.add_command(show)
 _test = test_command(CliPath, errors)
-_test.help = inspect.cleandoc(_test.help or "") + """
+_test.help = (
+    inspect.cleandoc(_test.help or "")
+    + """
 
 \b
 Examples:
@@ -343,7 +388,8 @@ Examples:
 
 \b
 Exit codes: 0 every case passed (or there are none); 1 a case failed, or an invalid spec or case file.
-"""  # the examples are the CLI's: cli_test.py holds what the command does
+"""
+)  # the examples are the CLI's: cli_test.py holds what the command does
 main.add_command(_test)
 
 

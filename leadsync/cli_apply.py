@@ -38,8 +38,12 @@ from leadsync.workflow import apply_session, with_max_rate
 @click.argument("target", metavar="SPEC|PLANFILE", type=CliPath(dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI). Without it, apply asks on a terminal.")
 @click.option("--dry-run", is_flag=True, help="Print every request apply would send, and send none.")
-@click.option("--force", is_flag=True, help="Apply even when more than max_change_ratio of a destination's existing "
-                                            "leads would be moved out, re-owned or removed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Apply even when more than max_change_ratio of a destination's existing "
+    "leads would be moved out, re-owned or removed.",
+)
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 @click.option("--job-timeout", type=click.FloatRange(min=0, max=JOB_TIMEOUT_MAX, min_open=True), default=None,
               metavar="SECONDS", callback=lambda _ctx, _param, value: finite(value, "--job-timeout"),
@@ -48,8 +52,14 @@ from leadsync.workflow import apply_session, with_max_rate
 @max_rate_option
 @quiet_option
 def apply(
-    target: str, auto_approve: bool, dry_run: bool, force: bool, mask: bool, job_timeout: float | None,
-    max_rate: float | None = None, quiet: bool = False,
+    target: str,
+    auto_approve: bool,
+    dry_run: bool,
+    force: bool,
+    mask: bool,
+    job_timeout: float | None,
+    max_rate: float | None = None,
+    quiet: bool = False,
 ) -> None:
     """Make the workspace match SPEC (or carry out a saved PLANFILE, and nothing else), then verify it converged.
 
@@ -90,8 +100,10 @@ def apply(
             if not plan.has_changes:
                 busy = not_ready(session.workspace)
                 if busy:  # nothing to send, but not everything could be seen: that is no "converged"
-                    fail(f"not converged: {', '.join(sorted(busy))} could not be read (being populated); "
-                          "run apply again once it is ready")
+                    fail(
+                        f"not converged: {', '.join(sorted(busy))} could not be read (being populated); "
+                        "run apply again once it is ready"
+                    )
                 return
             plan.raise_if_unsafe(force)
             if dry_run:
@@ -151,12 +163,16 @@ def _left(report: ApplyReport) -> str:
     plan = report.final
     if plan is None:
         return ""
-    shown = [text for n, text in (
-        (len(plan.conflicts), count(len(plan.conflicts), "conflict")),
-        (len(plan.held), count(len(plan.held), "held lead")),
-        (len(plan.unsupported), f"{len(plan.unsupported):,} unsupported"),
-        (len(plan.unrouted), f"{len(plan.unrouted):,} unrouted"),
-    ) if n]
+    shown = [
+        text
+        for n, text in (
+            (len(plan.conflicts), count(len(plan.conflicts), "conflict")),
+            (len(plan.held), count(len(plan.held), "held lead")),
+            (len(plan.unsupported), f"{len(plan.unsupported):,} unsupported"),
+            (len(plan.unrouted), f"{len(plan.unrouted):,} unrouted"),
+        )
+        if n
+    ]
     return f" Left as they are (shown in the plan): {', '.join(shown)}." if shown else ""
 
 
@@ -181,13 +197,16 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None
         why = "the changes above remain"
         if report.busy:
             places = ", ".join(sorted(report.busy))
-            why = (f"{places} could not be read at the end (being populated), so the writes concerning it are "
-                   "unverified; run apply again once it is ready") + ("" if not report.residual.has_changes
-                                                                         else ", and the changes above remain")
+            why = (
+                f"{places} could not be read at the end (being populated), so the writes concerning it are "
+                "unverified; run apply again once it is ready"
+            ) + ("" if not report.residual.has_changes else ", and the changes above remain")
         if report.open_items:  # accepted writes whose effect never showed: not sent again, settled next time
             rest = why if report.busy else "the other changes above remain" if report.others_open else ""
             why = "; ".join([*report.open_items, *([rest] if rest else [])])
             if saved is not None:  # the workspace changed since that plan: it would be refused as stale
-                why += (f"; applying {saved} again waits for it first, and is refused as stale once that work has "
-                        "changed the workspace: then run leadsync plan again")
+                why += (
+                    f"; applying {saved} again waits for it first, and is refused as stale once that work has "
+                    "changed the workspace: then run leadsync plan again"
+                )
         err(click.style("Error: ", fg="red", bold=True) + f"not converged: {why}")

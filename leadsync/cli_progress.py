@@ -322,7 +322,7 @@ def setting(name: str, default: float, *, zero: bool = False) -> float:
         value = float(os.environ.get(name, ""))
     except ValueError:
         return default
-    return value if (0 <= value if zero else 0 < value) and value < float("inf") else default
+    return value if (value >= 0 if zero else value > 0) and value < float("inf") else default
 
 
 def interval() -> float:

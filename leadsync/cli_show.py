@@ -39,8 +39,14 @@ def refuse_a_saved_plan(path: str) -> None:
 
 @click.command()
 @click.argument("planfile", type=CliPath(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="How to print the plan on stdout (json: the document as saved, in its canonical form).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print the plan on stdout (json: the document as saved, in its canonical form).",
+)
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
 def show(planfile: str, fmt: str, mask: bool) -> None:
     """Print a plan saved with `plan --out`, without reading the workspace: what `apply PLANFILE` would do.

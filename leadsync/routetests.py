@@ -54,7 +54,9 @@ class CaseResult:
         got = "unrouted" if self.route is None else f"route {self.route} -> {self.destination}"
         if self.route is not None:
             got += f", owner {self.owner}" if self.owner else ", no owner set"
-        return f"{self.case.where}: case {self.case.number} ({self.case.lead.key}): {'; '.join(self.mismatches)} ({got})"
+        return (
+            f"{self.case.where}: case {self.case.number} ({self.case.lead.key}): {'; '.join(self.mismatches)} ({got})"
+        )
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,14 @@ def load_case_file(loaded: LoadedSpec, raw: str, cwd: FsPath | None = None) -> l
     if value is None:
         return []  # an empty file holds no cases
     if not isinstance(value, list):
-        raise SpecError([Problem(Location(raw, 1, 1), "a routing test file is a YAML list of cases, "
-                                                      "each `- lead: {...}` with `expect: {...}`")])
+        raise SpecError(
+            [
+                Problem(
+                    Location(raw, 1, 1),
+                    "a routing test file is a YAML list of cases, each `- lead: {...}` with `expect: {...}`",
+                )
+            ]
+        )
     try:
         cases = _CASES.validate_python(value)
     except ValidationError as exc:
@@ -117,8 +125,12 @@ def load_case_file(loaded: LoadedSpec, raw: str, cwd: FsPath | None = None) -> l
 
 def _cases(loaded: LoadedSpec, cases: list[RoutingCase], positions: Positions, base: tuple[str, ...]) -> list[Case]:
     return [
-        Case(i + 1, Location(positions.file, positions.of((*base, i)).line), _lead(loaded, case, positions, (*base, i)),
-             case.expect)
+        Case(
+            i + 1,
+            Location(positions.file, positions.of((*base, i)).line),
+            _lead(loaded, case, positions, (*base, i)),
+            case.expect,
+        )
         for i, case in enumerate(cases)
     ]
 
@@ -159,8 +171,11 @@ def _mismatches(expect: RouteExpectation, route: str | None, to: str | None, own
         found.append("expected unrouted, got routed")
     if expect.unrouted is False and route is None:
         found.append("expected routed, got unrouted")
-    for name, wanted, actual in (("route", expect.route, route), ("destination", expect.to, to),
-                                 ("owner", expect.owner, owner)):
+    for name, wanted, actual in (
+        ("route", expect.route, route),
+        ("destination", expect.to, to),
+        ("owner", expect.owner, owner),
+    ):
         if wanted is not None and wanted != actual:
             shown = actual if actual is not None else ("unrouted" if route is None else "none")
             found.append(f"expected {name} {wanted}, got {shown}")

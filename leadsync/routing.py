@@ -231,9 +231,7 @@ class Router:
                 result.full.append((d.key, route.pool.name, why))
         return result
 
-    def explain(
-        self, lead: Lead, current_owner: str | None = None, *, at: date | None = None
-    ) -> Explanation:
+    def explain(self, lead: Lead, current_owner: str | None = None, *, at: date | None = None) -> Explanation:
         """Which route and owner `lead` gets, and why; the routes that did not match and why not. The lead is
         placed alone: capacities bind only through the other leads, which `leadsync plan` weighs."""
         checks = []

@@ -189,7 +189,7 @@ def resolve_destinations(
 
 
 def place_names(kind: DestinationKind, items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """"kind:<id>" -> the vendor's name, for the items that have both a usable id and a non-empty name."""
+    """ "kind:<id>" -> the vendor's name, for the items that have both a usable id and a non-empty name."""
     names = {}
     for item in items:
         ident, name = item.get("id"), item.get("name")

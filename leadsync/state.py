@@ -36,8 +36,16 @@ _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\
 #: characters that show as nothing: zero-width space, joiners, word joiner, BOM, soft hyphen, direction marks and
 #: embeddings, invisible operators. Pasted into a key they made a second record for the same person.
 _INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065),
-     *range(0x2066, 0x206A), 0xFEFF],
+    [
+        0x00AD,
+        0x061C,
+        0x180E,
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2065),
+        *range(0x2066, 0x206A),
+        0xFEFF,
+    ],
     None,
 )
 
@@ -96,10 +104,38 @@ def normalise_linkedin(raw: object) -> str | None:
 #: mixing them with Latin letters is most likely a spoof or a mistyped copy of another person's key.
 _LOOK_ALIKES = {
     # Cyrillic
-    "а": "a", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ӏ": "l",
-    "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "ԝ": "w", "х": "x", "у": "y", "ү": "y", "ь": "b",
+    "а": "a",
+    "с": "c",
+    "ԁ": "d",
+    "е": "e",
+    "ё": "e",
+    "һ": "h",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "к": "k",
+    "ӏ": "l",
+    "о": "o",
+    "р": "p",
+    "ԛ": "q",
+    "ѕ": "s",
+    "ԝ": "w",
+    "х": "x",
+    "у": "y",
+    "ү": "y",
+    "ь": "b",
     # Greek
-    "α": "a", "ϲ": "c", "ι": "i", "κ": "k", "η": "n", "ο": "o", "ρ": "p", "ν": "v", "υ": "u", "χ": "x", "γ": "y",
+    "α": "a",
+    "ϲ": "c",
+    "ι": "i",
+    "κ": "k",
+    "η": "n",
+    "ο": "o",
+    "ρ": "p",
+    "ν": "v",
+    "υ": "u",
+    "χ": "x",
+    "γ": "y",
 }
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
@@ -145,7 +181,7 @@ class Lead(Mapping[str, Any]):
     keeps a million leads well under a gigabyte. An empty CSV cell counts as absent.
     """
 
-    __slots__ = ("key", "cells", "fields", "file", "line")
+    __slots__ = ("cells", "fields", "file", "key", "line")
 
     def __init__(self, key: str, cells: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int) -> None:
         self.key = key

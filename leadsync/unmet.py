@@ -97,8 +97,10 @@ def _suggest(value: str, candidates: Iterable[str], by_id: str | None = None) ->
         return ""
     found = pool[close[0]]
     if unicodedata.normalize("NFC", found) == unicodedata.normalize("NFC", value.strip()):
-        return ("the workspace has one whose name differs from this only in spaces around it or in its Unicode "
-                f"form: copy the name from the workspace{f', or name it by id ({by_id}: ...)' if by_id else ''}")
+        return (
+            "the workspace has one whose name differs from this only in spaces around it or in its Unicode "
+            f"form: copy the name from the workspace{f', or name it by id ({by_id}: ...)' if by_id else ''}"
+        )
     return f"did you mean '{found}'?"
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from leadsync.apply.applier import Applier, ApplyReport, known_people, requests_for
 from leadsync.apply.journal import Journal
@@ -23,8 +23,8 @@ from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers import capabilities_for
 from leadsync.providers.base import Provider, WriteRequest
 from leadsync.providers.instantly import InstantlyProvider
-from leadsync.render import summary_line
 from leadsync.providers.sonarly import SonarlyProvider
+from leadsync.render import summary_line
 from leadsync.routing import Router
 from leadsync.safefs import ensure_real_dir, has_nul
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
@@ -160,7 +160,9 @@ def sandbox_paths(loaded: LoadedSpec) -> tuple[Path, Path]:
     seed = loaded.spec.workspace.seed
     if loaded.spec.workspace.provider != "sandbox" or seed is None:
         where = loaded.positions.of(("workspace",))
-        raise SpecError([Problem(Location(where.file, where.line, where.column), "not a sandbox workspace with a seed")])
+        raise SpecError(
+            [Problem(Location(where.file, where.line, where.column), "not a sandbox workspace with a seed")]
+        )
     if has_nul(seed):
         where = loaded.positions.of(("workspace", "seed"))
         raise SpecError([Problem(Location(where.file, where.line, where.column),
@@ -190,8 +192,12 @@ def with_max_rate(loaded: LoadedSpec, max_rate: float | None) -> LoadedSpec:
 
 
 def plan_spec(
-    spec_path: str | Path, remote: RemoteSource = live_source, *, at: date | None = None,
-    max_rate: float | None = None, progress: Progress = SILENT,
+    spec_path: str | Path,
+    remote: RemoteSource = live_source,
+    *,
+    at: date | None = None,
+    max_rate: float | None = None,
+    progress: Progress = SILENT,
 ) -> Planned:
     """Load the spec, read the remote state, route (sticky pools see current owners) and plan, at the date
     `at` (default today, UTC) for owners' absences, sending at most `max_rate` requests a second if given.
@@ -207,9 +213,7 @@ def plan_spec(
     return Planned(loaded, plan, tuple(leads.warnings))
 
 
-def make_spec_plan(
-    loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace, *, at: date | None = None
-) -> Plan:
+def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspace, *, at: date | None = None) -> Plan:
     """Route the spec's leads (sticky pools see the current owners, capacities what owners hold) and plan
     against `resolved`. A destination or owner the workspace cannot resolve is a SpecError at its place in the
     spec (`leadsync.unmet`). Owners' absences are read at `at` (default today, UTC)."""
@@ -231,7 +235,9 @@ def make_spec_plan(
         unrouted=[lead.key for lead in routing.unrouted],
         conflicts=[*resolved.conflicts, *full],
         spec=SpecRef(str(loaded.path), loaded.sha256),
-        workspace=Workspace(provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read),
+        workspace=Workspace(
+            provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read
+        ),
         pools=pool_weights(spec),
         names=Names(resolved.place_names, resolved.member_emails),
         at=day.isoformat() if day is not None else None,
@@ -254,6 +260,7 @@ def _routing_context(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorks
     protect = frozenset(spec.policy.protect)
     spec_keys = frozenset(lead.key for lead in leads.leads)
     removes = spec.policy.unmanaged is Unmanaged.REMOVE
+
     def protected(r: RemoteLead) -> bool:
         return bool(r.statuses) and not protect.isdisjoint(r.statuses)
 
@@ -374,9 +381,7 @@ class ApplySession:
         each later round's residual must be the saved plan's own work (`SavedPlanGuard`). A spec edited since
         the plan is named in `warnings`."""
         if saved.is_stale(self.workspace.remote):
-            raise PlanError(
-                f"stale plan: the workspace changed since {path} was made; run leadsync plan again"
-            )
+            raise PlanError(f"stale plan: the workspace changed since {path} was made; run leadsync plan again")
         if saved.spec.sha256 and saved.spec.sha256 != self.loaded.sha256:
             self.warnings.append(
                 f"{saved.spec.path} changed since {path} was made (sha256 {saved.spec.sha256[:12]} then, "

@@ -1,6 +1,6 @@
 """Regenerates schemas/leadsync.schema.json from the pydantic models (a test fails when they drift apart).
 
-    python scripts/gen_schemas.py
+python scripts/gen_schemas.py
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Regenerates the example data under specs/examples/ (deterministic: same bytes every run).
 
-    python scripts/make_examples.py
+python scripts/make_examples.py
 """
 
 from __future__ import annotations
@@ -14,10 +14,55 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "specs" / "examples"
 
-FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca",
-         "Mira", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wim", "Yara", "Zoe"]
-LAST = ["Adler", "Brandt", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ivanova", "Jensen",
-        "Keller", "Larsen", "Moreau", "Novak", "Olsen", "Petit", "Rossi", "Schmidt", "Tanaka", "Weber"]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Luca",
+    "Mira",
+    "Noah",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wim",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Adler",
+    "Brandt",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ivanova",
+    "Jensen",
+    "Keller",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Olsen",
+    "Petit",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Weber",
+]
 COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "DE", "FR", "NL", "SE", "ES", "IT", "BR", "JP", "AU"]
 INDUSTRIES = ["software", "fintech", "healthcare", "retail", "logistics", "manufacturing", "media"]
 STRATEGIC = ["globex.test", "initech.test", "umbrella.test", "hooli.test"]
@@ -32,12 +77,23 @@ def quickstart() -> None:
     rng = random.Random(7)
     rows = []
     for i in range(36):
-        domain = STRATEGIC[i % 4] if i < 4 else f"{rng.choice(['acme', 'nimbus', 'orbit', 'zephyr', 'quanta', 'lumen'])}{i}.test"
+        domain = (
+            STRATEGIC[i % 4]
+            if i < 4
+            else f"{rng.choice(['acme', 'nimbus', 'orbit', 'zephyr', 'quanta', 'lumen'])}{i}.test"
+        )
         p = person(rng, i, domain)
         size = rng.choice([12, 40, 85, 150, 400, 1200, 2500, 9000])
-        rows.append({"Email": p["email"], "first_name": p["first"], "last_name": p["last"],
-                     "company_name": domain.split(".")[0].title(), "employees": size,
-                     "country": rng.choice(COUNTRIES)})
+        rows.append(
+            {
+                "Email": p["email"],
+                "first_name": p["first"],
+                "last_name": p["last"],
+                "company_name": domain.split(".")[0].title(),
+                "employees": size,
+                "country": rng.choice(COUNTRIES),
+            }
+        )
     with (EXAMPLES / "quickstart.leads.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -59,22 +115,42 @@ def quickstart() -> None:
     places = [("campaign", campaigns[0]["id"]), ("campaign", campaigns[1]["id"]), ("list_id", lists[0]["id"])]
     for i, row in enumerate(rows[:24]):
         where = places[i % 3]
-        lead = {"id": f"1ead0000-0000-4000-8000-{i:012d}", "email": row["Email"], where[0]: where[1],
-                "assigned_to": members[i % 3]["user_id"], "first_name": row["first_name"],
-                "last_name": row["last_name"], "company_name": row["company_name"],
-                "status": 1, "lt_interest_status": 0 if i % 11 else 1, "email_reply_count": 1 if i == 5 else 0}
+        lead = {
+            "id": f"1ead0000-0000-4000-8000-{i:012d}",
+            "email": row["Email"],
+            where[0]: where[1],
+            "assigned_to": members[i % 3]["user_id"],
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "company_name": row["company_name"],
+            "status": 1,
+            "lt_interest_status": 0 if i % 11 else 1,
+            "email_reply_count": 1 if i == 5 else 0,
+        }
         leads.append(lead)
-    leads.append({"id": "1ead0000-0000-4000-8000-000000000900", "email": "old.contact@legacy.test",
-                  "campaign": campaigns[2]["id"], "assigned_to": members[0]["user_id"], "status": 3,
-                  "lt_interest_status": 0, "email_reply_count": 0})
-    seed = {"api_keys": [{"key": "sandbox-quickstart-key", "scopes": ["all:*"]}], "members": members,
-            "campaigns": campaigns, "lists": lists, "leads": leads}
+    leads.append(
+        {
+            "id": "1ead0000-0000-4000-8000-000000000900",
+            "email": "old.contact@legacy.test",
+            "campaign": campaigns[2]["id"],
+            "assigned_to": members[0]["user_id"],
+            "status": 3,
+            "lt_interest_status": 0,
+            "email_reply_count": 0,
+        }
+    )
+    seed = {
+        "api_keys": [{"key": "sandbox-quickstart-key", "scopes": ["all:*"]}],
+        "members": members,
+        "campaigns": campaigns,
+        "lists": lists,
+        "leads": leads,
+    }
     (EXAMPLES / "quickstart.remote.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
     # team-routing.yaml routes the quickstart's leads like a lead router (capacity, fallback, away, accounts):
     # the same workspace with a fourth member, dana, who takes what the pools cannot, and its own key
     dana = {"user_id": "7d0c6d2e-0000-4000-8000-00000000da4a", "email": "dana@acme.test"}
-    team = {**seed, "api_keys": [{"key": "sandbox-team-routing-key", "scopes": ["all:*"]}],
-            "members": [*members, dana]}
+    team = {**seed, "api_keys": [{"key": "sandbox-team-routing-key", "scopes": ["all:*"]}], "members": [*members, dana]}
     (EXAMPLES / "team-routing.remote.json").write_text(json.dumps(team, indent=2) + "\n", encoding="utf-8")
 
 
@@ -85,13 +161,22 @@ def realistic() -> None:
         if i % 25 == 0:
             domain = STRATEGIC[(i // 25) % len(STRATEGIC)]
         else:
-            domain = f"{rng.choice(['acme', 'nimbus', 'orbit', 'zephyr', 'quanta', 'lumen', 'vertex', 'atlas'])}-{i}.test"
+            domain = (
+                f"{rng.choice(['acme', 'nimbus', 'orbit', 'zephyr', 'quanta', 'lumen', 'vertex', 'atlas'])}-{i}.test"
+            )
         p = person(rng, i, domain)
-        rows.append({"email": p["email"], "first_name": p["first"], "last_name": p["last"],
-                     "company": domain.split(".")[0].title(),
-                     "employees": rng.choice([5, 18, 45, 120, 260, 700, 1500, 4000, 12000]),
-                     "hq_country": rng.choice(COUNTRIES), "industry": rng.choice(INDUSTRIES),
-                     "title": rng.choice(["CEO", "CTO", "VP Sales", "Head of RevOps", "Engineer", "Founder"])})
+        rows.append(
+            {
+                "email": p["email"],
+                "first_name": p["first"],
+                "last_name": p["last"],
+                "company": domain.split(".")[0].title(),
+                "employees": rng.choice([5, 18, 45, 120, 260, 700, 1500, 4000, 12000]),
+                "hq_country": rng.choice(COUNTRIES),
+                "industry": rng.choice(INDUSTRIES),
+                "title": rng.choice(["CEO", "CTO", "VP Sales", "Head of RevOps", "Engineer", "Founder"]),
+            }
+        )
     with (EXAMPLES / "acme-routing.leads.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -142,8 +227,13 @@ def acme_workspace() -> None:
 
     members = []
     for n, (email, first, last, role) in enumerate(ACME_MEMBERS, start=1):
-        member = {"user_id": uid(0xac0000 + n), "email": email, "role": role, "accepted": email != "lena.vogt@acme.test",
-                  "name": {"first": first, "last": last}}
+        member = {
+            "user_id": uid(0xAC0000 + n),
+            "email": email,
+            "role": role,
+            "accepted": email != "lena.vogt@acme.test",
+            "name": {"first": first, "last": last},
+        }
         members.append(member)
     user = {m["email"].lower(): m["user_id"] for m in members}
     owner_ids = [user[e] for e in owner_email.values()]
@@ -174,27 +264,44 @@ def acme_workspace() -> None:
     lists = [nurture, badges, hubspot, dnc]
     place = {name: ("campaign", c["id"]) for name, c in managed_campaigns.items()}
     place["nurture"] = ("list_id", nurture["id"])
-    unmanaged_places = [("campaign", webinar["id"]), ("campaign", referrals["id"]), ("campaign", old_na["id"]),
-                        ("list_id", badges["id"]), ("list_id", hubspot["id"])]
+    unmanaged_places = [
+        ("campaign", webinar["id"]),
+        ("campaign", referrals["id"]),
+        ("campaign", old_na["id"]),
+        ("list_id", badges["id"]),
+        ("list_id", hubspot["id"]),
+    ]
 
     records: list[dict[str, object]] = []
 
-    def add(email: str | None, where: tuple[str, str], owner: str | None, row: dict[str, str] | None = None,
-            **fields: object) -> None:
+    def add(
+        email: str | None,
+        where: tuple[str, str],
+        owner: str | None,
+        row: dict[str, str] | None = None,
+        **fields: object,
+    ) -> None:
         n = len(records) + 1
         record: dict[str, object] = {"id": f"1ead0ac0-0000-4000-8000-{n:012d}", "email": email, where[0]: where[1]}
         if owner is not None:
             record["assigned_to"] = owner
         if row is not None:
-            record |= {"first_name": row["first_name"], "last_name": row["last_name"], "company_name": row["company"],
-                       "job_title": row["title"], "payload": {"employees": row["employees"],
-                                                              "hq_country": row["hq_country"]}}
+            record |= {
+                "first_name": row["first_name"],
+                "last_name": row["last_name"],
+                "company_name": row["company"],
+                "job_title": row["title"],
+                "payload": {"employees": row["employees"], "hq_country": row["hq_country"]},
+            }
         record["status"] = 1
         record["upload_method"] = "manual" if where[1] in (badges["id"], webinar["id"]) else "api"
         # what happened since: mostly nothing yet; some replied, booked, bounced, unsubscribed, finished
         roll = rng.random()
         if roll < 0.05:
-            record |= {"email_reply_count": rng.choice([1, 1, 2, 3]), "lt_interest_status": rng.choice([1, 1, 2, -1, 0])}
+            record |= {
+                "email_reply_count": rng.choice([1, 1, 2, 3]),
+                "lt_interest_status": rng.choice([1, 1, 2, -1, 0]),
+            }
         elif roll < 0.07:
             record |= {"email_reply_count": 2, "lt_interest_status": rng.choice([3, 4])}  # meeting done, won
         elif roll < 0.09:
@@ -244,23 +351,54 @@ def acme_workspace() -> None:
     # leads nobody routes: from before, in the managed places (reported, never touched) and elsewhere
     for n in range(60):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        company = rng.choice(["Acme, Inc.", "Initrode", "Soylent", "Vandelay Industries", "Wayne Enterprises",
-                              "Müller & Söhne", "Nakatomi", "Stark"])
+        company = rng.choice(
+            [
+                "Acme, Inc.",
+                "Initrode",
+                "Soylent",
+                "Vandelay Industries",
+                "Wayne Enterprises",
+                "Müller & Söhne",
+                "Nakatomi",
+                "Stark",
+            ]
+        )
         domain = rng.choice(["legacy", "oldcrm", "soylent", "vandelay", "wayne", "nakatomi"]) + ".test"
-        row = {"first_name": first, "last_name": last, "company": company, "title": rng.choice(["CFO", "Buyer", ""]),
-               "employees": rng.choice(["", "30", "250"]), "hq_country": rng.choice(["US", "DE", "GB", ""])}
+        row = {
+            "first_name": first,
+            "last_name": last,
+            "company": company,
+            "title": rng.choice(["CFO", "Buyer", ""]),
+            "employees": rng.choice(["", "30", "250"]),
+            "hq_country": rng.choice(["US", "DE", "GB", ""]),
+        }
         where = rng.choice(list(place.values())) if n < 36 else rng.choice([*unmanaged_places, ("list_id", dnc["id"])])
         add(f"{first}.{last}.{n}@{domain}".lower(), where, rng.choice([*owner_ids, *others, None, FORMER_MEMBER]), row)
     for first, last in [("José", "Núñez"), ("Zoë", "O'Brien")]:  # a scraped list: names, no email yet
         add(None, place["nurture"], None, first_name=first, last_name=last, company_name="Scraped Co")
 
-    seed = {"api_keys": [{"key": "sandbox-acme-routing-key", "scopes": ["all:*"]},
-                         {"key": "sandbox-acme-routing-readonly", "scopes": [
-                             "leads:read", "campaigns:read", "lead_lists:read", "workspace_members:read",
-                             "background-jobs:read"]}],
-            "members": members, "campaigns": campaigns, "lists": lists, "leads": records}
-    (EXAMPLES / "acme-routing.remote.json").write_text(json.dumps(seed, indent=1, ensure_ascii=False) + "\n",
-                                                      encoding="utf-8")
+    seed = {
+        "api_keys": [
+            {"key": "sandbox-acme-routing-key", "scopes": ["all:*"]},
+            {
+                "key": "sandbox-acme-routing-readonly",
+                "scopes": [
+                    "leads:read",
+                    "campaigns:read",
+                    "lead_lists:read",
+                    "workspace_members:read",
+                    "background-jobs:read",
+                ],
+            },
+        ],
+        "members": members,
+        "campaigns": campaigns,
+        "lists": lists,
+        "leads": records,
+    }
+    (EXAMPLES / "acme-routing.remote.json").write_text(
+        json.dumps(seed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def _acme_rows() -> list[dict[str, str]]:
@@ -277,8 +415,15 @@ def sonarly() -> None:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             ident = f"{first}-{last}-{1000 + i}".lower()
             url = [f"https://www.linkedin.com/in/{ident}/", f"linkedin.com/in/{ident}", ident][i % 3]
-            writer.writerow([url, first, last, rng.choice(["Founder", "CEO", "CTO", "Head of Growth"]),
-                             rng.choice(["DE", "FR", "GB", "US", "SE"])])
+            writer.writerow(
+                [
+                    url,
+                    first,
+                    last,
+                    rng.choice(["Founder", "CEO", "CTO", "Head of Growth"]),
+                    rng.choice(["DE", "FR", "GB", "US", "SE"]),
+                ]
+            )
 
 
 def sonarly_sandbox() -> None:
@@ -288,14 +433,27 @@ def sonarly_sandbox() -> None:
     audiences = [
         {"id": "65b000000000000000000001", "name": "Founders EU", "account_group_id": group, "type": "linkedin_search"},
         {"id": "65b000000000000000000002", "name": "Founders US", "account_group_id": group, "type": "linkedin_search"},
-        {"id": "65b000000000000000000003", "name": "Tech Leaders", "account_group_id": group,
-         "type": "sales_navigator"},
+        {
+            "id": "65b000000000000000000003",
+            "name": "Tech Leaders",
+            "account_group_id": group,
+            "type": "sales_navigator",
+        },
         {"id": "65b000000000000000000004", "name": "Archive", "account_group_id": group, "type": "linkedin_search"},
-        {"id": "65b000000000000000000005", "name": "Q3 Import", "account_group_id": group, "type": "linkedin_search",
-         "populating": True},
+        {
+            "id": "65b000000000000000000005",
+            "name": "Q3 Import",
+            "account_group_id": group,
+            "type": "linkedin_search",
+            "populating": True,
+        },
         # the same name in another account group: not ours
-        {"id": "65b000000000000000000006", "name": "Founders EU", "account_group_id": partners,
-         "type": "linkedin_search"},
+        {
+            "id": "65b000000000000000000006",
+            "name": "Founders EU",
+            "account_group_id": partners,
+            "type": "linkedin_search",
+        },
     ]
     eu, us, tech, archive, importing, partners_eu = (a["id"] for a in audiences)
     people = []
@@ -305,8 +463,16 @@ def sonarly_sandbox() -> None:
         country = rng.choice(["DE", "FR", "GB", "US", "SE", "US"])
         ident = f"{first}-{last}-{2000 + i}".lower()
         founder, europe = title in ("Founder", "CEO"), country in ("DE", "FR", "GB", "SE")
-        people.append({"ident": ident, "first": first, "last": last, "title": title, "country": country,
-                       "wanted": eu if founder and europe else us if founder else tech})
+        people.append(
+            {
+                "ident": ident,
+                "first": first,
+                "last": last,
+                "title": title,
+                "country": country,
+                "wanted": eu if founder and europe else us if founder else tech,
+            }
+        )
     forms = ["https://www.linkedin.com/in/{}/", "linkedin.com/in/{}", "{}", "https://de.linkedin.com/in/{}?trk=public"]
     with (EXAMPLES / "sonarly-sandbox.leads.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -319,10 +485,16 @@ def sonarly_sandbox() -> None:
 
     def prospect(p: dict[str, str], audience: str) -> None:
         n = len(prospects) + 1
-        record = {"id": f"65c{n:021x}", "audience_id": audience, "publicIdentifier": p["ident"],
-                  "linkedinUrl": f"https://www.linkedin.com/in/{p['ident']}/", "firstName": p["first"],
-                  "lastName": p["last"], "headline": f"{p['title']} at {p['last']} Labs",
-                  "company": {"name": f"{p['last']} Labs"}}
+        record = {
+            "id": f"65c{n:021x}",
+            "audience_id": audience,
+            "publicIdentifier": p["ident"],
+            "linkedinUrl": f"https://www.linkedin.com/in/{p['ident']}/",
+            "firstName": p["first"],
+            "lastName": p["last"],
+            "headline": f"{p['title']} at {p['last']} Labs",
+            "company": {"name": f"{p['last']} Labs"},
+        }
         if n % 7 == 0:  # some prospects carry only their profile URL, in another of its forms
             record["publicIdentifier"] = None
             record["linkedinUrl"] = f"https://uk.linkedin.com/in/{p['ident']}?originalSubdomain=uk"
@@ -343,10 +515,12 @@ def sonarly_sandbox() -> None:
     for i in range(2):  # a prospecting job is still filling this one: left alone
         other = {"ident": f"new-prospect-{4000 + i}", "first": "New", "last": LAST[i + 5], "title": "Founder"}
         prospect(other, importing)
-    seed = {"api_keys": [{"key": "sk_live_sandbox_sonarly_example", "scopes": ["all:all"]}],
-            "account_groups": [{"id": group, "name": "Growth Team"}, {"id": partners, "name": "Partners"}],
-            "audiences": [{**a, "populating": a.get("populating", False)} for a in audiences],
-            "prospects": prospects}
+    seed = {
+        "api_keys": [{"key": "sk_live_sandbox_sonarly_example", "scopes": ["all:all"]}],
+        "account_groups": [{"id": group, "name": "Growth Team"}, {"id": partners, "name": "Partners"}],
+        "audiences": [{**a, "populating": a.get("populating", False)} for a in audiences],
+        "prospects": prospects,
+    }
     (EXAMPLES / "sonarly-sandbox.remote.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
 
 

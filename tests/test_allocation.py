@@ -8,10 +8,23 @@ from collections import Counter
 from leadsync.allocation import Ask, Member, OwnerPool, allocate
 
 
-def pool(name: str, owners: list[str], *, sticky: bool = False, by: str = "lead", fallback_owner: str | None = None,
-         fallback_pool: str | None = None) -> OwnerPool:
-    return OwnerPool(name, [Member(o, f"{o}@acme.test", 1.0) for o in owners], sticky, by=by,
-                     fallback_owner=fallback_owner, fallback_pool=fallback_pool)
+def pool(
+    name: str,
+    owners: list[str],
+    *,
+    sticky: bool = False,
+    by: str = "lead",
+    fallback_owner: str | None = None,
+    fallback_pool: str | None = None,
+) -> OwnerPool:
+    return OwnerPool(
+        name,
+        [Member(o, f"{o}@acme.test", 1.0) for o in owners],
+        sticky,
+        by=by,
+        fallback_owner=fallback_owner,
+        fallback_pool=fallback_pool,
+    )
 
 
 def keys_ranked_first(
@@ -134,8 +147,7 @@ def test_a_full_pool_falls_back_to_another_pool() -> None:
 def test_a_full_pool_gives_none_naming_who_was_full_or_away() -> None:
     p = pool("p", ["ana", "bo"], fallback_owner="zed")
     asks = lead_asks(["k1@x.test"])
-    placed = allocate({"p": asks}, {"p": p}, capacity={"bo": 2, "zed": 0}, away=frozenset({"ana"}),
-                      load={"bo": 2})
+    placed = allocate({"p": asks}, {"p": p}, capacity={"bo": 2, "zed": 0}, away=frozenset({"ana"}), load={"bo": 2})
     assert placed.owners[0] is None
     why = placed.reasons[0]
     assert why.startswith("no member or fallback can take it")
@@ -144,8 +156,12 @@ def test_a_full_pool_gives_none_naming_who_was_full_or_away() -> None:
 
 def test_the_account_owner_keeps_the_account_and_takes_its_new_leads() -> None:
     p = pool("p", ["ana", "bo", "cy"], sticky=True, by="company")
-    asks = [Ask(0, "a@acme.test", "acme", "ana"), Ask(1, "b@acme.test", "acme", "ana"),
-            Ask(2, "c@acme.test", "acme", "bo"), Ask(3, "d@acme.test", "acme", None)]
+    asks = [
+        Ask(0, "a@acme.test", "acme", "ana"),
+        Ask(1, "b@acme.test", "acme", "ana"),
+        Ask(2, "c@acme.test", "acme", "bo"),
+        Ask(3, "d@acme.test", "acme", None),
+    ]
     placed = allocate({"p": asks}, {"p": p}, capacity={})
     assert [placed.owners[i] for i in range(4)] == ["ana"] * 4
     assert "sticky account: ana owns 2 of the 4 leads of company 'acme'" in placed.reasons[3]
@@ -154,8 +170,11 @@ def test_the_account_owner_keeps_the_account_and_takes_its_new_leads() -> None:
 
 def test_a_tie_between_account_owners_goes_by_rendezvous_rank() -> None:
     p = pool("p", ["ana", "bo", "cy"], sticky=True, by="company")
-    asks = [Ask(0, "a@initech.test", "initech", "ana"), Ask(1, "b@initech.test", "initech", "bo"),
-            Ask(2, "c@initech.test", "initech", None)]
+    asks = [
+        Ask(0, "a@initech.test", "initech", "ana"),
+        Ask(1, "b@initech.test", "initech", "bo"),
+        Ask(2, "c@initech.test", "initech", None),
+    ]
     placed = allocate({"p": asks}, {"p": p}, capacity={})
     first = next(o for o in p.rank("initech") if o in {"ana", "bo"})
     assert {placed.owners[i] for i in range(3)} == {first}

@@ -25,8 +25,13 @@ class Case:
     load: dict[str, int]
 
     def run(self, asks: list[Ask] | None = None) -> Allocation:
-        return allocate({"p": self.asks if asks is None else asks}, self.pools, capacity=self.capacity,
-                        away=self.away, load=self.load)
+        return allocate(
+            {"p": self.asks if asks is None else asks},
+            self.pools,
+            capacity=self.capacity,
+            away=self.away,
+            load=self.load,
+        )
 
     @property
     def pool(self) -> OwnerPool:
@@ -47,8 +52,16 @@ def cases(draw: st.DrawFn, *, plain: bool = False) -> Case:
     by = draw(st.sampled_from(["lead", "company"]))
     fallback_owner = None if plain else draw(st.sampled_from([None, FALLBACK]))
     fallback_pool = None if plain else draw(st.sampled_from([None, "q"]))
-    pools = {"p": OwnerPool("p", [Member(o, f"{o}@acme.test", w) for o, w in zip(names, weights)], sticky, by=by,
-                            fallback_owner=fallback_owner, fallback_pool=fallback_pool)}
+    pools = {
+        "p": OwnerPool(
+            "p",
+            [Member(o, f"{o}@acme.test", w) for o, w in zip(names, weights)],
+            sticky,
+            by=by,
+            fallback_owner=fallback_owner,
+            fallback_pool=fallback_pool,
+        )
+    }
     everyone = names + [FALLBACK]
     if fallback_pool:
         pools["q"] = OwnerPool("q", [Member(o, f"{o}@acme.test", 1.0) for o in SECOND], False)
@@ -138,7 +151,8 @@ def test_an_ask_goes_unowned_only_when_nobody_could_take_it(case: Case) -> None:
             room = math.inf if cap is None else cap - placed.load[owner]
             refused_away = owner in case.away and any(a.current != owner for a in group)
             assert refused_away or room < len(group), (
-                f"{account}: {len(group)} unowned while {owner} had room {room} (away: {owner in case.away}): {case!r}")
+                f"{account}: {len(group)} unowned while {owner} had room {room} (away: {owner in case.away}): {case!r}"
+            )
 
 
 @settings(max_examples=400, deadline=None)

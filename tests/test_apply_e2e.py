@@ -214,7 +214,9 @@ def test_one_lock_per_vendor_workspace_whatever_its_spelling(
     assert workspace.stats()["calls"] == IDENTITY_CALL
 
 
-def test_a_second_apply_while_the_lock_is_held_fails_clearly(workspace: sandbox.RunningSandbox, quickstart: Path) -> None:
+def test_a_second_apply_while_the_lock_is_held_fails_clearly(
+    workspace: sandbox.RunningSandbox, quickstart: Path
+) -> None:
     lock = lock_of(quickstart)
     workspace.reset_stats()
     with WorkspaceLock(lock):
@@ -227,7 +229,9 @@ def test_a_second_apply_while_the_lock_is_held_fails_clearly(workspace: sandbox.
 
 
 def test_an_unsafe_plan_is_refused_without_force(workspace: sandbox.RunningSandbox, quickstart: Path) -> None:
-    quickstart.write_text(quickstart.read_text().replace("max_change_ratio: 1.0", "max_change_ratio: 0.1\n  min_destination_size: 1"))
+    quickstart.write_text(
+        quickstart.read_text().replace("max_change_ratio: 1.0", "max_change_ratio: 0.1\n  min_destination_size: 1")
+    )
     workspace.reset_stats()
     code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
     assert code == 1 and "Error: " in err and "--force" in err
@@ -238,9 +242,11 @@ def test_an_unsafe_plan_is_refused_without_force(workspace: sandbox.RunningSandb
 
 
 def test_converged_says_what_it_leaves_as_it_is(quickstart: Path) -> None:
-    """"Converged" is never to be read as "everyone": the held, conflicting, unsupported and unrouted people a
+    """ "Converged" is never to be read as "everyone": the held, conflicting, unsupported and unrouted people a
     fresh plan leaves as they are are counted on the same line."""
     code, _, err = leadsync("apply", "quickstart.yaml", "--auto-approve")
     assert code == 0
-    assert "Converged: a fresh plan of the workspace shows no changes. Left as they are (shown in the plan): " \
-        "3 held leads." in err, err
+    assert (
+        "Converged: a fresh plan of the workspace shows no changes. Left as they are (shown in the plan): "
+        "3 held leads." in err
+    ), err

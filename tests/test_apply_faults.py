@@ -562,7 +562,9 @@ def campaign(request: pytest.FixtureRequest) -> Iterator[dict[int, RunResult]]:
 
 
 @pytest.mark.parametrize("run", range(CI_RUNS))
-def test_a_faulty_apply_loses_nothing_duplicates_nothing_and_converges(campaign: dict[int, RunResult], run: int) -> None:
+def test_a_faulty_apply_loses_nothing_duplicates_nothing_and_converges(
+    campaign: dict[int, RunResult], run: int
+) -> None:
     result = campaign[run]
     where = f"run {run} ({POLICIES[run % 3]}, {result.faults})"
     assert result.findings.clean, f"{where}: {result.findings}"

@@ -35,8 +35,13 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sc
 
 
 def leadsync(folder: Path, url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: KEY, "NO_COLOR": "1",
-           "LEADSYNC_STATE_DIR": str(folder / ".state")}  # the workspace's lock and journal: looked at below
+    env = {
+        **os.environ,
+        "LEADSYNC_INSTANTLY_BASE_URL": url,
+        KEY_ENV: KEY,
+        "NO_COLOR": "1",
+        "LEADSYNC_STATE_DIR": str(folder / ".state"),
+    }  # the workspace's lock and journal: looked at below
     return subprocess.Popen([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 

@@ -62,7 +62,9 @@ def session(spec: Path, provider: InstantlyProvider) -> ApplySession:
 
 def mock(handler: Callable[[httpx.Request], httpx.Response]) -> tuple[InstantlyProvider, list[float]]:
     sleeps: list[float] = []
-    provider = InstantlyProvider.connect("https://api.instantly.test", "k", "$K", transport=httpx.MockTransport(handler))
+    provider = InstantlyProvider.connect(
+        "https://api.instantly.test", "k", "$K", transport=httpx.MockTransport(handler)
+    )
     provider.client.sleep = sleeps.append
     provider.client.limiter = RateLimiter(100_000, 6_000_000)
     return provider, sleeps

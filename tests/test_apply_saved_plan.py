@@ -93,8 +93,11 @@ def owners(running: sandbox.RunningSandbox) -> Counter[str]:
 
 
 def writes(running: sandbox.RunningSandbox) -> dict[str, int]:
-    return {k: v for k, v in running.stats()["calls"].items() if k.startswith(("POST /api/v2/leads/move",
-                                                                                "POST /api/v2/leads/bulk-assign"))}
+    return {
+        k: v
+        for k, v in running.stats()["calls"].items()
+        if k.startswith(("POST /api/v2/leads/move", "POST /api/v2/leads/bulk-assign"))
+    }
 
 
 @contextmanager
@@ -144,7 +147,9 @@ def test_a_saved_change_a_fresh_plan_no_longer_makes_is_not_called_converged(
         assert f"{BIG} changes of it did not happen, and a fresh plan of the workspace no longer makes them" in err
 
 
-def test_a_lost_answer_of_a_saved_plan_is_settled_and_it_converges(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lost_answer_of_a_saved_plan_is_settled_and_it_converges(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with plan_then(folder, monkeypatch, LOST_MOVE, None) as (running, code, err):
         assert code == 0 and "Converged" in err and "Warning" not in err, err
         assert owners(running) == Counter(alice=BIG, bob=PEOPLE - BIG)

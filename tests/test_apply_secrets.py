@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from hostile.support import CANARY, KEY_ENV, instantly_folder, leaks
 
 from leadsync import sandbox
@@ -54,8 +53,13 @@ def vendor(caplog: pytest.LogCaptureFixture) -> Iterator[sandbox.RunningSandbox]
 
 
 def run(folder: Path, url: str, key: str, *args: str) -> tuple[int, str]:
-    env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: key, "NO_COLOR": "1",
-           "LEADSYNC_STATE_DIR": str(folder / ".state")}  # the lock and journal too are searched
+    env = {
+        **os.environ,
+        "LEADSYNC_INSTANTLY_BASE_URL": url,
+        KEY_ENV: key,
+        "NO_COLOR": "1",
+        "LEADSYNC_STATE_DIR": str(folder / ".state"),
+    }  # the lock and journal too are searched
     done = subprocess.run([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, capture_output=True,
                           text=True, timeout=300, check=False)  # fmt: skip
     return done.returncode, done.stdout + "\n" + done.stderr

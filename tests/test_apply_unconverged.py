@@ -60,15 +60,19 @@ def test_a_move_job_pending_past_its_wait_ends_unconverged_and_is_not_sent_again
         assert f"move job {job} (nurture -> enterprise, 97 leads)" in err
 
 
-def test_a_saved_plan_left_with_a_job_pending_says_what_to_run_next(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_saved_plan_left_with_a_job_pending_says_what_to_run_next(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Review: "the next apply waits for it", yet applying the same PLANFILE again is refused as stale once the
     job has moved anyone: the message says so, and what to run then."""
     with vendor(monkeypatch, "job_stall=1") as running:
         assert leadsync("plan", "spec.yaml", "--out", "plan.json")[0] == 0
         code, _, err = leadsync("apply", "plan.json", "--auto-approve", "--job-timeout", "0.3")
         assert code == 1 and sent(running, "move") == 1
-        assert ("applying plan.json again waits for it first, and is refused as stale once that work has changed "
-                "the workspace: then run leadsync plan again") in err, err
+        assert (
+            "applying plan.json again waits for it first, and is refused as stale once that work has changed "
+            "the workspace: then run leadsync plan again"
+        ) in err, err
         # the job never ends here, so nothing changed: the plan is not stale, its job is waited for, then re-sent
         code, _, err = leadsync("apply", "plan.json", "--auto-approve", "--job-timeout", "0.3")
         assert code == 1 and "left background jobs running: they were waited for" in err and "still pending" in err
@@ -91,8 +95,14 @@ def test_a_stalled_job_does_not_hold_back_the_rest_and_is_not_doubled(
         (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LEADSYNC_STATE_DIR", str(tmp_path / "state"))
-    text = (tmp_path / "quickstart.yaml").read_text().replace(
-        "  provider: sandbox\n  seed: quickstart.remote.json\n", "  provider: instantly\n  api_key_env: QUICKSTART_KEY\n")
+    text = (
+        (tmp_path / "quickstart.yaml")
+        .read_text()
+        .replace(
+            "  provider: sandbox\n  seed: quickstart.remote.json\n",
+            "  provider: instantly\n  api_key_env: QUICKSTART_KEY\n",
+        )
+    )
     (tmp_path / "quickstart.yaml").write_text(text)
     with sandbox.start(EXAMPLES / "quickstart.remote.json", faults="job_ms=30,job_stall=1:count=1",
                        rate_limit=False) as running:  # fmt: skip
@@ -133,7 +143,9 @@ def test_the_job_wait_is_an_option_whose_default_stays_300_s(folder: Path, monke
         assert code == 1 and "job-timeout" in err, bad
 
 
-def test_withholding_people_keeps_each_operation_s_records_aligned(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_withholding_people_keeps_each_operation_s_records_aligned(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
     from test_apply_saved_plan import saved_plan

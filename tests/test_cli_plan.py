@@ -110,8 +110,10 @@ def test_a_bad_snapshot_is_a_located_error(tmp_path: Path) -> None:
 
 def test_two_spec_names_for_one_campaign_are_an_error_even_under_claim_move(tmp_path: Path) -> None:
     """Before issue #11 a conflict (a@x.test left in c-big, exit 0); a spec that cannot be met is an error."""
-    spec = SPEC.replace("destinations: {big: {campaign: Big}, small: {list: Small}}",
-                        "destinations: {big: {campaign: Big}, vip: {campaign_id: c-big}, small: {list: Small}}")
+    spec = SPEC.replace(
+        "destinations: {big: {campaign: Big}, small: {list: Small}}",
+        "destinations: {big: {campaign: Big}, vip: {campaign_id: c-big}, small: {list: Small}}",
+    )
     spec = spec.replace("to: big, owner: ana", "to: small, owner: ana") + "policy: {claim: move}\n"
     (tmp_path / "spec.yaml").write_text(spec)
     (tmp_path / "seed.json").write_text(json.dumps(SEED))
@@ -219,7 +221,9 @@ def test_mask_reaches_warnings_too(tmp_path: Path) -> None:
         assert EMAIL.search(masked.stderr + masked.stdout) is None, (extra, masked.stderr)
 
 
-def test_apply_shows_the_spec_warnings_before_it_sends_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_shows_the_spec_warnings_before_it_sends_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A number written as text made `plan` warn, but `apply` said nothing and moved the leads (a new user's walk,
     issue #11): apply warns too, in the dry run and before it sends."""
     for name in ("quickstart.yaml", "quickstart.leads.csv", "quickstart.remote.json"):

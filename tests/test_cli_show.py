@@ -108,13 +108,20 @@ def test_quiet_turns_the_progress_off_and_only_it(tmp_path: Path, monkeypatch: p
     code, out, err = run("plan", "quickstart.yaml", "--format", "json", env=shown)
     assert code == 0 and json.loads(out)["summary"]["add"] == 13
     lines = err.splitlines()
-    assert sorted(lines[1:4]) == ["  enterprise: 8 leads, 2 pages", "  nurture: 8 leads, 2 pages",
-                                  "  smb: 8 leads, 2 pages"]  # each destination once read whole, in any order
+    assert sorted(lines[1:4]) == [
+        "  enterprise: 8 leads, 2 pages",
+        "  nurture: 8 leads, 2 pages",
+        "  smb: 8 leads, 2 pages",
+    ]  # each destination once read whole, in any order
     assert lines[:1] + lines[4:] == [
         "Reading the workspace (3 destinations)...",
         *[line for line in err.splitlines() if line.startswith("Read 24 leads in 3 destinations: 13 calls, ")],
         "Planning...",
-        *[line for line in err.splitlines() if line.startswith("Planned: 13 to add, 15 to move, 2 to reassign, 3 held")],
+        *[
+            line
+            for line in err.splitlines()
+            if line.startswith("Planned: 13 to add, 15 to move, 2 to reassign, 3 held")
+        ],
     ], err
     code, quiet_out, quiet_err = run("plan", "quickstart.yaml", "--format", "json", "--quiet", env=shown)
     assert code == 0 and quiet_err == "" and json.loads(quiet_out) == json.loads(out)

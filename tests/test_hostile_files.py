@@ -109,12 +109,16 @@ def test_yaml_aliases_up_to_the_budget_load_and_one_more_is_refused() -> None:
 
 
 def test_yaml_merges_and_reused_lists_keep_working(tmp_path: Path) -> None:
-    spec = (EXAMPLES / "quickstart.yaml").read_text().replace(
-        "routes:\n",
-        "x-countries: &europe [DE, FR, NL, ES, IT, SE]\n"
-        "x-route: &route {to: smb, owner: carol}\n"
-        "routes:\n"
-        "  - {<<: *route, name: eu-first, when: {country: *europe, company_size: {gte: 5000}}}\n",
+    spec = (
+        (EXAMPLES / "quickstart.yaml")
+        .read_text()
+        .replace(
+            "routes:\n",
+            "x-countries: &europe [DE, FR, NL, ES, IT, SE]\n"
+            "x-route: &route {to: smb, owner: carol}\n"
+            "routes:\n"
+            "  - {<<: *route, name: eu-first, when: {country: *europe, company_size: {gte: 5000}}}\n",
+        )
     )
     spec = spec.replace("when: {country: [DE, FR, NL, ES, IT, SE], company_size: {gte: 50}}",
                         "when: {country: *europe, company_size: {gte: 50}}")  # fmt: skip
@@ -193,8 +197,10 @@ def test_spec_larger_than_the_budget_is_refused_without_reading_it_whole(tmp_pat
     huge = sparse(tmp_path / "spec.yaml", 2 * 2**30)
     with within(seconds=1.0, mebibytes=3 * MAX_SPEC_BYTES / 2**20):
         problem = spec_problem(huge)
-    assert problem == f"{huge}: larger than 2 MiB, the most a spec may be: put the leads in a CSV or JSONL source " \
+    assert (
+        problem == f"{huge}: larger than 2 MiB, the most a spec may be: put the leads in a CSV or JSONL source "
         "(sources:)"
+    )
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
@@ -366,7 +372,9 @@ CLI_CASES = {
     "huge yaml": (["validate", "huge.yaml"], "huge.yaml: larger than 2 MiB", "the most a spec may be"),
     "long number, yaml": (["validate", "number.yaml"], "number.yaml:2:9:", "a number with more than"),
     "long number, remote": (
-        ["plan", "quickstart.yaml", "--remote", "number.json"], "number.json: not a snapshot", "line 1 column 11"
+        ["plan", "quickstart.yaml", "--remote", "number.json"],
+        "number.json: not a snapshot",
+        "line 1 column 11",
     ),
     "deep remote": (["plan", "quickstart.yaml", "--remote", "deep.json"], "deep.json:1:101:", "deeper than 100"),
     "huge remote": (["plan", "quickstart.yaml", "--remote", "huge.json"], "huge.json: larger than 512 MiB", "snapshot"),
@@ -423,7 +431,7 @@ def test_json_numbers_python_cannot_build_are_located(tmp_path: Path) -> None:
     assert str(caught.value) == (f"{tmp_path / 'remote.json'}: not a snapshot: invalid JSON at line 2 column {column}: "
                                  f"a number with more than {digits} digits")  # fmt: skip
     (tmp_path / "plan.json").write_text('{"format_version": ' + "1" * 5000 + "}")
-    with pytest.raises(PlanError, match=f"plan.json: not a plan document: invalid JSON at line 1 column 20: a number"):
+    with pytest.raises(PlanError, match="plan.json: not a plan document: invalid JSON at line 1 column 20: a number"):
         load_plan(tmp_path / "plan.json")
     (tmp_path / "seed.json").write_text("[" + "1" * 5000 + "]")
     with pytest.raises(SeedError) as caught:

@@ -52,7 +52,9 @@ LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._+-", min_size=1,
     lambda s: s[0] not in ".-" and s[-1] != "." and ".." not in s
 )
 LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
-EMAILS = st.builds(lambda local, host, tld: f"{local}@{host}.{tld}", LOCAL, LABEL, st.sampled_from(["test", "com", "de"]))
+EMAILS = st.builds(
+    lambda local, host, tld: f"{local}@{host}.{tld}", LOCAL, LABEL, st.sampled_from(["test", "com", "de"])
+)
 
 
 def disguised(draw: st.DrawFn, text: str) -> str:
@@ -108,18 +110,24 @@ def test_zero_width_and_fullwidth_copies_of_a_person_merge_with_located_warnings
     make_spec: Callable[..., LoadedSpec],
 ) -> None:
     rows = ["alice@acme.test", "ali\u200bce@acme.test", "ａｌｉｃｅ@acme.test", "\ufeffalice@acme.test\u2060"]
-    loaded = make_spec(SPEC + "sources: [{path: l.csv}]\n", {"l.csv": "email,size\n" + "".join(f"{r},5\n" for r in rows)})
+    loaded = make_spec(
+        SPEC + "sources: [{path: l.csv}]\n", {"l.csv": "email,size\n" + "".join(f"{r},5\n" for r in rows)}
+    )
     leads = load_leads(loaded)
     assert [lead.key for lead in leads.leads] == ["alice@acme.test"]
     found = [m for m in messages(leads.warnings) if "repeats" in m]
     assert len(found) == 3
-    assert found[0].endswith(f"l.csv:3: alice@acme.test (written {rows[1]!r}) repeats {loaded.root}/l.csv:2 exactly; merged")
+    assert found[0].endswith(
+        f"l.csv:3: alice@acme.test (written {rows[1]!r}) repeats {loaded.root}/l.csv:2 exactly; merged"
+    )
 
 
 def test_a_disguised_copy_with_other_attributes_is_the_located_duplicate_error(
     make_spec: Callable[..., LoadedSpec],
 ) -> None:
-    loaded = make_spec(SPEC + "sources: [{path: l.csv}]\n", {"l.csv": "email,size\nalice@acme.test,5\nalice\u200b@acme.test,7\n"})
+    loaded = make_spec(
+        SPEC + "sources: [{path: l.csv}]\n", {"l.csv": "email,size\nalice@acme.test,5\nalice\u200b@acme.test,7\n"}
+    )
     with pytest.raises(SpecError) as caught:
         load_leads(loaded)
     [message] = messages(caught.value.problems)
@@ -189,10 +197,13 @@ def test_a_vendor_record_with_a_zero_width_email_is_the_spec_person_not_a_second
 
 
 def test_a_sonarly_prospect_with_a_disguised_identifier_is_the_same_key() -> None:
-    assert KeyKind.LINKEDIN.normalise("jane\u200b-doe") == KeyKind.LINKEDIN.normalise("https://linkedin.com/in/jane-doe")
+    assert KeyKind.LINKEDIN.normalise("jane\u200b-doe") == KeyKind.LINKEDIN.normalise(
+        "https://linkedin.com/in/jane-doe"
+    )
 
 
 # --- 2. regular expressions in `matches` -----------------------------------------------------------------------
+
 
 def matches_spec(pattern: str, values: list[str]) -> tuple[str, dict[str, str]]:
     spec = SPEC.replace(
@@ -327,7 +338,10 @@ def test_the_regex_module_reads_ascii_classes_as_python_does_but_for_the_informa
 
 def routes_spec(patterns: list[str]) -> tuple[str, dict[str, str]]:
     """A spec with one route per pattern (route i at line 6 + 3*i), and one lead."""
-    routes = "".join(f"  - name: r{i}\n    when: {{title: {{matches: {json.dumps(p)}}}}}\n    to: a\n" for i, p in enumerate(patterns))
+    routes = "".join(
+        f"  - name: r{i}\n    when: {{title: {{matches: {json.dumps(p)}}}}}\n    to: a\n"
+        for i, p in enumerate(patterns)
+    )
     spec = SPEC.replace("routes: [{name: all, to: a}]", "routes:\n" + routes + "  - {name: rest, to: a}")
     return spec + "sources: [{path: l.csv}]\n", {"l.csv": "email,title\np0@acme.test,CEO\n"}
 
@@ -361,7 +375,9 @@ def test_nested_counted_repeats_are_refused_at_validate_in_bounded_memory(tmp_pa
     )
 
 
-def test_a_counted_repeat_inside_a_counted_repeat_is_refused_with_its_size(make_spec: Callable[..., LoadedSpec]) -> None:
+def test_a_counted_repeat_inside_a_counted_repeat_is_refused_with_its_size(
+    make_spec: Callable[..., LoadedSpec],
+) -> None:
     with pytest.raises(SpecError) as caught:
         make_spec(*matches_spec("(?:a{1000}){1000}", ["CEO"]))  # 312 MB in the regex module
     [message] = messages(caught.value.problems)
@@ -451,9 +467,12 @@ def test_a_fuzzy_match_constraint_is_refused(pattern: str, make_spec: Callable[.
 
 
 @pytest.mark.parametrize(
-    "pattern", [r"a{2,3}", "a{,3}", "a{2,}", r"\{e<=1\}", "[{]e}", r"\N{LEFT CURLY BRACKET}", "(?#{e})x", "[[a-z]]", r"[\[:]"]
+    "pattern",
+    [r"a{2,3}", "a{,3}", "a{2,}", r"\{e<=1\}", "[{]e}", r"\N{LEFT CURLY BRACKET}", "(?#{e})x", "[[a-z]]", r"[\[:]"],
 )
-def test_braces_and_brackets_read_alike_by_both_engines_pass(pattern: str, make_spec: Callable[..., LoadedSpec]) -> None:
+def test_braces_and_brackets_read_alike_by_both_engines_pass(
+    pattern: str, make_spec: Callable[..., LoadedSpec]
+) -> None:
     make_spec(*matches_spec(pattern, ["CEO"]))
 
 
@@ -504,6 +523,7 @@ def test_a_pattern_validate_accepts_means_the_same_to_python_and_to_the_regex_mo
 
 # --- 3. large and malformed sources ----------------------------------------------------------------------------
 
+
 def test_a_field_larger_than_the_csv_limit_is_one_located_line(make_spec: Callable[..., LoadedSpec]) -> None:
     big = "x" * (csv.field_size_limit() + 1)
     loaded = make_spec(SPEC + "sources: [{path: l.csv}]\n", {"l.csv": f"email,note\na@x.test,ok\nb@x.test,{big}\n"})
@@ -535,7 +555,9 @@ def test_a_line_of_many_megabytes_is_refused_without_holding_it(make_spec: Calla
 
 
 def test_cli_validate_of_a_huge_line_is_one_line_and_exit_1(make_spec: Callable[..., LoadedSpec]) -> None:
-    loaded = make_spec(SPEC + "sources: [{path: l.jsonl}]\n", {"l.jsonl": '{"email": "a@x.test", "n": "' + "z" * 2**21 + '"}\n'})
+    loaded = make_spec(
+        SPEC + "sources: [{path: l.jsonl}]\n", {"l.jsonl": '{"email": "a@x.test", "n": "' + "z" * 2**21 + '"}\n'}
+    )
     code, out = run("validate", str(loaded.path))
     assert code == 1
     assert out.strip().splitlines() == [
@@ -554,7 +576,9 @@ def test_jsonl_nested_a_hundred_thousand_deep_is_a_located_error(make_spec: Call
 
 
 def test_jsonl_with_an_integer_of_ten_thousand_digits_is_a_located_error(make_spec: Callable[..., LoadedSpec]) -> None:
-    loaded = make_spec(SPEC + "sources: [{path: l.jsonl}]\n", {"l.jsonl": '{"email": "a@x.test", "n": ' + "9" * 10_000 + "}\n"})
+    loaded = make_spec(
+        SPEC + "sources: [{path: l.jsonl}]\n", {"l.jsonl": '{"email": "a@x.test", "n": ' + "9" * 10_000 + "}\n"}
+    )
     with pytest.raises(SpecError) as caught:
         load_leads(loaded)
     [message] = messages(caught.value.problems)
@@ -589,7 +613,9 @@ def test_memory_per_lead_stays_small_when_values_repeat(make_spec: Callable[...,
     assert held / 20_000 < 450, held / 20_000
 
 
-ROW = st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00\r"), max_size=8), min_size=3, max_size=3)
+ROW = st.lists(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00\r"), max_size=8), min_size=3, max_size=3
+)
 
 
 @given(rows=st.lists(ROW, max_size=30))

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from leadsync import sandbox
 from hostile.support import (
     CANARY,
     Run,
@@ -41,6 +39,8 @@ from hostile.vendor import (
     endless_pages,
     gzip_bomb,
 )
+
+from leadsync import sandbox
 
 LIST = "/api/v2/leads/list"
 
@@ -164,7 +164,9 @@ WRONG_SHAPES: dict[str, tuple[str, str, Any]] = {
     "a lead without id": ("POST", LIST, body(200, b'{"items": [{"email": "a@b.test"}], "next_starting_after": null}')),
     "a lead whose id is a number": ("POST", LIST, body(200, b'{"items": [{"id": 7, "email": "a@b.test"}]}')),
     "a cursor that is an object": (
-        "POST", LIST, body(200, b'{"items": [{"id": "x1", "email": "a@b.test"}], "next_starting_after": {"a": 1}}'),
+        "POST",
+        LIST,
+        body(200, b'{"items": [{"id": "x1", "email": "a@b.test"}], "next_starting_after": {"a": 1}}'),
     ),
     "a member without user_id": ("GET", "/api/v2/workspace-members", body(200, b'{"items": [{"email": "a@b.test"}]}')),
     "campaigns not objects": ("GET", "/api/v2/campaigns", body(200, b'{"items": ["Enterprise Q4"]}')),
@@ -185,8 +187,11 @@ def test_an_answer_of_the_wrong_shape_is_one_line_naming_the_endpoint(
 
 @pytest.mark.parametrize(
     "shape,answer",
-    [("a job answered as a list", b"[]"), ("a job whose status is an object", b'{"id": "x", "status": {"a": 1}}'),
-     ("a job answered null", b"null")],  # fmt: skip
+    [
+        ("a job answered as a list", b"[]"),
+        ("a job whose status is an object", b'{"id": "x", "status": {"a": 1}}'),
+        ("a job answered null", b"null"),
+    ],  # fmt: skip
 )
 def test_a_background_job_of_the_wrong_shape_is_an_error_not_a_traceback(
     vendor: HostileVendor, spec: Path, shape: str, answer: bytes
@@ -211,7 +216,9 @@ def test_a_move_answered_without_a_job_is_an_error_not_a_traceback(vendor: Hosti
     "how,expected",
     [({}, "already read"), ({"grow": True}, "for a limit of 100"), ({"same_cursor": True}, "gave before")],
 )
-def test_paging_without_end_is_stopped_fast(vendor: HostileVendor, spec: Path, how: dict[str, bool], expected: str) -> None:
+def test_paging_without_end_is_stopped_fast(
+    vendor: HostileVendor, spec: Path, how: dict[str, bool], expected: str
+) -> None:
     vendor.on("POST", LIST, endless_pages(**how))
     result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
     assert_clean_failure(result, "POST /api/v2/leads/list", expected)
@@ -309,10 +316,17 @@ SONARLY_SHAPES: dict[str, tuple[str, Any]] = {
     "not an envelope": (AUDIENCES, body(200, b'{"items": []}')),
     "data a list": (AUDIENCES, body(200, b'{"success": true, "data": [], "traceId": "t"}')),
     "items not objects": (AUDIENCES, body(200, b'{"success": true, "data": {"items": [1, 2], "nextCursor": null}}')),
-    "a prospect without id": (PROSPECTS, body(
-        200, b'{"success": true, "data": {"items": [{"publicIdentifier": "x"}], "nextCursor": null, "hasMore": false}}')),
-    "hasMore not a bool": (PROSPECTS, body(
-        200, b'{"success": true, "data": {"items": [], "nextCursor": null, "hasMore": "no"}}')),
+    "a prospect without id": (
+        PROSPECTS,
+        body(
+            200,
+            b'{"success": true, "data": {"items": [{"publicIdentifier": "x"}], "nextCursor": null, "hasMore": false}}',
+        ),
+    ),
+    "hasMore not a bool": (
+        PROSPECTS,
+        body(200, b'{"success": true, "data": {"items": [], "nextCursor": null, "hasMore": "no"}}'),
+    ),
     "a list": ("/v1/accounts", body(200, b"[]")),
 }
 
@@ -362,7 +376,8 @@ def test_a_look_up_by_email_that_pages_on_past_what_it_can_hold_is_stopped(vendo
 
 
 @pytest.mark.parametrize(
-    "bad,position", [("sk_live_caf\u00e9_4f9e2b7c1d8a", 12), ("sk_live_4f9e\n2b7c1d8a6e3f", 13), ("sk_live 4f9e2b7c1d8a", 8)]
+    "bad,position",
+    [("sk_live_caf\u00e9_4f9e2b7c1d8a", 12), ("sk_live_4f9e\n2b7c1d8a6e3f", 13), ("sk_live 4f9e2b7c1d8a", 8)],
 )
 def test_a_key_no_http_header_can_carry_is_one_line_naming_its_variable(
     vendor: HostileVendor, spec: Path, bad: str, position: int
@@ -487,7 +502,9 @@ def test_a_vendor_throttling_for_ever_ends_the_call_within_its_time(upstream: sa
         now = [0.0]
         provider.client.clock = lambda: now[0]
         provider.client.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
-        with pytest.raises(UnavailableError, match=r"still failing after 2 attempts in 119 s \(leadsync gives a call 150 s\)"):
+        with pytest.raises(
+            UnavailableError, match=r"still failing after 2 attempts in 119 s \(leadsync gives a call 150 s\)"
+        ):
             provider.read(destinations={}, owners={})
         assert now[0] == 119
         provider.close()

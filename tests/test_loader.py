@@ -87,7 +87,10 @@ HEAD = "version: 1\nworkspace: {provider: sandbox}\ndestinations: {e: {campaign:
         ("owners: {a: {email: a@x.test, weight: '2'}}\n", "5:39: owners.a.weight: Input should be a valid number"),
         ("owners: {a: {email: a@x.test, weight: yes}}\n", "5:39: owners.a.weight: Input should be a valid number"),
         ("pools: {p: {members: [a], sticky: 'yes'}}\n", "5:35: pools.p.sticky: Input should be a valid boolean"),
-        ("policy: {min_destination_size: '10'}\n", "5:32: policy.min_destination_size: Input should be a valid integer"),
+        (
+            "policy: {min_destination_size: '10'}\n",
+            "5:32: policy.min_destination_size: Input should be a valid integer",
+        ),
         ("policy: {protect: [won, replyed]}\n", "5:25: unknown outreach status 'replyed' (known: active, bounced, "),
     ],
     ids=["weight-text", "weight-yes", "sticky-text", "size-text", "protect"],

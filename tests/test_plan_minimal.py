@@ -105,9 +105,9 @@ def exhaustive_minimum(
     """The fewest write calls that reach the desired state (see the module docstring)."""
     skipped = skipped_keys(plan)
     conflicted = {c.key for c in plan.conflicts if c.key}
-    owners: list[str | None] = sorted({d.owner for d in desired if d.owner is not None} | {
-        r.owner for r in remote if r.owner is not None
-    })
+    owners: list[str | None] = sorted(
+        {d.owner for d in desired if d.owner is not None} | {r.owner for r in remote if r.owner is not None}
+    )
     owners.append(None)
     wishes: dict[str, set[tuple[str, str | None]]] = {}
     for d in desired:
@@ -205,9 +205,9 @@ def test_the_folded_moves_still_reach_the_desired_state_and_never_change_a_kept_
         if d.key in skipped:
             continue
         assert after[d.key].destination == d.destination
-        assert after[d.key].owner == (d.owner if d.owner is not None else next(
-            (r.owner for r in case.remote if r.key == d.key), None
-        ))
+        assert after[d.key].owner == (
+            d.owner if d.owner is not None else next((r.owner for r in case.remote if r.key == d.key), None)
+        )
     for op in plan.operations:  # a move's owner is set only where it changes, or where the person has it already
         if isinstance(op, MoveOp) and op.owner is not None:
             assert all(before[i].owner == op.owner or _wants(case, k) == op.owner for i, k in zip(op.lead_ids, op.keys))
@@ -224,10 +224,14 @@ def test_people_who_keep_owner_x_ride_in_the_call_that_gives_others_x() -> None:
     """nurture -> enterprise: two people are given alice, three keep alice, two keep bob (a sticky pool).
     Before: 3 calls (alice; no owner; ...). Now: alice's call carries the keepers of alice, bob's keepers
     ride with nobody (no call sets bob), so 2 calls."""
-    remote = [RemoteLead(f"{i}", f"k{i}@x.test", "nurture", o) for i, o in
-              enumerate(["bob", "carol", "alice", "alice", "alice", "bob", "bob"])]
-    desired = [DesiredLead(f"k{i}@x.test", "enterprise", o, "r") for i, o in
-               enumerate(["alice", "alice", "alice", "alice", None, "bob", None])]
+    remote = [
+        RemoteLead(f"{i}", f"k{i}@x.test", "nurture", o)
+        for i, o in enumerate(["bob", "carol", "alice", "alice", "alice", "bob", "bob"])
+    ]
+    desired = [
+        DesiredLead(f"k{i}@x.test", "enterprise", o, "r")
+        for i, o in enumerate(["alice", "alice", "alice", "alice", None, "bob", None])
+    ]
     plan = make_plan(desired, remote, managed=MANAGED, policy=Policy(), capabilities=Capabilities())
     calls = [(op.source, op.target, op.owner, op.lead_ids) for op in plan.operations if isinstance(op, MoveOp)]
     assert calls == [
@@ -238,8 +242,13 @@ def test_people_who_keep_owner_x_ride_in_the_call_that_gives_others_x() -> None:
     assert plan.summary.move == 7
     ws = FakeVendor(remote).apply(plan)
     assert {r.key: r.owner for r in ws.remote()} == {
-        "k0@x.test": "alice", "k1@x.test": "alice", "k2@x.test": "alice", "k3@x.test": "alice",
-        "k4@x.test": "alice", "k5@x.test": "bob", "k6@x.test": "bob",
+        "k0@x.test": "alice",
+        "k1@x.test": "alice",
+        "k2@x.test": "alice",
+        "k3@x.test": "alice",
+        "k4@x.test": "alice",
+        "k5@x.test": "bob",
+        "k6@x.test": "bob",
     }
 
 

@@ -64,5 +64,6 @@ def test_the_ratio_counts_existing_leads_only_and_never_exceeds_one(s: Scenario)
         assert d.changed == d.move_out + d.reassign + d.remove
         assert d.changed <= d.before
         assert 0 <= d.ratio <= 1
-        assert d.unsafe == (d.before >= s.policy.min_destination_size and d.changed / max(d.before, 1)
-                            > s.policy.max_change_ratio)
+        assert d.unsafe == (
+            d.before >= s.policy.min_destination_size and d.changed / max(d.before, 1) > s.policy.max_change_ratio
+        )

@@ -96,8 +96,10 @@ def test_the_verifying_read_is_sized_by_the_first() -> None:
     shown.ended()
     assert lines == [
         "Re-reading the workspace to verify (6 destinations, about 500 calls)...",
-        ("Still verifying... [1m05s elapsed, 0 of 6 destinations, 250 of about 500 calls, 50%, about 1m05s left, "
-         "3.8 calls/s]"),
+        (
+            "Still verifying... [1m05s elapsed, 0 of 6 destinations, 250 of about 500 calls, 50%, about 1m05s left, "
+            "3.8 calls/s]"
+        ),
         "Re-read the workspace: 250 calls, 65.0 s",
     ]
 
@@ -135,6 +137,7 @@ def test_counters_advanced_from_many_threads_all_count() -> None:
     clock = Clock()
     shown, lines = lines_of(clock)
     shown.started("wait", totals={"jobs": 8000})
+
     def count() -> None:
         for _ in range(1000):
             shown.advanced("jobs")
@@ -158,7 +161,11 @@ def test_the_phase_helper_ends_the_phase_on_an_error_too() -> None:
         summary.text = "Planned: no changes"
     with phase(SILENT, "plan"):
         pass
-    assert lines == ["Reading the workspace...", "Planning...", "Planned: no changes in 0.0 s"]  # the error says the rest
+    assert lines == [
+        "Reading the workspace...",
+        "Planning...",
+        "Planned: no changes in 0.0 s",
+    ]  # the error says the rest
 
 
 def test_the_ticking_thread_writes_at_the_real_interval() -> None:
@@ -261,5 +268,7 @@ def test_a_live_plan_reports_its_read_and_its_planning_for_either_vendor(
     found = int(read[1].removeprefix("Read ").split(" lead")[0].replace(",", ""))
     assert counted["leads"] == found  # the managed destinations' records, page by page
     # ... and each destination's, under its spec name
-    assert {part for part, counter in recorded.parts if counter == "destinations"} == set(planned.loaded.spec.destinations)
+    assert {part for part, counter in recorded.parts if counter == "destinations"} == set(
+        planned.loaded.spec.destinations
+    )
     assert sum(n for (_, counter), n in recorded.parts.items() if counter == "leads") == found

@@ -29,13 +29,19 @@ USER = {name: f"7d0c6d2e-0000-4000-8000-{n + 1:012x}" for n, name in enumerate([
 
 
 def place_id(n: int) -> str:
-    return f"c0000000-0000-4000-8000-{n + 1:012x}" if PLACES[n][0] == "campaign" else "11570000-0000-4000-8000-000000000001"
+    return (
+        f"c0000000-0000-4000-8000-{n + 1:012x}"
+        if PLACES[n][0] == "campaign"
+        else "11570000-0000-4000-8000-000000000001"
+    )
 
 
 def spec_text() -> str:
     places = "\n".join(f"  d{n}: {{{kind}: {name!r}}}" for n, (kind, name) in enumerate(PLACES))
     owners = "\n".join(f"  {o}: {{email: {o}@acme.test}}" for o in OWNERS)
-    routes = "\n".join(f"  - {{name: r{n}, when: {{bucket: b{n}}}, to: d{n}, owner: {OWNERS[n % 4]}}}" for n in range(5))
+    routes = "\n".join(
+        f"  - {{name: r{n}, when: {{bucket: b{n}}}, to: d{n}, owner: {OWNERS[n % 4]}}}" for n in range(5)
+    )
     return (f"version: 1\nworkspace: {{provider: instantly, api_key_env: {KEY_ENV}}}\ndestinations:\n{places}\n"
             f"owners:\n{owners}\nsources:\n  - path: leads.csv\nroutes:\n{routes}\n"
             f"  - {{name: rest, to: d5, owner: rep1}}\npolicy: {{max_change_ratio: 1.0}}\n")  # fmt: skip

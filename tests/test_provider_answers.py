@@ -435,11 +435,17 @@ FIELDS = ["id", "name", "email", "assigned_to", "campaign", "list_id", "user_id"
           "progress", "publicIdentifier", "linkedinUrl", "populating", "movedCount"]  # fmt: skip
 RECORD = st.dictionaries(st.sampled_from(FIELDS), JSON | st.text(min_size=1, max_size=3), max_size=6)
 #: near misses: pages of records with any values, as well as any JSON at all
-INSTANTLY_BODY = JSON | RECORD | st.fixed_dictionaries(
-    {"items": st.lists(RECORD, max_size=3) | JSON}, optional={"next_starting_after": JSON}
+INSTANTLY_BODY = (
+    JSON
+    | RECORD
+    | st.fixed_dictionaries({"items": st.lists(RECORD, max_size=3) | JSON}, optional={"next_starting_after": JSON})
 )
-SONARLY_DATA = JSON | RECORD | st.fixed_dictionaries(
-    {"items": st.lists(RECORD, max_size=3) | JSON}, optional={"nextCursor": JSON, "hasMore": JSON}
+SONARLY_DATA = (
+    JSON
+    | RECORD
+    | st.fixed_dictionaries(
+        {"items": st.lists(RECORD, max_size=3) | JSON}, optional={"nextCursor": JSON, "hasMore": JSON}
+    )
 )
 SONARLY_BODY = JSON | st.builds(envelope, SONARLY_DATA)
 SLOW = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -36,7 +36,9 @@ def seed_with_keys(*keys: dict[str, object]) -> dict[str, object]:
 
 @pytest.fixture
 def workspace() -> Iterator[sandbox.RunningSandbox]:
-    keys = seed_with_keys({"key": CANARY, "scopes": ["all:*"]}, {"key": "members-only", "scopes": ["workspace_members:read"]})
+    keys = seed_with_keys(
+        {"key": CANARY, "scopes": ["all:*"]}, {"key": "members-only", "scopes": ["workspace_members:read"]}
+    )
     with sandbox.start(keys, rate_limit=False) as running:
         yield running
 
@@ -128,7 +130,9 @@ def test_redirects_are_not_followed_so_the_key_never_leaves() -> None:
         seen.append(request)
         return httpx.Response(302, headers={"location": "https://evil.test/steal"})
 
-    provider = InstantlyProvider.connect("https://api.instantly.test", CANARY, "$K", transport=httpx.MockTransport(vendor))
+    provider = InstantlyProvider.connect(
+        "https://api.instantly.test", CANARY, "$K", transport=httpx.MockTransport(vendor)
+    )
     with pytest.raises(ProviderError, match="unexpected redirect"):
         provider.read(destinations={}, owners={})
     assert {r.url.host for r in seen} == {"api.instantly.test"}

@@ -81,8 +81,7 @@ def test_numeric_equality_on_text_is_an_error_too(make_spec: Callable[..., Loade
 
 def test_first_match_wins_and_unmatched_leads_are_unrouted(make_spec: Callable[..., LoadedSpec]) -> None:
     loaded = make_spec(
-        HEADER
-        + "sources: [{path: l.csv}]\nroutes:\n"
+        HEADER + "sources: [{path: l.csv}]\nroutes:\n"
         "  - {name: de, when: {country: DE}, to: a, owner: alice}\n"
         "  - {name: big, when: {size: {gte: 1000}}, to: b, owner: {pool: team}}\n",
         {"l.csv": "email,size,country\nana@one.test,5000,DE\nben@two.test,5000,US\ncy@three.test,1,US\n"},
@@ -117,8 +116,7 @@ def test_sticky_pool_keeps_the_current_owner(make_spec: Callable[..., LoadedSpec
 
 def test_explain_says_which_route_and_why(make_spec: Callable[..., LoadedSpec]) -> None:
     loaded = make_spec(
-        HEADER
-        + "sources: [{path: l.csv}]\nroutes:\n"
+        HEADER + "sources: [{path: l.csv}]\nroutes:\n"
         "  - {name: de, when: {country: DE}, to: a, owner: alice}\n"
         "  - {name: big, when: {size: {gte: 1000}}, to: b, owner: {pool: team}}\n"
         "  - {name: rest, to: rest}\n",

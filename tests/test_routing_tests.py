@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadsync.cli import main
-from leadsync.errors import SpecError
 from leadsync.render import render_markdown
 from leadsync.routetests import RoutingTestRun, load_case_file, run_cases, spec_cases
 from leadsync.routing import Router
@@ -128,8 +127,11 @@ def test_cli_at(here: Path) -> None:
 
 def test_cli_no_cases_says_so_and_exits_0() -> None:
     code, out, _ = run("test", str(EXAMPLES / "quickstart.yaml"))
-    assert code == 0 and out == f"{EXAMPLES / 'quickstart.yaml'}: no routing tests (add `tests:` to the spec, or " \
-                                "give files of cases)\n"
+    assert (
+        code == 0
+        and out
+        == f"{EXAMPLES / 'quickstart.yaml'}: no routing tests (add `tests:` to the spec, or give files of cases)\n"
+    )
 
 
 def test_cli_invalid_spec_exits_1(tmp_path: Path) -> None:
@@ -144,24 +146,43 @@ def test_cli_invalid_spec_exits_1(tmp_path: Path) -> None:
         ("- lead: {email: a@b.test\n  expect: {}\n", "cases.yaml:2:9: YAML syntax error: "),
         ("lead: {email: a@b.test}\n", "cases.yaml:1:1: a routing test file is a YAML list of cases"),
         ("- lead: {email: a@b.test}\n  expect: {rout: strategic}\n", "cases.yaml:2:12: unknown key 'rout'"),
-        ("- lead: {email: a@b.test}\n  expect: {route: strategc}\n",
-         "cases.yaml:2:19: case 1: unknown route 'strategc' (did you mean 'strategic'?)"),
-        ("- lead: {email: a@b.test}\n  expect: {to: smbb}\n",
-         "cases.yaml:2:16: case 1: unknown destination 'smbb' (did you mean 'smb'?)"),
-        ("- lead: {email: a@b.test}\n  expect: {owner: alcie}\n",
-         "cases.yaml:2:19: case 1: unknown owner 'alcie' (did you mean 'alice'?)"),
-        ("- lead: {email: a@b.test}\n  expect: {owner: ae-team}\n",
-         "case 1: unknown owner 'ae-team' (expect names the owner a pool picks, not the pool)"),
-        ("- lead: {email: a@b.test}\n  expect: {route: strategic, to: smb}\n",
-         "case 1: route 'strategic' goes to 'enterprise', not 'smb'"),
-        ("- lead: {company_size: 3}\n  expect: {unrouted: true}\n",
-         "cases.yaml:1:9: case 1: the lead needs 'email' (the key routing tests use)"),
-        ("- lead: {email: nope}\n  expect: {unrouted: true}\n", "cases.yaml:1:17: case 1: invalid email address: 'nope'"),
+        (
+            "- lead: {email: a@b.test}\n  expect: {route: strategc}\n",
+            "cases.yaml:2:19: case 1: unknown route 'strategc' (did you mean 'strategic'?)",
+        ),
+        (
+            "- lead: {email: a@b.test}\n  expect: {to: smbb}\n",
+            "cases.yaml:2:16: case 1: unknown destination 'smbb' (did you mean 'smb'?)",
+        ),
+        (
+            "- lead: {email: a@b.test}\n  expect: {owner: alcie}\n",
+            "cases.yaml:2:19: case 1: unknown owner 'alcie' (did you mean 'alice'?)",
+        ),
+        (
+            "- lead: {email: a@b.test}\n  expect: {owner: ae-team}\n",
+            "case 1: unknown owner 'ae-team' (expect names the owner a pool picks, not the pool)",
+        ),
+        (
+            "- lead: {email: a@b.test}\n  expect: {route: strategic, to: smb}\n",
+            "case 1: route 'strategic' goes to 'enterprise', not 'smb'",
+        ),
+        (
+            "- lead: {company_size: 3}\n  expect: {unrouted: true}\n",
+            "cases.yaml:1:9: case 1: the lead needs 'email' (the key routing tests use)",
+        ),
+        (
+            "- lead: {email: nope}\n  expect: {unrouted: true}\n",
+            "cases.yaml:1:17: case 1: invalid email address: 'nope'",
+        ),
         ("- lead: {email: a@b.test}\n  expect: {}\n", "case 1: expect checks nothing"),
-        ("- lead: {email: a@b.test}\n  expect: {unrouted: true, owner: bob}\n",
-         "case 1: expect says unrouted: true and gives owner too: it can never pass"),
-        ("- lead: {email: a@b.test, tags: [x]}\n  expect: {unrouted: true}\n",
-         "case 1: lead attribute 'tags' must be a plain value"),
+        (
+            "- lead: {email: a@b.test}\n  expect: {unrouted: true, owner: bob}\n",
+            "case 1: expect says unrouted: true and gives owner too: it can never pass",
+        ),
+        (
+            "- lead: {email: a@b.test, tags: [x]}\n  expect: {unrouted: true}\n",
+            "case 1: lead attribute 'tags' must be a plain value",
+        ),
         ("- lead: {email: a@b.test}\n", "cases.yaml:1:3: [0]: missing required key 'expect'"),
         ("- &a [*a]\n", "cases.yaml:1:7: YAML error: alias *a refers to a value that contains it"),
     ],
@@ -222,8 +243,12 @@ def test_a_sonarly_case_needs_linkedin_and_names_no_owner(tmp_path: Path) -> Non
     code, _, err = run("test", str(spec))
     assert code == 1
     assert "case 1: the lead needs 'linkedin'" in err and "case 2: a Sonarly workspace has no owners" in err
-    spec.write_text(spec.read_text().replace("email: a@b.test", "linkedin: ann-2").replace(", owner: bob", "")
-                    .replace("expect: {unrouted: true}", "expect: {route: founders-us, to: founders-us}"))
+    spec.write_text(
+        spec.read_text()
+        .replace("email: a@b.test", "linkedin: ann-2")
+        .replace(", owner: bob", "")
+        .replace("expect: {unrouted: true}", "expect: {route: founders-us, to: founders-us}")
+    )
     code, out, _ = run("test", str(spec))
     assert (code, out) == (0, "2 cases: 2 passed, 0 failed\n")
 
@@ -289,8 +314,11 @@ def test_a_case_built_from_what_explain_returns_always_passes(
         Path(folder, "cases.yaml").write_text(json.dumps([{"lead": lead, "expect": {"unrouted": True}}]))
         (case,) = load_case_file(loaded, "cases.yaml", Path(folder))
         found = Router(loaded).explain(case.lead, None, at=at)
-        expect = ({"unrouted": True} if found.route is None else
-                  {"route": found.route, "to": found.destination, "owner": found.owner, "unrouted": False})
+        expect = (
+            {"unrouted": True}
+            if found.route is None
+            else {"route": found.route, "to": found.destination, "owner": found.owner, "unrouted": False}
+        )
         Path(folder, "cases.yaml").write_text(json.dumps([{"lead": lead, "expect": expect}]))
         cases = load_case_file(loaded, "cases.yaml", Path(folder))
     assert run_cases(loaded, cases, at).failures == ()

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from sandbox.support import KEY, Api, sandboxes  # noqa: F401  (sandboxes is a fixture)
 
 from leadsync.providers.instantly import InstantlyProvider
 
-ACTIVE, PAUSED, DRAFT = "c1000000-0000-4000-8000-000000000001", "c1000000-0000-4000-8000-000000000002", (
-    "c1000000-0000-4000-8000-000000000003"
+ACTIVE, PAUSED, DRAFT = (
+    "c1000000-0000-4000-8000-000000000001",
+    "c1000000-0000-4000-8000-000000000002",
+    ("c1000000-0000-4000-8000-000000000003"),
 )
 EARLY, MIDDLE, LATE = (f"11570000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
 U1, U2, U3 = (f"7d0c6d2e-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
@@ -37,8 +38,12 @@ def _seed() -> dict[str, Any]:
         "lists": [
             # ids sort in the opposite order to creation: the cursor must follow the timestamps
             {"id": LATE, "name": "Early bird", "timestamp_created": "2025-01-01T00:00:00.000Z"},
-            {"id": MIDDLE, "name": "Enriched", "timestamp_created": "2025-03-01T00:00:00.000Z",
-             "has_enrichment_task": True},
+            {
+                "id": MIDDLE,
+                "name": "Enriched",
+                "timestamp_created": "2025-03-01T00:00:00.000Z",
+                "has_enrichment_task": True,
+            },
             {"id": EARLY, "name": "Late list", "timestamp_created": "2025-06-01T00:00:00.000Z"},
         ],  # fmt: skip
         "leads": [],
@@ -120,7 +125,9 @@ def test_lead_lists_has_enrichment_task_filter_applies(api: Api) -> None:
 
 
 def test_lead_lists_has_enrichment_task_not_boolean_is_400(api: Api) -> None:
-    assert _bad(api, "/api/v2/lead-lists", has_enrichment_task="yes") == "querystring/has_enrichment_task must be boolean"
+    assert (
+        _bad(api, "/api/v2/lead-lists", has_enrichment_task="yes") == "querystring/has_enrichment_task must be boolean"
+    )
 
 
 def test_lead_lists_starting_after_is_a_timestamp(api: Api) -> None:

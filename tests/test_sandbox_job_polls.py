@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-
 from sandbox.support import ENTERPRISE, KEY, NURTURE, lead_id, sandboxes  # noqa: F401  (sandboxes is a fixture)
 
 from leadsync.providers.instantly import InstantlyProvider, _next_poll

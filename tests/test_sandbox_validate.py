@@ -33,8 +33,9 @@ values = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
         st.dictionaries(
-            st.sampled_from("email first_name assigned_to custom_variables condition count actionType values "
-                            "lead-status status x".split()),
+            st.sampled_from(
+                ["email", "first_name", "assigned_to", "custom_variables", "condition", "count", "actionType", "values", "lead-status", "status", "x"]
+            ),
             inner,
             max_size=4,
         ),

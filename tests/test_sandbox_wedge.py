@@ -14,11 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-
-from leadsync.sandbox import ManualClock, RunningSandbox
-
 from sandbox.support import ALICE, BOB, COLD, ENTERPRISE, NURTURE, SMB, Api, lead_id, sandboxes  # noqa: F401
 
+from leadsync.sandbox import ManualClock, RunningSandbox
 
 INVALID_JSON = "Body is not valid JSON but content-type is set to 'application/json'"
 
@@ -218,7 +216,9 @@ def test_a_failing_queued_job_is_failed_and_later_work_still_runs(sandboxes: Any
 def test_query_numbers_of_thousands_of_digits_are_validation_errors(sandboxes: Any) -> None:
     api, clock = _sandbox(sandboxes)
     digits = "9" * 5_000  # past Python's int() digit limit (4,300)
-    assert api.get("/api/v2/campaigns", params={"limit": digits}).json()["message"] == "querystring/limit must be <= 100"
+    assert (
+        api.get("/api/v2/campaigns", params={"limit": digits}).json()["message"] == "querystring/limit must be <= 100"
+    )
     assert api.get("/api/v2/campaigns", params={"limit": "-" + digits}).json()["message"] == (
         "querystring/limit must be >= 1"
     )

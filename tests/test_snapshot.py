@@ -373,7 +373,10 @@ def test_a_plan_from_a_snapshot_names_the_outside_place_and_the_member_it_mentio
         conflicts=ws.conflicts,
         names=Names(ws.place_names, ws.member_emails),
     )
-    assert [(op.op, getattr(op, "source", None)) for op in plan.operations] == [("move", "campaign:c-2"), ("assign", None)]
+    assert [(op.op, getattr(op, "source", None)) for op in plan.operations] == [
+        ("move", "campaign:c-2"),
+        ("assign", None),
+    ]
     # only what the plan mentions: not Old list, not Third (managed, named by the spec), not alice or bob
     assert plan.names == Names({"campaign:c-2": "Other"}, {"u-zed": "zed@acme.test"})
 

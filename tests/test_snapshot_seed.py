@@ -234,8 +234,10 @@ def test_records_of_another_workspace_are_refused() -> None:
     seed["leads"].pop(1)
     problems = refusals({**seed, "workspace_id": elsewhere})
     assert len(problems) == 5 and all("(workspace_id)" in p for p in problems)
-    assert f"<seed>: members[0].workspace_id: '{WORKSPACE}' is not this workspace's id '{elsewhere}' " \
+    assert (
+        f"<seed>: members[0].workspace_id: '{WORKSPACE}' is not this workspace's id '{elsewhere}' "
         "(workspace_id): a seed is one workspace" in problems
+    )
 
 
 def test_a_keyless_seed_gets_the_default_key() -> None:

@@ -64,10 +64,14 @@ CAMPAIGN = {
     "populating": Kind("populating=0.15:requests=4"),
     "populating-long": Kind("populating=0.1:on=writes:requests=40", ready_timeout=0.05),
     "meddling": Kind(meddle=0.4),
-    "mixed": Kind("populating=0.1:requests=3,5xx=0.2:when=after:on=writes,drop=0.1:when=after,429=0.1:burst=2,"
-                  "latency=0.1:ms=20"),  # fmt: skip
-    "mixed-open": Kind("populating=0.03:on=writes:requests=30,5xx=0.15:when=after:on=writes,drop=0.05:when=after,"
-                       "429=0.05:burst=2", ready_timeout=0.05, meddle=0.2),  # fmt: skip
+    "mixed": Kind(
+        "populating=0.1:requests=3,5xx=0.2:when=after:on=writes,drop=0.1:when=after,429=0.1:burst=2,latency=0.1:ms=20"
+    ),  # fmt: skip
+    "mixed-open": Kind(
+        "populating=0.03:on=writes:requests=30,5xx=0.15:when=after:on=writes,drop=0.05:when=after,429=0.05:burst=2",
+        ready_timeout=0.05,
+        meddle=0.2,
+    ),  # fmt: skip
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_provider_sonarly import INBOX, LATER, QUALIFIED, SMALL_IDS, connect, live, seed_with_later, where
 
 from leadsync import sandbox
 from leadsync.apply.applier import Applier, ApplyReport
@@ -21,7 +22,6 @@ from leadsync.providers.sonarly import MOVE_ENDPOINT, MoveRejected, SonarlyProvi
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.spec import load_leads, load_spec
 from leadsync.workflow import make_spec_plan
-from test_provider_sonarly import INBOX, LATER, QUALIFIED, SMALL_IDS, connect, live, seed_with_later, where
 
 SPEC = """version: 1
 workspace: {provider: sonarly, api_key_env: SONARLY_API_KEY, account_group: Solo}

@@ -84,7 +84,9 @@ def test_attributes_inside_all_any_and_not_are_checked_each_at_its_key(make_spec
     ],
     ids=["csv-columns", "derived", "inline-keys", "jsonl-keys"],
 )  # fmt: skip
-def test_attributes_that_leads_supply(make_spec: Callable[..., LoadedSpec], body: str, files: dict[str, str] | None) -> None:
+def test_attributes_that_leads_supply(
+    make_spec: Callable[..., LoadedSpec], body: str, files: dict[str, str] | None
+) -> None:
     assert [p for p in load(make_spec, body, files) if not p.startswith("warning")] == []
 
 
@@ -140,7 +142,8 @@ def test_a_route_that_matches_none_of_the_leads(make_spec: Callable[..., LoadedS
 def test_a_route_whose_leads_all_go_to_earlier_routes(make_spec: Callable[..., LoadedSpec]) -> None:
     found = load(
         make_spec,
-        SOURCE + "routes:\n  - {name: us, when: {country: US}, to: big}\n  - {name: de, when: {country: DE}, to: rest}\n"
+        SOURCE
+        + "routes:\n  - {name: us, when: {country: US}, to: big}\n  - {name: de, when: {country: DE}, to: rest}\n"
         "  - {name: big, when: {company_size: {gte: 100}}, to: big}\n  - {name: r, to: rest}\n",
     )
     assert found == [
@@ -150,7 +153,10 @@ def test_a_route_whose_leads_all_go_to_earlier_routes(make_spec: Callable[..., L
 
 
 def test_routes_that_each_take_a_lead_get_no_warning(make_spec: Callable[..., LoadedSpec]) -> None:
-    assert load(make_spec, SOURCE + "routes:\n  - {name: us, when: {country: US}, to: big}\n  - {name: r, to: rest}\n") == []
+    assert (
+        load(make_spec, SOURCE + "routes:\n  - {name: us, when: {country: US}, to: big}\n  - {name: r, to: rest}\n")
+        == []
+    )
 
 
 def test_a_spec_without_leads_gets_no_route_warnings(make_spec: Callable[..., LoadedSpec]) -> None:
@@ -178,8 +184,12 @@ def test_a_lead_routing_cannot_evaluate_is_left_to_routing(make_spec: Callable[.
 
 
 def test_a_comparison_written_as_text(make_spec: Callable[..., LoadedSpec]) -> None:
-    found = load(make_spec, SOURCE + "routes:\n  - {name: b, when: {company_size: '>=1000'}, to: big}\n  - {name: r, to: rest}\n")
-    assert found == ["warning 6:36: 'company_size': '>=1000' is compared as text and matches no lead; write {gte: 1000}"]
+    found = load(
+        make_spec, SOURCE + "routes:\n  - {name: b, when: {company_size: '>=1000'}, to: big}\n  - {name: r, to: rest}\n"
+    )
+    assert found == [
+        "warning 6:36: 'company_size': '>=1000' is compared as text and matches no lead; write {gte: 1000}"
+    ]
 
 
 def test_text_with_a_number_against_numbers(make_spec: Callable[..., LoadedSpec]) -> None:
@@ -226,7 +236,12 @@ def test_plan_shows_the_route_warnings(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "spec.yaml").write_text(
         HEAD + SOURCE + "routes:\n  - {name: fr, when: {country: FR}, to: big}\n  - {name: r, to: rest}\n"
     )
-    remote = {"members": [], "campaigns": [{"id": "c1", "name": "Big"}], "lists": [{"id": "l1", "name": "Rest"}], "leads": []}
+    remote = {
+        "members": [],
+        "campaigns": [{"id": "c1", "name": "Big"}],
+        "lists": [{"id": "l1", "name": "Rest"}],
+        "leads": [],
+    }
     (tmp_path / "remote.json").write_text(json.dumps(remote))
     monkeypatch.chdir(tmp_path)
     for args in (["validate", "spec.yaml"], ["plan", "spec.yaml", "--remote", "remote.json"]):
@@ -244,7 +259,9 @@ def test_an_attribute_asked_about_only_with_exists_is_no_error(make_spec: Callab
 def test_an_empty_jsonl_source_leaves_attributes_unchecked(make_spec: Callable[..., LoadedSpec]) -> None:
     """A JSONL file has no header: with no record yet, its attributes are unknown (review: an empty file beside
     one inline lead made a valid route an error)."""
-    body = ("sources: [{path: leads.jsonl}]\nleads: [{email: ana@one.test}]\n"
-            "routes:\n  - {name: b, when: {company_size: {gte: 1000}}, to: big}\n  - {name: r, to: rest}\n")
+    body = (
+        "sources: [{path: leads.jsonl}]\nleads: [{email: ana@one.test}]\n"
+        "routes:\n  - {name: b, when: {company_size: {gte: 1000}}, to: big}\n  - {name: r, to: rest}\n"
+    )
     found = load(make_spec, body, {"leads.jsonl": ""})
     assert not [f for f in found if not f.startswith("warning")], found

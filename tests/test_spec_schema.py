@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -119,7 +119,9 @@ def test_the_schema_and_the_models_accept_alike() -> None:
 NAMES = st.sampled_from(["a", "b", "e", "team", "n.x", "Z_9"])
 BAD_NAMES = st.sampled_from(["-bad", "has space", "", "é", "x" * 101])
 TEXT = st.text(max_size=4)
-SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-3, 3000), st.floats(allow_nan=False, allow_infinity=False), TEXT)
+SCALAR = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3000), st.floats(allow_nan=False, allow_infinity=False), TEXT
+)
 JUNK = st.one_of(SCALAR, st.lists(SCALAR, max_size=2), st.dictionaries(TEXT, SCALAR, max_size=2))
 REGEXES = st.sampled_from(["^a", "b+", "(x|y)", ""])  # valid only: the schema cannot tell a regex from text
 NUMBER = st.one_of(st.integers(-5, 5000), st.floats(allow_nan=False, allow_infinity=False))
@@ -144,7 +146,9 @@ class Mutator:
         """A mutation that is not a value (a key added or left out), for mutated documents only."""
         return bool(self.odds) and self.chance(one_in)
 
-    def maybe(self, target: dict[str, Any], key: str, usual: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> None:
+    def maybe(
+        self, target: dict[str, Any], key: str, usual: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]
+    ) -> None:
         """Maybe set `key` (a key left out tests the defaults)."""
         if self.draw(st.booleans()):
             target[key] = self(usual, odd)
@@ -165,7 +169,9 @@ def condition(m: Mutator, depth: int = 0) -> dict[str, Any]:
         return m(st.just(comparison), st.just({}))
 
     result: dict[str, Any] = {}
-    for attr in m.draw(st.lists(st.sampled_from(["company_size", "country", "domain", "title"]), min_size=1, max_size=2, unique=True)):
+    for attr in m.draw(
+        st.lists(st.sampled_from(["company_size", "country", "domain", "title"]), min_size=1, max_size=2, unique=True)
+    ):
         result[attr] = matcher()
     if depth < 2 and m.chance(4):
         combination = m.draw(st.sampled_from(["all", "any", "not"]))
@@ -253,8 +259,18 @@ def generated_documents(draw: st.DrawFn) -> dict[str, Any]:
     m.maybe(policy, "claim", st.sampled_from(["skip", "move", "add"]), st.sampled_from(["steal", None]))
     m.maybe(policy, "protect", st.lists(st.sampled_from(sorted(KNOWN_STATUSES)), max_size=2),
             st.lists(st.sampled_from(["replyed", "", 5, None]), min_size=1, max_size=1))  # fmt: skip
-    m.maybe(policy, "max_change_ratio", st.floats(min_value=0.01, max_value=1), st.one_of(st.floats(1.01, 5), st.sampled_from(["0.3", True, 0])))
-    m.maybe(policy, "min_destination_size", st.one_of(st.integers(0, 50), st.just(10.0)), st.sampled_from([-1, 2.5, "10", True, None]))
+    m.maybe(
+        policy,
+        "max_change_ratio",
+        st.floats(min_value=0.01, max_value=1),
+        st.one_of(st.floats(1.01, 5), st.sampled_from(["0.3", True, 0])),
+    )
+    m.maybe(
+        policy,
+        "min_destination_size",
+        st.one_of(st.integers(0, 50), st.just(10.0)),
+        st.sampled_from([-1, 2.5, "10", True, None]),
+    )
     m.maybe(doc, "policy", st.just(policy), JUNK)
     if m.odd(30):
         doc["extra"] = 1
@@ -322,7 +338,9 @@ def another_family(draw: st.DrawFn, doc: dict[str, Any]) -> None:
     audience = any(isinstance(d, dict) and ("audience" in d or "audience_id" in d) for d in destinations.values())
     if draw(st.booleans()):
         destinations.clear()
-    destinations["zz"] = {draw(st.sampled_from(["campaign", "list_id"] if audience else ["audience", "audience_id"])): "Z"}
+    destinations["zz"] = {
+        draw(st.sampled_from(["campaign", "list_id"] if audience else ["audience", "audience_id"])): "Z"
+    }
 
 
 def bad_name(draw: st.DrawFn, doc: dict[str, Any]) -> None:
@@ -353,7 +371,11 @@ MUTATIONS: list[Mutation] = [
     Set(("routes", 0), "when", ODD_CONDITIONS),
     Set(("routes", 0), "name", ("-x", "", "x" * 101, 5, DELETE)),
     Set(("routes", 0), "too", ("e",)),
-    Set((), "leads", ([{"email": "j@x.test"}], [{"linkedin": "jane"}], [{"name": "J"}], [{"email": "j@x.test", "tags": [1]}])),
+    Set(
+        (),
+        "leads",
+        ([{"email": "j@x.test"}], [{"linkedin": "jane"}], [{"name": "J"}], [{"email": "j@x.test", "tags": [1]}]),
+    ),
     Set(("policy",), "protect", (["replyed"], ["replyed"], [5], ["won"], "won")),
     Set(("policy",), "min_destination_size", ("10", True, 2.5, 10.0, -1)),
     Set(("policy",), "max_change_ratio", ("0.3", True, 0, 1.5, 1)),

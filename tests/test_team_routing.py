@@ -67,6 +67,7 @@ def test_capacities_are_never_exceeded_by_the_pools(team: Path) -> None:
 
 def test_an_away_owner_gets_no_new_leads_and_the_plan_says_so(team: Path) -> None:
     working, holiday = _document("--at", WORKDAY), _document("--at", HOLIDAY)
+
     def pool_drawn(doc: dict) -> set[str]:  # type: ignore[type-arg]
         return {lead["owner"] for op in doc["operations"] if op["op"] == "add" for lead in op["leads"]
                 if lead["route"] in ("big-companies", "smb-europe")}  # fmt: skip
@@ -100,10 +101,15 @@ def test_a_saved_plan_keeps_its_date_when_applied(team: Path) -> None:
 
 def test_a_pool_nobody_can_take_from_is_a_pool_full_conflict(team: Path) -> None:
     text = team.read_text()
-    text = text.replace("capacity: 4}", "capacity: 0}").replace("  dana: {email: dana@acme.test}",
-                                                                "  dana: {email: dana@acme.test, capacity: 0}")
-    text = re.sub(r"alice: \{email: alice@acme.test, capacity: 9\}", "alice: {email: alice@acme.test, capacity: 0}", text)
-    team.write_text(text.replace("bob: {email: bob@acme.test, weight: 2,", "bob: {email: bob@acme.test, weight: 2, capacity: 0,"))
+    text = text.replace("capacity: 4}", "capacity: 0}").replace(
+        "  dana: {email: dana@acme.test}", "  dana: {email: dana@acme.test, capacity: 0}"
+    )
+    text = re.sub(
+        r"alice: \{email: alice@acme.test, capacity: 9\}", "alice: {email: alice@acme.test, capacity: 0}", text
+    )
+    team.write_text(
+        text.replace("bob: {email: bob@acme.test, weight: 2,", "bob: {email: bob@acme.test, weight: 2, capacity: 0,")
+    )
     doc = _document("--at", WORKDAY)
     full = [c for c in doc["conflicts"] if c["reason"] == "pool_full"]
     assert full and all(c["detail"].startswith("pool '") for c in full)
@@ -124,7 +130,10 @@ def test_max_rate_above_the_vendors_is_a_located_error(team: Path) -> None:
     team.write_text(team.read_text().replace("  seed: team-routing.remote.json\n",
                                              "  seed: team-routing.remote.json\n  max_rate: 150\n"))  # fmt: skip
     code, _, err = leadsync("validate", "team-routing.yaml")
-    assert code == 1 and "team-routing.yaml:9:13: max_rate 150 is above the vendor's limit of 100 requests per second" in err
+    assert (
+        code == 1
+        and "team-routing.yaml:9:13: max_rate 150 is above the vendor's limit of 100 requests per second" in err
+    )
 
 
 def test_max_rate_caps_the_request_rate(team: Path) -> None:

@@ -35,8 +35,12 @@ SEED = {
     ],
     "lists": [{"id": "a0000000-0000-4000-8000-000000000001", "name": "Nurture"}],
     "leads": [
-        {"id": "1ead0000-0000-4000-8000-000000000001", "email": "old@bigco.test",
-         "list_id": "a0000000-0000-4000-8000-000000000001", "assigned_to": "7d0c6d2e-0000-4000-8000-00000000a11c"},
+        {
+            "id": "1ead0000-0000-4000-8000-000000000001",
+            "email": "old@bigco.test",
+            "list_id": "a0000000-0000-4000-8000-000000000001",
+            "assigned_to": "7d0c6d2e-0000-4000-8000-00000000a11c",
+        },
     ],
 }
 
@@ -162,8 +166,13 @@ def test_an_audience_still_being_populated_stays_a_conflict_not_an_error(tmp_pat
         "api_keys": [{"key": "k", "scopes": ["audiences:read", "prospects:read"]}],
         "account_groups": [{"id": "6650a0000000000000000001", "name": "Growth"}],
         "audiences": [
-            {"id": "6650b0000000000000000001", "name": "Founders", "account_group_id": "6650a0000000000000000001",
-             "type": "prospects", "populating": True},
+            {
+                "id": "6650b0000000000000000001",
+                "name": "Founders",
+                "account_group_id": "6650a0000000000000000001",
+                "type": "prospects",
+                "populating": True,
+            },
         ],
         "prospects": [],
     }
@@ -250,7 +259,9 @@ routes:
 
 @settings(max_examples=150, deadline=None)
 @given(unmet_cases())
-def test_the_plan_is_an_error_exactly_when_a_name_cannot_be_met(tmp_path_factory: object, case: tuple[str, set[str]]) -> None:
+def test_the_plan_is_an_error_exactly_when_a_name_cannot_be_met(
+    tmp_path_factory: object, case: tuple[str, set[str]]
+) -> None:
     text, unmet = case
     folder = Path(tmp_path_factory.mktemp("unmet"))  # type: ignore[attr-defined]
     spec, remote = write(folder, text)
@@ -270,6 +281,8 @@ def test_a_workspace_name_that_only_looks_the_same_is_said_so(tmp_path: Path) ->
     spec, remote = write(tmp_path, spec_text(), seed)
     code, _, err = run("plan", str(spec), "--remote", str(remote))
     assert code == 1
-    assert ("no campaign 'Enterprise 2027' in the workspace (the workspace has one whose name differs from this only "
-            "in spaces around it or in its Unicode form: copy the name from the workspace, or name it by id "
-            "(campaign_id: ...))") in err
+    assert (
+        "no campaign 'Enterprise 2027' in the workspace (the workspace has one whose name differs from this only "
+        "in spaces around it or in its Unicode form: copy the name from the workspace, or name it by id "
+        "(campaign_id: ...))"
+    ) in err

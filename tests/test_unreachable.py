@@ -31,7 +31,9 @@ class Counted:
         pass
 
 
-def provider(failures: list[Exception | None], progress: Counted | None = None) -> tuple[InstantlyProvider, list[float]]:
+def provider(
+    failures: list[Exception | None], progress: Counted | None = None
+) -> tuple[InstantlyProvider, list[float]]:
     """A provider whose vendor raises the next of `failures` for each request (None: answers an empty page)."""
 
     def vendor(request: httpx.Request) -> httpx.Response:

@@ -43,8 +43,10 @@ class InFlight:
             return f"{where} not seen to finish ({self.error}); the next apply waits for it"
         reads = self.error.reads + 1 if isinstance(self.error, AssignNotVisible) else 1  # + the round's re-read
         owner = self.op.owner if isinstance(self.op, AssignOp) else "?"
-        return (f"bulk-assign of {leads(left)} to {owner} accepted but not visible after {reads} re-reads; the "
-                "next apply reads them again and sends only what is still not done")
+        return (
+            f"bulk-assign of {leads(left)} to {owner} accepted but not visible after {reads} re-reads; the "
+            "next apply reads them again and sends only what is still not done"
+        )
 
 
 def withhold(plan: Plan, keys: Collection[str]) -> Plan:

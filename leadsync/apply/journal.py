@@ -55,9 +55,7 @@ class Journal:
     """Appends events to `path`; `unfinished()` reads back the last run if it did not end, or if it ended with
     background jobs that may still be running."""
 
-    def __init__(
-        self, path: Path, *, clock: Callable[[], float] = time.time, job_horizon: float = JOB_HORIZON
-    ) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time, job_horizon: float = JOB_HORIZON) -> None:
         self.path = path
         self.clock = clock
         self.job_horizon = job_horizon

@@ -16,7 +16,6 @@ from types import TracebackType
 from leadsync.errors import LeadsyncError
 from leadsync.safefs import ensure_real_dir, open_no_follow
 
-
 STATE_DIR_SETTING = "LEADSYNC_STATE_DIR"
 
 
@@ -63,7 +62,9 @@ class WorkspaceLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise WorkspaceBusy(f"another apply is running on this workspace (pid {holder}; lock {self.path})") from None
+            raise WorkspaceBusy(
+                f"another apply is running on this workspace (pid {holder}; lock {self.path})"
+            ) from None
         try:  # the pid is for the message of an apply that comes second; the flock is what holds
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
-from dataclasses import replace
 from typing import Any
 
 from leadsync._gc import paused_gc

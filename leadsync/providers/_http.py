@@ -13,9 +13,9 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
-import zlib
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -211,7 +211,7 @@ class VendorClient:
         def exchange() -> None:
             try:
                 outcome.append(self._exchange_now(method, path, endpoint, **kwargs))
-            except BaseException as error:  # noqa: BLE001  (handed to the caller, who raises it)
+            except BaseException as error:
                 outcome.append(error)
             finally:
                 done.set()

@@ -81,8 +81,13 @@ class InstantlyProvider:
 
     @classmethod
     def from_environment(
-        cls, api_key_env: str, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None,
-        max_rate: float | None = None, progress: Progress = SILENT,
+        cls,
+        api_key_env: str,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_rate: float | None = None,
+        progress: Progress = SILENT,
     ) -> InstantlyProvider:
         """The key from `$api_key_env`; the base URL from LEADSYNC_INSTANTLY_BASE_URL or the vendor's."""
         key = os.environ.get(api_key_env, "").strip()
@@ -94,8 +99,14 @@ class InstantlyProvider:
 
     @classmethod
     def connect(
-        cls, base_url: str, api_key: str, key_source: str, *, transport: httpx.BaseTransport | None = None,
-        max_rate: float | None = None, progress: Progress = SILENT,
+        cls,
+        base_url: str,
+        api_key: str,
+        key_source: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_rate: float | None = None,
+        progress: Progress = SILENT,
     ) -> InstantlyProvider:
         """A provider of the workspace at `base_url`; `max_rate` caps its requests per second below the vendor's;
         `progress` is told of its calls and of the pages and leads its reads find."""
@@ -126,7 +137,11 @@ class InstantlyProvider:
                               budget=self._pages)  # fmt: skip
 
     def _leads(
-        self, selector: Mapping[str, Any], max_pages: int | None = None, most_pages: int = MAX_PAGES, bound: str = "",
+        self,
+        selector: Mapping[str, Any],
+        max_pages: int | None = None,
+        most_pages: int = MAX_PAGES,
+        bound: str = "",
         on_page: OnPage | None = None,
     ) -> list[dict[str, Any]]:
         endpoint = "POST /api/v2/leads/list"
@@ -187,7 +202,9 @@ class InstantlyProvider:
     def _calls(self) -> int:
         return sum(self.client.stats.calls.values())
 
-    def _read(self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]) -> tuple[dict[str, Any], ReadCost]:
+    def _read(
+        self, destinations: Mapping[str, DestinationRef], wanted: Iterable[str]
+    ) -> tuple[dict[str, Any], ReadCost]:
         calls_before = self._calls()
         self._pages = PageBudget()  # one budget for every listing of this read
         with ThreadPoolExecutor(READ_THREADS) as pool:

@@ -29,7 +29,9 @@ def render_explanation(
         lines.append("  -> unrouted: no route matched; leadsync reports this lead and never touches it")
     else:
         field, value = places[explanation.destination]
-        lines.append(f"  -> {style(explanation.destination, bold=True)} ({field} {value!r}) via route {explanation.route}")
+        lines.append(
+            f"  -> {style(explanation.destination, bold=True)} ({field} {value!r}) via route {explanation.route}"
+        )
         lines.append(f"     owner: {explanation.owner or '(unchanged)'} — {explanation.owner_reason}")
     return "\n".join(lines)
 

@@ -16,8 +16,8 @@ from leadsync.render._common import (
     POOL_DEFINITION,
     Labels,
     change_ratio,
-    exempt,
     count,
+    exempt,
     largest_deviation,
     mask_key,
     mask_text,
@@ -190,17 +190,16 @@ def _lists(plan: Plan, labels: Labels) -> list[str]:
             "Unsupported (the provider cannot make these changes)",
             len(plan.unsupported),
             "unsupported leads",
-            [
-                f"`{mask_key(u.key)}` → {labels.place(u.destination)}: {u.reason}"
-                for u in plan.unsupported[:LIST_LIMIT]
-            ],
+            [f"`{mask_key(u.key)}` → {labels.place(u.destination)}: {u.reason}" for u in plan.unsupported[:LIST_LIMIT]],
         ),
         (
             "Warnings",
             len(plan.warnings),
             "warnings",
-            [(f"`{mask_key(w.key)}` " if w.key is not None else "") + labels.text(w.message)
-             for w in plan.warnings[:LIST_LIMIT]],
+            [
+                (f"`{mask_key(w.key)}` " if w.key is not None else "") + labels.text(w.message)
+                for w in plan.warnings[:LIST_LIMIT]
+            ],
         ),
     ]
     for title, total, what, items in sections:
@@ -266,9 +265,7 @@ def _samples(plan: Plan, labels: Labels) -> list[str]:
                 for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
             ]
         elif isinstance(op, RemoveOp) and len(found["remove"]) < SAMPLE_LIMIT:
-            found["remove"] += [
-                f"`{mask_key(k)}` from {labels.place(op.destination)}" for k in op.keys[:SAMPLE_LIMIT]
-            ]
+            found["remove"] += [f"`{mask_key(k)}` from {labels.place(op.destination)}" for k in op.keys[:SAMPLE_LIMIT]]
     lines: list[str] = []
     for kind, items in found.items():
         if items:
@@ -297,8 +294,7 @@ def _safety(plan: Plan) -> str:
         return (
             f"**Safety:** ✅ safe: no destination of at least {plan.safety.min_destination_size:,} leads changes "
             f"more than {percent(plan.safety.max_change_ratio)} of its leads (moved out, re-owned or removed; "
-            "arrivals are growth)"
-            + (f"; over the limit but exempt as smaller: {', '.join(small)}" if small else "")
+            "arrivals are growth)" + (f"; over the limit but exempt as smaller: {', '.join(small)}" if small else "")
         )
     limit = plan.safety.max_change_ratio
     unsafe = sorted((d for d in plan.destinations if d.unsafe), key=lambda d: (-d.ratio, d.name))

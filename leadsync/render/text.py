@@ -22,8 +22,8 @@ from leadsync.plan import AddOp, AssignOp, DestinationStats, Held, MoveOp, Plan,
 from leadsync.render._common import (
     Labels,
     change_ratio,
-    exempt,
     count,
+    exempt,
     largest_deviation,
     mask_key,
     mask_text,
@@ -209,7 +209,8 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
         out.heading("Warnings:")
         out.capped(
             (("!", (f"{show(w.key)}  " if w.key is not None else "") + labels.text(w.message)) for w in plan.warnings),
-            len(plan.warnings), limit,
+            len(plan.warnings),
+            limit,
         )
     if not plan.safety.safe:
         out.heading("Safety: apply needs --force:")
@@ -225,8 +226,10 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
                 )
     small = exempt(plan)
     if small:
-        out.heading(f"Safety: over {percent(plan.safety.max_change_ratio)} but exempt, fewer than "
-                    f"min_destination_size ({plan.safety.min_destination_size:,}) leads: {', '.join(small)}")
+        out.heading(
+            f"Safety: over {percent(plan.safety.max_change_ratio)} but exempt, fewer than "
+            f"min_destination_size ({plan.safety.min_destination_size:,}) leads: {', '.join(small)}"
+        )
     _pools(plan, out)
     _capacities(plan, out)
     if plan.workspace.read is not None:

@@ -47,6 +47,8 @@ def sql_limit(limit: Any) -> str:
         return ""  # validated before it is queued; a stored request from an older sandbox cannot wedge this one
     count = min(abs(int(limit)), MAX_LIMIT)
     return f" LIMIT {count}" if count else ""
+
+
 ADD_COUNTERS = (
     "in_blocklist", "duplicated_leads", "skipped_count",
     "invalid_email_count", "incomplete_count", "duplicate_email_count",

@@ -15,8 +15,8 @@ from leadsync import state
 from leadsync.errors import Problem, closest
 from leadsync.providers.capabilities import capabilities_for
 from leadsync.spec.conditions import Condition, parse_condition
-from leadsync.spec.regexshape import ExpansionBudget
 from leadsync.spec.models import OutreachStatus, PoolRef, RoutingCase, Spec
+from leadsync.spec.regexshape import ExpansionBudget
 from leadsync.spec.yamlpos import Path, Positions
 
 #: Outreach status names a lead record can carry (the models refuse others; see leadsync.snapshot).
@@ -156,14 +156,18 @@ class SpecChecker:
                 self.problem(("pools", pool_name), f"'{pool_name}' is both an owner and a pool", key=True)
             for i, member in enumerate(pool.members):
                 if member not in spec.owners and member not in pool.members[:i]:
-                    self.problem(("pools", pool_name, "members", i),
-                                 f"pool '{pool_name}': unknown owner '{member}'{_close(member, spec.owners)}")
+                    self.problem(
+                        ("pools", pool_name, "members", i),
+                        f"pool '{pool_name}': unknown owner '{member}'{_close(member, spec.owners)}",
+                    )
             self.pool_fallback(pool_name)
         for name, owner in spec.owners.items():
             for i, away in enumerate(owner.away):
                 if away.until < away.start:
-                    self.problem(("owners", name, "away", i, "until"),
-                                 f"owner '{name}': away until {away.until} is before its start {away.start}")
+                    self.problem(
+                        ("owners", name, "away", i, "until"),
+                        f"owner '{name}': away until {away.until} is before its start {away.start}",
+                    )
 
     def pool_fallback(self, pool_name: str) -> None:
         """A fallback names an owner or another pool, and following fallbacks never comes back to a pool."""
@@ -199,8 +203,10 @@ class SpecChecker:
                 self.problem((*path, "name"), f"duplicate route name '{route.name}' (first used at line {line})")
             names.setdefault(route.name, i)
             if route.to not in spec.destinations:
-                self.problem((*path, "to"),
-                             f"route '{route.name}': unknown destination '{route.to}'{_close(route.to, spec.destinations)}")
+                self.problem(
+                    (*path, "to"),
+                    f"route '{route.name}': unknown destination '{route.to}'{_close(route.to, spec.destinations)}",
+                )
             self.route_owner_known(i)
             if catch_all is not None:
                 self.problem(
@@ -237,14 +243,19 @@ class SpecChecker:
                 self.problem((*path, "lead", kind.value), f"{label}: invalid {what}: {raw!r}")
             nested = [name for name, value in case.lead.items() if isinstance(value, (dict, list))]
             if nested:
-                self.problem((*path, "lead", nested[0]),
-                             f"{label}: lead attribute '{nested[0]}' must be a plain value, not a list or mapping")
+                self.problem(
+                    (*path, "lead", nested[0]),
+                    f"{label}: lead attribute '{nested[0]}' must be a plain value, not a list or mapping",
+                )
             expect, where = case.expect, (*path, "expect")
             if expect.route is not None and expect.route not in routes:
-                self.problem((*where, "route"), f"{label}: unknown route '{expect.route}'{_close(expect.route, routes)}")
+                self.problem(
+                    (*where, "route"), f"{label}: unknown route '{expect.route}'{_close(expect.route, routes)}"
+                )
             if expect.to is not None and expect.to not in spec.destinations:
-                self.problem((*where, "to"),
-                             f"{label}: unknown destination '{expect.to}'{_close(expect.to, spec.destinations)}")
+                self.problem(
+                    (*where, "to"), f"{label}: unknown destination '{expect.to}'{_close(expect.to, spec.destinations)}"
+                )
             elif expect.to is not None and expect.route in routes and routes[expect.route].to != expect.to:
                 self.problem((*where, "to"), f"{label}: route '{expect.route}' goes to "
                                              f"'{routes[expect.route].to}', not '{expect.to}'")  # fmt: skip

@@ -56,7 +56,7 @@ class Pattern:
     of them; either exceeded raises a RoutingError located at the pattern. Python's `re` checks the syntax first,
     so the language accepted is Python's (the `regex` module would accept more)."""
 
-    __slots__ = ("pattern", "attr", "where", "_search", "_spent", "_budget")
+    __slots__ = ("_budget", "_search", "_spent", "attr", "pattern", "where")
 
     def __init__(self, source: str, attr: str, where: Location) -> None:
         self.pattern = source
@@ -84,7 +84,9 @@ class Pattern:
 
     def _too_slow(self, what: str, lead: Lead | None) -> RoutingError:
         where = f" ({lead.file}:{lead.line})" if lead is not None else ""
-        return RoutingError([Problem(self.where, f"'{self.attr}': the pattern {self.pattern!r} {what}{where}; simplify it")])
+        return RoutingError(
+            [Problem(self.where, f"'{self.attr}': the pattern {self.pattern!r} {what}{where}; simplify it")]
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pattern) and other.pattern == self.pattern

@@ -51,8 +51,15 @@ def load_spec(path: str | FsPath) -> LoadedSpec:
     except OSError as exc:
         raise SpecError([Problem(Location(display), f"cannot read spec: {exc.strerror}")]) from None
     if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError([Problem(Location(display), f"larger than {MAX_SPEC_BYTES // 2**20} MiB, the most a spec "
-                                 "may be: put the leads in a CSV or JSONL source (sources:)")])
+        raise SpecError(
+            [
+                Problem(
+                    Location(display),
+                    f"larger than {MAX_SPEC_BYTES // 2**20} MiB, the most a spec "
+                    "may be: put the leads in a CSV or JSONL source (sources:)",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -147,8 +154,10 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
             message = "api_key_env must be the NAME of an environment variable (like INSTANTLY_API_KEY)"
         elif path == ("policy", "max_change_ratio") and found:
             value = data["policy"]["max_change_ratio"]
-            message = (f"a share of a destination's existing leads, from 0 to 1 (0.25 is 25%), not {value!r}: "
-                       "more than that moved out, re-owned or removed needs --force")
+            message = (
+                f"a share of a destination's existing leads, from 0 to 1 (0.25 is 25%), not {value!r}: "
+                "more than that moved out, re-owned or removed needs --force"
+            )
         elif path[:1] == ("destinations",) and kind == "string_pattern_mismatch":
             message = f"a {path[-1]} cannot be blank: it would never name a place in the workspace"
         elif kind == "missing":
@@ -196,9 +205,7 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[Path, bool]:
     path: list[str | int] = []
     node = data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
         elif i < len(loc) - 1:
             continue  # a union branch tag

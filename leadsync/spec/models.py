@@ -27,7 +27,9 @@ from leadsync import state
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100)]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
 #: a vendor's name or id of a place: anything but blank (a blank name can never resolve)
-PlaceRef = Annotated[str, StringConstraints(pattern=r"[^ \t\n\r\f\v]", max_length=1000)]  # ASCII: one meaning in both regex engines
+PlaceRef = Annotated[
+    str, StringConstraints(pattern=r"[^ \t\n\r\f\v]", max_length=1000)
+]  # ASCII: one meaning in both regex engines
 
 
 def _json_integer(value: Any) -> Any:
@@ -134,14 +136,14 @@ class Workspace(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"allOf": WORKSPACE_RULES})
 
     provider: Literal["instantly", "sonarly", "sandbox"]
-    api_key_env: EnvVarName | None = Field(
-        None, description="the NAME of the environment variable holding the API key"
-    )
+    api_key_env: EnvVarName | None = Field(None, description="the NAME of the environment variable holding the API key")
     account_group: str | None = Field(None, description="Sonarly: the account group, by name or id")
     seed: str | None = Field(None, description="sandbox: a seed file (JSON), relative to the spec")
     max_rate: Number | None = Field(
-        None, ge=MIN_RATE, description="requests per second leadsync may send, at most the vendor's: a share of the "
-        "workspace's rate limit, which every integration of the team draws on"
+        None,
+        ge=MIN_RATE,
+        description="requests per second leadsync may send, at most the vendor's: a share of the "
+        "workspace's rate limit, which every integration of the team draws on",
     )
 
 

@@ -19,9 +19,10 @@ import re
 import re._constants as sre
 import re._parser as sre_parse
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 #: items one pattern may expand to when the `regex` module compiles it (about 250 bytes each there)
 PATTERN_BUDGET = 10_000

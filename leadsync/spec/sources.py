@@ -16,8 +16,8 @@ import csv
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from operator import itemgetter
+from pathlib import Path as FsPath
 from typing import Any, TextIO
 
 from leadsync._gc import paused_gc
@@ -80,7 +80,9 @@ class _Reader:
         self._budget = MAX_PROBLEMS_PER_SOURCE
         self._hidden = 0
 
-    def add(self, key_raw: Any, values: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int, col: int) -> None:
+    def add(
+        self, key_raw: Any, values: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int, col: int
+    ) -> None:
         key = self.normalise(key_raw)
         if key is None:
             what = "email address" if self.kind is KeyKind.EMAIL else "LinkedIn profile URL or identifier"
@@ -132,7 +134,9 @@ class _Reader:
         label = str(self.loaded.root / source.path) if str(self.loaded.root) != "." else source.path
         fmt = source.format or _format_of(resolved)
         if fmt is None:
-            self.problems.append(Problem(where, f"source {source.path!r}: unknown format; use .csv or .jsonl, or set format"))
+            self.problems.append(
+                Problem(where, f"source {source.path!r}: unknown format; use .csv or .jsonl, or set format")
+            )
             return
         for attr, column in source.fields.items():
             if column != attr:
@@ -168,7 +172,9 @@ class _Reader:
                 if fields is not None:
                     self._csv_rows(reader, last, len(header), fields, label)
             except _LineTooLong as exc:
-                self.problem(Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a CSV file?")
+                self.problem(
+                    Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a CSV file?"
+                )
             except csv.Error as exc:
                 if "field larger than field limit" in str(exc):
                     message = f"a field is longer than {csv.field_size_limit():,} characters"
@@ -250,7 +256,9 @@ class _Reader:
                 for number, text in enumerate(_bounded_lines(handle, [""]), start=1):
                     self._jsonl_line(text, number, label, renamed, shapes, intern)
             except _LineTooLong as exc:
-                self.problem(Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a JSONL file?")
+                self.problem(
+                    Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a JSONL file?"
+                )
         return bool(shapes)  # a JSONL file has no header: with no record, which attributes it has is unknown
 
     def _jsonl_line(self, text: str, number: int, label: str, renamed: dict[str, str],
@@ -409,4 +417,3 @@ def load_leads(loaded: LoadedSpec) -> LeadSet:
     if reader.problems:
         raise SpecError(reader.problems)
     return LeadSet(reader.leads, [*reader.warnings, *lead_warnings(loaded, reader.leads)])
-

@@ -121,7 +121,9 @@ class HostileVendor:
         if made is not None:
             return made
         response = self.forward(request)
-        return Answer(response.status_code, response.content, {"content-type": response.headers.get("content-type", "")})
+        return Answer(
+            response.status_code, response.content, {"content-type": response.headers.get("content-type", "")}
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         vendor = self
@@ -285,8 +287,10 @@ def echo_all(status: int, *, html: bool = False, vendor: str = "instantly") -> A
             page = f"<html><body><h1>{status}</h1><p>bad key {echoed}</p></body></html>".encode()
             return Answer(status, page, {"content-type": "text/html"})
         if vendor == "sonarly":
-            text = ('{"success": false, "data": null, "error": {"code": "UNAUTHORIZED", "message": "bad key %s", '
-                    '"details": "header was %s"}, "traceId": "%s"}') % (echoed, echoed, encoded(header, "raw"))
+            text = (
+                '{"success": false, "data": null, "error": {"code": "UNAUTHORIZED", "message": "bad key %s", '
+                '"details": "header was %s"}, "traceId": "%s"}'
+            ) % (echoed, echoed, encoded(header, "raw"))
         else:
             text = '{"statusCode": %d, "error": "Refused", "message": "bad key %s"}' % (status, echoed)
         return Answer(status, text.encode())
