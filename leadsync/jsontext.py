@@ -15,6 +15,8 @@ import sys
 from itertools import accumulate
 from typing import Any
 
+from leadsync.errors import DocumentTooLarge, JsonTooDeep
+
 #: the largest JSON file read (a --remote snapshot, a plan, a seed): a million-lead snapshot is some 330 MB and
 #: the largest plan of a million leads 124 MB; past this, a file is refused before it is read into memory
 MAX_DOCUMENT_BYTES = 512 * 2**20
@@ -33,29 +35,6 @@ for _byte in b"]}":
 
 _OPENERS = frozenset("[{")
 _CLOSERS = frozenset("]}")
-
-
-class JsonTooDeep(ValueError):
-    """A JSON text nested deeper than its budget; located like `json.JSONDecodeError` (1-based line and column)."""
-
-    def __init__(self, msg: str, doc: str, pos: int) -> None:
-        self.msg = msg
-        self.doc = doc
-        self.pos = pos
-        self.lineno = doc.count("\n", 0, pos) + 1
-        self.colno = pos - doc.rfind("\n", 0, pos)
-        super().__init__(f"{msg}: line {self.lineno} column {self.colno} (char {pos})")
-
-    def __reduce__(self) -> tuple[type[JsonTooDeep], tuple[str, str, int]]:
-        return self.__class__, (self.msg, self.doc, self.pos)
-
-
-class DocumentTooLarge(ValueError):
-    """A file larger than the budget of `read_bounded`; `limit` is that budget in bytes."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"larger than {limit // 2**20} MiB")
 
 
 def read_bounded(path: str | os.PathLike[str], limit: int = MAX_DOCUMENT_BYTES) -> bytes:

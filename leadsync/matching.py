@@ -11,6 +11,7 @@ import operator
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from leadsync.errors import NotANumber
 from leadsync.spec.conditions import (
     COMPARISONS,
     AllOf,
@@ -30,16 +31,6 @@ Test = Callable[[Lead], bool]
 
 _TRUE = frozenset({"true", "yes"})
 _FALSE = frozenset({"false", "no"})
-
-
-class NotANumber(Exception):
-    """A numeric comparison met a value that is not a number (reported, never a silent miss)."""
-
-    def __init__(self, attr: str, value: Any, condition: str) -> None:
-        super().__init__(f"{attr}: {value!r} is not a number (needed by {condition})")
-        self.attr = attr
-        self.value = value
-        self.condition = condition
 
 
 def _parse_number(value: Any) -> float | None:

@@ -16,16 +16,8 @@ from datetime import date
 
 from leadsync._gc import paused_gc
 from leadsync.allocation import Allocation, Ask, Member, OwnerPool, allocate
-from leadsync.errors import Location, Problem, RoutingError
-from leadsync.matching import (
-    COMPARISONS,
-    NotANumber,
-    Test,
-    as_number,
-    compile_condition,
-    explain_condition,
-    patterns,
-)
+from leadsync.errors import Location, NotANumber, Problem, RoutingError
+from leadsync.matching import COMPARISONS, Test, as_number, compile_condition, explain_condition, patterns
 from leadsync.spec.conditions import Condition
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.models import PoolRef

@@ -17,11 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from leadsync.errors import LeadsyncError
-
-
-class UnsafePath(LeadsyncError):
-    """A path leadsync would write through is a link, or not the kind of file it should be."""
+from leadsync.errors import UnsafePath
 
 
 def _link(path: Path, what: str) -> UnsafePath:

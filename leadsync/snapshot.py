@@ -16,15 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from leadsync._gc import paused_gc
-from leadsync.errors import PlanError
-from leadsync.jsontext import DocumentTooLarge, JsonTooDeep, decode, loads_bounded, read_bounded
+from leadsync.errors import DocumentTooLarge, JsonTooDeep, SnapshotError
+from leadsync.jsontext import decode, loads_bounded, read_bounded
 from leadsync.state import Conflict, ConflictReason, KeyKind, ReadCost, RemoteLead
 
 DestinationKind = Literal["campaign", "list", "audience"]
-
-
-class SnapshotError(PlanError):
-    """A snapshot file that cannot be read or is not in the seed format."""
 
 
 @dataclass(frozen=True, slots=True)

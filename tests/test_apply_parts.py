@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from leadsync import sandbox
-from leadsync.apply import Applier, ApplyReport, Journal, Unfinished, WorkspaceBusy, WorkspaceLock
-from leadsync.errors import UnavailableError
-from leadsync.providers._http import AmbiguousWrite, RateLimiter, RetryPolicy
-from leadsync.providers.base import JobStalled, NewLead
+from leadsync.apply import Applier, ApplyReport, Journal, Unfinished, WorkspaceLock
+from leadsync.errors import AmbiguousWrite, JobStalled, UnavailableError, WorkspaceBusy
+from leadsync.providers._http import RateLimiter, RetryPolicy
+from leadsync.providers.base import NewLead
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.spec import load_spec
 from leadsync.workflow import ApplySession

@@ -19,8 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from leadsync import sandbox
-from leadsync.apply.saved import PlanDiverged, SavedPlanGuard
+from leadsync.apply.saved import SavedPlanGuard
 from leadsync.cli import main
+from leadsync.errors import PlanDiverged
 from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, load_plan
 
 KEY = "saved-plan-key"

@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadsync.errors import LeadsyncError, PlanError, SpecError
+from leadsync.errors import LeadsyncError, PlanError, SeedError, SnapshotError, SpecError
 from leadsync.plan import load_plan
-from leadsync.sandbox import SeedError, read_seed
-from leadsync.snapshot import DestinationRef, SnapshotError, load_snapshot, read_snapshot
+from leadsync.sandbox import read_seed
+from leadsync.snapshot import DestinationRef, load_snapshot, read_snapshot
 from leadsync.spec import load_spec
 from leadsync.spec.loader import MAX_SPEC_BYTES
 from leadsync.spec.yamlpos import MAX_ALIAS_NODES, MAX_DEPTH, load_yaml

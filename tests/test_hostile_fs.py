@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from leadsync import sandbox
 from leadsync.apply import Journal
 from leadsync.cli import main
+from leadsync.errors import SandboxError
 from leadsync.spec import load_spec
 from leadsync.workflow import sandbox_paths, workspace_tag
 
@@ -327,7 +328,7 @@ def test_a_saved_plan_whose_spec_path_has_a_nul_is_one_line(quickstart: Path) ->
 
 
 def test_the_sandbox_store_refuses_a_nul_in_its_state_path(tmp_path: Path) -> None:
-    from leadsync.sandbox import SandboxError
+
     from leadsync.sandbox._store import open_store
 
     with pytest.raises(SandboxError, match="NUL"):

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadsync.jsontext import JsonTooDeep, loads_bounded
+from leadsync.errors import JsonTooDeep
+from leadsync.jsontext import loads_bounded
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\\n ab:,'),

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from test_plan_fakes import FakeVendor
 
-from leadsync.errors import PlanError
-from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Plan, RemoveOp, UnsafePlanError, load_plan, make_plan
+from leadsync.errors import PlanError, UnsafePlanError
+from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Plan, RemoveOp, load_plan, make_plan
 from leadsync.state import (
     DEFAULT_PROTECT,
     Capabilities,

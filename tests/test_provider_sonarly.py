@@ -17,24 +17,23 @@ import pytest
 from leadsync import sandbox
 from leadsync.apply.applier import Applier, ApplyReport
 from leadsync.apply.journal import Journal
-from leadsync.errors import AccessError, CredentialsError, ProviderError
+from leadsync.errors import (
+    AccessError,
+    AccessRefused,
+    CredentialsError,
+    DestinationNotReady,
+    KeyRefused,
+    MovedMeanwhile,
+    NotFound,
+    OutcomeOpen,
+    ProviderError,
+    VendorRefusal,
+    WriteRejected,
+)
 from leadsync.plan import Plan, dump_plan
 from leadsync.providers._http import RateLimiter, RetryPolicy
-from leadsync.providers.base import OutcomeOpen
 from leadsync.providers.capabilities import SONARLY
-from leadsync.providers.sonarly import (
-    AUDIENCE,
-    MOVE_ENDPOINT,
-    PROSPECTS,
-    AudienceNotReady,
-    MovedMeanwhile,
-    MoveRejected,
-    SonarlyAccessError,
-    SonarlyCredentialsError,
-    SonarlyError,
-    SonarlyNotFound,
-    SonarlyProvider,
-)
+from leadsync.providers.sonarly import AUDIENCE, MOVE_ENDPOINT, PROSPECTS, SonarlyProvider
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.state import ConflictReason
@@ -292,7 +291,7 @@ def test_404_a_missing_audience_is_not_found_with_the_vendors_message_and_trace(
     small: Callable[..., sandbox.RunningSandbox],
 ) -> None:
     running = small()
-    with pytest.raises(SonarlyNotFound) as caught:
+    with pytest.raises(NotFound) as caught:
         move(connect(running, group="Solo"), source="65b0000000000000000000ff")
     error = caught.value
     assert isinstance(error, AccessError) and error.status == 404 and error.code == "NOT_FOUND"
@@ -318,7 +317,7 @@ def test_409_an_audience_populating_past_the_time_limit_is_reported(
     running = small()
     provider = connect(running, group="Solo")
     provider.ready_timeout = 0.1
-    with pytest.raises(AudienceNotReady) as caught:
+    with pytest.raises(DestinationNotReady) as caught:
         move(provider, target=BUILDING)
     message = str(caught.value)
     assert (
@@ -338,7 +337,7 @@ def test_422_a_refusal_the_audiences_do_not_explain_fails_with_the_vendors_messa
                                  target=f"audience:{QUALIFIED}", owner_id=None)  # fmt: skip
     # a request the vendor refuses whatever the state (a bug of ours: a move from Inbox to itself)
     bad = replace(good, body={**good.body, "targetAudienceId": INBOX})
-    with pytest.raises(MoveRejected) as caught:
+    with pytest.raises(WriteRejected) as caught:
         provider.send(bad)
     error = caught.value
     assert not isinstance(error, OutcomeOpen) and not isinstance(error, MovedMeanwhile)  # the applier stops on it
@@ -368,7 +367,7 @@ def test_422_prospects_moved_elsewhere_meanwhile_is_an_open_outcome(tmp_path: Pa
         move(provider, ids=SMALL_IDS[:1], target=LATER)  # a colleague moved the first one to another audience
         with pytest.raises(MovedMeanwhile) as caught:
             move(provider, ids=SMALL_IDS[:3])
-        assert isinstance(caught.value, OutcomeOpen) and isinstance(caught.value, MoveRejected)
+        assert isinstance(caught.value, OutcomeOpen) and isinstance(caught.value, WriteRejected)
         assert "1 of 3 prospects left the source meanwhile" in str(caught.value) and "2 moved" in str(caught.value)
         assert [where(running)[i] for i in SMALL_IDS[:3]] == [LATER, QUALIFIED, QUALIFIED]  # the rest did move
 
@@ -434,7 +433,7 @@ def test_a_key_the_vendor_echoes_back_is_blanked() -> None:
 
     provider = SonarlyProvider.connect("https://api.sonarly.test/v1", CANARY, "$K", account_group=None,
                                        transport=httpx.MockTransport(vendor))  # fmt: skip
-    with pytest.raises(SonarlyError) as caught:
+    with pytest.raises(VendorRefusal) as caught:
         provider.read(destinations={}, owners={})
     assert CANARY not in str(caught.value) and CANARY not in caught.value.vendor_message
     assert "bad header Bearer [redacted] ([redacted])" in str(caught.value)
@@ -442,13 +441,13 @@ def test_a_key_the_vendor_echoes_back_is_blanked() -> None:
 
 def test_a_refused_key_and_a_missing_permission_are_typed(small: Callable[..., sandbox.RunningSandbox]) -> None:
     running = small()
-    with pytest.raises(SonarlyCredentialsError):
+    with pytest.raises(KeyRefused):
         connect(running, key="sk_live_unknown", group="Solo").read(destinations={}, owners={})
-    with pytest.raises(SonarlyAccessError):
+    with pytest.raises(AccessRefused):
         connect(running, key=READ_ONLY, group="Solo").read(
             destinations={"inbox": DestinationRef("audience", "Inbox")}, owners={}
         )
-    assert issubclass(SonarlyCredentialsError, CredentialsError)
+    assert issubclass(KeyRefused, CredentialsError)
 
 
 # -- the base URL ---------------------------------------------------------------------------------------------

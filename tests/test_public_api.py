@@ -1,6 +1,7 @@
 """The public surface is deliberate: nothing leaks into it by accident."""
 
 import leadsync
+from leadsync.errors import SnapshotError, UnsafePlanError
 
 
 def test_public_names() -> None:
@@ -13,8 +14,6 @@ def test_public_names() -> None:
 
 
 def test_every_error_is_a_leadsync_error() -> None:
-    from leadsync.plan import UnsafePlanError
-    from leadsync.snapshot import SnapshotError
 
     for error in (leadsync.SpecError, leadsync.RoutingError, leadsync.PlanError, UnsafePlanError, SnapshotError):
         assert issubclass(error, leadsync.LeadsyncError)

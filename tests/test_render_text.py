@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from leadsync.plan import Names, Plan, PoolWeights, UnsafePlanError, Workspace, make_plan
+from leadsync.errors import UnsafePlanError
+from leadsync.plan import Names, Plan, PoolWeights, Workspace, make_plan
 from leadsync.render import render, render_markdown, render_text, summary_line
 from leadsync.state import (
     Capabilities,

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sandbox.support import COLD, ENTERPRISE, NURTURE, SMB, Api, lead_id, sandboxes  # noqa: F401
 
-from leadsync.errors import LeadsyncError
-from leadsync.sandbox import FaultSpecError, ManualClock, RunningSandbox, parse_faults
+from leadsync.errors import FaultSpecError, LeadsyncError
+from leadsync.sandbox import ManualClock, RunningSandbox, parse_faults
 
 Sandboxes = Callable[..., RunningSandbox]
 

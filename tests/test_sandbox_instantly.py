@@ -27,7 +27,8 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     sandboxes,
 )
 
-from leadsync.sandbox import ManualClock, RateLimit, RunningSandbox, SandboxError
+from leadsync.errors import SandboxError
+from leadsync.sandbox import ManualClock, RateLimit, RunningSandbox
 
 Sandboxes = Callable[..., RunningSandbox]
 

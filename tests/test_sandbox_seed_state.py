@@ -26,8 +26,8 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
 )
 
 import leadsync.sandbox
-from leadsync.errors import LeadsyncError
-from leadsync.sandbox import ManualClock, RunningSandbox, SandboxError, SeedError, reset, serve, start
+from leadsync.errors import LeadsyncError, SandboxError, SeedError
+from leadsync.sandbox import ManualClock, RunningSandbox, reset, serve, start
 
 Sandboxes = Callable[..., RunningSandbox]
 

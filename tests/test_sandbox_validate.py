@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadsync.errors import ApiError
 from leadsync.sandbox import _instantly_schemas as schemas
-from leadsync.sandbox._http import ApiError
 from leadsync.sandbox._validate import _quick, _validator, check_body, strip_unknown
 
 BODIES = {
@@ -34,7 +34,19 @@ values = st.recursive(
         st.lists(inner, max_size=4),
         st.dictionaries(
             st.sampled_from(
-                ["email", "first_name", "assigned_to", "custom_variables", "condition", "count", "actionType", "values", "lead-status", "status", "x"]
+                [
+                    "email",
+                    "first_name",
+                    "assigned_to",
+                    "custom_variables",
+                    "condition",
+                    "count",
+                    "actionType",
+                    "values",
+                    "lead-status",
+                    "status",
+                    "x",
+                ]
             ),
             inner,
             max_size=4,

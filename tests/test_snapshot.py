@@ -8,15 +8,9 @@ from typing import Any
 
 import pytest
 
-from leadsync.errors import PlanError
+from leadsync.errors import PlanError, SnapshotError
 from leadsync.plan import Names, make_plan
-from leadsync.snapshot import (
-    DestinationRef,
-    SnapshotError,
-    instantly_statuses,
-    load_snapshot,
-    resolve_snapshot,
-)
+from leadsync.snapshot import DestinationRef, instantly_statuses, load_snapshot, resolve_snapshot
 from leadsync.state import Capabilities, Claim, ConflictReason, DesiredLead, KeyKind, Policy, RemoteLead
 
 DESTINATIONS = {

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 from leadsync import sandbox
 from leadsync.cli import main
+from leadsync.errors import SeedError
 from leadsync.plan import dump_plan
 from leadsync.providers._http import RateLimiter, RetryPolicy
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.providers.sonarly import SonarlyProvider
-from leadsync.sandbox import SeedError
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_snapshot
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.state import KeyKind

@@ -281,7 +281,7 @@ def test_the_fault_campaign_loses_nothing_duplicates_nothing_and_converges(
     assert +run.counts == Counter()  # lost, duplicated, misplaced, outside, unconverged: all 0
     # ... and the kinds meant to reach the applier's open outcomes did reach them
     if kind == "populating-long":
-        assert run.opened["AudienceNotReady"] > 0
+        assert run.opened["DestinationNotReady"] > 0
     if CAMPAIGN[kind].meddle:
         assert run.colleague_moves > 0
     if kind == "meddling":

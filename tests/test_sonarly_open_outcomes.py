@@ -16,9 +16,10 @@ from test_provider_sonarly import INBOX, LATER, QUALIFIED, SMALL_IDS, connect, l
 from leadsync import sandbox
 from leadsync.apply.applier import Applier, ApplyReport
 from leadsync.apply.journal import Journal
+from leadsync.errors import WriteRejected
 from leadsync.plan import Plan
 from leadsync.providers.base import WriteRequest
-from leadsync.providers.sonarly import MOVE_ENDPOINT, MoveRejected, SonarlyProvider
+from leadsync.providers.sonarly import MOVE_ENDPOINT, SonarlyProvider
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.spec import load_leads, load_spec
 from leadsync.workflow import make_spec_plan
@@ -82,7 +83,7 @@ def test_409_an_audience_populated_past_the_wait_is_settled_by_re_reading(spec: 
         assert posts == 2  # refused once (409, nothing done), sent again once the re-read could plan it
         assert {where(running)[i] for i in SMALL_IDS} == {QUALIFIED}
     opened = [e for e in applying.events() if e["event"] == "open"]
-    assert [e["why"] for e in opened] == ["AudienceNotReady"]
+    assert [e["why"] for e in opened] == ["DestinationNotReady"]
     assert applying.events()[-1]["event"] == "end" and applying.events()[-1]["converged"] is True
 
 
@@ -132,8 +133,8 @@ def test_422_a_refusal_the_state_does_not_explain_stops_the_apply(spec: Path) ->
         provider = connect(running, group="Solo")
         provider.__class__ = SelfMoving
         applying = Apply(provider, spec)
-        with pytest.raises(MoveRejected, match="Source and target audiences must be distinct"):
+        with pytest.raises(WriteRejected, match="Source and target audiences must be distinct"):
             applying.run()
         assert running.stats()["calls"][MOVE_ENDPOINT] == 1  # no loop: one refusal, and the apply stops
     stopped = applying.events()[-1]
-    assert stopped["event"] == "stopped" and stopped["why"] == "MoveRejected"
+    assert stopped["event"] == "stopped" and stopped["why"] == "WriteRejected"

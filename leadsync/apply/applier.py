@@ -39,11 +39,18 @@ from typing import Any
 
 from leadsync.apply.inflight import InFlight, withhold
 from leadsync.apply.journal import Journal, Unfinished
-from leadsync.errors import LeadsyncError, UnavailableError
+from leadsync.errors import (
+    AmbiguousWrite,
+    ApplyError,
+    AssignNotVisible,
+    LeadsyncError,
+    OutcomeOpen,
+    PlanDiverged,
+    UnavailableError,
+)
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, plan_digest
 from leadsync.progress import SILENT, Progress, phase
-from leadsync.providers._http import AmbiguousWrite
-from leadsync.providers.base import AssignNotVisible, NewLead, OutcomeOpen, Provider, WriteRequest, WriteResult
+from leadsync.providers.base import NewLead, Provider, WriteRequest, WriteResult
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.state import ConflictReason
 
@@ -55,14 +62,6 @@ Replan = Callable[[], tuple[Plan, ResolvedWorkspace]]
 OUTCOME_OPEN = (AmbiguousWrite, OutcomeOpen)
 #: ... and, while waiting for a job, a vendor that stops answering the polls
 WAIT_OPEN = (OutcomeOpen, UnavailableError)
-
-
-class ApplyError(LeadsyncError):
-    """An apply that cannot go on (a refused write, an owner or destination that no longer resolves)."""
-
-
-class PlanDiverged(ApplyError):
-    """What remains to do differs from the saved plan being applied: nothing beyond it is sent; plan again."""
 
 
 #: a saved plan's check of each round's fresh residual (given the read it was planned from, and whether part of

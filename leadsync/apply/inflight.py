@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from leadsync.errors import LeadsyncError
+from leadsync.errors import AssignNotVisible, JobStalled, LeadsyncError
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp
-from leadsync.providers.base import AssignNotVisible, JobStalled
 
 
 def leads(n: int) -> str:

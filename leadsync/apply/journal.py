@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leadsync.errors import LeadsyncError
+from leadsync.errors import JournalError
 from leadsync.safefs import ensure_real_dir, open_no_follow, refuse_link
 
 
@@ -41,10 +41,6 @@ class Unfinished:
     jobs: list[str] = field(default_factory=list)  # background jobs started and not seen to finish
     ended: bool = False  # the run ended normally: only `jobs` (stalled, so maybe still running) are left open
     since: dict[str, float] = field(default_factory=dict)  # job -> when it was started (the journal's clock)
-
-
-class JournalError(LeadsyncError):
-    """The journal cannot be read or written: the apply stops, having sent nothing it did not record first."""
 
 
 #: how long a stalled job is waited for by later applies: one still not done after that is taken for dead

@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 from types import TracebackType
 
-from leadsync.errors import LeadsyncError
+from leadsync.errors import LeadsyncError, WorkspaceBusy
 from leadsync.safefs import ensure_real_dir, open_no_follow
 
 STATE_DIR_SETTING = "LEADSYNC_STATE_DIR"
@@ -38,10 +38,6 @@ def private_dir(path: Path) -> Path:
         raise LeadsyncError(f"refusing {path} for leadsync's locks and journals: it must be a directory of yours "
                             f"that nobody else can write to (set {STATE_DIR_SETTING} to choose another)")  # fmt: skip
     return path
-
-
-class WorkspaceBusy(LeadsyncError):
-    """Another apply holds the workspace's lock."""
 
 
 class WorkspaceLock:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from leadsync.apply.applier import PlanDiverged
+from leadsync.errors import PlanDiverged
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.state import RemoteLead

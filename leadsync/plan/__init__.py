@@ -10,6 +10,7 @@
 Nothing here does network I/O or reads the clock or the environment; `load_plan` reads a file when given a path.
 """
 
+from leadsync.errors import UnsafePlanError
 from leadsync.plan._batch import Changes, build_operations
 from leadsync.plan._bound import Needs, lower_bound
 from leadsync.plan._calls import predict_calls, rate_limited_seconds
@@ -42,7 +43,6 @@ from leadsync.plan._model import (
 from leadsync.plan._plan import FORMAT_VERSION, Plan
 from leadsync.plan._planner import make_plan
 from leadsync.plan._pools import pool_weights
-from leadsync.plan._safety import UnsafePlanError
 from leadsync.state import Conflict, ConflictReason
 
 __all__ = [

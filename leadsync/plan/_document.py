@@ -17,8 +17,8 @@ from importlib import resources
 from typing import Any
 
 from leadsync._gc import paused_gc
-from leadsync.errors import PlanError
-from leadsync.jsontext import DocumentTooLarge, JsonTooDeep, decode, loads_bounded, read_bounded
+from leadsync.errors import DocumentTooLarge, JsonTooDeep, PlanError
+from leadsync.jsontext import decode, loads_bounded, read_bounded
 from leadsync.plan._checks import plan_problems
 from leadsync.plan._model import (
     AddLead,

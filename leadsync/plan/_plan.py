@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadsync.errors import UnsafePlanError
 from leadsync.plan._fingerprint import dated, remote_fingerprint
 from leadsync.plan._model import (
     Calls,
@@ -23,7 +24,7 @@ from leadsync.plan._model import (
     Unsupported,
     Workspace,
 )
-from leadsync.plan._safety import UnsafePlanError, unsafe_message
+from leadsync.plan._safety import unsafe_message
 from leadsync.state import Conflict, RemoteLead
 
 FORMAT_VERSION = 2  # 2: destinations[].changed and ratio count existing records only (issue #11)

@@ -13,17 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from leadsync.errors import PlanError
 from leadsync.plan._model import DestinationStats, Safety
 from leadsync.state import Policy
 
 # positions in the per-destination tallies the planner keeps (a list per destination: cheap to bump)
 ADD, MOVE_IN, MOVE_OUT, REASSIGN, REMOVE, HELD = range(6)
 TALLY_SIZE = 6
-
-
-class UnsafePlanError(PlanError):
-    """A plan changes more of a destination than the policy allows; apply needs `--force`."""
 
 
 def destination_stats(

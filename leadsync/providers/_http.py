@@ -25,8 +25,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from leadsync.errors import AccessError, CredentialsError, ProviderError, UnavailableError
-from leadsync.jsontext import JsonTooDeep, loads_bounded
+from leadsync.errors import (
+    AccessError,
+    AmbiguousWrite,
+    AnswerTooBig,
+    AnswerTooSlow,
+    AnswerUnreadable,
+    CredentialsError,
+    JsonTooDeep,
+    ProviderError,
+    UnavailableError,
+)
+from leadsync.jsontext import loads_bounded
 from leadsync.progress import SILENT, Progress
 from leadsync.providers._limiter import RateLimiter
 from leadsync.providers._secrets import WITHHELD, KeyScrubber, key_problem, map_strings
@@ -108,10 +118,6 @@ def retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
-
-
-class AmbiguousWrite(ProviderError):
-    """A write whose outcome is unknown (timeout, dropped connection, 5xx): re-read before acting again."""
 
 
 @dataclass
@@ -402,18 +408,6 @@ def error_body(response: httpx.Response) -> Any:
         return loads_bounded(response.content.decode("utf-8"))
     except ValueError:  # JsonTooDeep and UnicodeDecodeError are ValueErrors too
         return None
-
-
-class AnswerTooBig(ProviderError):
-    """An answer over the client's body limit."""
-
-
-class AnswerTooSlow(ProviderError):
-    """An answer that did not come whole within the client's deadline."""
-
-
-class AnswerUnreadable(ProviderError):
-    """An answer whose body cannot be decoded (a Content-Encoding it does not hold to)."""
 
 
 #: the Content-Encodings leadsync asks for, and so reads (inflated a bounded piece at a time)

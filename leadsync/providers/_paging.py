@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from leadsync.errors import ProviderError
+from leadsync.errors import PageBudgetSpent, PagingRunaway
 from leadsync.progress import Progress
 
 #: the most pages one listing may take (2,000,000 records at 100 a page): a vendor paging forever is stopped
@@ -102,15 +102,3 @@ def paginate_items(
             raise PagingRunaway(f"{endpoint}: {stale} pages in a row hold only items already read: the paging "
                                 "loops")  # fmt: skip
         seen.add(cursor)
-
-
-class PagingRunaway(ProviderError):
-    """A listing the vendor pages without end."""
-
-
-class PageBudgetSpent(Exception):
-    """A listing that had more pages than it was allowed: `items`, what the allowed pages held."""
-
-    def __init__(self, items: list[dict[str, Any]]) -> None:
-        super().__init__(f"stopped after reading {len(items)} items")
-        self.items = items

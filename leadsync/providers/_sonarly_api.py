@@ -1,15 +1,15 @@
 """Sonarly API v1 on the wire: the envelope `{success, data, error: {code, message, details}, traceId}` and its
 error answers as leadsync errors, in the vendor's words (message, details, code, traceId), never with the key.
 
-    SonarlyError (ProviderError)            every error answer: status, code, the vendor's message, traceId
-    ├── SonarlyCredentialsError             401 (also a CredentialsError)
-    ├── SonarlyAccessError                  402, 403 (also an AccessError)
-    ├── SonarlyNotFound                     404 (also an AccessError)
-    ├── AudienceNotReady                    409 AUDIENCE_NOT_READY: an audience is being populated (also OutcomeOpen)
-    └── MoveRejected                        422: the vendor refused the move
+    VendorRefusal (ProviderError)            every error answer: status, code, the vendor's message, traceId
+    ├── KeyRefused             401 (also a CredentialsError)
+    ├── AccessRefused                  402, 403 (also an AccessError)
+    ├── NotFound                     404 (also an AccessError)
+    ├── DestinationNotReady                    409 AUDIENCE_NOT_READY: an audience is being populated (also OutcomeOpen)
+    └── WriteRejected                        422: the vendor refused the move
         └── MovedMeanwhile                  ... because prospects left the source meanwhile (also OutcomeOpen)
 
-The two OutcomeOpen kinds are settled by the applier re-reading and re-planning; a MoveRejected that the state
+The two OutcomeOpen kinds are settled by the applier re-reading and re-planning; a WriteRejected that the state
 does not explain (every prospect still in the source) is a refusal a re-read cannot change, and fails clearly.
 """
 
@@ -20,62 +20,24 @@ from typing import Any
 
 import httpx
 
-from leadsync.errors import AccessError, CredentialsError, ProviderError
+from leadsync.errors import (
+    AccessRefused,
+    DestinationNotReady,
+    KeyRefused,
+    NotFound,
+    ProviderError,
+    VendorRefusal,
+    WriteRejected,
+)
 from leadsync.providers._http import VendorClient, error_body
-from leadsync.providers.base import OutcomeOpen
 
-
-class SonarlyError(ProviderError):
-    """An error answer of the Sonarly API, with the vendor's own words: HTTP status, code, message, traceId."""
-
-    def __init__(self, text: str, *, status: int, code: str, message: str, trace_id: str | None) -> None:
-        super().__init__(text)
-        self.status, self.code, self.vendor_message, self.trace_id = status, code, message, trace_id
-
-
-class SonarlyCredentialsError(SonarlyError, CredentialsError):
-    """401: the key was refused."""
-
-
-class SonarlyAccessError(SonarlyError, AccessError):
-    """402 (the account's plan or credits) or 403 (a permission the key lacks)."""
-
-
-class SonarlyNotFound(SonarlyError, AccessError):
-    """404: the account group or an audience is not there (or not in this account group)."""
-
-
-class AudienceNotReady(SonarlyError, OutcomeOpen):
-    """409 AUDIENCE_NOT_READY: an audience is being populated. Nothing was done; re-read and re-plan later."""
-
-    def after(self, waiting: str) -> AudienceNotReady:
-        """The same answer, saying how long it was waited out."""
-        return AudienceNotReady(f"{self}; {waiting}", status=self.status, code=self.code, message=self.vendor_message,
-                                trace_id=self.trace_id)  # fmt: skip
-
-
-class MoveRejected(SonarlyError):
-    """422: the vendor refused the move, and nothing in the audiences explains why (every prospect is still in
-    the source): a bad request or a permanent refusal, which re-sending would only repeat. Nothing was moved."""
-
-
-class MovedMeanwhile(MoveRejected, OutcomeOpen):
-    """Prospects of a move left its source meanwhile (someone else moved them: the vendor's 422 "not in the
-    source audience"). What could be moved was; the rest is for a re-read and re-plan to settle."""
-
-    def __init__(self, text: str, *, cause: SonarlyError | None = None) -> None:
-        super().__init__(text, status=cause.status if cause else 422, code=cause.code if cause else "",
-                         message=cause.vendor_message if cause else "",
-                         trace_id=cause.trace_id if cause else None)  # fmt: skip
-
-
-_KINDS: Mapping[int, tuple[type[SonarlyError], str]] = {
-    400: (SonarlyError, "the request was refused as invalid (400)"),
-    401: (SonarlyCredentialsError, "the key in {key} was refused (401)"),
-    402: (SonarlyAccessError, "the account's plan or credits do not allow this (402)"),
-    403: (SonarlyAccessError, "the key in {key} lacks a permission (403)"),
-    404: (SonarlyNotFound, "not found (404)"),
-    422: (MoveRejected, "the move was rejected (422)"),
+_KINDS: Mapping[int, tuple[type[VendorRefusal], str]] = {
+    400: (VendorRefusal, "the request was refused as invalid (400)"),
+    401: (KeyRefused, "the key in {key} was refused (401)"),
+    402: (AccessRefused, "the account's plan or credits do not allow this (402)"),
+    403: (AccessRefused, "the key in {key} lacks a permission (403)"),
+    404: (NotFound, "not found (404)"),
+    422: (WriteRejected, "the move was rejected (422)"),
 }
 
 
@@ -107,7 +69,7 @@ def sonarly_message(response: httpx.Response) -> str:
 
 class SonarlyClient(VendorClient):
     """The shared client, reading Sonarly's envelope: a success answers its whole envelope, an error raises the
-    SonarlyError for its status and code. A key the vendor might echo back is blanked (the shared client's scrub)."""
+    VendorRefusal for its status and code. A key the vendor might echo back is blanked (the shared client's scrub)."""
 
     def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
         super().__init__(base_url, api_key, vendor="sonarly", message_of=sonarly_message, **options)
@@ -122,12 +84,12 @@ class SonarlyClient(VendorClient):
                 return body
         raise self.error(response, endpoint)
 
-    def error(self, response: httpx.Response, endpoint: str) -> SonarlyError:
+    def error(self, response: httpx.Response, endpoint: str) -> VendorRefusal:
         status = response.status_code
         code, message, _, trace = _error_fields(response)
-        kind, what = _KINDS.get(status, (SonarlyError, f"HTTP {status}"))
+        kind, what = _KINDS.get(status, (VendorRefusal, f"HTTP {status}"))
         if status == 409:
-            kind = AudienceNotReady if code == "AUDIENCE_NOT_READY" else SonarlyError
+            kind = DestinationNotReady if code == "AUDIENCE_NOT_READY" else VendorRefusal
             what = "an audience is being populated (409)" if code == "AUDIENCE_NOT_READY" else "conflict (409)"
         text = f"sonarly: {endpoint}: {what.format(key=self.key_source)}: {self.said(sonarly_message(response))}"
         return kind(text, status=status, code=self.said(code)[:100], message=self.said(message),

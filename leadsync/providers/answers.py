@@ -23,7 +23,7 @@ from typing import Annotated, Any, Generic, NotRequired, TypeVar, cast
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from leadsync.errors import ProviderError
+from leadsync.errors import WrongAnswer
 
 #: strict: a number is no string and 1 is no `true`; extra fields are ignored by the check (and kept by the caller)
 _STRICT = ConfigDict(strict=True)
@@ -34,10 +34,6 @@ PLAIN_ID = r"^[A-Za-z0-9_-]{1,100}$"
 PathId = Annotated[str, Field(pattern=PLAIN_ID)]
 Count = Annotated[int, Field(ge=0)]
 T = TypeVar("T")
-
-
-class WrongAnswer(ProviderError):
-    """A vendor's 2xx answer that is not the shape leadsync reads: the vendor, the endpoint and what was wrong."""
 
 
 # -- Instantly API v2 -------------------------------------------------------------------------------------------

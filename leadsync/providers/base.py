@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
-from leadsync.errors import ProviderError
 from leadsync.providers._http import CallStats
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace
 from leadsync.state import Capabilities
@@ -50,41 +49,6 @@ class NewLead:
     owner_id: str | None
     fields: Mapping[str, Any] = field(default_factory=dict)
     elsewhere: bool = False
-
-
-class OutcomeOpen(ProviderError):
-    """The write did not happen, or may have partly happened: re-read and re-plan, never re-send blindly.
-
-    What the applier settles by reading the workspace again, whatever the vendor: a job that failed or stalled,
-    an audience still being populated past the provider's wait, prospects moved by someone else meanwhile. A
-    refusal that a re-read cannot change (a bad request, a permission) is a plain ProviderError instead.
-    `job_ended`: the background job the write started is known to have ended (nothing of it runs on)."""
-
-    job_ended: ClassVar[bool] = False
-
-
-class JobFailed(OutcomeOpen):
-    """A background job the vendor ran ended `failed` (or cancelled): re-read, then re-plan what remains."""
-
-    job_ended = True
-
-
-class JobStalled(OutcomeOpen):
-    """A background job did not finish in time: its outcome is open, and it may still be running. `waited`:
-    how long it was waited for (seconds)."""
-
-    def __init__(self, message: str, *, waited: float = 0.0) -> None:
-        super().__init__(message)
-        self.waited = waited
-
-
-class AssignNotVisible(JobStalled):
-    """A bulk-assign was accepted, but its leads did not read back with the new owner within the wait:
-    `left` of them after `reads` re-reads. Re-read, do not re-send: the vendor took the request."""
-
-    def __init__(self, message: str, *, waited: float = 0.0, reads: int = 0, left: int = 0) -> None:
-        super().__init__(message, waited=waited)
-        self.reads, self.left = reads, left
 
 
 class Provider(Protocol):

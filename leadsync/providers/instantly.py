@@ -16,12 +16,19 @@ from typing import Any
 
 import httpx
 
-from leadsync.errors import CredentialsError, ProviderError
+from leadsync.errors import (
+    AssignNotVisible,
+    CredentialsError,
+    JobFailed,
+    JobStalled,
+    PageBudgetSpent,
+    ProviderError,
+)
 from leadsync.progress import SILENT, Progress
 from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url, error_body
-from leadsync.providers._paging import MAX_PAGES, OnPage, PageBudget, PageBudgetSpent, page_counter, paginate_items
+from leadsync.providers._paging import MAX_PAGES, OnPage, PageBudget, page_counter, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
-from leadsync.providers.base import AssignNotVisible, JobFailed, JobStalled, NewLead, WriteRequest, WriteResult
+from leadsync.providers.base import NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import INSTANTLY, capabilities_for
 from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
 from leadsync.state import Capabilities, KeyKind, ReadCost, normalise_email

@@ -11,19 +11,19 @@ and the sandbox serves and counts.
 Being populated: an audience a prospecting job is filling is left out of the audience list and answers 409
 `AUDIENCE_NOT_READY` everywhere else. Reads and moves wait for such an audience (polling it with backoff, up to
 `ready_timeout`); one still busy after that is reported (a DESTINATION_NOT_READY conflict on read,
-`AudienceNotReady` on a move), for the caller to re-read and re-plan later.
+`DestinationNotReady` on a move), for the caller to re-read and re-plan later.
 
 A move is not idempotent and there are no idempotency keys: after an ambiguous failure (the answer lost, a
 5xx), after waiting out a 409, and after a 422, `send` re-reads both audiences and re-sends only the prospects
 still in the source, a few rounds at most; then it raises, and a re-read and re-plan settles the rest.
-Being populated past `ready_timeout` (AudienceNotReady) and prospects moved by someone else meanwhile
+Being populated past `ready_timeout` (DestinationNotReady) and prospects moved by someone else meanwhile
 (MovedMeanwhile, the vendor's 422 "not in the source audience") are open outcomes (`OutcomeOpen`): the applier
 re-reads and re-plans. A 422 with every prospect still in the source is not explained by the state: the request
-itself is refused (MoveRejected), and apply stops with the vendor's words rather than loop.
+itself is refused (WriteRejected), and apply stops with the vendor's words rather than loop.
 
-Errors are the `SonarlyError`s of `leadsync.providers._sonarly_api` (re-exported here), carrying the vendor's
-message, code and traceId: 401 SonarlyCredentialsError, 402/403 SonarlyAccessError, 404 SonarlyNotFound,
-409 AudienceNotReady, 422 MoveRejected or MovedMeanwhile.
+Errors are the `VendorRefusal`s of `leadsync.providers._sonarly_api` (re-exported here), carrying the vendor's
+message, code and traceId: 401 KeyRefused, 402/403 AccessRefused, 404 NotFound,
+409 DestinationNotReady, 422 WriteRejected or MovedMeanwhile.
 """
 
 from __future__ import annotations
@@ -40,21 +40,23 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from leadsync.errors import AccessError, CredentialsError, ProviderError
-from leadsync.progress import SILENT, Progress
-from leadsync.providers._http import AmbiguousWrite, CallStats, RateLimiter, check_base_url
-from leadsync.providers._paging import OnPage, PageBudget, page_counter, paginate_items
-from leadsync.providers._sonarly_api import (
-    AudienceNotReady,
+from leadsync.errors import (
+    AccessError,
+    AccessRefused,
+    AmbiguousWrite,
+    CredentialsError,
+    DestinationNotReady,
+    KeyRefused,
     MovedMeanwhile,
-    MoveRejected,
-    SonarlyAccessError,
-    SonarlyClient,
-    SonarlyCredentialsError,
-    SonarlyError,
-    SonarlyNotFound,
-    sonarly_message,
+    NotFound,
+    ProviderError,
+    VendorRefusal,
+    WriteRejected,
 )
+from leadsync.progress import SILENT, Progress
+from leadsync.providers._http import CallStats, RateLimiter, check_base_url
+from leadsync.providers._paging import OnPage, PageBudget, page_counter, paginate_items
+from leadsync.providers._sonarly_api import SonarlyClient, sonarly_message
 from leadsync.providers.answers import sonarly_audience, sonarly_moved, sonarly_page, trace_id
 from leadsync.providers.base import NewLead, WriteRequest, WriteResult
 from leadsync.providers.capabilities import SONARLY, capabilities_for
@@ -65,13 +67,13 @@ __all__ = [
     "BASE_URL",
     "BASE_URL_SETTING",
     "MOVE_ENDPOINT",
-    "AudienceNotReady",
-    "MoveRejected",
+    "DestinationNotReady",
+    "WriteRejected",
     "MovedMeanwhile",
-    "SonarlyAccessError",
-    "SonarlyCredentialsError",
-    "SonarlyError",
-    "SonarlyNotFound",
+    "AccessRefused",
+    "KeyRefused",
+    "VendorRefusal",
+    "NotFound",
     "SonarlyProvider",
     "prospect_key",
     "sonarly_message",
@@ -260,12 +262,12 @@ class SonarlyProvider:
             pause = min(self.poll[1], pause * 2)
 
     def _await_ready(self, audience_id: str, deadline: float) -> dict[str, Any]:
-        """The audience once it is no longer being populated; AudienceNotReady when the deadline comes first."""
-        busy: AudienceNotReady | None = None
+        """The audience once it is no longer being populated; DestinationNotReady when the deadline comes first."""
+        busy: DestinationNotReady | None = None
         for _ in chain([None], self._pauses(deadline)):
             try:
                 found = self.client.read("GET", self._path(AUDIENCE, audience_id), endpoint=f"GET {AUDIENCE}")
-            except AudienceNotReady as error:
+            except DestinationNotReady as error:
                 busy = error
                 continue
             return sonarly_audience(found, f"GET {AUDIENCE}")
@@ -283,12 +285,12 @@ class SonarlyProvider:
                 if part:
                     progress.advanced("destinations", part=part)
                 return found
-            except AudienceNotReady:
+            except DestinationNotReady:
                 if self.clock() > deadline:
                     return None
                 try:
                     self._await_ready(audience_id, deadline)
-                except AudienceNotReady:
+                except DestinationNotReady:
                     return None
 
     def _find_unlisted(
@@ -305,10 +307,10 @@ class SonarlyProvider:
         for ident in sorted(i for i in ids if _OBJECT_ID.fullmatch(i)):
             try:
                 audiences[ident] = self._await_ready(ident, self.clock() + self.ready_timeout)
-            except AudienceNotReady:
+            except DestinationNotReady:
                 name = next((n for n, i in self._seen.items() if i == ident), None)
                 audiences[ident] = {"id": ident, "name": name, "populating": True}
-            except SonarlyNotFound:
+            except NotFound:
                 pass  # gone, or another group's: unknown, as the resolution says
         for _ in self._pauses(self.clock() + self.unlisted_wait):
             if not names - {str(a.get("name")) for a in audiences.values()}:
@@ -331,10 +333,10 @@ class SonarlyProvider:
         for ident in sorted(set(self._seen.values()) - set(audiences) - set(found)):
             try:
                 found[ident] = self._await_ready(ident, self.clock() + self.ready_timeout)
-            except AudienceNotReady:  # unreadable: whoever is in it cannot be seen, and the read says so
+            except DestinationNotReady:  # unreadable: whoever is in it cannot be seen, and the read says so
                 name = next((n for n, i in self._seen.items() if i == ident), None)
                 found[ident] = {"id": ident, "name": name, "populating": True}
-            except SonarlyNotFound:
+            except NotFound:
                 pass  # gone: nobody can be found there
         named = {(ref.by_id, ref.value) for ref in destinations.values()}
         for ident, audience in found.items():
@@ -434,16 +436,16 @@ class SonarlyProvider:
         """Send a move. A 429 is waited out (the client); a 409 AUDIENCE_NOT_READY is waited out here, and a lost
         answer or a 422 settled by reading both audiences back: only the prospects still in the source are sent
         again. Prospects found in neither audience were moved by someone else: MovedMeanwhile, once the rest is
-        moved. A 422 with every prospect still in the source is a refusal re-sending cannot change: MoveRejected."""
+        moved. A 422 with every prospect still in the source is a refusal re-sending cannot change: WriteRejected."""
         if request.endpoint != MOVE_ENDPOINT:
             raise ProviderError(f"sonarly: cannot send {request.endpoint}")
         source, target = request.path.rsplit("/", 2)[-2], str(request.body["targetAudienceId"])
         current, moved, rounds, elsewhere = request, 0, 0, 0
         while True:
-            refused: MoveRejected | None = None
+            refused: WriteRejected | None = None
             try:
                 envelope = self.client.write("POST", current.path, endpoint=MOVE_ENDPOINT, json=dict(current.body))
-            except AudienceNotReady:
+            except DestinationNotReady:
                 if rounds >= self.resend_rounds:
                     raise
                 deadline = self.clock() + self.ready_timeout
@@ -452,7 +454,7 @@ class SonarlyProvider:
             except AmbiguousWrite:
                 if rounds >= self.resend_rounds:
                     raise
-            except MoveRejected as error:
+            except WriteRejected as error:
                 refused = error
             else:
                 moved += sonarly_moved(envelope, MOVE_ENDPOINT)
@@ -486,7 +488,7 @@ class SonarlyProvider:
         with ThreadPoolExecutor(2) as pool:
             here, there = pool.map(self._prospects, [source, target])
         if here is None or there is None:
-            raise AudienceNotReady(f"sonarly: a move from audience:{source} to audience:{target} cannot be checked: "
+            raise DestinationNotReady(f"sonarly: a move from audience:{source} to audience:{target} cannot be checked: "
                                    f"an audience is still being populated after {self.ready_timeout:g} s",
                                    status=409, code="AUDIENCE_NOT_READY", message="", trace_id=None)  # fmt: skip
         in_source = {str(p.get("id")) for p in here}

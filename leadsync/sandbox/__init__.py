@@ -10,8 +10,9 @@ silent. It imports nothing from leadsync's client side (spec, plan, routing, pro
         sandbox.stats()  # {"calls": {"POST /api/v2/leads/list": 1}}
 """
 
+from leadsync.errors import FaultSpecError, SandboxError, SeedError
+
 from ._clock import Clock, ManualClock, SystemClock
-from ._errors import FaultSpecError, SandboxError, SeedError
 from ._faults import FaultRule, FaultSpec, parse_faults
 from ._ratelimit import RateLimit
 from ._seed import infer_vendor, read_seed

@@ -34,7 +34,7 @@ import fnmatch
 import random
 from dataclasses import dataclass, replace
 
-from ._errors import FaultSpecError
+from leadsync.errors import FaultSpecError
 
 REQUEST_KINDS = ("429", "5xx", "latency", "drop", "populating")
 JOB_KINDS = ("job_fail", "job_stall")

@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
+from leadsync.errors import ApiError
 from leadsync.jsontext import nesting_error
 
 from ._clock import Clock, SystemClock
@@ -34,14 +35,6 @@ log = logging.getLogger("leadsync.sandbox")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class ApiError(Exception):
-    """A vendor error answer: status, message, and for Sonarly a code and details."""
-
-    def __init__(self, status: int, message: str, *, code: str | None = None, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.details = status, message, code, details
 
 
 @dataclass(slots=True)

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from leadsync.errors import ApiError
+
 from ._clock import Clock
 from ._faults import FaultInjector
-from ._http import ApiError, Call, Reply, Route
+from ._http import Call, Reply, Route
 from ._ids import IdMaker, iso
 from ._instantly_schemas import (
     BULK_DELETE,

@@ -20,9 +20,11 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from leadsync.errors import ApiError
+
 from ._clock import Clock
 from ._faults import FaultInjector
-from ._http import ApiError, Call, Reply
+from ._http import Call, Reply
 from ._ids import IdMaker, iso
 from ._instantly_schemas import ADD_LEADS, BULK_ASSIGN, MOVE_LEADS, lead_where
 from ._model import LEAD_INPUT_FIELDS

@@ -27,10 +27,9 @@ from typing import Any
 
 import jsonschema
 
-from leadsync.errors import Location, Problem
-from leadsync.jsontext import DocumentTooLarge, JsonTooDeep, loads_bounded, read_bounded
+from leadsync.errors import DocumentTooLarge, JsonTooDeep, Location, Problem, SeedError
+from leadsync.jsontext import loads_bounded, read_bounded
 
-from ._errors import SeedError
 from ._model import AUDIENCE_FIELDS, CAMPAIGN_FIELDS, LEAD_FIELDS, LIST_FIELDS, MEMBER_FIELDS
 
 VENDORS = ("instantly", "sonarly")

@@ -29,8 +29,9 @@ import httpx
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from leadsync.errors import SandboxError
+
 from ._clock import Clock, SystemClock
-from ._errors import SandboxError
 from ._faults import FaultInjector, FaultSpec, parse_faults
 from ._http import App
 from ._ids import IdMaker

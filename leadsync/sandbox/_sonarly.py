@@ -15,9 +15,11 @@ import math
 import re
 from typing import Any
 
+from leadsync.errors import ApiError
+
 from ._clock import Clock
 from ._faults import FaultInjector
-from ._http import ApiError, Call, Reply, Route
+from ._http import Call, Reply, Route
 from ._ids import IdMaker
 from ._model import audience_json, prospect_json
 from ._store import Store

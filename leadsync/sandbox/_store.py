@@ -22,9 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from leadsync.errors import Location, Problem
+from leadsync.errors import Location, Problem, SandboxError, SeedError
 
-from ._errors import SandboxError, SeedError
 from ._ids import derived_uuid
 from ._seed import read_seed
 

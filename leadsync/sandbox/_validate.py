@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 
-from ._http import ApiError
+from leadsync.errors import ApiError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FORMATS = jsonschema.FormatChecker(formats=())

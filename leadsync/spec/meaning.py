@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadsync.errors import Problem, closest
+from leadsync.errors import NotANumber, Problem, closest
 from leadsync.spec.conditions import describe
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.yamlpos import Path
@@ -102,7 +102,7 @@ def route_warnings(loaded: LoadedSpec, leads: Sequence[Lead], explained: Set[int
     if not leads:
         return []
     # routing imports this package, so it is imported when first needed; evaluation has one home (routing.py)
-    from leadsync.matching import NotANumber, compile_condition
+    from leadsync.matching import compile_condition
 
     routes = loaded.spec.routes
     tests = [compile_condition(c) if c is not None else None for c in loaded.conditions]

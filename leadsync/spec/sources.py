@@ -21,8 +21,8 @@ from pathlib import Path as FsPath
 from typing import Any, TextIO
 
 from leadsync._gc import paused_gc
-from leadsync.errors import Location, Problem, SpecError
-from leadsync.jsontext import JsonTooDeep, loads_bounded
+from leadsync.errors import JsonTooDeep, LineTooLong, Location, Problem, SpecError
+from leadsync.jsontext import loads_bounded
 from leadsync.spec.checks import resolve_inside
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.meaning import Supply, attribute_problems, lead_warnings
@@ -171,7 +171,7 @@ class _Reader:
                 known = fields is not None or len(set(names)) == len(names)  # a column twice: attributes unknown
                 if fields is not None:
                     self._csv_rows(reader, last, len(header), fields, label)
-            except _LineTooLong as exc:
+            except LineTooLong as exc:
                 self.problem(
                     Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a CSV file?"
                 )
@@ -255,7 +255,7 @@ class _Reader:
             try:
                 for number, text in enumerate(_bounded_lines(handle, [""]), start=1):
                     self._jsonl_line(text, number, label, renamed, shapes, intern)
-            except _LineTooLong as exc:
+            except LineTooLong as exc:
                 self.problem(
                     Location(label, exc.line), f"a line is longer than {MAX_LINE:,} characters; is this a JSONL file?"
                 )
@@ -302,21 +302,15 @@ class _Reader:
         self.add(raw, values, fields, label, number, column if column > 0 else 1)
 
 
-class _LineTooLong(Exception):
-    def __init__(self, line: int) -> None:
-        super().__init__(line)
-        self.line = line
-
-
 def _bounded_lines(handle: TextIO, last: list[str]) -> Iterator[str]:
-    """The lines of a text file, each read with a bound: a longer one raises _LineTooLong before it is held whole.
+    """The lines of a text file, each read with a bound: a longer one raises LineTooLong before it is held whole.
     `last[0]` is the line read last, for a column in a message (a generator: a class's __next__ costs more)."""
     readline = handle.readline
     number = 0
     while line := readline(MAX_LINE + 1):
         number += 1
         if len(line) > MAX_LINE and line[-1] != "\n":
-            raise _LineTooLong(number)
+            raise LineTooLong(number)
         last[0] = line
         yield line
 
