@@ -31,8 +31,7 @@ from leadsync.cli_progress import progress_shown
 from leadsync.cli_show import refuse_a_saved_plan, show
 from leadsync.cli_test import markdown_plan, test_command
 from leadsync.plan import dump_plan
-from leadsync.render import FORMATS, render
-from leadsync.render._common import count
+from leadsync.render import FORMATS, count, render
 from leadsync.render.explanation import plain as render_plain
 from leadsync.render.explanation import render_explanation
 from leadsync.routing import Router

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import click
 
@@ -28,8 +28,7 @@ from leadsync.cli_progress import progress_shown
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, RemoveOp, load_plan
 from leadsync.providers._http import CallStats
 from leadsync.providers.base import WriteRequest
-from leadsync.render import mask_key, render
-from leadsync.render._common import count
+from leadsync.render import count, mask_key, render
 from leadsync.spec import load_spec
 from leadsync.workflow import apply_session, with_max_rate
 
@@ -136,16 +135,18 @@ def _field(name: str, value: Any) -> str:
 
 
 def _describe_op(op: Operation) -> str:
-    if isinstance(op, MoveOp):
-        owner = f", owner {op.owner}" if op.owner else ""
-        return f"move {count(len(op.lead_ids), 'lead')} {op.source} -> {op.target}{owner}"
-    if isinstance(op, AddOp):
-        return f"add {count(len(op.leads), 'lead')} to {op.destination}"
-    if isinstance(op, AssignOp):
-        return f"assign {count(len(op.lead_ids), 'lead')} in {op.destination} to {op.owner}"
-    if isinstance(op, RemoveOp):
-        return f"delete {count(len(op.lead_ids), 'lead')} from {op.destination}"
-    return op.op
+    match op:
+        case MoveOp():
+            owner = f", owner {op.owner}" if op.owner else ""
+            return f"move {count(len(op.lead_ids), 'lead')} {op.source} -> {op.target}{owner}"
+        case AddOp():
+            return f"add {count(len(op.leads), 'lead')} to {op.destination}"
+        case AssignOp():
+            return f"assign {count(len(op.lead_ids), 'lead')} in {op.destination} to {op.owner}"
+        case RemoveOp():
+            return f"delete {count(len(op.lead_ids), 'lead')} from {op.destination}"
+        case _:
+            assert_never(op)
 
 
 def _confirm(auto_approve: bool) -> None:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from leadsync.apply.inflight import InFlight, withhold
 from leadsync.apply.journal import Journal, Unfinished
@@ -104,21 +104,25 @@ def requests_for(
             raise ApplyError(f"owner '{owner}' is no longer a member of the workspace; plan again")
         return found
 
-    if isinstance(op, MoveOp):
-        return provider.move_request(ids=op.lead_ids, keys=op.keys, source=place(op.source), target=place(op.target),
-                                     owner_id=user(op.owner))  # fmt: skip
-    if isinstance(op, AddOp):
-        known = known_people(workspace) if known is None else known
-        leads = [NewLead(lead.key, user(lead.owner), lead.fields, elsewhere=lead.key in known) for lead in op.leads]
-        return provider.add_request(target=place(op.destination), leads=leads)
-    if isinstance(op, AssignOp):
-        owner_id = user(op.owner)
-        assert owner_id is not None
-        return provider.assign_request(ids=op.lead_ids, keys=op.keys, destination=place(op.destination),
-                                       owner_id=owner_id)  # fmt: skip
-    if isinstance(op, RemoveOp):
-        return provider.remove_request(ids=op.lead_ids, keys=op.keys, destination=place(op.destination))
-    raise ApplyError(f"unknown operation {op!r}")
+    match op:
+        case MoveOp():
+            return provider.move_request(
+                ids=op.lead_ids, keys=op.keys, source=place(op.source), target=place(op.target), owner_id=user(op.owner)
+            )
+        case AddOp():
+            known = known_people(workspace) if known is None else known
+            leads = [NewLead(lead.key, user(lead.owner), lead.fields, elsewhere=lead.key in known) for lead in op.leads]
+            return provider.add_request(target=place(op.destination), leads=leads)
+        case AssignOp():
+            owner_id = user(op.owner)
+            assert owner_id is not None
+            return provider.assign_request(
+                ids=op.lead_ids, keys=op.keys, destination=place(op.destination), owner_id=owner_id
+            )
+        case RemoveOp():
+            return provider.remove_request(ids=op.lead_ids, keys=op.keys, destination=place(op.destination))
+        case _:
+            assert_never(op)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import assert_never
 
 from leadsync.errors import PlanDiverged
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp
@@ -36,22 +37,25 @@ __all__ = ["PlanDiverged", "SavedPlanGuard", "done", "items"]
 def items(operations: Iterable[Operation]) -> Iterator[Item]:
     """Every record-level change the operations make."""
     for op in operations:
-        if isinstance(op, MoveOp):
-            # a person who already has the owner a move sets only rides along (the planner folds such keepers
-            # into owner-setting calls): for them the change is a plain move, however a round groups them
-            kept = op.previous_owners if len(op.previous_owners) == len(op.keys) else (None,) * len(op.keys)
-            for ident, key, previous in zip(op.lead_ids, op.keys, kept):
-                owner = None if previous is not None and previous == op.owner else op.owner
-                yield key, ident, ("move", op.source, op.target, owner)
-        elif isinstance(op, AssignOp):
-            for ident, key in zip(op.lead_ids, op.keys):
-                yield key, ident, ("assign", op.destination, op.destination, op.owner)
-        elif isinstance(op, AddOp):
-            for lead in op.leads:
-                yield lead.key, None, ("add", None, op.destination, lead.owner)
-        elif isinstance(op, RemoveOp):
-            for ident, key in zip(op.lead_ids, op.keys):
-                yield key, ident, ("remove", op.destination, None, None)
+        match op:
+            case MoveOp():
+                # a person who already has the owner a move sets only rides along (the planner folds such keepers
+                # into owner-setting calls): for them the change is a plain move, however a round groups them
+                kept = op.previous_owners if len(op.previous_owners) == len(op.keys) else (None,) * len(op.keys)
+                for ident, key, previous in zip(op.lead_ids, op.keys, kept, strict=True):
+                    owner = None if previous is not None and previous == op.owner else op.owner
+                    yield key, ident, ("move", op.source, op.target, owner)
+            case AssignOp():
+                for ident, key in zip(op.lead_ids, op.keys, strict=True):
+                    yield key, ident, ("assign", op.destination, op.destination, op.owner)
+            case AddOp():
+                for lead in op.leads:
+                    yield lead.key, None, ("add", None, op.destination, lead.owner)
+            case RemoveOp():
+                for ident, key in zip(op.lead_ids, op.keys, strict=True):
+                    yield key, ident, ("remove", op.destination, None, None)
+            case _:
+                assert_never(op)
 
 
 def describe(item: Item) -> str:

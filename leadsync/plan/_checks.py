@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
+from typing import assert_never
 
 from leadsync.plan._model import OP_ORDER, AddOp, AssignOp, MoveOp, RemoveOp
 from leadsync.plan._plan import Plan
@@ -153,22 +154,27 @@ def _stats(plan: Plan, managed: frozenset[str]) -> list[str]:
     moved_ids: set[str] = set()
     arriving = 0  # records new to managed destinations: adds and claimed moves, minus removes
     for op in plan.operations:
-        if isinstance(op, MoveOp):
-            moved_ids.update(op.lead_ids)
-            if op.target in tally:
-                tally[op.target]["move_in"] += len(op.lead_ids)
-            if op.source in tally:
-                tally[op.source]["move_out"] += len(op.lead_ids)
-            else:
-                arriving += len(op.lead_ids)
-        elif isinstance(op, AddOp):
-            arriving += len(op.leads)
-            if op.destination in tally:
-                tally[op.destination]["add"] += len(op.leads)
-        elif isinstance(op, RemoveOp):
-            arriving -= len(op.lead_ids)
-            if op.destination in tally:
-                tally[op.destination]["remove"] += len(op.lead_ids)
+        match op:
+            case MoveOp():
+                moved_ids.update(op.lead_ids)
+                if op.target in tally:
+                    tally[op.target]["move_in"] += len(op.lead_ids)
+                if op.source in tally:
+                    tally[op.source]["move_out"] += len(op.lead_ids)
+                else:
+                    arriving += len(op.lead_ids)
+            case AddOp():
+                arriving += len(op.leads)
+                if op.destination in tally:
+                    tally[op.destination]["add"] += len(op.leads)
+            case RemoveOp():
+                arriving -= len(op.lead_ids)
+                if op.destination in tally:
+                    tally[op.destination]["remove"] += len(op.lead_ids)
+            case AssignOp():
+                pass  # counted below, once every move is known: a moved lead's owner change is part of its move
+            case _:
+                assert_never(op)
     for op in plan.operations:
         if isinstance(op, AssignOp) and op.destination in tally:
             tally[op.destination]["reassign"] += sum(1 for i in op.lead_ids if i not in moved_ids)

@@ -9,7 +9,7 @@ as the workspace names them (`campaign "Old Outbound"`), members the spec does n
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
 from leadsync.render._common import (
@@ -245,27 +245,39 @@ def _samples(plan: Plan, labels: Labels) -> list[str]:
         "remove": plan.summary.remove,
     }
     for op in plan.operations:
-        if isinstance(op, MoveOp) and len(found["move"]) < SAMPLE_LIMIT:
-            known = len(op.previous_owners) == len(op.keys)
-            source, target = labels.place(op.source), labels.place(op.target)
-            found["move"] += [
-                f"`{mask_key(k)}` {source} → {target}"
-                + (f" ({_owner(op.previous_owners, i, op.owner, known, labels)})" if _reowned(op, i, known) else "")
-                for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
-            ]
-        elif isinstance(op, AddOp) and len(found["add"]) < SAMPLE_LIMIT:
-            found["add"] += [
-                f"`{mask_key(x.key)}` → {op.destination}" + (f" (owner {x.owner})" if x.owner else "")
-                for x in op.leads[:SAMPLE_LIMIT]
-            ]
-        elif isinstance(op, AssignOp) and len(found["reassign"]) < SAMPLE_LIMIT:
-            known = len(op.previous_owners) == len(op.keys)
-            found["reassign"] += [
-                f"`{mask_key(k)}` in {op.destination}: {_owner(op.previous_owners, i, op.owner, known, labels)}"
-                for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
-            ]
-        elif isinstance(op, RemoveOp) and len(found["remove"]) < SAMPLE_LIMIT:
-            found["remove"] += [f"`{mask_key(k)}` from {labels.place(op.destination)}" for k in op.keys[:SAMPLE_LIMIT]]
+        match op:
+            case MoveOp():
+                if len(found["move"]) < SAMPLE_LIMIT:
+                    known = len(op.previous_owners) == len(op.keys)
+                    source, target = labels.place(op.source), labels.place(op.target)
+                    found["move"] += [
+                        f"`{mask_key(k)}` {source} → {target}"
+                        + (
+                            f" ({_owner(op.previous_owners, i, op.owner, known, labels)})"
+                            if _reowned(op, i, known)
+                            else ""
+                        )
+                        for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
+                    ]
+            case AddOp():
+                if len(found["add"]) < SAMPLE_LIMIT:
+                    found["add"] += [
+                        f"`{mask_key(x.key)}` → {op.destination}" + (f" (owner {x.owner})" if x.owner else "")
+                        for x in op.leads[:SAMPLE_LIMIT]
+                    ]
+            case AssignOp():
+                if len(found["reassign"]) < SAMPLE_LIMIT:
+                    known = len(op.previous_owners) == len(op.keys)
+                    found["reassign"] += [
+                        f"`{mask_key(k)}` in {op.destination}: {_owner(op.previous_owners, i, op.owner, known, labels)}"
+                        for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
+                    ]
+            case RemoveOp():
+                if len(found["remove"]) < SAMPLE_LIMIT:
+                    place = labels.place(op.destination)
+                    found["remove"] += [f"`{mask_key(k)}` from {place}" for k in op.keys[:SAMPLE_LIMIT]]
+            case _:
+                assert_never(op)
     lines: list[str] = []
     for kind, items in found.items():
         if items:

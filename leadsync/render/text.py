@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from leadsync.plan import AddOp, AssignOp, DestinationStats, Held, MoveOp, Plan, RemoveOp
 from leadsync.render._common import (
@@ -110,15 +111,18 @@ def _groups(plan: Plan, show: Callable[[str], str], labels: Labels | None = None
         return found
 
     for op in plan.operations:
-        if isinstance(op, MoveOp):
-            group(op.target).moves_in.append(op)
-            group(op.source).moves_out.append(op)
-        elif isinstance(op, AddOp):
-            group(op.destination).adds.append(op)
-        elif isinstance(op, AssignOp):
-            group(op.destination).assigns.append(op)
-        else:
-            group(op.destination).removes.append(op)
+        match op:
+            case MoveOp():
+                group(op.target).moves_in.append(op)
+                group(op.source).moves_out.append(op)
+            case AddOp():
+                group(op.destination).adds.append(op)
+            case AssignOp():
+                group(op.destination).assigns.append(op)
+            case RemoveOp():
+                group(op.destination).removes.append(op)
+            case _:
+                assert_never(op)
     for h in plan.held:
         group(h.destination).held.append(h)
     return groups
