@@ -211,18 +211,6 @@ def _without_posix(source: str) -> str | None:
 # --- shapes that backtrack exponentially -----------------------------------------------------------------------
 
 
-def exponential_repeat(compiled: re.Pattern[str]) -> bool:
-    """Whether the pattern has the shapes that backtrack exponentially: an unbounded repeat whose body is, but for
-    parts that can be empty, itself an unbounded repeat (`(a+)+`, `(a*)*`, `(\\w+\\s?)+`), or whose body chooses
-    between two identical alternatives (`(a|a)*`). `[a-z]+(-[a-z]+)*` is fine: the `-` tells the repeats apart.
-    Not every slow pattern has these shapes: the time limit of `Pattern` is the net for the rest."""
-    try:
-        tree = parse(compiled.pattern)
-    except (re.error, RecursionError, OverflowError):
-        return False
-    return _has_exponential_repeat(tree)
-
-
 def _children(op: Any, av: Any) -> list[_Items]:
     if op in _REPEATS or op is sre.POSSESSIVE_REPEAT:
         return [av[2]]
@@ -240,6 +228,10 @@ def _children(op: Any, av: Any) -> list[_Items]:
 
 
 def _has_exponential_repeat(items: _Items) -> bool:
+    """Whether a parsed pattern has the shapes that backtrack exponentially: an unbounded repeat whose body is, but
+    for parts that can be empty, itself an unbounded repeat (`(a+)+`, `(a*)*`, `(\\w+\\s?)+`), or whose body chooses
+    between two identical alternatives (`(a|a)*`). `[a-z]+(-[a-z]+)*` is fine: the `-` tells the repeats apart.
+    Not every slow pattern has these shapes: the time limit of `Pattern` is the net for the rest."""
     for op, av in items:
         if op in _REPEATS and av[1] == sre.MAXREPEAT and (_dominated(av[2]) or _twin_alternatives(av[2])):
             return True
