@@ -17,13 +17,9 @@ from typing import Any
 
 import yaml
 
-from leadsync.snapshot import resolve_snapshot
+from leadsync.providers import resolve_snapshot, vendor
 from leadsync.spec import LoadedSpec
 from leadsync.spec.models import Spec
-from leadsync.state import KeyKind
-
-#: the vendor fields an imported lead keeps, by vendor
-LEAD_COLUMNS = {"instantly": ("first_name", "last_name", "company_name"), "sonarly": ("firstName", "lastName")}
 
 
 @dataclass(frozen=True)
@@ -67,13 +63,14 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
             skipped["no email or profile (never touched)"] += 1
             continue
         per_key.setdefault(record.key, []).append(record)
-    members = {str(m.get("user_id")): str(m.get("email", "")).strip().lower() for m in data.get("members", [])}
+    members = {user: email.lower() for user, email in resolved.member_emails.items()}
     known = {owner.email.strip().lower(): name for name, owner in spec.owners.items()}
     emails = sorted({members[r[0].owner] for r in per_key.values() if len(r) == 1 and r[0].owner in members})
     owner_of = _owner_names(emails, known)
-    raw = {str(item.get("id")): item for item in [*data.get("leads", []), *data.get("prospects", [])]}
-    vendor = spec.vendor
-    key_column = "email" if spec.key_kind is KeyKind.EMAIL else "linkedin"
+    at = vendor(spec.vendor)  # the vendor's facts: whether it has owners, the record fields a lead keeps
+    columns, has_owners = at.lead_columns, at.has_owners
+    raw = {str(item.get("id")): item for item in at.lead_records(data)}
+    key_column = spec.key_kind.value
     rows = []
     former: dict[str, set[str]] = {}  # destination -> user ids that own leads there but are no longer members
     for key in sorted(per_key):
@@ -82,19 +79,18 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
             skipped["in several managed destinations (a conflict to settle by hand)"] += len(records)
             continue
         record = records[0]
-        owner = owner_of.get(members.get(record.owner or "", ""), "") if vendor == "instantly" else ""
-        if vendor == "instantly" and record.owner and not owner:
-            # a former member's lead (Instantly keeps `assigned_to` when a member leaves): imported where it
+        owner = owner_of.get(members.get(record.owner or "", ""), "") if has_owners else ""
+        if has_owners and record.owner and not owner:
+            # a former member's lead (a vendor keeps the owner when a member leaves): imported where it
             # is with its owner left alone (a route with no owner), the user id kept in the CSV for the record
             owner = record.owner
             former.setdefault(record.destination, set()).add(owner)
         fields = raw.get(record.id, {})
-        rows.append([key, *(fields.get(c) or "" for c in LEAD_COLUMNS[vendor]), record.destination, owner])
+        rows.append([key, *(fields.get(c) or "" for c in columns), record.destination, owner])
 
-    has_owners = vendor == "instantly"  # Sonarly has no owners
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([key_column, *LEAD_COLUMNS[vendor], "imported_destination", *(["imported_owner"] * has_owners)])
+    writer.writerow([key_column, *columns, "imported_destination", *(["imported_owner"] * has_owners)])
     writer.writerows(row if has_owners else row[:-1] for row in rows)
 
     routes = []
@@ -122,7 +118,7 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
         "workspace": spec.workspace.model_dump(exclude_none=True),
         "destinations": {name: d.model_dump(exclude_none=True) for name, d in spec.destinations.items()},
     }
-    if vendor == "instantly":
+    if has_owners:
         document["owners"] = {owner_of[email]: {"email": email} for email in emails}
     document["sources"] = [{"path": csv_name}]
     document["routes"] = routes or [{"name": "nothing-yet", "when": {"imported_destination": {"exists": True}},

@@ -31,6 +31,7 @@ from leadsync.cli_progress import progress_shown
 from leadsync.cli_show import refuse_a_saved_plan, show
 from leadsync.cli_test import markdown_plan, test_command
 from leadsync.plan import dump_plan
+from leadsync.providers import vendor, vendor_names
 from leadsync.render import FORMATS, count, render
 from leadsync.render.explanation import plain as render_plain
 from leadsync.render.explanation import render_explanation
@@ -268,7 +269,7 @@ def snapshot(spec: str, out: str, quiet: bool = False) -> None:
         with progress_shown(quiet) as progress:
             data = read_workspace_data(loaded, wanted, progress)
         write_atomically(Path(out), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-        records = len(data.get("leads", data.get("prospects", [])))
+        records = len(vendor(loaded.spec.vendor).lead_records(data))
         err(
             f"Saved {records} lead records of {spec}'s workspace to {out} (those in its managed destinations, and "
             "of the people it routes, wherever they are)."
@@ -323,9 +324,7 @@ def sandbox() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True, help="0 picks a free port.")
 @click.option("--state", type=CliPath(dir_okay=False), help="SQLite file to keep the state in (default: memory).")
 @click.option("--seed", type=CliPath(dir_okay=False), help="Seed file (JSON) for a new state.")
-@click.option(
-    "--vendor", type=click.Choice(["instantly", "sonarly"]), help="Which API to serve (default: from the seed)."
-)
+@click.option("--vendor", type=click.Choice(vendor_names()), help="Which API to serve (default: from the seed).")
 @click.option(
     "--faults", metavar="SPEC", help="Seeded fault injection, e.g. 'seed=7,429=0.05:burst=3' (docs/sandbox.md)."
 )

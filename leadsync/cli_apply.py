@@ -26,7 +26,7 @@ from leadsync.cli_common import (
 )  # fmt: skip
 from leadsync.cli_progress import progress_shown
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, RemoveOp, load_plan
-from leadsync.providers._http import CallStats
+from leadsync.providers import CallStats
 from leadsync.providers.base import WriteRequest
 from leadsync.render import count, mask_key, render
 from leadsync.spec import load_spec

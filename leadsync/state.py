@@ -1,5 +1,8 @@
 """Values shared by every layer: lead keys, leads, desired and remote state, policy, capabilities.
 
+Remote state has its one home here: `ResolvedWorkspace` (a workspace's records resolved against a spec's names)
+and `DestinationRef` (how a spec names a place), whichever vendor or snapshot they came from.
+
 Nothing here does I/O. Lead keys are normalised in one place so that the spec side and the remote side
 agree on who a person is (an email that differs only in case or spaces, in invisible characters or in Unicode
 compatibility forms such as fullwidth letters is the same person).
@@ -12,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 
@@ -288,8 +291,29 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class CallModel:
+    """What a plan's calls are named and cost at one vendor: data the planner counts by, never vendor code.
+
+    `writes`: operation kind (move, add, assign, remove) -> the endpoints one write call of it costs, the write
+    first (an Instantly move is the move and at least one poll of the background job it starts). `list_leads`:
+    the endpoint paged through for a destination's records; `catalogue`: the listings read once per plan (places,
+    members). Empty (the default): operations are counted under their own names and the catalogue is not counted.
+    """
+
+    writes: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    list_leads: str = "list leads"
+    catalogue: tuple[str, ...] = ()
+
+    def write_calls(self, op: str) -> tuple[str, ...]:
+        """The endpoints one write call of `op` costs (its own name when the model does not say)."""
+        return self.writes.get(op) or (op,)
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a provider can do, and how much per call: data the planner reads, never vendor code."""
+    """What a provider can do, and how much per call: data the planner reads, never vendor code.
+
+    `calls` names the endpoints and per-call costs the plan predicts (None: the vendor's default, by name)."""
 
     add: bool = True
     move: bool = True
@@ -303,6 +327,7 @@ class Capabilities:
     requests_per_second: float = 100.0
     requests_per_minute: float = 6000.0
     page_size: int = 100
+    calls: CallModel | None = None
 
 
 class ConflictReason(str, Enum):
@@ -368,3 +393,44 @@ class ReadCost:
     outside_calls: int = 0
     lookup_calls: int = 0
     missing: int = 0  # routed people not in any managed destination: the ones searched for outside
+
+
+DestinationKind = Literal["campaign", "list", "audience"]
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRef:
+    """How the spec names a destination: its kind and a name (or, with `by_id`, an id)."""
+
+    kind: DestinationKind
+    value: str
+    by_id: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.kind}{'_id' if self.by_id else ''} {self.value!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedWorkspace:
+    """A workspace's records as remote state for one spec, with what resolving the spec's names found: the same
+    value from a live read and from a snapshot, whatever the vendor."""
+
+    remote: tuple[RemoteLead, ...]
+    managed: frozenset[str]  # destination names that resolved to exactly one place
+    conflicts: tuple[Conflict, ...]  # key None, `subject` the spec name (`refs`: where it may point)
+    destination_refs: Mapping[str, str]  # managed name -> "campaign:<id>" / "list:<id>" / "audience:<id>"
+    owner_ids: Mapping[str, str]  # owner name -> user id
+    workspace_id: str  # the account (group) the read was scoped to, where the vendor has one; else ""
+    read: ReadCost | None = None  # a live read's strategy and price; None for a snapshot
+    unseen: frozenset[str] = frozenset()  # places outside the managed ones the read could not see into (busy)
+    #: for display only (never for resolving or planning): the vendor's name of every place the read saw,
+    #: "campaign:<id>" / "list:<id>" / "audience:<id>" -> name, and the email of every workspace member, by user id
+    place_names: Mapping[str, str] = field(default_factory=dict)
+    member_emails: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def blocked_refs(self) -> frozenset[str]:
+        """Places a spec destination that did not resolve may name (ambiguous, a by-id reference that is not
+        in the catalogue, an audience still populating): their records are no one's to move. The planner reads
+        them from the conflicts' `refs`."""
+        return frozenset(ref for c in self.conflicts if c.reason.blocks_destination for ref in c.refs)

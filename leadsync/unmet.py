@@ -20,9 +20,8 @@ import unicodedata
 from collections.abc import Iterable
 
 from leadsync.errors import Problem
-from leadsync.snapshot import ResolvedWorkspace
 from leadsync.spec import LoadedSpec
-from leadsync.state import Conflict, ConflictReason
+from leadsync.state import Conflict, ConflictReason, ResolvedWorkspace
 
 #: what resolving may find that the spec, not the workspace's moment, gets wrong
 UNMET = frozenset(

@@ -20,17 +20,14 @@ from leadsync.apply.saved import SavedPlanGuard
 from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.plan import Names, Plan, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.progress import SILENT, Progress, phase
-from leadsync.providers import capabilities_for
+from leadsync.providers import load_snapshot, vendor
 from leadsync.providers.base import Provider, WriteRequest
-from leadsync.providers.instantly import InstantlyProvider
-from leadsync.providers.sonarly import SonarlyProvider
 from leadsync.render import summary_line
 from leadsync.routing import Router
 from leadsync.safefs import ensure_real_dir, has_nul
-from leadsync.snapshot import DestinationRef, ResolvedWorkspace, load_snapshot
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
-from leadsync.state import Conflict, ConflictReason, RemoteLead, Unmanaged
+from leadsync.state import Conflict, ConflictReason, DestinationRef, RemoteLead, ResolvedWorkspace, Unmanaged
 from leadsync.unmet import unmet_names
 
 #: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
@@ -108,10 +105,11 @@ def plan_summary(plan: Plan) -> str:
 
 @contextmanager
 def open_provider(loaded: LoadedSpec, progress: Progress = SILENT) -> Iterator[Provider]:
-    """The provider of the spec's workspace; for `provider: sandbox`, over HTTP to an in-process sandbox.
-    `progress` is told of its calls and of what its reads find."""
+    """The provider of the spec's workspace, connected by its vendor's entry in the registry; for `provider:
+    sandbox`, over HTTP to an in-process sandbox. `progress` is told of its calls and of what its reads find."""
     spec = loaded.spec
     group, rate = spec.workspace.account_group, spec.workspace.max_rate
+    speaks = vendor(spec.vendor)
     provider: Provider
     if spec.workspace.provider == "sandbox":
         from leadsync import sandbox  # late: only sandbox workspaces need the server stack
@@ -119,23 +117,16 @@ def open_provider(loaded: LoadedSpec, progress: Progress = SILENT) -> Iterator[P
         seed, state = sandbox_paths(loaded)
         state.parent.mkdir(parents=True, exist_ok=True)
         with sandbox.start(seed, state=state, vendor=spec.vendor) as running:
-            if spec.vendor == "sonarly":
-                provider = SonarlyProvider.connect(running.url, running.api_key, "the sandbox's key",
-                                                   account_group=group, max_rate=rate, progress=progress)  # fmt: skip
-            else:
-                provider = InstantlyProvider.connect(running.url, running.api_key, "the sandbox's key", max_rate=rate,
-                                                     progress=progress)  # fmt: skip
+            provider = speaks.connect(running.url, running.api_key or "", "the sandbox's key", account_group=group,
+                                      max_rate=rate, progress=progress)  # fmt: skip
             try:
                 yield provider
             finally:
                 provider.close()
         return
     assert spec.workspace.api_key_env is not None  # the spec checks make sure of it
-    if spec.vendor == "sonarly":
-        provider = SonarlyProvider.from_environment(spec.workspace.api_key_env, account_group=group, max_rate=rate,
-                                                    progress=progress)  # fmt: skip
-    else:
-        provider = InstantlyProvider.from_environment(spec.workspace.api_key_env, max_rate=rate, progress=progress)
+    provider = speaks.from_environment(spec.workspace.api_key_env, account_group=group, max_rate=rate,
+                                       progress=progress)  # fmt: skip
     try:
         yield provider
     finally:
@@ -149,7 +140,7 @@ def read_workspace_data(
     places = len(loaded.spec.destinations)
     with open_provider(loaded, progress) as provider, phase(progress, "read", totals={"destinations": places}) as done:
         data = provider.read_data(destinations=destination_refs(loaded.spec), wanted=wanted)
-        records = len(data.get("leads", data.get("prospects", [])))
+        records = len(vendor(loaded.spec.vendor).lead_records(data))
         done.text = f"Read {records:,} lead record{'s' if records != 1 else ''}"
         return data
 
@@ -184,9 +175,9 @@ def with_max_rate(loaded: LoadedSpec, max_rate: float | None) -> LoadedSpec:
     """`loaded` with `--max-rate` in place of its `workspace.max_rate` (None: the spec's own)."""
     if max_rate is None:
         return loaded
-    vendor = capabilities_for(loaded.spec.vendor).requests_per_second
-    if max_rate > vendor:
-        raise PlanError(f"--max-rate {max_rate:g} is above the vendor's limit of {vendor:g} requests per second")
+    limit = vendor(loaded.spec.vendor).capabilities.requests_per_second
+    if max_rate > limit:
+        raise PlanError(f"--max-rate {max_rate:g} is above the vendor's limit of {limit:g} requests per second")
     workspace = loaded.spec.workspace.model_copy(update={"max_rate": max_rate})
     return replace(loaded, spec=loaded.spec.model_copy(update={"workspace": workspace}))
 
@@ -231,7 +222,7 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
         resolved.remote,
         managed=resolved.managed,
         policy=spec.policy.to_state(),
-        capabilities=capabilities_for(spec.vendor, spec.workspace.max_rate),
+        capabilities=vendor(spec.vendor).capped(spec.workspace.max_rate),
         unrouted=[lead.key for lead in routing.unrouted],
         conflicts=[*resolved.conflicts, *full],
         spec=SpecRef(str(loaded.path), loaded.sha256),
@@ -318,7 +309,7 @@ def _adopt_legacy_journal(loaded: LoadedSpec, journal: Path) -> None:
     ws = loaded.spec.workspace
     if ws.provider == "sandbox" or os.path.lexists(journal):
         return
-    setting = "LEADSYNC_SONARLY_BASE_URL" if ws.provider == "sonarly" else "LEADSYNC_INSTANTLY_BASE_URL"
+    setting = vendor(ws.provider).base_url_env
     spelt = "|".join([ws.provider, os.environ.get(setting, ""), ws.api_key_env or "", ws.account_group or ""])
     legacy = journal.with_name(f"{ws.provider}-{hashlib.sha256(spelt.encode()).hexdigest()[:12]}.journal.jsonl")
     if legacy.is_file() and not legacy.is_symlink():
@@ -430,7 +421,7 @@ def apply_session(
             provider = stack.enter_context(open_provider(loaded, progress))
             identity = workspace_identity(loaded, provider)
             stack.enter_context(WorkspaceLock(lock_path(loaded, identity)))
-        if job_timeout is not None and hasattr(provider, "job_timeout"):  # Sonarly's moves have no jobs
+        if job_timeout is not None and hasattr(provider, "job_timeout"):  # moves that start no jobs have no timeout
             provider.job_timeout = job_timeout
         session = ApplySession(loaded, provider, workspace_state_dir(loaded), identity, progress)
         try:

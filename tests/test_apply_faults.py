@@ -45,7 +45,7 @@ from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
 from leadsync.providers._http import RateLimiter, RetryPolicy
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.routing import Router
-from leadsync.snapshot import ResolvedWorkspace, resolve_snapshot
+from leadsync.providers import ResolvedWorkspace, resolve_snapshot
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.state import DesiredLead, KeyKind
 from leadsync.workflow import ApplySession, destination_refs, owner_emails, plan_spec

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from leadsync.errors import LeadsyncError, PlanError, SeedError, SnapshotError, SpecError
 from leadsync.plan import load_plan
 from leadsync.sandbox import read_seed
-from leadsync.snapshot import DestinationRef, load_snapshot, read_snapshot
+from leadsync.providers import DestinationRef, load_snapshot, read_snapshot
 from leadsync.spec import load_spec
 from leadsync.spec.loader import MAX_SPEC_BYTES
 from leadsync.spec.yamlpos import MAX_ALIAS_NODES, MAX_DEPTH, load_yaml

@@ -28,6 +28,7 @@ from leadsync.plan import (
     pool_weights,
     remote_fingerprint,
 )
+from leadsync.providers import SONARLY
 from leadsync.spec.loader import load_spec
 from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead
 
@@ -69,7 +70,7 @@ def test_a_sonarly_plan_counts_sonarly_endpoints_and_no_job_polls() -> None:
         managed={"founders", "other"},
         policy=Policy(),
         workspace=Workspace("sonarly", "g1"),
-        capabilities=Capabilities(add=False, assign=False, remove=False, move_sets_owner=False),
+        capabilities=SONARLY,
     )
     assert plan.calls.by_endpoint == {
         "GET /v1/accounts": 1,

@@ -23,7 +23,7 @@ from leadsync.errors import ProviderError
 from leadsync.providers.base import NewLead
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.providers.sonarly import SonarlyProvider
-from leadsync.snapshot import DestinationRef
+from leadsync.state import DestinationRef
 
 KEY = "sk_test_answers_4b1d"
 

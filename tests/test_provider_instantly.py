@@ -203,7 +203,7 @@ def outside_seed(*, managed: int, outside: int) -> dict[str, object]:
 
 
 def read_outside(seed: dict[str, object], wanted: list[str]) -> tuple[object, dict[str, int]]:
-    from leadsync.snapshot import DestinationRef
+    from leadsync.state import DestinationRef
 
     with sandbox.start(seed, rate_limit=False) as running:
         provider = InstantlyProvider.connect(running.url, CANARY, "$INSTANTLY_API_KEY")

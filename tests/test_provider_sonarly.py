@@ -34,9 +34,8 @@ from leadsync.plan import Plan, dump_plan
 from leadsync.providers._http import RateLimiter, RetryPolicy
 from leadsync.providers.capabilities import SONARLY
 from leadsync.providers.sonarly import AUDIENCE, MOVE_ENDPOINT, PROSPECTS, SonarlyProvider
-from leadsync.snapshot import DestinationRef, ResolvedWorkspace
 from leadsync.spec import LoadedSpec, load_leads, load_spec
-from leadsync.state import ConflictReason
+from leadsync.state import ConflictReason, DestinationRef, ResolvedWorkspace
 from leadsync.workflow import destination_refs, make_spec_plan, owner_emails, plan_spec, snapshot_source
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"

@@ -10,8 +10,9 @@ import pytest
 
 from leadsync.errors import PlanError, SnapshotError
 from leadsync.plan import Names, make_plan
-from leadsync.snapshot import DestinationRef, instantly_statuses, load_snapshot, resolve_snapshot
-from leadsync.state import Capabilities, Claim, ConflictReason, DesiredLead, KeyKind, Policy, RemoteLead
+from leadsync.providers import load_snapshot, resolve_snapshot
+from leadsync.providers.instantly_records import instantly_statuses
+from leadsync.state import Capabilities, Claim, ConflictReason, DesiredLead, DestinationRef, KeyKind, Policy, RemoteLead
 
 DESTINATIONS = {
     "enterprise": DestinationRef("campaign", "Enterprise Q4"),
@@ -376,7 +377,7 @@ def test_a_plan_from_a_snapshot_names_the_outside_place_and_the_member_it_mentio
 
 
 def test_statuses_tell_a_boolean_from_a_number_whatever_came_first() -> None:
-    from leadsync.snapshot import instantly_statuses
+    from leadsync.providers.instantly_records import instantly_statuses
 
     booleans = {"email_reply_count": True, "lt_interest_status": True}
     numbers = {"email_reply_count": 1, "lt_interest_status": 1}

@@ -23,12 +23,12 @@ from leadsync import sandbox
 from leadsync.cli import main
 from leadsync.errors import SeedError
 from leadsync.plan import dump_plan
+from leadsync.providers import resolve_snapshot
 from leadsync.providers._http import RateLimiter, RetryPolicy
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.providers.sonarly import SonarlyProvider
-from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_snapshot
 from leadsync.spec import LoadedSpec, load_leads, load_spec
-from leadsync.state import KeyKind
+from leadsync.state import DestinationRef, KeyKind, ResolvedWorkspace
 from leadsync.workflow import destination_refs, owner_emails, plan_spec, snapshot_source
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"

@@ -51,8 +51,7 @@ from leadsync.errors import (
 from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, plan_digest
 from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers.base import NewLead, Provider, WriteRequest, WriteResult
-from leadsync.snapshot import ResolvedWorkspace
-from leadsync.state import ConflictReason
+from leadsync.state import ConflictReason, ResolvedWorkspace
 
 #: what the progress counts of an operation's people once its write's effect is done
 DONE = {"move": "moved", "add": "added", "assign": "assigned", "remove": "removed"}

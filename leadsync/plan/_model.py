@@ -25,6 +25,9 @@ def _json_value(value: Any) -> Any:
 
 _PLAIN = frozenset({str, int, bool, type(None)})
 
+#: what a plan's `workspace.api` is when a sandbox's plan does not say (plan documents have always read so)
+SANDBOX_API = "instantly"
+
 
 def lead_fields(raw: object) -> dict[str, Any]:
     """The fields an added lead carries, from a mapping or routing's Lead (its attributes()), sorted by name."""
@@ -53,7 +56,7 @@ class AddLead:
 
 @dataclass(frozen=True, slots=True)
 class AddOp:
-    """`POST /api/v2/leads/add` into one destination; each lead carries its own owner."""
+    """New lead records added to one destination; each lead carries its own owner."""
 
     op: ClassVar[str] = "add"
     destination: str
@@ -70,7 +73,7 @@ class AddOp:
 
 @dataclass(frozen=True, slots=True)
 class MoveOp:
-    """`POST /api/v2/leads/move` of `lead_ids` from `source` to `target`, setting `owner` unless None.
+    """A move of the records `lead_ids` from `source` to `target`, setting `owner` unless None (one call).
 
     `source` is a destination name, or an outside reference (`campaign:<id>`) when `claim: move`. `owner` is
     the owner to SET: None when the move leaves every lead's owner as it is. `previous_owners[i]` is the
@@ -93,7 +96,7 @@ class MoveOp:
 
 @dataclass(frozen=True, slots=True)
 class AssignOp:
-    """`POST /api/v2/leads/bulk-assign` of `lead_ids` in `destination` to one owner."""
+    """The records `lead_ids` in `destination` given to one owner, where they are (one call)."""
 
     op: ClassVar[str] = "assign"
     owner: str
@@ -110,7 +113,7 @@ class AssignOp:
 
 @dataclass(frozen=True, slots=True)
 class RemoveOp:
-    """`DELETE /api/v2/leads` with `destination` AND `lead_ids` (never without ids)."""
+    """The records `lead_ids` deleted from `destination`: named by destination AND ids (never without ids)."""
 
     op: ClassVar[str] = "remove"
     destination: str
@@ -259,8 +262,9 @@ class SpecRef:
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
-    """The workspace a plan is for. `api` names the vendor API whose endpoints `calls` counts: by default
-    `sonarly` for the sonarly provider, else `instantly` (a sandbox serving a Sonarly seed says so).
+    """The workspace a plan is for. `api` names the vendor API (its registry name) whose endpoints `calls`
+    counts: by default the provider itself, and for a sandbox the default vendor's (one serving another vendor's
+    seed says so).
     `read` is how the live read that the plan was made from found the workspace and what it cost (None: a
     snapshot, or a plan from before leadsync recorded it)."""
 
@@ -271,7 +275,7 @@ class Workspace:
 
     def __post_init__(self) -> None:
         if not self.api:
-            object.__setattr__(self, "api", "sonarly" if self.provider == "sonarly" else "instantly")
+            object.__setattr__(self, "api", SANDBOX_API if self.provider == "sandbox" else self.provider)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ import re
 import threading
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -40,6 +39,7 @@ from leadsync.jsontext import loads_bounded
 from leadsync.progress import SILENT, Progress
 from leadsync.providers._limiter import RateLimiter
 from leadsync.providers._secrets import WITHHELD, KeyScrubber, key_problem, map_strings
+from leadsync.providers.stats import CallStats as CallStats  # where the providers have always found it
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: the largest answer read (decoded): a page of 100 leads is about 100 KB, a vendor's biggest answer a few MB
@@ -118,12 +118,6 @@ def retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
-
-
-@dataclass
-class CallStats:
-    calls: Counter[str] = field(default_factory=Counter)  # by endpoint template, e.g. "POST /api/v2/leads/add"
-    retries: int = 0
 
 
 class VendorClient:

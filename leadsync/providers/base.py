@@ -12,9 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from leadsync.providers._http import CallStats
-from leadsync.snapshot import DestinationRef, ResolvedWorkspace
-from leadsync.state import Capabilities
+from leadsync.providers.stats import CallStats
+from leadsync.state import Capabilities, DestinationRef, ResolvedWorkspace
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Instantly API v2: reads the workspace a spec manages into remote state.
 
-The live workspace is read into the same shape as a snapshot (the sandbox seed format) and resolved by
-`leadsync.snapshot`, so a plan from a live read and a plan from a saved snapshot agree by construction.
+The live workspace is read into the same shape as a snapshot (the sandbox seed format) and decoded by the
+vendor's own decoder (`leadsync.providers.instantly_records`), so a plan from a live read and a plan from a
+saved snapshot agree by construction.
 """
 
 from __future__ import annotations
@@ -29,12 +30,22 @@ from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check
 from leadsync.providers._paging import MAX_PAGES, OnPage, PageBudget, page_counter, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import NewLead, WriteRequest, WriteResult
-from leadsync.providers.capabilities import INSTANTLY, capabilities_for
-from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
-from leadsync.state import Capabilities, KeyKind, ReadCost, normalise_email
+from leadsync.providers.instantly_records import (
+    ADD,
+    ASSIGN,
+    BASE_URL_SETTING,
+    CAPABILITIES,
+    JOB_POLL,
+    LIST_LEADS,
+    MOVE,
+    REMOVE,
+    VENDOR,
+    decode,
+)
+from leadsync.snapshot import resolve_destinations
+from leadsync.state import Capabilities, DestinationRef, ReadCost, ResolvedWorkspace, normalise_email
 
 BASE_URL = "https://api.instantly.ai"
-BASE_URL_SETTING = "LEADSYNC_INSTANTLY_BASE_URL"
 PAGE = 100
 CONTACTS_PER_LOOKUP = 100  # emails per `contacts` look-up; the API documents no maximum
 READ_THREADS = 8  # a destination is read page after page (a cursor): one thread each, so they overlap
@@ -60,7 +71,7 @@ class InstantlyProvider:
     """Instantly API v2 behind leadsync's provider interface (reads, for now)."""
 
     name = "instantly"
-    capabilities: Capabilities = INSTANTLY
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -117,7 +128,7 @@ class InstantlyProvider:
     ) -> InstantlyProvider:
         """A provider of the workspace at `base_url`; `max_rate` caps its requests per second below the vendor's;
         `progress` is told of its calls and of the pages and leads its reads find."""
-        caps = capabilities_for("instantly", max_rate)
+        caps = VENDOR.capped(max_rate)
         limiter = RateLimiter(caps.requests_per_second, caps.requests_per_minute)
         client = VendorClient(
             base_url, api_key, vendor="instantly", key_source=key_source, limiter=limiter,
@@ -151,7 +162,7 @@ class InstantlyProvider:
         bound: str = "",
         on_page: OnPage | None = None,
     ) -> list[dict[str, Any]]:
-        endpoint = "POST /api/v2/leads/list"
+        endpoint = LIST_LEADS
 
         def fetch(cursor: str | None) -> Mapping[str, Any]:
             body = {**selector, "limit": PAGE}
@@ -198,8 +209,7 @@ class InstantlyProvider:
     ) -> ResolvedWorkspace:
         """The managed destinations' leads, and the records of `wanted` people found anywhere else."""
         data, cost = self._read(destinations, wanted)
-        resolved = resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.EMAIL,
-                                    source="the Instantly workspace")  # fmt: skip
+        resolved = decode(data, destinations=destinations, owners=owners, source="the Instantly workspace")
         return replace(resolved, read=cost)
 
     def read_data(self, *, destinations: Mapping[str, DestinationRef], wanted: Iterable[str] = ()) -> dict[str, Any]:
@@ -306,7 +316,7 @@ class InstantlyProvider:
         if owner_id is not None:
             body["assigned_to"] = owner_id
         owner = f", assigned_to {owner_id}" if owner_id else ""
-        return WriteRequest("POST", "/api/v2/leads/move", "POST /api/v2/leads/move", body,
+        return WriteRequest("POST", "/api/v2/leads/move", MOVE, body,
                             f"move {len(ids)} leads {source} -> {target}{owner}", tuple(keys))  # fmt: skip
 
     def add_request(self, *, target: str, leads: Sequence[NewLead]) -> WriteRequest:
@@ -319,7 +329,7 @@ class InstantlyProvider:
         # that claim adds, and the apply would never converge.
         skip = {} if any(lead.elsewhere for lead in leads) else {"skip_if_in_workspace": True}
         body = {**_place(target, "campaign_id", "list_id"), **skip, "leads": [_lead(lead) for lead in leads]}
-        return WriteRequest("POST", "/api/v2/leads/add", "POST /api/v2/leads/add", body,
+        return WriteRequest("POST", "/api/v2/leads/add", ADD, body,
                             f"add {len(leads)} leads to {target}", tuple(lead.key for lead in leads))  # fmt: skip
 
     def assign_request(
@@ -327,20 +337,20 @@ class InstantlyProvider:
     ) -> WriteRequest:
         _require_ids(ids, "bulk-assign")
         body = {"organization_user_ids": [owner_id], "ids": list(ids), **_place(destination, "campaign", "list_id")}
-        return WriteRequest("POST", "/api/v2/leads/bulk-assign", "POST /api/v2/leads/bulk-assign", body,
+        return WriteRequest("POST", "/api/v2/leads/bulk-assign", ASSIGN, body,
                             f"assign {len(ids)} leads in {destination} to {owner_id}", tuple(keys))  # fmt: skip
 
     def remove_request(self, *, ids: Sequence[str], keys: Sequence[str], destination: str) -> WriteRequest:
         _require_ids(ids, "delete")  # without ids the vendor deletes EVERY lead of the campaign or list
         body = {**_place(destination, "campaign_id", "list_id"), "ids": list(ids), "limit": len(ids)}
-        return WriteRequest("DELETE", "/api/v2/leads", "DELETE /api/v2/leads", body,
+        return WriteRequest("DELETE", "/api/v2/leads", REMOVE, body,
                             f"delete {len(ids)} leads from {destination}", tuple(keys))  # fmt: skip
 
     def send(self, request: WriteRequest) -> WriteResult:
         """Send one write. An answer of the wrong shape is a WrongAnswer (a ProviderError, not an open outcome:
         the vendor took the write, and re-planning around it could send a move its job is still carrying out)."""
         answer = self.client.write(request.method, request.path, endpoint=request.endpoint, json=dict(request.body))
-        if request.endpoint == "POST /api/v2/leads/move":
+        if request.endpoint == MOVE:
             return WriteResult(request, job_id=instantly_move_job(answer, request.endpoint), answer=answer)
         return WriteResult(request, answer=instantly_write(answer, request.endpoint))
 
@@ -348,11 +358,11 @@ class InstantlyProvider:
         """A move: its background job to the end. A bulk-assign (202, no job): until the owners read back."""
         if result.job_id is not None:
             self._wait_job(result.job_id)
-        elif result.request.endpoint == "POST /api/v2/leads/bulk-assign":
+        elif result.request.endpoint == ASSIGN:
             self._wait_assigned(result.request)
 
     def _wait_job(self, job_id: str) -> None:
-        endpoint = "GET /api/v2/background-jobs/{id}"
+        endpoint = JOB_POLL
         started = self.clock()
         deadline = started + self.job_timeout
         backoff = self.poll[0]
@@ -402,7 +412,7 @@ class InstantlyProvider:
         late: list[str] = []
         for start in range(0, len(ids), PAGE):
             chunk = list(ids[start : start + PAGE])
-            endpoint = "POST /api/v2/leads/list"
+            endpoint = LIST_LEADS
             page = instantly_page(self.client.read("POST", "/api/v2/leads/list", endpoint=endpoint,
                                                    json={"ids": chunk, "limit": PAGE}), endpoint, "leads")  # fmt: skip
             found = {lead["id"]: lead for lead in page["items"]}

@@ -1,7 +1,8 @@
 """Sonarly API v1: the audiences of one account group, read into remote state; prospects moved between them.
 
-The live account group is read into the snapshot shape (the sandbox seed format) and resolved by
-`leadsync.snapshot`, as the Instantly provider does, so a live plan and a plan from a saved snapshot agree.
+The live account group is read into the snapshot shape (the sandbox seed format) and decoded by the vendor's own
+decoder (`leadsync.providers.sonarly_records`), as the Instantly provider does, so a live plan and a plan from a
+saved snapshot agree.
 Prospects are keyed by LinkedIn public identifier (`publicIdentifier`, else `linkedinUrl`, normalised).
 
 The base URL is the vendor's `https://api.sonarly.io/v1`; a URL without the `/v1` suffix (the sandbox's
@@ -59,34 +60,38 @@ from leadsync.providers._paging import OnPage, PageBudget, page_counter, paginat
 from leadsync.providers._sonarly_api import SonarlyClient, sonarly_message
 from leadsync.providers.answers import sonarly_audience, sonarly_moved, sonarly_page, trace_id
 from leadsync.providers.base import NewLead, WriteRequest, WriteResult
-from leadsync.providers.capabilities import SONARLY, capabilities_for
-from leadsync.snapshot import DestinationRef, ResolvedWorkspace, resolve_destinations, resolve_snapshot
-from leadsync.state import Capabilities, ConflictReason, KeyKind
+from leadsync.providers.sonarly_records import (
+    AUDIENCE,
+    AUDIENCES,
+    BASE_URL_SETTING,
+    CAPABILITIES,
+    GROUPS,
+    MOVE,
+    MOVE_ENDPOINT,
+    PROSPECTS,
+    VENDOR,
+    decode,
+)
+from leadsync.snapshot import resolve_destinations
+from leadsync.state import Capabilities, ConflictReason, DestinationRef, KeyKind, ResolvedWorkspace
 
 __all__ = [
     "BASE_URL",
     "BASE_URL_SETTING",
     "MOVE_ENDPOINT",
-    "DestinationNotReady",
-    "WriteRejected",
-    "MovedMeanwhile",
     "AccessRefused",
+    "DestinationNotReady",
     "KeyRefused",
-    "VendorRefusal",
+    "MovedMeanwhile",
     "NotFound",
     "SonarlyProvider",
+    "VendorRefusal",
+    "WriteRejected",
     "prospect_key",
     "sonarly_message",
 ]
 
 BASE_URL = "https://api.sonarly.io/v1"
-BASE_URL_SETTING = "LEADSYNC_SONARLY_BASE_URL"
-GROUPS = "/v1/accounts"
-AUDIENCES = GROUPS + "/{accountGroupId}/audiences"
-AUDIENCE = AUDIENCES + "/{audienceId}"
-PROSPECTS = AUDIENCE + "/prospects"
-MOVE = AUDIENCE + "/move-leads"
-MOVE_ENDPOINT = f"POST {MOVE}"
 READ_THREADS = 4
 #: what each listing holds, for the check of its pages (leadsync.providers.answers)
 LISTINGS = {GROUPS: "account groups", AUDIENCES: "audiences", PROSPECTS: "prospects"}
@@ -119,7 +124,7 @@ class SonarlyProvider:
     """Sonarly API v1 behind leadsync's provider interface: one account group; moves only."""
 
     name = "sonarly"
-    capabilities: Capabilities = SONARLY
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -183,7 +188,7 @@ class SonarlyProvider:
         max_rate: float | None = None,
         progress: Progress = SILENT,
     ) -> SonarlyProvider:
-        caps = capabilities_for("sonarly", max_rate)
+        caps = VENDOR.capped(max_rate)
         limiter = RateLimiter(caps.requests_per_second, caps.requests_per_minute)
         client = SonarlyClient(_api_root(base_url.rstrip("/")), api_key, key_source=key_source, limiter=limiter,
                                transport=transport, progress=progress)  # fmt: skip
@@ -353,8 +358,8 @@ class SonarlyProvider:
     ) -> ResolvedWorkspace:
         """The managed audiences' prospects, and those of `wanted` people found in the group's other audiences."""
         data, missing = self._read(destinations, wanted)
-        resolved = resolve_snapshot(data, destinations=destinations, owners=owners, key_kind=KeyKind.LINKEDIN,
-                                    account_group=self._group(), source="the Sonarly account group")  # fmt: skip
+        resolved = decode(data, destinations=destinations, owners=owners, account_group=self._group(),
+                          source="the Sonarly account group")  # fmt: skip
         if not missing:
             return resolved
         conflicts = tuple(

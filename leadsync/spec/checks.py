@@ -13,7 +13,7 @@ from typing import get_args
 
 from leadsync import state
 from leadsync.errors import Problem, closest
-from leadsync.providers.capabilities import capabilities_for
+from leadsync.providers import VENDORS, Vendor, vendor
 from leadsync.spec.conditions import Condition, parse_condition
 from leadsync.spec.models import OutreachStatus, PoolRef, RoutingCase, Spec
 from leadsync.spec.regexshape import ExpansionBudget
@@ -31,6 +31,19 @@ def looks_like_api_key(value: str) -> bool:
     if lowered.startswith(("sk_", "sk-", "pk_", "key_", "bearer ")):
         return True
     return len(value) >= 20 and any(c.islower() for c in value) and any(c.isdigit() for c in value)
+
+
+def _kinds(kinds: Iterable[str]) -> str:
+    """`campaigns and lists`, `audiences`."""
+    return " and ".join(f"{kind}s" for kind in kinds)
+
+
+def _has_kinds(at: Vendor, kind: str) -> str:
+    """Why a destination of `kind` cannot be at `at`: `a Sonarly workspace has audiences only`."""
+    article = "an" if at.title[:1].lower() in "aeiou" else "a"
+    if len(at.destination_kinds) == 1:
+        return f"{article} {at.title} workspace has {_kinds(at.destination_kinds)} only"
+    return f"{article} {at.title} workspace has {_kinds(at.destination_kinds)}, not {kind}s"
 
 
 class SpecChecker:
@@ -80,34 +93,35 @@ class SpecChecker:
 
     def workspace(self) -> None:
         ws = self.spec.workspace
-        if ws.provider in ("instantly", "sonarly") and ws.api_key_env is None:
-            example = "INSTANTLY_API_KEY" if ws.provider == "instantly" else "SONARLY_API_KEY"
+        speaks = vendor(self.spec.vendor)
+        at = VENDORS.get(ws.provider)  # None: the sandbox
+        if at is not None and ws.api_key_env is None:
+            example = at.key_env_example
             self.problem(("workspace",), f"a {ws.provider} workspace needs api_key_env (for example {example})")
-        if self.spec.vendor == "sonarly" and not ws.account_group:
-            self.problem(("workspace",), "a Sonarly workspace needs account_group (its name or id)")
-        if ws.provider == "instantly" and ws.account_group:
-            self.problem(("workspace", "account_group"), "account_group is for Sonarly workspaces only", key=True)
+        if speaks.needs_account and not ws.account_group:
+            self.problem(("workspace",), f"a {speaks.title} workspace needs account_group (its name or id)")
+        if at is not None and not at.needs_account and ws.account_group:
+            grouped = " or ".join(v.title for v in VENDORS.values() if v.needs_account)
+            self.problem(("workspace", "account_group"), f"account_group is for {grouped} workspaces only", key=True)
         if ws.seed is not None and ws.provider != "sandbox":
             self.problem(("workspace", "seed"), "seed is for sandbox workspaces only", key=True)
-        vendor_rate = capabilities_for(self.spec.vendor).requests_per_second
+        vendor_rate = speaks.capabilities.requests_per_second
         if ws.max_rate is not None and ws.max_rate > vendor_rate:
             self.problem(("workspace", "max_rate"), f"max_rate {ws.max_rate:g} is above the vendor's limit of "
                                                     f"{vendor_rate:g} requests per second")  # fmt: skip
 
     def destination_kinds(self) -> None:
         provider = self.spec.workspace.provider
+        at = VENDORS.get(provider)  # None: the sandbox, which plays whichever vendor its destinations are at
         kinds: set[str] = set()
         for name, dest in self.spec.destinations.items():
             kinds.add(dest.kind)
-            path = ("destinations", name)
-            if provider == "instantly" and dest.kind == "audience":
-                self.problem(
-                    path, f"destination '{name}': an Instantly workspace has campaigns and lists, not audiences"
-                )
-            if provider == "sonarly" and dest.kind != "audience":
-                self.problem(path, f"destination '{name}': a Sonarly workspace has audiences only")
-        if provider == "sandbox" and "audience" in kinds and len(kinds) > 1:
-            self.problem(("destinations",), "a workspace has either audiences (Sonarly) or campaigns and lists")
+            if at is not None and not at.allows(dest.kind):
+                self.problem(("destinations", name), f"destination '{name}': {_has_kinds(at, dest.kind)}")
+        if at is None and kinds and not any(kinds <= set(v.destination_kinds) for v in VENDORS.values()):
+            by_size = sorted(VENDORS.values(), key=lambda v: len(v.destination_kinds))
+            either = " or ".join(f"{_kinds(v.destination_kinds)} ({v.title})" for v in by_size)
+            self.problem(("destinations",), f"a workspace has either {either}")
 
     def destination_names(self) -> None:
         seen: dict[tuple[str, str], str] = {}
@@ -130,11 +144,12 @@ class SpecChecker:
 
     def owners(self) -> None:
         spec = self.spec
-        if spec.vendor == "sonarly":
+        speaks = vendor(spec.vendor)
+        if not speaks.has_owners:
             if spec.owners:
-                self.problem(("owners",), "a Sonarly workspace has no owners: remove owners", key=True)
+                self.problem(("owners",), f"a {speaks.title} workspace has no owners: remove owners", key=True)
             if spec.pools:
-                self.problem(("pools",), "a Sonarly workspace has no owners: remove pools", key=True)
+                self.problem(("pools",), f"a {speaks.title} workspace has no owners: remove pools", key=True)
         for pool_name, pool in spec.pools.items():
             for i, member in enumerate(pool.members):
                 if member in pool.members[:i]:
@@ -259,8 +274,9 @@ class SpecChecker:
             elif expect.to is not None and expect.route in routes and routes[expect.route].to != expect.to:
                 self.problem((*where, "to"), f"{label}: route '{expect.route}' goes to "
                                              f"'{routes[expect.route].to}', not '{expect.to}'")  # fmt: skip
-            if expect.owner is not None and spec.vendor == "sonarly":
-                self.problem((*where, "owner"), f"{label}: a Sonarly workspace has no owners", key=True)
+            if expect.owner is not None and not vendor(spec.vendor).has_owners:
+                title = vendor(spec.vendor).title
+                self.problem((*where, "owner"), f"{label}: a {title} workspace has no owners", key=True)
             elif expect.owner is not None and expect.owner not in spec.owners:
                 hint = (" (expect names the owner a pool picks, not the pool)" if expect.owner in spec.pools
                         else _close(expect.owner, spec.owners))  # fmt: skip
@@ -273,13 +289,15 @@ class SpecChecker:
 
     def route_owner_allowed(self, i: int) -> None:
         route = self.spec.routes[i]
-        if route.owner is not None and self.spec.vendor == "sonarly":
-            self.problem(("routes", i, "owner"), f"route '{route.name}': a Sonarly workspace has no owners", key=True)
+        speaks = vendor(self.spec.vendor)
+        if route.owner is not None and not speaks.has_owners:
+            self.problem(("routes", i, "owner"), f"route '{route.name}': a {speaks.title} workspace has no owners",
+                         key=True)  # fmt: skip
 
     def route_owner_known(self, i: int) -> None:
         route = self.spec.routes[i]
         path: Path = ("routes", i, "owner")
-        if route.owner is None or self.spec.vendor == "sonarly":
+        if route.owner is None or not vendor(self.spec.vendor).has_owners:
             return
         if isinstance(route.owner, PoolRef):
             if route.owner.pool not in self.spec.pools:

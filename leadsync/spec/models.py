@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from leadsync import state
+from leadsync.providers import DEFAULT, VENDORS, Vendor, vendor_of_key
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100)]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
@@ -110,16 +111,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# Cross-field rules, as JSON Schema. `checks.SpecChecker.shape` enforces the same rules with located messages;
-# tests/test_spec_schema.py generates specs to hold the two to the same answers.
-_PROVIDER_IS_VENDOR = {"properties": {"provider": {"enum": ["instantly", "sonarly"]}}, "required": ["provider"]}
+def _names(vendors: list[Vendor]) -> dict[str, Any]:
+    """The JSON Schema of a provider that is one of `vendors`."""
+    names = [v.name for v in vendors]
+    return {"const": names[0]} if len(names) == 1 else {"enum": names}
+
+
+# Cross-field rules, as JSON Schema, from the registry's facts about each vendor. `checks.SpecChecker.shape`
+# enforces the same rules with located messages; tests/test_spec_schema.py generates specs to hold the two to
+# the same answers. The provider names themselves are the spec language (`Workspace.provider`).
+_PROVIDER_IS_VENDOR = {"properties": {"provider": {"enum": list(VENDORS)}}, "required": ["provider"]}
 WORKSPACE_RULES: list[dict[str, Any]] = [
     {  # a vendor's key comes from the environment variable named here
         "if": _PROVIDER_IS_VENDOR,
         "then": {"required": ["api_key_env"], "properties": {"api_key_env": {"type": "string"}}},
     },
-    {  # account groups are Sonarly's
-        "if": {"properties": {"provider": {"const": "instantly"}}, "required": ["provider"]},
+    {  # account groups are only for the vendors that have them
+        "if": {
+            "properties": {"provider": _names([v for v in VENDORS.values() if not v.needs_account])},
+            "required": ["provider"],
+        },
         "then": {"properties": {"account_group": {"type": ["string", "null"], "maxLength": 0}}},
     },
     {"if": _PROVIDER_IS_VENDOR, "then": {"properties": {"seed": {"type": "null"}}}},  # seeds are the sandbox's
@@ -281,34 +292,50 @@ def _provider(*names: str) -> dict[str, Any]:
     return {"properties": {"workspace": {"properties": {"provider": {"enum": list(names)}}}}}
 
 
+#: the vendor whose destinations are audiences, and the one a spec speaks unless it is at that one (the registry's)
+_AUDIENCES = next(v for v in VENDORS.values() if v.destination_kinds == ("audience",))
 AUDIENCE_DEF: dict[str, Any] = {
-    "description": "A destination that is an audience (Sonarly).",
+    "description": f"A destination that is an audience ({_AUDIENCES.title}).",
     "anyOf": [{"required": [kind], "properties": {kind: {"type": "string"}}} for kind in ("audience", "audience_id")],
 }
 _NOT_AUDIENCE = {"not": _ref("Audience")}
-#: Spec.vendor: a Sonarly workspace, or a sandbox (or any) whose destinations are all audiences
-_SPEAKS_SONARLY = {
-    "anyOf": [_provider("sonarly"), {"properties": {"destinations": {"additionalProperties": _ref("Audience")}}}]
+
+
+def _kinds_of(at: Vendor) -> dict[str, Any]:
+    """The schema of a destination a spec may name at `at`."""
+    return _ref("Audience") if at is _AUDIENCES else _NOT_AUDIENCE
+
+
+def _rules_of(at: Vendor) -> dict[str, Any]:
+    """What a spec at `at` must say beyond the default vendor's rules: its account group, no owners, its key."""
+    properties: dict[str, Any] = {}
+    if at.needs_account:
+        properties["workspace"] = {
+            "required": ["account_group"],
+            "properties": {"account_group": {"type": "string", "minLength": 1}},
+        }
+    if not at.has_owners:
+        properties["owners"] = {"maxProperties": 0}
+        properties["pools"] = {"maxProperties": 0}
+        properties["routes"] = {"items": {"properties": {"owner": {"type": "null"}}}}
+    properties["leads"] = {"items": {"required": [at.key_kind.value]}}
+    return {"properties": properties}
+
+
+#: Spec.vendor: a workspace at the audiences' vendor, or a sandbox (or any) whose destinations are all audiences
+_SPEAKS_AUDIENCES = {
+    "anyOf": [_provider(_AUDIENCES.name), {"properties": {"destinations": {"additionalProperties": _ref("Audience")}}}]
 }
 SPEC_RULES: list[dict[str, Any]] = [
-    {  # Sonarly: an account group, no owners, leads keyed by LinkedIn profile; otherwise by email
-        "if": _SPEAKS_SONARLY,
-        "then": {
-            "properties": {
-                "workspace": {
-                    "required": ["account_group"],
-                    "properties": {"account_group": {"type": "string", "minLength": 1}},
-                },
-                "owners": {"maxProperties": 0},
-                "pools": {"maxProperties": 0},
-                "routes": {"items": {"properties": {"owner": {"type": "null"}}}},
-                "leads": {"items": {"required": ["linkedin"]}},
-            }
-        },
-        "else": {"properties": {"leads": {"items": {"required": ["email"]}}}},
+    {  # the audiences' vendor's rules (an account group, no owners, its key); otherwise the default vendor's key
+        "if": _SPEAKS_AUDIENCES,
+        "then": _rules_of(_AUDIENCES),
+        "else": {"properties": {"leads": {"items": {"required": [DEFAULT.key_kind.value]}}}},
     },
-    {"if": _provider("instantly"), "then": {"properties": {"destinations": {"additionalProperties": _NOT_AUDIENCE}}}},
-    {"if": _provider("sonarly"), "then": {"properties": {"destinations": {"additionalProperties": _ref("Audience")}}}},
+    *(
+        {"if": _provider(at.name), "then": {"properties": {"destinations": {"additionalProperties": _kinds_of(at)}}}}
+        for at in VENDORS.values()
+    ),
     {  # a sandbox plays one vendor: audiences only, or campaigns and lists only
         "if": _provider("sandbox"),
         "then": {
@@ -348,16 +375,17 @@ class Spec(_Model):
 
     @property
     def key_kind(self) -> state.KeyKind:
-        """Sonarly workspaces key leads by LinkedIn identifier; Instantly ones by email."""
+        """How the workspace's vendor identifies a person (`leadsync.providers`, `Vendor.key_kind`)."""
+        # a workspace at the audiences' vendor, or whose destinations are all audiences, speaks that vendor (as
+        # `_SPEAKS_AUDIENCES` says: a sandbox plays it); any other the default vendor
         kinds = {d.kind for d in self.destinations.values()}
-        if self.workspace.provider == "sonarly" or kinds == {"audience"}:
-            return state.KeyKind.LINKEDIN
-        return state.KeyKind.EMAIL
+        speaks = self.workspace.provider == _AUDIENCES.name or kinds == {"audience"}
+        return (_AUDIENCES if speaks else DEFAULT).key_kind
 
     @property
     def vendor(self) -> str:
-        """instantly or sonarly: the API the workspace speaks (a sandbox speaks the one its destinations imply)."""
-        return "sonarly" if self.key_kind is state.KeyKind.LINKEDIN else "instantly"
+        """The registry name of the API the workspace speaks (a sandbox speaks the one its destinations imply)."""
+        return vendor_of_key(self.key_kind).name
 
 
 def spec_json_schema() -> dict[str, Any]:
