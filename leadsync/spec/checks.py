@@ -13,7 +13,7 @@ from typing import get_args
 
 from leadsync import state
 from leadsync.errors import Problem, closest
-from leadsync.providers import VENDORS, Vendor, vendor
+from leadsync.providers import DEFAULT, VENDORS, Vendor, vendor
 from leadsync.spec.conditions import Condition, parse_condition
 from leadsync.spec.models import OutreachStatus, PoolRef, RoutingCase, Spec
 from leadsync.spec.regexshape import ExpansionBudget
@@ -119,8 +119,9 @@ class SpecChecker:
             if at is not None and not at.allows(dest.kind):
                 self.problem(("destinations", name), f"destination '{name}': {_has_kinds(at, dest.kind)}")
         if at is None and kinds and not any(kinds <= set(v.destination_kinds) for v in VENDORS.values()):
-            by_size = sorted(VENDORS.values(), key=lambda v: len(v.destination_kinds))
-            either = " or ".join(f"{_kinds(v.destination_kinds)} ({v.title})" for v in by_size)
+            # the default vendor's kinds last and unnamed: "audiences (Sonarly) or campaigns and lists"
+            others = [f"{_kinds(v.destination_kinds)} ({v.title})" for v in VENDORS.values() if v is not DEFAULT]
+            either = " or ".join([*others, _kinds(DEFAULT.destination_kinds)])
             self.problem(("destinations",), f"a workspace has either {either}")
 
     def destination_names(self) -> None:
