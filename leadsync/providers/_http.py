@@ -102,7 +102,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.cap * 4)
-        ceiling = min(self.cap, self.base * 2**attempt)
+        ceiling = min(self.cap, self.base * 2.0**attempt)  # 2.0: an int power of an int types as Any
         return ceiling / 2 + self.rng.random() * ceiling / 2  # jitter: never two clients in lock-step
 
 

@@ -26,7 +26,8 @@ from leadsync.errors import (
     ProviderError,
 )
 from leadsync.progress import SILENT, Progress
-from leadsync.providers._http import CallStats, RateLimiter, VendorClient, check_base_url, error_body
+from leadsync.providers._http import CallStats, VendorClient, check_base_url, error_body
+from leadsync.providers._limiter import RateLimiter
 from leadsync.providers._paging import MAX_PAGES, OnPage, PageBudget, page_counter, paginate_items
 from leadsync.providers.answers import PLAIN_ID, instantly_job, instantly_move_job, instantly_page, instantly_write
 from leadsync.providers.base import NewLead, WriteRequest, WriteResult
@@ -62,8 +63,9 @@ LEAD_FIELDS = frozenset({"first_name", "last_name", "company_name", "job_title",
 def instantly_message(response: httpx.Response) -> str:
     """The vendor's own words: `message` of `{statusCode, error, message}` (bulk-assign's 400 is `{message}`)."""
     body = error_body(response)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, str):
+        return message
     return response.reason_phrase or f"HTTP {response.status_code}"
 
 

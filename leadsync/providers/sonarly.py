@@ -55,7 +55,8 @@ from leadsync.errors import (
     WriteRejected,
 )
 from leadsync.progress import SILENT, Progress
-from leadsync.providers._http import CallStats, RateLimiter, check_base_url
+from leadsync.providers._http import CallStats, check_base_url
+from leadsync.providers._limiter import RateLimiter
 from leadsync.providers._paging import OnPage, PageBudget, page_counter, paginate_items
 from leadsync.providers._sonarly_api import SonarlyClient, sonarly_message
 from leadsync.providers.answers import sonarly_audience, sonarly_moved, sonarly_page, trace_id

@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     Strict,
     StringConstraints,
     WithJsonSchema,
@@ -111,6 +112,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _json(rules: list[dict[str, Any]]) -> list[JsonValue]:
+    """`rules` as pydantic types a schema's extra (they are JSON: built here of dicts, lists and strings)."""
+    return cast("list[JsonValue]", rules)
+
+
 def _names(vendors: list[Vendor]) -> dict[str, Any]:
     """The JSON Schema of a provider that is one of `vendors`."""
     names = [v.name for v in vendors]
@@ -144,7 +150,7 @@ MIN_RATE = 0.1
 class Workspace(_Model):
     """Where the leads live. A key itself never appears here: only the name of its environment variable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"allOf": WORKSPACE_RULES})
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"allOf": _json(WORKSPACE_RULES)})
 
     provider: Literal["instantly", "sonarly", "sandbox"]
     api_key_env: EnvVarName | None = Field(None, description="the NAME of the environment variable holding the API key")
@@ -359,7 +365,7 @@ class Spec(_Model):
     """A leadsync spec, `version: 1`."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="leadsync spec", json_schema_extra={"allOf": SPEC_RULES}
+        extra="forbid", frozen=True, title="leadsync spec", json_schema_extra={"allOf": _json(SPEC_RULES)}
     )
 
     version: Annotated[Literal[1], BeforeValidator(_not_bool)]
@@ -395,7 +401,8 @@ def spec_json_schema() -> dict[str, Any]:
     schema["$id"] = "https://leadsync.dev/schemas/leadsync.schema.json"
     schema.setdefault("$defs", {}).update(CONDITION_DEFS)
     schema["$defs"]["Audience"] = AUDIENCE_DEF
-    return _resolve_markers(schema)
+    resolved: dict[str, Any] = _resolve_markers(schema)
+    return resolved
 
 
 def _resolve_markers(node: Any) -> Any:
