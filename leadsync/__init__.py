@@ -14,21 +14,19 @@ from leadsync.plan import Plan, dump_plan, load_plan, make_plan
 from leadsync.routing import Router
 from leadsync.spec import load_leads, load_spec
 
-__all__ = sorted(
-    [
-        "LeadsyncError",
-        "Location",
-        "Plan",
-        "PlanError",
-        "Problem",
-        "Router",
-        "RoutingError",
-        "SpecError",
-        "__version__",
-        "dump_plan",
-        "load_leads",
-        "load_plan",
-        "load_spec",
-        "make_plan",
-    ]
-)
+__all__ = [
+    "LeadsyncError",
+    "Location",
+    "Plan",
+    "PlanError",
+    "Problem",
+    "Router",
+    "RoutingError",
+    "SpecError",
+    "__version__",
+    "dump_plan",
+    "load_leads",
+    "load_plan",
+    "load_spec",
+    "make_plan",
+]
