@@ -53,7 +53,8 @@ class _Leadsync(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         set_masking(False)  # per invocation (tests run many in one process)
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            # click's overloads of main() cannot be matched by forwarded *args: the call is click's own
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.exceptions.Abort:
@@ -166,9 +167,11 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
             explanation = router.explain(lead, current_owner, at=day)
             if among is not None and key in among.reasons:
                 owner = next(d.owner for d in among.desired if d.key == key)
-                explanation = replace(explanation, owner=owner, owner_reason=among.reasons[key] + " (offline: placed with the "
-                                      f"spec's {len(leads.leads):,} leads, as if none had an owner yet; `leadsync plan` "
-                                      "counts the workspace's current owners, so its answer can differ)")  # fmt: skip
+                offline = (
+                    f" (offline: placed with the spec's {len(leads.leads):,} leads, as if none had an owner yet; "
+                    "`leadsync plan` counts the workspace's current owners, so its answer can differ)"
+                )
+                explanation = replace(explanation, owner=owner, owner_reason=among.reasons[key] + offline)
             style = click.style if use_color() is not False and sys.stdout.isatty() else render_plain
             places = {name: d.ref for name, d in loaded.spec.destinations.items()}
             click.echo(render_explanation(explanation, str(lead.origin), places, style=style))
