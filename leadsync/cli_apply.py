@@ -107,7 +107,7 @@ def apply(
             plan.raise_if_unsafe(force)
             if dry_run:
                 requests = session.requests()
-                for op, request in zip(plan.operations, requests):
+                for op, request in zip(plan.operations, requests, strict=True):
                     click.echo(_describe_request(op, request))
                 err(f"Dry run: {len(requests)} requests shown, none sent.")
                 return

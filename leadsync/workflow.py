@@ -275,9 +275,9 @@ def routing_notes(loaded: LoadedSpec, plan: Plan, away: frozenset[str], day: dat
     for load in plan.owners:
         cap = owners[load.owner].capacity if load.owner in owners else None
         if cap is not None and load.after > cap:
-            notes.append(PlanWarning("over_capacity", None, None, None,
-                                     f"{load.owner} holds {load.after} leads after the plan, over a capacity of "
-                                     f"{cap}: fixed-owner routes and leads no pool places are never redirected"))  # fmt: skip
+            why = "fixed-owner routes and leads no pool places are never redirected"
+            message = f"{load.owner} holds {load.after} leads after the plan, over a capacity of {cap}: {why}"
+            notes.append(PlanWarning("over_capacity", None, None, None, message))
     return notes
 
 
