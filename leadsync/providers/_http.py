@@ -2,8 +2,9 @@
 
 Reads and job polls are retried on 429, 5xx and connection errors, honouring Retry-After, with jittered
 exponential backoff and a retry budget. A vendor never reached at all (connection refused, no such host, no
-route) is tried twice more, quickly, and then named: "cannot reach the vendor at HOST:PORT (connection refused)". Writes are sent once: a write whose answer is lost raises
-`AmbiguousWrite`, and the caller re-reads to learn what happened (docs/design.md section 5).
+route) is tried twice more, quickly, and then named: "cannot reach the vendor at HOST:PORT (connection refused)".
+Writes are sent once: a write whose answer is lost raises `AmbiguousWrite`, and the caller re-reads to learn what
+happened (docs/design.md section 5).
 The API key is only ever in the Authorization header; no message, log or exception carries it, and whatever the
 vendor sends back is scrubbed of it (`_secrets.KeyScrubber`). Answers are bounded in size and time.
 """

@@ -53,7 +53,7 @@ class RateLimiter:
             with self.lock:
                 now = self.clock()
                 wait = 0.0
-                for (span, limit), sent in zip(self.windows, self.sent):
+                for (span, limit), sent in zip(self.windows, self.sent, strict=True):
                     while sent and sent[0] <= now - span:
                         sent.popleft()
                     if limit > 0 and len(sent) + self.flying >= limit:

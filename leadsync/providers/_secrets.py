@@ -9,6 +9,7 @@ key). `KeyScrubber` blanks each form before the text reaches a message, an excep
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -92,10 +93,8 @@ class KeyScrubber:
                 chunk = run[start:].rstrip("=")
                 chunk = chunk[: len(chunk) - len(chunk) % 4]
                 for alphabet in (b"+/", b"-_"):
-                    try:
+                    with contextlib.suppress(ValueError):  # not base64 in this alphabet
                         views.append(base64.b64decode(chunk, altchars=alphabet).decode("latin-1"))
-                    except ValueError:
-                        pass
         for run in re.findall(r"[0-9a-fA-F]{16,}", compact):
             views += [bytes.fromhex(run[i : len(run) - (len(run) - i) % 2]).decode("latin-1") for i in (0, 1)]
         return any(piece in view.lower() for view in views for piece in self._pieces)

@@ -72,9 +72,10 @@ from leadsync.providers.sonarly_records import (
     PROSPECTS,
     VENDOR,
     decode,
+    prospect_key,
 )
 from leadsync.snapshot import resolve_destinations
-from leadsync.state import Capabilities, ConflictReason, DestinationRef, KeyKind, ResolvedWorkspace
+from leadsync.state import Capabilities, ConflictReason, DestinationRef, ResolvedWorkspace
 
 __all__ = [
     "BASE_URL",
@@ -97,7 +98,6 @@ READ_THREADS = 4
 #: what each listing holds, for the check of its pages (leadsync.providers.answers)
 LISTINGS = {GROUPS: "account groups", AUDIENCES: "audiences", PROSPECTS: "prospects"}
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-_LINKEDIN = KeyKind.LINKEDIN.normalise_function()
 
 
 def _api_root(url: str) -> str:
@@ -111,11 +111,6 @@ def _audience_id(ref: str) -> str:
     if kind != "audience" or not ident:
         raise ProviderError(f"sonarly: {ref!r} is not an audience")
     return ident
-
-
-def prospect_key(prospect: Mapping[str, Any]) -> str | None:
-    """A prospect's lead key: its public identifier, else the one in its profile URL (as the snapshot reads it)."""
-    return _LINKEDIN(prospect.get("publicIdentifier")) or _LINKEDIN(prospect.get("linkedinUrl"))
 
 
 # -- the provider --------------------------------------------------------------------------------------------
@@ -386,7 +381,7 @@ class SonarlyProvider:
         records: dict[str, dict[str, Any]] = {}
         with ThreadPoolExecutor(READ_THREADS) as pool:
             names = {i: ", ".join(sorted(n for n, r in refs.items() if _audience_id(r) == i)) for i in managed}
-            for ident, batch in zip(managed, pool.map(lambda i: self._prospects(i, names[i]), managed)):
+            for ident, batch in zip(managed, pool.map(lambda i: self._prospects(i, names[i]), managed), strict=True):
                 if batch is None:
                     audiences[ident] = {**audiences[ident], "populating": True}
                 for prospect in batch or ():
@@ -394,7 +389,7 @@ class SonarlyProvider:
             # no search by person exists: people found in no managed audience are looked for in the others
             lost = set(wanted) - {prospect_key(p) for p in records.values()}
             others = self._others(audiences, destinations, managed) if lost else []
-            for ident, batch in zip(others, pool.map(self._prospects, others)):
+            for ident, batch in zip(others, pool.map(self._prospects, others), strict=True):
                 for prospect in batch or ():
                     if prospect_key(prospect) in lost:
                         records.setdefault(str(prospect.get("id")), {**prospect, "audience_id": ident})

@@ -57,6 +57,14 @@ CAPABILITIES = Capabilities(
 )
 
 
+_LINKEDIN = KeyKind.LINKEDIN.normalise_function()
+
+
+def prospect_key(prospect: Mapping[str, Any]) -> str | None:
+    """A prospect's lead key: its public identifier, else the one in its profile URL."""
+    return _LINKEDIN(prospect.get("publicIdentifier")) or _LINKEDIN(prospect.get("linkedinUrl"))
+
+
 def _account_group(groups: list[Mapping[str, Any]], wanted: str | None, source: str) -> str:
     ids = [str(g["id"]) for g in groups]
     if wanted is None:
@@ -108,11 +116,8 @@ def decode(
         audience = str(prospect.get("audience_id"))
         if audience not in ours:  # another account group's: not this workspace
             continue
-        key = KeyKind.LINKEDIN.normalise(prospect.get("publicIdentifier")) or KeyKind.LINKEDIN.normalise(
-            prospect.get("linkedinUrl")
-        )
         where = f"audience:{audience}"
-        remote.append(RemoteLead(str(prospect["id"]), key, name_of_ref.get(where, where)))
+        remote.append(RemoteLead(str(prospect["id"]), prospect_key(prospect), name_of_ref.get(where, where)))
     return ResolvedWorkspace(
         tuple(remote),
         frozenset(refs),
