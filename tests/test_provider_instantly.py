@@ -245,7 +245,7 @@ def test_a_large_workspace_stops_paging_at_half_the_price_and_looks_up_the_rest(
 
 def test_look_ups_win_outright_when_the_managed_pages_already_cost_more() -> None:
     wanted = [f"p{i}@ws.test" for i in range(300, 310)] + [f"p{i}@ws.test" for i in range(1500, 1510)]
-    resolved, calls = read_outside(outside_seed(managed=400, outside=1200), wanted)
+    resolved, _calls = read_outside(outside_seed(managed=400, outside=1200), wanted)
     cost = resolved.read  # type: ignore[attr-defined]
     assert (cost.outside, cost.outside_calls, cost.lookup_calls) == ("contacts", 2, 2)
     assert found_outside(resolved) == {f"p{i}@ws.test" for i in range(1500, 1510)}

@@ -381,7 +381,7 @@ def test_statuses_tell_a_boolean_from_a_number_whatever_came_first() -> None:
 
     booleans = {"email_reply_count": True, "lt_interest_status": True}
     numbers = {"email_reply_count": 1, "lt_interest_status": 1}
-    for first, second in ((booleans, numbers), (numbers, booleans)):
+    for first, _second in ((booleans, numbers), (numbers, booleans)):
         instantly_statuses(first)
         assert instantly_statuses(numbers) == {"replied", "interested"}
         assert instantly_statuses(booleans) == frozenset()
