@@ -19,7 +19,7 @@ from leadsync.spec.models import OutreachStatus, PoolRef, RoutingCase, Spec
 from leadsync.spec.regexshape import ExpansionBudget
 from leadsync.spec.yamlpos import Path, Positions
 
-#: Outreach status names a lead record can carry (the models refuse others; see leadsync.snapshot).
+#: Outreach status names a lead record can carry (the models refuse others; see leadsync.providers).
 KNOWN_STATUSES = frozenset(get_args(OutreachStatus))
 
 SECRET_KEY_NAMES = frozenset({"api_key", "apikey", "key", "token", "api_token", "secret", "password", "bearer"})

@@ -46,7 +46,7 @@ Number = Annotated[float, Strict(), AllowInfNan(False)]
 Integer = Annotated[int, BeforeValidator(_json_integer)]
 Boolean = Annotated[bool, Strict()]
 
-#: Outreach statuses a lead record can carry (see leadsync.snapshot for the vendor mapping).
+#: Outreach statuses a lead record can carry (a vendor's codes are mapped to them by its decoder, leadsync.providers).
 OutreachStatus = Literal[
     "active", "paused", "completed", "bounced", "unsubscribed", "skipped", "replied", "interested",
     "meeting_booked", "meeting_completed", "won", "not_interested", "wrong_person", "lost", "no_show",
