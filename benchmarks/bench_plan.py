@@ -35,9 +35,10 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from leadsync.plan import Plan, load_plan, make_plan
+from leadsync.plan import Plan, PlanContext, load_plan, make_plan
+from leadsync.providers import INSTANTLY
 from leadsync.render import render_markdown, render_text
-from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead
+from leadsync.state import DesiredLead, DesiredState, Policy, RemoteLead, ResolvedWorkspace
 
 T = TypeVar("T")
 DESTINATIONS = [f"campaign-{i:02d}" for i in range(20)]
@@ -119,7 +120,9 @@ def main() -> int:
     print(f"  {'peak RSS after inputs':<28} {peak_rss_mb():8.0f} MB")
 
     def plan_once() -> Plan:
-        return make_plan(desired, remote, managed=frozenset(DESTINATIONS), policy=Policy(), capabilities=Capabilities())
+        return make_plan(
+            DesiredState(desired), ResolvedWorkspace(remote, frozenset(DESTINATIONS)), Policy(), PlanContext(INSTANTLY)
+        )
 
     plan: Plan = timed("make_plan", plan_once)
     print(f"  {'peak RSS after make_plan':<28} {peak_rss_mb():8.0f} MB")

@@ -3,7 +3,7 @@
 loaded = load_spec("specs/acme.yaml")          # SpecError lists every located problem
 leads = load_leads(loaded)                     # CSV / JSONL / inline, keys normalised
 routing = Router(loaded).route(leads.leads)    # desired state; pure
-plan = make_plan(routing.desired, remote, managed=..., policy=..., capabilities=...)
+plan = make_plan(DesiredState(routing.desired), remote, policy, PlanContext(vendor("instantly").capabilities))
 text = leadsync.render.render(plan, "markdown")
 """
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -233,6 +233,17 @@ class Lead(Mapping[str, Any]):
         return f"Lead({self.key!r}, {self.attributes()!r}, {self.origin})"
 
 
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Routing's outcome, what the planner plans towards: where each person should be (`leads`), who no route
+    matches (`unrouted`: reported, never touched), and whom routing could not place (`conflicts`: a full pool).
+    Any iterables: the planner reads each once."""
+
+    leads: Iterable[DesiredLead]
+    unrouted: Iterable[str] = ()
+    conflicts: Iterable[Conflict] = ()
+
+
 # not frozen: a frozen dataclass sets each field through object.__setattr__, which costs a second per
 # million leads; nothing mutates these, and unsafe_hash keeps them usable in sets.
 @dataclass(slots=True, unsafe_hash=True)
@@ -417,10 +428,11 @@ class ResolvedWorkspace:
 
     remote: tuple[RemoteLead, ...]
     managed: frozenset[str]  # destination names that resolved to exactly one place
-    conflicts: tuple[Conflict, ...]  # key None, `subject` the spec name (`refs`: where it may point)
-    destination_refs: Mapping[str, str]  # managed name -> "campaign:<id>" / "list:<id>" / "audience:<id>"
-    owner_ids: Mapping[str, str]  # owner name -> user id
-    workspace_id: str  # the account (group) the read was scoped to, where the vendor has one; else ""
+    conflicts: tuple[Conflict, ...] = ()  # key None, `subject` the spec name (`refs`: where it may point)
+    #: managed name -> "campaign:<id>" / "list:<id>" / "audience:<id>"
+    destination_refs: Mapping[str, str] = field(default_factory=dict)
+    owner_ids: Mapping[str, str] = field(default_factory=dict)  # owner name -> user id
+    workspace_id: str = ""  # the account (group) the read was scoped to, where the vendor has one; else ""
     read: ReadCost | None = None  # a live read's strategy and price; None for a snapshot
     unseen: frozenset[str] = frozenset()  # places outside the managed ones the read could not see into (busy)
     #: for display only (never for resolving or planning): the vendor's name of every place the read saw,

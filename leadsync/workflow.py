@@ -18,7 +18,7 @@ from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
 from leadsync.apply.saved import SavedPlanGuard
 from leadsync.errors import Location, PlanError, Problem, SpecError
-from leadsync.plan import Names, Plan, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
+from leadsync.plan import Plan, PlanContext, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers import load_snapshot, vendor
 from leadsync.providers.base import Provider, WriteRequest
@@ -27,7 +27,15 @@ from leadsync.routing import Router
 from leadsync.safefs import ensure_real_dir, has_nul
 from leadsync.spec import LeadSet, LoadedSpec, load_leads, load_spec
 from leadsync.spec.models import Spec
-from leadsync.state import Conflict, ConflictReason, DestinationRef, RemoteLead, ResolvedWorkspace, Unmanaged
+from leadsync.state import (
+    Conflict,
+    ConflictReason,
+    DesiredState,
+    DestinationRef,
+    RemoteLead,
+    ResolvedWorkspace,
+    Unmanaged,
+)
 from leadsync.unmet import unmet_names
 
 #: where the remote state comes from: given the spec and the keys of its people, the resolved workspace
@@ -218,20 +226,18 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
     routing = router.route(leads.leads, **_routing_context(loaded, leads, resolved), at=day)
     full = [Conflict(key, ConflictReason.POOL_FULL, f"pool '{pool}': {why}") for key, pool, why in routing.full]
     plan = make_plan(
-        routing.desired,
-        resolved.remote,
-        managed=resolved.managed,
-        policy=spec.policy.to_state(),
-        capabilities=vendor(spec.vendor).capped(spec.workspace.max_rate),
-        unrouted=[lead.key for lead in routing.unrouted],
-        conflicts=[*resolved.conflicts, *full],
-        spec=SpecRef(str(loaded.path), loaded.sha256),
-        workspace=Workspace(
-            provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read
+        DesiredState(routing.desired, [lead.key for lead in routing.unrouted], full),
+        resolved,
+        spec.policy.to_state(),
+        PlanContext(
+            vendor(spec.vendor).capped(spec.workspace.max_rate),
+            spec=SpecRef(str(loaded.path), loaded.sha256),
+            workspace=Workspace(
+                provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read
+            ),
+            pools=pool_weights(spec),
+            at=day.isoformat() if day is not None else None,
         ),
-        pools=pool_weights(spec),
-        names=Names(resolved.place_names, resolved.member_emails),
-        at=day.isoformat() if day is not None else None,
     )
     capacity = router.capacity
     if capacity:

@@ -22,7 +22,9 @@ from leadsync import sandbox
 from leadsync.apply.saved import SavedPlanGuard
 from leadsync.cli import main
 from leadsync.errors import PlanDiverged
-from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, load_plan
+from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, PlanContext, load_plan
+from leadsync.providers import INSTANTLY
+from leadsync.state import DesiredState, ResolvedWorkspace
 
 KEY = "saved-plan-key"
 ALICE, BOB, CAROL = ("7d0c6d2e-0000-4000-8000-00000000a11c", "7d0c6d2e-0000-4000-8000-000000000b0b",
@@ -210,15 +212,15 @@ def test_people_riding_in_an_owner_setting_move_match_a_plain_move_of_them() -> 
     """The planner folds people who keep owner X into the call that gives others X. When a round regroups them
     (the re-owned person's part happened, theirs did not), their change is the same plain move: no divergence."""
     from leadsync.plan import make_plan
-    from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead
+    from leadsync.state import DesiredLead, Policy, RemoteLead
 
     managed = frozenset({"enterprise", "nurture"})
     remote = [RemoteLead("r1", "a@x.test", "nurture", "bob"), RemoteLead("r2", "b@x.test", "nurture", "alice")]
     desired = [DesiredLead("a@x.test", "enterprise", "alice", "r"), DesiredLead("b@x.test", "enterprise", None, "r")]
-    saved = make_plan(desired, remote, managed=managed, policy=Policy(), capabilities=Capabilities())
+    saved = make_plan(DesiredState(desired), ResolvedWorkspace(remote, managed), Policy(), PlanContext(INSTANTLY))
     [move] = saved.operations
     assert isinstance(move, MoveOp) and move.owner == "alice" and move.keys == ("a@x.test", "b@x.test")
     after = [RemoteLead("r1", "a@x.test", "enterprise", "alice"), remote[1]]  # a's part happened, b's did not
-    residual = make_plan(desired, after, managed=managed, policy=Policy(), capabilities=Capabilities())
+    residual = make_plan(DesiredState(desired), ResolvedWorkspace(after, managed), Policy(), PlanContext(INSTANTLY))
     assert [(op.owner, op.keys) for op in residual.operations if isinstance(op, MoveOp)] == [(None, ("b@x.test",))]
     assert SavedPlanGuard(saved)(residual).operations == residual.operations

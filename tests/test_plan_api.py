@@ -18,6 +18,7 @@ import leadsync.render
 from leadsync.plan import (
     Names,
     Plan,
+    PlanContext,
     PoolLoad,
     PoolMember,
     PoolWeights,
@@ -28,9 +29,9 @@ from leadsync.plan import (
     pool_weights,
     remote_fingerprint,
 )
-from leadsync.providers import SONARLY
+from leadsync.providers import INSTANTLY, SONARLY
 from leadsync.spec.loader import load_spec
-from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead
+from leadsync.state import DesiredLead, DesiredState, Policy, RemoteLead, ResolvedWorkspace
 
 PACKAGE = Path(leadsync.plan.__file__).resolve().parents[1]
 ROOT = PACKAGE.parent
@@ -65,12 +66,10 @@ def test_the_workspace_names_its_api() -> None:
 
 def test_a_sonarly_plan_counts_sonarly_endpoints_and_no_job_polls() -> None:
     plan = make_plan(
-        [DesiredLead("jane-doe", "founders", None, "r")],
-        [RemoteLead("p1", "jane-doe", "other")],
-        managed={"founders", "other"},
-        policy=Policy(),
-        workspace=Workspace("sonarly", "g1"),
-        capabilities=SONARLY,
+        DesiredState([DesiredLead("jane-doe", "founders", None, "r")]),
+        ResolvedWorkspace([RemoteLead("p1", "jane-doe", "other")], {"founders", "other"}),
+        Policy(),
+        PlanContext(SONARLY, workspace=Workspace("sonarly", "g1")),
     )
     assert plan.calls.by_endpoint == {
         "GET /v1/accounts": 1,
@@ -116,12 +115,10 @@ def pool_plan(pools: tuple[PoolWeights, ...] = (POOL,)) -> Plan:
         RemoteLead("8", "p8@x.test", "enterprise", "bob"),
     ]
     return make_plan(
-        desired,
-        remote,
-        managed={"enterprise", "nurture"},
-        policy=Policy(),
-        capabilities=Capabilities(),
-        pools=pools,
+        DesiredState(desired),
+        ResolvedWorkspace(remote, {"enterprise", "nurture"}),
+        Policy(),
+        PlanContext(INSTANTLY, pools=pools),
     )
 
 
@@ -144,7 +141,7 @@ def test_a_pools_load_before_and_after_against_its_weights_by_hand() -> None:
     assert pool.deviation(alice, after=False) == pytest.approx(100 * (2 / 3 - 1 / 3))  # +33.3 points
     member, points = pool.largest_deviation() or (None, 0.0)
     assert member == alice and points == pytest.approx(6.6667, abs=1e-4)  # a tie with bob: the first member
-    assert make_plan([], [], managed={"d"}, policy=Policy(), capabilities=Capabilities()).pools == ()
+    assert make_plan(DesiredState([]), ResolvedWorkspace([], {"d"}), Policy(), PlanContext(INSTANTLY)).pools == ()
 
 
 def test_a_pool_whose_members_own_nobody_has_no_shares() -> None:
@@ -189,14 +186,10 @@ def test_a_pools_after_counts_are_the_owners_found_once_the_plan_is_applied(s: S
     the pool's people (routed down r0 or r1) with one record in a managed destination, by its owner."""
     pool = PoolWeights("p", (("alice", 1.0), ("bob", 3.0)), ("r0", "r1"))
     plan = make_plan(
-        s.desired,
-        s.remote,
-        managed=frozenset(s.managed),
-        policy=s.policy,
-        capabilities=s.caps,
-        unrouted=s.unrouted,
-        conflicts=s.conflicts,
-        pools=[pool],
+        DesiredState(s.desired, unrouted=s.unrouted),
+        ResolvedWorkspace(s.remote, frozenset(s.managed), s.conflicts),
+        s.policy,
+        PlanContext(s.caps, pools=[pool]),
     )
     wishes: dict[str, list[DesiredLead]] = {}
     for d in s.desired:
@@ -236,14 +229,10 @@ ALL_NAMES = Names(
 def test_names_are_only_carried_and_only_those_the_plan_mentions(s: Scenario) -> None:
     bare = s.plan()
     plan = make_plan(
-        s.desired,
-        s.remote,
-        managed=frozenset(s.managed),
-        policy=s.policy,
-        capabilities=s.caps,
-        unrouted=s.unrouted,
-        conflicts=s.conflicts,
-        names=ALL_NAMES,
+        DesiredState(s.desired, unrouted=s.unrouted),
+        ResolvedWorkspace(s.remote, frozenset(s.managed), s.conflicts),
+        s.policy,
+        PlanContext(s.caps, names=ALL_NAMES),
     )
     # the names change nothing else: not the operations, not the fingerprint, not the digest
     assert replace(plan, names=Names()) == bare

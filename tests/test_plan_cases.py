@@ -8,7 +8,8 @@ import pytest
 from test_plan_fakes import FakeVendor
 
 from leadsync.errors import PlanError, UnsafePlanError
-from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Plan, RemoveOp, load_plan, make_plan
+from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Plan, PlanContext, RemoveOp, load_plan, make_plan
+from leadsync.providers import INSTANTLY
 from leadsync.state import (
     DEFAULT_PROTECT,
     Capabilities,
@@ -16,13 +17,14 @@ from leadsync.state import (
     Conflict,
     ConflictReason,
     DesiredLead,
+    DesiredState,
     Policy,
     RemoteLead,
+    ResolvedWorkspace,
     Unmanaged,
 )
 
 MANAGED = frozenset({"enterprise", "nurture"})
-INSTANTLY = Capabilities()
 SONARLY = Capabilities(add=False, assign=False, remove=False, move_sets_owner=False)
 
 
@@ -46,13 +48,10 @@ def plan(
     **policy: Any,
 ) -> Plan:
     return make_plan(
-        desired,
-        remote,
-        managed=MANAGED,
-        policy=Policy(**policy),
-        capabilities=caps,
-        conflicts=conflicts,
-        unrouted=unrouted,
+        DesiredState(desired, unrouted=unrouted),
+        ResolvedWorkspace(remote, MANAGED, conflicts),
+        Policy(**policy),
+        PlanContext(caps),
     )
 
 
@@ -196,12 +195,10 @@ def test_claim_skip_a_person_only_outside_is_a_conflict() -> None:
 def test_an_unresolved_destination_makes_everyone_routed_to_it_a_conflict(reason: ConflictReason) -> None:
     workspace = Conflict(None, reason, "no campaign named 'Big'", "big")
     p = make_plan(
-        [want("a@x.test", "big"), want("b@x.test")],
-        [rec("1", "a@x.test")],
-        managed={"enterprise", "nurture"},
-        policy=Policy(),
-        capabilities=Capabilities(),
-        conflicts=(workspace,),
+        DesiredState([want("a@x.test", "big"), want("b@x.test")]),
+        ResolvedWorkspace([rec("1", "a@x.test")], {"enterprise", "nurture"}, (workspace,)),
+        Policy(),
+        PlanContext(INSTANTLY),
     )
     assert reasons(p) == [(None, reason), ("a@x.test", reason)]
     assert p.conflicts[1].subject == "big" and "no campaign named 'Big'" in p.conflicts[1].detail

@@ -17,6 +17,7 @@ from leadsync.errors import PlanError
 from leadsync.plan import (
     Names,
     Plan,
+    PlanContext,
     PoolWeights,
     SpecRef,
     Workspace,
@@ -27,8 +28,18 @@ from leadsync.plan import (
 )
 from leadsync.plan._document import _validate
 from leadsync.plan._shape import ARRAYS
+from leadsync.providers import INSTANTLY
 from leadsync.render import render_json
-from leadsync.state import Capabilities, Claim, DesiredLead, Policy, ReadCost, RemoteLead, Unmanaged
+from leadsync.state import (
+    Claim,
+    DesiredLead,
+    DesiredState,
+    Policy,
+    ReadCost,
+    RemoteLead,
+    ResolvedWorkspace,
+    Unmanaged,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,14 +59,10 @@ def sample() -> Plan:
         RemoteLead("5", None, "nurture", None),
     ]
     return make_plan(
-        desired,
-        remote,
-        managed={"enterprise", "nurture"},
-        policy=Policy(unmanaged=Unmanaged.REMOVE),
-        capabilities=Capabilities(),
-        unrouted=["lost@x.test"],
-        spec=SpecRef("specs/acme.yaml", "ab" * 32),
-        workspace=Workspace("instantly", "ws-1"),
+        DesiredState(desired, unrouted=["lost@x.test"]),
+        ResolvedWorkspace(remote, {"enterprise", "nurture"}),
+        Policy(unmanaged=Unmanaged.REMOVE),
+        PlanContext(INSTANTLY, spec=SpecRef("specs/acme.yaml", "ab" * 32), workspace=Workspace("instantly", "ws-1")),
     )
 
 
@@ -373,18 +380,19 @@ POOLS = (PoolWeights("ae", (("alice", 1.0), ("bob", 2.5)), ("big", "strategic"),
 def with_extras() -> Plan:
     base = sample()
     return make_plan(
-        [
-            DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic"),
-            DesiredLead("joe@x.test", "enterprise", "bob", "big"),
-            DesiredLead("amy@x.test", "nurture", "alice", "rest"),
-        ],
-        [RemoteLead("1", "joe@x.test", "nurture", "alice"), RemoteLead("2", "amy@x.test", "nurture", "carol")],
-        managed={"enterprise", "nurture"},
-        policy=Policy(),
-        capabilities=Capabilities(),
-        spec=base.spec,
-        workspace=Workspace("instantly", "ws-1", read=READ),
-        pools=POOLS,
+        DesiredState(
+            [
+                DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic"),
+                DesiredLead("joe@x.test", "enterprise", "bob", "big"),
+                DesiredLead("amy@x.test", "nurture", "alice", "rest"),
+            ]
+        ),
+        ResolvedWorkspace(
+            [RemoteLead("1", "joe@x.test", "nurture", "alice"), RemoteLead("2", "amy@x.test", "nurture", "carol")],
+            {"enterprise", "nurture"},
+        ),
+        Policy(),
+        PlanContext(INSTANTLY, spec=base.spec, workspace=Workspace("instantly", "ws-1", read=READ), pools=POOLS),
     )
 
 
@@ -462,23 +470,26 @@ def with_names(names: Names | None = Names(PLACES, MEMBERS)) -> Plan:
     """A claim: move from an outside campaign, a reassign from a member the spec does not name, an outside-only
     conflict in a list: every place the names reach."""
     return make_plan(
-        [
-            DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic"),
-            DesiredLead("joe@x.test", "nurture", "bob", "rest"),
-            DesiredLead("amy@x.test", "nurture", "bob", "rest"),
-        ],
-        [
-            RemoteLead("1", "jane@bigco.test", "campaign:c-9", "u-zed"),
-            RemoteLead("2", "joe@x.test", "nurture", "u-zed"),
-            RemoteLead("3", "amy@x.test", "list:l-9", None),
-            RemoteLead("4", "amy@x.test", "campaign:c-9", None),
-        ],
-        managed={"enterprise", "nurture"},
-        policy=Policy(claim=Claim.MOVE),
-        capabilities=Capabilities(),
-        spec=SpecRef("specs/acme.yaml", "ab" * 32),
-        workspace=Workspace("instantly", "ws-1"),
-        names=names,
+        DesiredState(
+            [
+                DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic"),
+                DesiredLead("joe@x.test", "nurture", "bob", "rest"),
+                DesiredLead("amy@x.test", "nurture", "bob", "rest"),
+            ]
+        ),
+        ResolvedWorkspace(
+            [
+                RemoteLead("1", "jane@bigco.test", "campaign:c-9", "u-zed"),
+                RemoteLead("2", "joe@x.test", "nurture", "u-zed"),
+                RemoteLead("3", "amy@x.test", "list:l-9", None),
+                RemoteLead("4", "amy@x.test", "campaign:c-9", None),
+            ],
+            {"enterprise", "nurture"},
+        ),
+        Policy(claim=Claim.MOVE),
+        PlanContext(
+            INSTANTLY, spec=SpecRef("specs/acme.yaml", "ab" * 32), workspace=Workspace("instantly", "ws-1"), names=names
+        ),
     )
 
 

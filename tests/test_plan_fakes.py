@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp, make_plan
-from leadsync.state import Capabilities, Policy, RemoteLead
+from leadsync.plan import AddLead, AddOp, AssignOp, MoveOp, Operation, Plan, PlanContext, RemoveOp, make_plan
+from leadsync.providers import INSTANTLY
+from leadsync.state import DesiredState, Policy, RemoteLead, ResolvedWorkspace
 
 
 class FakeVendor:
@@ -88,4 +89,6 @@ def test_the_fake_adds_assigns_and_removes() -> None:
 
 
 def _plan_with(operations: tuple[Operation, ...]) -> Plan:
-    return replace(make_plan([], [], managed=(), policy=Policy(), capabilities=Capabilities()), operations=operations)
+    return replace(
+        make_plan(DesiredState([]), ResolvedWorkspace([], ()), Policy(), PlanContext(INSTANTLY)), operations=operations
+    )

@@ -27,8 +27,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_plan_fakes import FakeVendor
 
-from leadsync.plan import MoveOp, Plan, make_plan
-from leadsync.state import Capabilities, Claim, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.plan import MoveOp, Plan, PlanContext, make_plan
+from leadsync.providers import INSTANTLY
+from leadsync.state import (
+    Capabilities,
+    Claim,
+    DesiredLead,
+    DesiredState,
+    Policy,
+    RemoteLead,
+    ResolvedWorkspace,
+    Unmanaged,
+)
 
 #: a call a person can be in: (kind, *what the call is bound to)
 Call = tuple[str | None, ...]
@@ -148,7 +158,9 @@ class Case:
     caps: Capabilities
 
     def plan(self) -> Plan:
-        return make_plan(self.desired, self.remote, managed=MANAGED, policy=self.policy, capabilities=self.caps)
+        return make_plan(
+            DesiredState(self.desired), ResolvedWorkspace(self.remote, MANAGED), self.policy, PlanContext(self.caps)
+        )
 
 
 @st.composite
@@ -232,7 +244,7 @@ def test_people_who_keep_owner_x_ride_in_the_call_that_gives_others_x() -> None:
         DesiredLead(f"k{i}@x.test", "enterprise", o, "r")
         for i, o in enumerate(["alice", "alice", "alice", "alice", None, "bob", None])
     ]
-    plan = make_plan(desired, remote, managed=MANAGED, policy=Policy(), capabilities=Capabilities())
+    plan = make_plan(DesiredState(desired), ResolvedWorkspace(remote, MANAGED), Policy(), PlanContext(INSTANTLY))
     calls = [(op.source, op.target, op.owner, op.lead_ids) for op in plan.operations if isinstance(op, MoveOp)]
     assert calls == [
         ("nurture", "enterprise", None, ("5", "6")),
@@ -257,7 +269,9 @@ def test_keepers_fill_only_the_free_room_of_the_last_chunk() -> None:
     share the no-owner call (1 + 1 calls, not 1 + 2 or 2 + 1)."""
     remote = [RemoteLead(f"{i}", f"k{i}@x.test", "nurture", "bob" if i == 0 else "alice") for i in range(6)]
     desired = [DesiredLead(f"k{i}@x.test", "enterprise", "alice", "r") for i in range(6)]
-    plan = make_plan(desired, remote, managed=MANAGED, policy=Policy(), capabilities=Capabilities(move_chunk=3))
+    plan = make_plan(
+        DesiredState(desired), ResolvedWorkspace(remote, MANAGED), Policy(), PlanContext(Capabilities(move_chunk=3))
+    )
     assert [(op.owner, op.lead_ids) for op in plan.operations if isinstance(op, MoveOp)] == [
         (None, ("3", "4", "5")),
         ("alice", ("0", "1", "2")),
@@ -270,6 +284,6 @@ def test_the_exhaustive_search_finds_what_the_old_grouping_missed() -> None:
     finds one call."""
     remote = [RemoteLead("1", "a@x.test", "nurture", "bob"), RemoteLead("2", "b@x.test", "nurture", "alice")]
     desired = [DesiredLead("a@x.test", "enterprise", "alice", "r"), DesiredLead("b@x.test", "enterprise", None, "r")]
-    plan = make_plan(desired, remote, managed=MANAGED, policy=Policy(), capabilities=Capabilities())
+    plan = make_plan(DesiredState(desired), ResolvedWorkspace(remote, MANAGED), Policy(), PlanContext(INSTANTLY))
     assert exhaustive_minimum(desired, remote, MANAGED, Policy(), Capabilities(), plan) == 1
     assert plan.calls.writes == 1

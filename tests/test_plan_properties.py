@@ -16,8 +16,19 @@ from hypothesis import strategies as st
 from test_plan_fakes import FakeVendor
 from test_plan_minimal import exhaustive_minimum, skipped_keys
 
-from leadsync.plan import MoveOp, Plan, make_plan
-from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.plan import MoveOp, Plan, PlanContext, make_plan
+from leadsync.state import (
+    Capabilities,
+    Claim,
+    Conflict,
+    ConflictReason,
+    DesiredLead,
+    DesiredState,
+    Policy,
+    RemoteLead,
+    ResolvedWorkspace,
+    Unmanaged,
+)
 
 KEYS = [f"k{i}@x.test" for i in range(8)]
 MANAGED = ("d0", "d1", "d2")  # what the spec names; a scenario may leave d2 unresolved
@@ -44,13 +55,10 @@ class Scenario:
 
     def plan(self, remote: list[RemoteLead] | None = None) -> Plan:
         return make_plan(
-            self.desired,
-            self.remote if remote is None else remote,
-            managed=frozenset(self.managed),
-            policy=self.policy,
-            capabilities=self.caps,
-            unrouted=self.unrouted,
-            conflicts=self.conflicts,
+            DesiredState(self.desired, unrouted=self.unrouted),
+            ResolvedWorkspace(self.remote if remote is None else remote, frozenset(self.managed), self.conflicts),
+            self.policy,
+            PlanContext(self.caps),
         )
 
 
@@ -201,14 +209,11 @@ def test_the_same_inputs_in_any_order_give_the_same_bytes(s: Scenario, rnd: rand
     rnd.shuffle(desired)  # duplicate wishes for one person (other fields, other route) included
     rnd.shuffle(remote)
     rnd.shuffle(unrouted)
-    shuffled = make_plan(  # iterators too: the planner reads each input once
-        iter(desired),
-        iter(remote),
-        managed=iter(reversed(s.managed)),
-        policy=s.policy,
-        capabilities=s.caps,
-        unrouted=iter(unrouted),
-        conflicts=iter(s.conflicts),
+    shuffled = make_plan(
+        DesiredState(iter(desired), unrouted=iter(unrouted)),
+        ResolvedWorkspace(iter(remote), iter(reversed(s.managed)), iter(s.conflicts)),
+        s.policy,
+        PlanContext(s.caps),
     )
     assert shuffled.to_json() == s.plan().to_json()
 

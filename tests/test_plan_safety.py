@@ -9,14 +9,17 @@ from typing import Any
 from hypothesis import given, settings
 from test_plan_properties import Scenario, scenarios
 
-from leadsync.plan import Plan, make_plan
-from leadsync.state import Capabilities, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.plan import Plan, PlanContext, make_plan
+from leadsync.providers import INSTANTLY
+from leadsync.state import DesiredLead, DesiredState, Policy, RemoteLead, ResolvedWorkspace, Unmanaged
 
 MANAGED = frozenset({"enterprise", "nurture"})
 
 
 def _plan(desired: list[DesiredLead], remote: list[RemoteLead], **policy: Any) -> Plan:
-    return make_plan(desired, remote, managed=MANAGED, policy=Policy(**policy), capabilities=Capabilities())
+    return make_plan(
+        DesiredState(desired), ResolvedWorkspace(remote, MANAGED), Policy(**policy), PlanContext(INSTANTLY)
+    )
 
 
 def test_a_routine_import_of_new_leads_needs_no_force() -> None:

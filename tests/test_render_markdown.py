@@ -6,17 +6,19 @@ import re
 
 import pytest
 
-from leadsync.plan import Names, Plan, PoolWeights, Workspace, make_plan
+from leadsync.plan import Names, Plan, PlanContext, PoolWeights, Workspace, make_plan
+from leadsync.providers import INSTANTLY
 from leadsync.render import mask_email, mask_key, mask_text, render, render_markdown
 from leadsync.state import (
-    Capabilities,
     Claim,
     Conflict,
     ConflictReason,
     DesiredLead,
+    DesiredState,
     Policy,
     ReadCost,
     RemoteLead,
+    ResolvedWorkspace,
     Unmanaged,
 )
 
@@ -51,13 +53,10 @@ def huge(n: int = 100_000) -> tuple[Plan, set[str]]:
             remote.append(RemoteLead(f"gone-{i}", f"gone.{i}@old{i % 13}.test", home))
     conflicts = [Conflict(None, ConflictReason.UNKNOWN_OWNER, "erin@acme.test is not a member", "erin")]
     plan = make_plan(
-        desired,
-        remote,
-        managed=set(DESTINATIONS),
-        policy=Policy(unmanaged=Unmanaged.REMOVE),
-        capabilities=Capabilities(),
-        unrouted=unrouted,
-        conflicts=conflicts,
+        DesiredState(desired, unrouted=unrouted),
+        ResolvedWorkspace(remote, set(DESTINATIONS), conflicts),
+        Policy(unmanaged=Unmanaged.REMOVE),
+        PlanContext(INSTANTLY),
     )
     emails = {d.key for d in desired} | {r.key for r in remote if r.key} | set(unrouted) | {"erin@acme.test"}
     return plan, emails
@@ -112,11 +111,10 @@ def test_masking() -> None:
 
 def test_a_small_plan_is_shown_whole_and_safe() -> None:
     plan = make_plan(
-        [DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic")],
-        [RemoteLead("1", "jane@bigco.test", "nurture", "bob")],
-        managed={"enterprise", "nurture"},
-        policy=Policy(claim=Claim.MOVE),
-        capabilities=Capabilities(),
+        DesiredState([DesiredLead("jane@bigco.test", "enterprise", "alice", "strategic")]),
+        ResolvedWorkspace([RemoteLead("1", "jane@bigco.test", "nurture", "bob")], {"enterprise", "nurture"}),
+        Policy(claim=Claim.MOVE),
+        PlanContext(INSTANTLY),
     )
     text = render(plan, "markdown")
     assert "**Plan: 0 to add, 1 to move, 0 to reassign.**" in text
@@ -127,7 +125,7 @@ def test_a_small_plan_is_shown_whole_and_safe() -> None:
 
 
 def test_no_changes() -> None:
-    plan = make_plan([], [], managed={"enterprise"}, policy=Policy(), capabilities=Capabilities())
+    plan = make_plan(DesiredState([]), ResolvedWorkspace([], {"enterprise"}), Policy(), PlanContext(INSTANTLY))
     text = render_markdown(plan)
     assert "**No changes.**" in text and "<details>" not in text
 
@@ -161,13 +159,10 @@ def pooled(read: ReadCost | None = None, pools: int = 1, operations: bool = True
         PoolWeights(f"pool-{i:03d}" if i else "ae", (("alice", 1.0), ("bob", 2.0)), ("big",)) for i in range(pools)
     ]
     return make_plan(
-        desired,
-        remote,
-        managed={"enterprise", "nurture"},
-        policy=Policy(),
-        capabilities=Capabilities(),
-        workspace=Workspace("instantly", read=read),
-        pools=weights,
+        DesiredState(desired),
+        ResolvedWorkspace(remote, {"enterprise", "nurture"}),
+        Policy(),
+        PlanContext(INSTANTLY, workspace=Workspace("instantly", read=read), pools=weights),
     )
 
 
@@ -218,25 +213,31 @@ MEMBER_EMAILS = {"u-zed": "zed.member@acme.test", "u-ops": "ops@localhost"}
 def named() -> Plan:
     """Moves out of outside places, from members the spec does not name, a held record and a conflict outside."""
     return make_plan(
-        [
-            DesiredLead("a@x.test", "enterprise", "alice", "r"),
-            DesiredLead("b@x.test", "nurture", "bob", "r"),
-            DesiredLead("h@x.test", "enterprise", "bob", "r"),
-            DesiredLead("two@x.test", "enterprise", "bob", "r"),
-        ],
-        [
-            RemoteLead("1", "a@x.test", "campaign:c-9", "u-zed"),
-            RemoteLead("2", "b@x.test", "nurture", "u-ops"),
-            RemoteLead("3", "h@x.test", "list:l-9", None, frozenset({"replied"})),
-            RemoteLead("4", "two@x.test", "campaign:c-9"),
-            RemoteLead("5", "two@x.test", "list:l-<b>"),
-        ],
-        managed={"enterprise", "nurture"},
-        policy=Policy(claim=Claim.MOVE),
-        capabilities=Capabilities(),
-        names=Names(
-            {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans", "list:l-<b>": "<b>from jo@acme.test</b>"},
-            MEMBER_EMAILS,
+        DesiredState(
+            [
+                DesiredLead("a@x.test", "enterprise", "alice", "r"),
+                DesiredLead("b@x.test", "nurture", "bob", "r"),
+                DesiredLead("h@x.test", "enterprise", "bob", "r"),
+                DesiredLead("two@x.test", "enterprise", "bob", "r"),
+            ]
+        ),
+        ResolvedWorkspace(
+            [
+                RemoteLead("1", "a@x.test", "campaign:c-9", "u-zed"),
+                RemoteLead("2", "b@x.test", "nurture", "u-ops"),
+                RemoteLead("3", "h@x.test", "list:l-9", None, frozenset({"replied"})),
+                RemoteLead("4", "two@x.test", "campaign:c-9"),
+                RemoteLead("5", "two@x.test", "list:l-<b>"),
+            ],
+            {"enterprise", "nurture"},
+        ),
+        Policy(claim=Claim.MOVE),
+        PlanContext(
+            INSTANTLY,
+            names=Names(
+                {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans", "list:l-<b>": "<b>from jo@acme.test</b>"},
+                MEMBER_EMAILS,
+            ),
         ),
     )
 

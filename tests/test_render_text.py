@@ -8,7 +8,7 @@ import re
 import pytest
 
 from leadsync.errors import UnsafePlanError
-from leadsync.plan import Names, Plan, PoolWeights, Workspace, make_plan
+from leadsync.plan import Names, Plan, PlanContext, PoolWeights, Workspace, make_plan
 from leadsync.render import render, render_markdown, render_text, summary_line
 from leadsync.state import (
     Capabilities,
@@ -16,9 +16,11 @@ from leadsync.state import (
     Conflict,
     ConflictReason,
     DesiredLead,
+    DesiredState,
     Policy,
     ReadCost,
     RemoteLead,
+    ResolvedWorkspace,
     Unmanaged,
 )
 
@@ -34,12 +36,10 @@ def plan_of(
     **policy: object,
 ) -> Plan:
     return make_plan(
-        desired,
-        remote,
-        managed={"enterprise", "nurture"},
-        policy=Policy(**policy),  # type: ignore[arg-type]
-        capabilities=caps,
-        conflicts=conflicts,
+        DesiredState(desired),
+        ResolvedWorkspace(remote, {"enterprise", "nurture"}, conflicts),
+        Policy(**policy),
+        PlanContext(caps),
     )
 
 
@@ -211,13 +211,13 @@ def test_colour_only_when_asked_and_never_from_the_environment(monkeypatch: pyte
 def test_conflicts_unsupported_and_unrouted_are_listed() -> None:
     workspace = Conflict(None, ConflictReason.UNKNOWN_OWNER, "carol@acme.test is not a member", "carol")
     plan = make_plan(
-        [DesiredLead("a@x.test", "enterprise", "carol", "r"), DesiredLead("b@x.test", "nurture", None, "r")],
-        [],
-        managed={"enterprise", "nurture"},
-        policy=Policy(),
-        capabilities=Capabilities(add=False),
-        conflicts=(workspace,),
-        unrouted=["u@x.test"],
+        DesiredState(
+            [DesiredLead("a@x.test", "enterprise", "carol", "r"), DesiredLead("b@x.test", "nurture", None, "r")],
+            unrouted=["u@x.test"],
+        ),
+        ResolvedWorkspace([], {"enterprise", "nurture"}, (workspace,)),
+        Policy(),
+        PlanContext(Capabilities(add=False)),
     )
     text = render_text(plan)
     assert "Unresolved spec names (nothing routed to them is changed):\n  ! carol  unknown owner: carol@acme" in text
@@ -248,24 +248,28 @@ def test_conflicts_count_people_and_unresolved_spec_names_are_named_apart() -> N
 def test_mask_hides_every_key_and_email_like_the_markdown() -> None:
     conflicts = (Conflict(None, ConflictReason.UNKNOWN_OWNER, "erin@acme.test is not a member", "erin"),)
     plan = make_plan(
-        [
-            DesiredLead("new@x.test", "enterprise", "alice", "r"),
-            DesiredLead("mover@x.test", "enterprise", "bob", "r"),
-            DesiredLead("jane-doe-4711", "enterprise", "alice", "r"),
-            DesiredLead("twice@x.test", "enterprise", "alice", "r"),
-        ],
-        [
-            RemoteLead("1", "mover@x.test", "nurture", "alice"),
-            RemoteLead("2", "gone@x.test", "enterprise", "alice"),
-            RemoteLead("3", "twice@x.test", "enterprise"),
-            RemoteLead("4", "twice@x.test", "nurture"),
-            RemoteLead("5", "held@x.test", "nurture", None, frozenset({"won"})),
-        ],
-        managed={"enterprise", "nurture"},
-        policy=Policy(unmanaged=Unmanaged.REMOVE),
-        capabilities=INSTANTLY,
-        unrouted=["lost@y.test"],
-        conflicts=conflicts,
+        DesiredState(
+            [
+                DesiredLead("new@x.test", "enterprise", "alice", "r"),
+                DesiredLead("mover@x.test", "enterprise", "bob", "r"),
+                DesiredLead("jane-doe-4711", "enterprise", "alice", "r"),
+                DesiredLead("twice@x.test", "enterprise", "alice", "r"),
+            ],
+            unrouted=["lost@y.test"],
+        ),
+        ResolvedWorkspace(
+            [
+                RemoteLead("1", "mover@x.test", "nurture", "alice"),
+                RemoteLead("2", "gone@x.test", "enterprise", "alice"),
+                RemoteLead("3", "twice@x.test", "enterprise"),
+                RemoteLead("4", "twice@x.test", "nurture"),
+                RemoteLead("5", "held@x.test", "nurture", None, frozenset({"won"})),
+            ],
+            {"enterprise", "nurture"},
+            conflicts,
+        ),
+        Policy(unmanaged=Unmanaged.REMOVE),
+        PlanContext(INSTANTLY),
     )
     plain = render_text(plan)
     masked = render_text(plan, mask=True)
@@ -296,12 +300,10 @@ def test_each_pool_shows_its_members_share_against_their_weights() -> None:
         RemoteLead("3", "h1@x.test", "nurture", "carol", frozenset({"replied"})),
     ]
     plan = make_plan(
-        desired,
-        remote,
-        managed={"enterprise", "nurture"},
-        policy=Policy(),
-        capabilities=INSTANTLY,
-        pools=[PoolWeights("ae", (("alice", 1.0), ("bob", 3.0)), ("big",), sticky=True)],
+        DesiredState(desired),
+        ResolvedWorkspace(remote, {"enterprise", "nurture"}),
+        Policy(),
+        PlanContext(INSTANTLY, pools=[PoolWeights("ae", (("alice", 1.0), ("bob", 3.0)), ("big",), sticky=True)]),
     )
     text = render_text(plan)
     # after: alice a1 a2 = 2, bob b1 b2 b3 = 3 -> 40% vs 25% (+15.0), 60% vs 75% (-15.0); h1 held, still carol's
@@ -343,12 +345,10 @@ def test_each_pool_shows_its_members_share_against_their_weights() -> None:
 )
 def test_the_read_says_what_it_cost_and_how_it_looked_outside(read: ReadCost, line: str) -> None:
     plan = make_plan(
-        [DesiredLead("a@x.test", "enterprise", "alice", "r")],
-        [],
-        managed={"enterprise"},
-        policy=Policy(),
-        capabilities=INSTANTLY,
-        workspace=Workspace("instantly", read=read),
+        DesiredState([DesiredLead("a@x.test", "enterprise", "alice", "r")]),
+        ResolvedWorkspace([], {"enterprise"}),
+        Policy(),
+        PlanContext(INSTANTLY, workspace=Workspace("instantly", read=read)),
     )
     text = render_text(plan)
     assert text.endswith(f"\n\n{line}\n\n{summary_line(plan)}\n")
@@ -359,25 +359,31 @@ def named(places: dict[str, str] | None = None, members: dict[str, str] | None =
     """A claimed move out of an outside campaign and a reassign away from a member the spec does not name, a
     held record in an outside list and a person found only outside (claim: skip has no say here: claim move)."""
     return make_plan(
-        [
-            DesiredLead("a@x.test", "enterprise", "alice", "r"),
-            DesiredLead("b@x.test", "nurture", "bob", "r"),
-            DesiredLead("h@x.test", "enterprise", "bob", "r"),
-            DesiredLead("two@x.test", "enterprise", "bob", "r"),
-        ],
-        [
-            RemoteLead("1", "a@x.test", "campaign:c-9", "u-zed"),
-            RemoteLead("2", "b@x.test", "nurture", "u-zed"),
-            RemoteLead("3", "h@x.test", "list:l-9", None, frozenset({"replied"})),
-            RemoteLead("4", "two@x.test", "campaign:c-9"),
-            RemoteLead("5", "two@x.test", "list:l-9"),
-        ],
-        managed={"enterprise", "nurture"},
-        policy=Policy(**{"claim": Claim.MOVE, **policy}),  # type: ignore[arg-type]
-        capabilities=INSTANTLY,
-        names=Names(
-            {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans"} if places is None else places,
-            {"u-zed": "zed.member@acme.test"} if members is None else members,
+        DesiredState(
+            [
+                DesiredLead("a@x.test", "enterprise", "alice", "r"),
+                DesiredLead("b@x.test", "nurture", "bob", "r"),
+                DesiredLead("h@x.test", "enterprise", "bob", "r"),
+                DesiredLead("two@x.test", "enterprise", "bob", "r"),
+            ]
+        ),
+        ResolvedWorkspace(
+            [
+                RemoteLead("1", "a@x.test", "campaign:c-9", "u-zed"),
+                RemoteLead("2", "b@x.test", "nurture", "u-zed"),
+                RemoteLead("3", "h@x.test", "list:l-9", None, frozenset({"replied"})),
+                RemoteLead("4", "two@x.test", "campaign:c-9"),
+                RemoteLead("5", "two@x.test", "list:l-9"),
+            ],
+            {"enterprise", "nurture"},
+        ),
+        Policy(**{"claim": Claim.MOVE, **policy}),
+        PlanContext(
+            INSTANTLY,
+            names=Names(
+                {"campaign:c-9": "Old Outbound", "list:l-9": "Badge scans"} if places is None else places,
+                {"u-zed": "zed.member@acme.test"} if members is None else members,
+            ),
         ),
     )
 
@@ -417,12 +423,16 @@ def test_two_places_of_one_name_are_told_apart_by_their_ids_and_odd_names_stay_o
     assert 'campaign "Q4\\nOutbound" (not managed)' in text
     assert 'list "' + "x" * 59 + '…" (not managed)' in text
     p = make_plan(
-        [DesiredLead("a@x.test", "enterprise", None, "r"), DesiredLead("b@x.test", "enterprise", None, "r")],
-        [RemoteLead("1", "a@x.test", "campaign:c-1"), RemoteLead("2", "b@x.test", "campaign:c-2")],
-        managed={"enterprise"},
-        policy=Policy(claim=Claim.MOVE),
-        capabilities=INSTANTLY,
-        names=Names({"campaign:c-1": "Outbound", "campaign:c-2": "Outbound", "campaign:c-10": "Ten"}, {}),
+        DesiredState(
+            [DesiredLead("a@x.test", "enterprise", None, "r"), DesiredLead("b@x.test", "enterprise", None, "r")]
+        ),
+        ResolvedWorkspace(
+            [RemoteLead("1", "a@x.test", "campaign:c-1"), RemoteLead("2", "b@x.test", "campaign:c-2")], {"enterprise"}
+        ),
+        Policy(claim=Claim.MOVE),
+        PlanContext(
+            INSTANTLY, names=Names({"campaign:c-1": "Outbound", "campaign:c-2": "Outbound", "campaign:c-10": "Ten"}, {})
+        ),
     )
     text = render_text(p)
     assert '~ a@x.test  campaign "Outbound" (c-1) -> enterprise' in text

@@ -9,10 +9,20 @@ from typing import Any
 import pytest
 
 from leadsync.errors import PlanError, SnapshotError
-from leadsync.plan import Names, make_plan
-from leadsync.providers import load_snapshot, resolve_snapshot
+from leadsync.plan import Names, PlanContext, make_plan
+from leadsync.providers import INSTANTLY, load_snapshot, resolve_snapshot
 from leadsync.providers.instantly_records import instantly_statuses
-from leadsync.state import Capabilities, Claim, ConflictReason, DesiredLead, DestinationRef, KeyKind, Policy, RemoteLead
+from leadsync.state import (
+    Claim,
+    ConflictReason,
+    DesiredLead,
+    DesiredState,
+    DestinationRef,
+    KeyKind,
+    Policy,
+    RemoteLead,
+    ResolvedWorkspace,
+)
 
 DESTINATIONS = {
     "enterprise": DestinationRef("campaign", "Enterprise Q4"),
@@ -260,7 +270,7 @@ def test_a_snapshot_from_a_file_plans_end_to_end(tmp_path: Path) -> None:
         DesiredLead("amy@x.test", "enterprise", None, "r"),
     ]
     plan = make_plan(
-        desired, ws.remote, managed=ws.managed, policy=Policy(), capabilities=Capabilities(), conflicts=ws.conflicts
+        DesiredState(desired), ResolvedWorkspace(ws.remote, ws.managed, ws.conflicts), Policy(), PlanContext(INSTANTLY)
     )
     assert [(op.op, op.keys) for op in plan.operations] == [("move", ("jane@bigco.test",))]
     assert [h.key for h in plan.held] == ["joe@x.test"]  # replied
@@ -277,12 +287,10 @@ def test_claim_move_never_takes_a_lead_out_of_a_destination_the_spec_names_ambig
     ws = resolve(data, destinations)
     assert "other" not in ws.managed and "campaign:c-2" in ws.blocked_refs
     plan = make_plan(
-        [DesiredLead("amy@x.test", "enterprise", None, "r")],
-        ws.remote,
-        managed=ws.managed,
-        policy=Policy(claim=Claim.MOVE),
-        capabilities=Capabilities(),
-        conflicts=ws.conflicts,
+        DesiredState([DesiredLead("amy@x.test", "enterprise", None, "r")]),
+        ResolvedWorkspace(ws.remote, ws.managed, ws.conflicts),
+        Policy(claim=Claim.MOVE),
+        PlanContext(INSTANTLY),
     )
     assert plan.operations == ()
     assert [(c.key, c.reason, c.subject) for c in plan.conflicts if c.key] == [
@@ -304,12 +312,10 @@ def test_a_prospect_in_an_audience_still_populating_is_left_alone(claim: Claim) 
         account_group="g1",
     )
     plan = make_plan(
-        [DesiredLead("busy-one", "founders", None, "r"), DesiredLead("joe-x", "founders", None, "r")],
-        ws.remote,
-        managed=ws.managed,
-        policy=Policy(claim=claim),
-        capabilities=Capabilities(),
-        conflicts=ws.conflicts,
+        DesiredState([DesiredLead("busy-one", "founders", None, "r"), DesiredLead("joe-x", "founders", None, "r")]),
+        ResolvedWorkspace(ws.remote, ws.managed, ws.conflicts),
+        Policy(claim=claim),
+        PlanContext(INSTANTLY),
     )
     assert all("busy-one" not in op.keys for op in plan.operations)
     assert ("busy-one", ConflictReason.DESTINATION_NOT_READY) in [(c.key, c.reason) for c in plan.conflicts]
@@ -360,13 +366,12 @@ def test_a_sonarly_snapshot_names_the_audiences_of_its_account_group() -> None:
 def test_a_plan_from_a_snapshot_names_the_outside_place_and_the_member_it_mentions() -> None:
     ws = resolve(instantly_seed())
     plan = make_plan(
-        [DesiredLead("amy@x.test", "enterprise", "alice", "r"), DesiredLead("joe@x.test", "nurture", "bob", "r")],
-        ws.remote,
-        managed=ws.managed,
-        policy=Policy(claim=Claim.MOVE, protect=frozenset()),
-        capabilities=Capabilities(),
-        conflicts=ws.conflicts,
-        names=Names(ws.place_names, ws.member_emails),
+        DesiredState(
+            [DesiredLead("amy@x.test", "enterprise", "alice", "r"), DesiredLead("joe@x.test", "nurture", "bob", "r")]
+        ),
+        ResolvedWorkspace(ws.remote, ws.managed, ws.conflicts),
+        Policy(claim=Claim.MOVE, protect=frozenset()),
+        PlanContext(INSTANTLY, names=Names(ws.place_names, ws.member_emails)),
     )
     assert [(op.op, getattr(op, "source", None)) for op in plan.operations] == [
         ("move", "campaign:c-2"),

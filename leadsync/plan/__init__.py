@@ -1,8 +1,10 @@
 """Plans: the pure planner, operations as frozen data, safety, and the plan document (JSON in and out).
 
-    make_plan(desired, remote, managed=..., policy=..., capabilities=...) -> Plan
-    make_plan(..., pools=pool_weights(spec))  Plan.pools: each owner pool's load against its weights
-    make_plan(..., names=Names(places, members))  Plan.names: the vendor names of the ids it mentions (display)
+    make_plan(DesiredState(leads, unrouted), ResolvedWorkspace(records, managed), policy,
+              PlanContext(capabilities, spec=..., workspace=...)) -> Plan
+    PlanContext(..., pools=pool_weights(spec))  Plan.pools: each owner pool's load against its weights
+    PlanContext(..., names=Names(places, members))  Plan.names: the vendor names of the ids it mentions (display;
+                                                    default: the remote state's own)
     Plan.to_json() / load_plan(path_or_text) -> Plan
     Plan.raise_if_unsafe(force)              UnsafePlanError (a PlanError) naming destinations and ratios
     remote_fingerprint(remote, ...)          what apply recomputes to refuse a stale plan (Plan.is_stale)
@@ -28,6 +30,7 @@ from leadsync.plan._model import (
     Names,
     Operation,
     OwnerLoad,
+    PlanContext,
     PlanPolicy,
     PlanWarning,
     PoolLoad,
@@ -63,6 +66,7 @@ __all__ = [
     "Operation",
     "OwnerLoad",
     "Plan",
+    "PlanContext",
     "PlanPolicy",
     "PlanWarning",
     "PoolLoad",

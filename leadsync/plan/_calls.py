@@ -23,17 +23,6 @@ from leadsync.state import CallModel, Capabilities
 
 #: a plan made with capabilities that name no call model counts its operations under their own names
 _UNNAMED = CallModel()
-# TRANSITIONAL (#14): until the tests that plan with bare Capabilities() pass a vendor's, they are counted by
-# `Workspace.api` as before; removed with make_plan's context
-_LEGACY = {
-    "instantly": CallModel(
-        writes={"move": ("POST /api/v2/leads/move", "GET /api/v2/background-jobs/{id}"),
-                "add": ("POST /api/v2/leads/add",), "assign": ("POST /api/v2/leads/bulk-assign",),
-                "remove": ("DELETE /api/v2/leads",)},
-        list_leads="POST /api/v2/leads/list",
-        catalogue=("GET /api/v2/campaigns", "GET /api/v2/lead-lists", "GET /api/v2/workspace-members"),
-    ),
-}  # fmt: skip
 
 
 def _pages(records: int, page_size: int) -> int:
@@ -47,11 +36,10 @@ def predict_calls(
     outside_records: int,
     capabilities: Capabilities,
     lower_bound: int,
-    api: str = "",
 ) -> Calls:
     """The calls a plan needs: its writes and what they cost (job polls), and the reads that found the state it
     is based on, named as `capabilities.calls` names them."""
-    model = capabilities.calls or _LEGACY.get(api, _UNNAMED)
+    model = capabilities.calls or _UNNAMED
     by_endpoint: Counter[str] = Counter()
     writes = 0
     for op in operations:

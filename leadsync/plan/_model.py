@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from leadsync.state import DEFAULT_PROTECT, Claim, Policy, ReadCost, Unmanaged
+from leadsync.state import DEFAULT_PROTECT, Capabilities, Claim, Policy, ReadCost, Unmanaged
 
 
 def _json_value(value: Any) -> Any:
@@ -375,3 +375,23 @@ class PoolLoad:
             if points is not None and (found is None or abs(points) > abs(found[1]) + 1e-9):
                 found = (member, points)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What a plan is for and is told beside the states it plans between (`make_plan`).
+
+    `capabilities`: what the vendor can do and what its calls are named and cost (a vendor's, from
+    `leadsync.providers`). `spec` and `workspace`: the spec and the workspace the plan is for. `pools`: the spec's
+    owner pools (`pool_weights(spec)`): the plan reports each one's load against its weights (`Plan.pools`).
+    `names`: what the workspace calls its places and members, for display only (None: the remote state's own).
+    `at`: the ISO date owners' absences were read at, kept in the plan and its fingerprint. `leadsync_version`:
+    the version the plan says made it (None: this one)."""
+
+    capabilities: Capabilities
+    spec: SpecRef = SpecRef()
+    workspace: Workspace = Workspace()
+    pools: Iterable[PoolWeights] = ()
+    names: Names | None = None
+    at: str | None = None
+    leadsync_version: str | None = None

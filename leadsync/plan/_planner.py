@@ -24,9 +24,9 @@ from leadsync.plan._model import (
     Held,
     Names,
     OwnerLoad,
+    PlanContext,
     PlanPolicy,
     PlanWarning,
-    PoolWeights,
     SpecRef,
     Summary,
     Unsupported,
@@ -37,51 +37,49 @@ from leadsync.plan._names import mentioned_names
 from leadsync.plan._plan import Plan
 from leadsync.plan._pools import PoolTally
 from leadsync.plan._safety import ADD, HELD, MOVE_IN, MOVE_OUT, REASSIGN, REMOVE, TALLY_SIZE, destination_stats
-from leadsync.state import Capabilities, Claim, Conflict, ConflictReason, DesiredLead, Policy, RemoteLead, Unmanaged
+from leadsync.state import (
+    Capabilities,
+    Claim,
+    Conflict,
+    ConflictReason,
+    DesiredLead,
+    DesiredState,
+    Policy,
+    RemoteLead,
+    ResolvedWorkspace,
+    Unmanaged,
+)
 
-_NO_SPEC, _SANDBOX = SpecRef(), Workspace()
 
+def make_plan(desired: DesiredState, remote: ResolvedWorkspace, policy: Policy, context: PlanContext) -> Plan:
+    """The plan that turns `remote` into `desired` under `policy`, within what `context.capabilities` allow.
 
-def make_plan(
-    desired: Iterable[DesiredLead],
-    remote: Iterable[RemoteLead],
-    *,
-    managed: Iterable[str],
-    policy: Policy,
-    capabilities: Capabilities,
-    unrouted: Iterable[str] = (),
-    conflicts: Iterable[Conflict] = (),
-    spec: SpecRef = _NO_SPEC,
-    workspace: Workspace = _SANDBOX,
-    leadsync_version: str | None = None,
-    pools: Iterable[PoolWeights] = (),
-    names: Names | None = None,
-    at: str | None = None,
-) -> Plan:
-    """The plan that turns `remote` into `desired` under `policy`, within what `capabilities` allow.
-
-    `managed` are the destination names the spec names and the workspace resolved; `conflicts` are those
-    found while resolving (a conflict with key None and a `subject` blocks that destination or owner; its
-    `refs` are places that destination may name: a person with a record there is a conflict, never touched).
-    `pools` (the spec's owner pools: `pool_weights(spec)`) make the plan report each pool's load against its
-    weights (`Plan.pools`); without them it reports none. `names` (what the workspace calls its places and
-    members: `Names(resolved.place_names, resolved.member_emails)`) are for display only: the plan keeps
-    those of the outside places and unnamed members it mentions (`Plan.names`), and nothing else depends on
-    them. `at` (an ISO date) is the day owners' absences were read at: kept in the plan and its fingerprint.
+    `desired` is routing's outcome: where each person should be, who no route matches (`unrouted`: reported,
+    never touched) and whom routing could not place (its `conflicts`). `remote` is the workspace resolved
+    against the spec: its records, the `managed` destination names that resolved, and the conflicts found while
+    resolving (a conflict with key None and a `subject` blocks that destination or owner; its `refs` are places
+    that destination may name: a person with a record there is a conflict, never touched). `context` is what the
+    plan is for and told beside them (`PlanContext`): its `pools` make the plan report each pool's load against
+    its weights (`Plan.pools`); its `names` (default: the workspace's own, `remote.place_names` and
+    `remote.member_emails`) are for display only; `at` (an ISO date) is the day owners' absences were read at,
+    kept in the plan and its fingerprint. Each input is read once (iterators will do).
     """
-    records = remote if isinstance(remote, (list, tuple)) else list(remote)
+    records = remote.remote if isinstance(remote.remote, (list, tuple)) else list(remote.remote)
+    names = context.names if context.names is not None else Names(remote.place_names, remote.member_emails)
     with paused_gc():
-        managed_names = frozenset(managed)
+        managed_names = frozenset(remote.managed)
         index = index_remote(records, managed_names)
-        planner = _Planner(managed_names, policy, capabilities, tuple(conflicts), index, PoolTally(pools))
-        unrouted_keys = frozenset(unrouted)
-        planner.plan(desired, unrouted_keys)
-        plan = planner.result(unrouted_keys, spec, workspace, leadsync_version or _version())
+        conflicts = (*remote.conflicts, *desired.conflicts)
+        planner = _Planner(managed_names, policy, context.capabilities, conflicts, index, PoolTally(context.pools))
+        unrouted_keys = frozenset(desired.unrouted)
+        planner.plan(desired.leads, unrouted_keys)
+        version = context.leadsync_version or _version()
+        plan = planner.result(unrouted_keys, context.spec, context.workspace, version)
         fingerprint = remote_fingerprint(
             records, managed=planner.managed, outside_keys=plan.touched_keys(), protect=plan.policy.protect
         )
     shown = mentioned_names(plan, names.places, names.members) if names else Names()
-    return replace(plan, fingerprint=dated(fingerprint, at), names=shown, at=at)
+    return replace(plan, fingerprint=dated(fingerprint, context.at), names=shown, at=context.at)
 
 
 def _version() -> str:
@@ -405,7 +403,6 @@ class _Planner:
             destination_sizes=self.sizes,
             outside_records=self.outside_count,
             capabilities=caps,
-            api=workspace.api,
             lower_bound=lower_bound(self.needs, caps),
         )
         return Plan(
