@@ -30,9 +30,6 @@ ROOT = PACKAGE.parent
 VENDOR_HOMES = ("providers", "sandbox")
 
 ENDPOINT = re.compile(r"/api/v\d|/v1/")
-#: modules whose text is a published contract that names vendor calls: the plan document's JSON Schema
-#: (schemas/plan.schema.json), whose descriptions say which vendor call each operation is
-CONTRACT_TEXT = frozenset({"plan/_schema.py"})
 
 
 def _properties(node: object, found: set[str]) -> set[str]:
@@ -99,8 +96,6 @@ def _vendor_knowledge(root: Path) -> Iterator[str]:
     fields = vendor_fields()
     names = set(VENDORS)
     for path, module in _modules(root, outside_vendor_homes=True):
-        if path.relative_to(root).as_posix() in CONTRACT_TEXT:
-            continue
         text = path.read_text(encoding="utf-8")
         for number, line in enumerate(text.splitlines(), 1):  # docstrings and comments too: no endpoint anywhere
             if ENDPOINT.search(line):
@@ -128,10 +123,18 @@ def _private_imports(root: Path) -> Iterator[str]:
             if parts[0] != root.name:
                 continue
             targets = [parts[1:]] + [[*parts[1:], alias.name] for alias in node.names]
-            found = next((f"{'.'.join(target[: depth + 1])}, private to {'.'.join(target[:depth])}"
-                          for target in targets for depth, part in enumerate(target)
-                          if depth and part.startswith("_") and here[:depth] != tuple(target[:depth])
-                          and (depth < len(target) - 1 or _is_module(root, target))), None)  # fmt: skip
+            found = next(
+                (
+                    f"{'.'.join(target[: depth + 1])}, private to {'.'.join(target[:depth])}"
+                    for target in targets
+                    for depth, part in enumerate(target)
+                    if depth
+                    and part.startswith("_")
+                    and here[:depth] != tuple(target[:depth])
+                    and (depth < len(target) - 1 or _is_module(root, target))
+                ),
+                None,
+            )
             if found:
                 yield f"{_where(root, path, node)}: imports {found}"
 

@@ -1,9 +1,11 @@
 """The plan document: Plan <-> JSON data <-> canonical text, checked on the way in.
 
-Loading checks in three steps, each naming the file and what is wrong: the shape (plan.schema.json: jsonschema
-for the small envelope, `_shape.py` for the big arrays, which jsonschema takes half a minute over at a million
-leads), then the meaning (`_checks.py`: what the schema cannot say, e.g. that operations only write into
-managed destinations and that the counts match the operations).
+The document is defined once, in `_schema.py` (typed dicts): the encoder here builds them and the decoder reads
+them (mypy holds both to the definition), pydantic validates a document against them and plan.schema.json is
+generated from them. Loading checks in two steps, each naming the file and what is wrong: the shape (pydantic,
+strict; the leads of the adds, the hot loop at a million leads, pass a quicker hand check first), then the
+meaning (`_checks.py`: what a schema cannot say, e.g. that operations only write into managed destinations
+and that the counts match the operations).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import os
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, cast
+
+from pydantic import ValidationError
 
 from leadsync._gc import paused_gc
 from leadsync.errors import DocumentTooLarge, JsonTooDeep, PlanError
 from leadsync.jsontext import decode, loads_bounded, read_bounded
+from leadsync.plan import _schema as shape
 from leadsync.plan._checks import plan_problems
 from leadsync.plan._model import (
     AddLead,
@@ -43,15 +48,15 @@ from leadsync.plan._model import (
     Workspace,
 )
 from leadsync.plan._plan import FORMAT_VERSION, Plan
-from leadsync.plan._shape import ARRAYS, array_problem
+from leadsync.plan._shape import located
 from leadsync.state import Claim, Conflict, ConflictReason, ReadCost, Unmanaged
 
 Document = dict[str, Any]
 
 
-def _operation(op: Operation, share: bool = False) -> Document:
+def _operation(op: Operation, share: bool = False) -> shape.Operation:
     if isinstance(op, MoveOp):
-        move: Document = {
+        move: shape.MoveOp = {
             "op": "move",
             "from": op.source,
             "to": op.target,
@@ -63,16 +68,16 @@ def _operation(op: Operation, share: bool = False) -> Document:
             move["previous_owners"] = list(op.previous_owners)
         return move
     if isinstance(op, AddOp):
-        leads = []
+        leads: list[shape.AddLead] = []
         for lead in op.leads:
-            item: Document = {"key": lead.key, "owner": lead.owner, "route": lead.route}
+            item: shape.AddLead = {"key": lead.key, "owner": lead.owner, "route": lead.route}
             if lead.fields:
                 # shared only for a document that is dumped and dropped: a million dict copies cost ~0.3 s
                 item["fields"] = lead.fields if share and type(lead.fields) is dict else dict(lead.fields)
             leads.append(item)
         return {"op": "add", "destination": op.destination, "leads": leads}
     if isinstance(op, AssignOp):
-        assign: Document = {
+        assign: shape.AssignOp = {
             "op": "assign",
             "owner": op.owner,
             "destination": op.destination,
@@ -85,15 +90,15 @@ def _operation(op: Operation, share: bool = False) -> Document:
     return {"op": "remove", "destination": op.destination, "lead_ids": list(op.lead_ids), "keys": list(op.keys)}
 
 
-def _conflict(c: Conflict) -> Document:
-    item: Document = {"key": c.key, "reason": c.reason.value, "detail": c.detail, "subject": c.subject}
+def _conflict(c: Conflict) -> shape.Conflict:
+    item: shape.Conflict = {"key": c.key, "reason": c.reason.value, "detail": c.detail, "subject": c.subject}
     if c.refs:
         item["refs"] = list(c.refs)
     return item
 
 
-def _workspace(ws: Workspace) -> Document:
-    doc: Document = {"provider": ws.provider, "id": ws.id, "api": ws.api}
+def _workspace(ws: Workspace) -> shape.Workspace:
+    doc: shape.Workspace = {"provider": ws.provider, "id": ws.id, "api": ws.api}
     if ws.read is not None:  # only when known: a plan without it keeps the bytes it always had
         r = ws.read
         doc["read"] = {
@@ -106,14 +111,14 @@ def _workspace(ws: Workspace) -> Document:
     return doc
 
 
-def _owner_load(load: OwnerLoad) -> Document:
-    out: Document = {"owner": load.owner, "before": load.before, "after": load.after}
+def _owner_load(load: OwnerLoad) -> shape.OwnerLoad:
+    out: shape.OwnerLoad = {"owner": load.owner, "before": load.before, "after": load.after}
     if load.capacity is not None:  # optional: only owners with a capacity
         out["capacity"] = load.capacity
     return out
 
 
-def _pool(pool: PoolLoad) -> Document:
+def _pool(pool: PoolLoad) -> shape.Pool:
     return {
         "routes": list(pool.routes),
         "sticky": pool.sticky,
@@ -131,13 +136,13 @@ def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
         doc["names"] = {"places": dict(plan.names.places), "members": dict(plan.names.members)}
     if plan.at is not None:  # optional: only specs with absences depend on the date
         doc["at"] = plan.at
-    return doc
+    return cast(Document, doc)  # the same dict, as the JSON data callers may change
 
 
-def _document(plan: Plan, _share: bool) -> Document:
+def _document(plan: Plan, _share: bool) -> shape.PlanDocument:
     s = plan.summary
     return {
-        "format_version": plan.format_version,
+        "format_version": cast(Literal[2], plan.format_version),  # as the plan says: load_plan refuses another
         "leadsync_version": plan.leadsync_version,
         "spec": {"path": plan.spec.path, "sha256": plan.spec.sha256},
         "workspace": _workspace(plan.workspace),
@@ -284,34 +289,57 @@ _SHOWN = 5  # problems named in one error
 
 
 def _validate(doc: Document, name: str) -> None:
-    """Reject, naming `name` and where, any document plan.schema.json rejects.
+    """Reject, naming `name` and where, any document the definition (`_schema.py`, plan.schema.json) rejects.
 
-    jsonschema checks the envelope (everything but the big arrays, which are swapped for empty ones); the
-    arrays get a hand-written check of the same rules (a test holds the two in agreement).
+    pydantic checks it all, but sees only the first lead of an add whose leads pass the hand check: a copy of
+    the document with those lists cut to one (shallow: the leads are not copied), since pydantic's output is
+    not used and building it is most of its time at a million leads.
     """
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
+    ops = doc.get("operations")
+    if type(ops) is list:
+        doc = {**doc, "operations": [_cut(op) for op in ops]}
+    try:
+        shape.PLAN_DOCUMENT.validate_python(doc)
+    except ValidationError as exc:
+        where, message = located(exc)
+        raise PlanError(f"{name}: invalid plan document at {where or 'the top level'}: {message}") from None
 
-    envelope = {key: ([] if key in ARRAYS and isinstance(value, list) else value) for key, value in doc.items()}
-    error = best_match(_validator(Draft202012Validator).iter_errors(envelope))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "the top level"
-        raise PlanError(f"{name}: invalid plan document at {where}: {error.message}")
-    for key in ARRAYS:
-        problem = array_problem(key, doc[key])
-        if problem is not None:
-            where, message = problem
-            raise PlanError(f"{name}: invalid plan document at {where}: {message}")
+
+def _cut(op: Any) -> Any:
+    if type(op) is dict and op.get("op") == "add":
+        leads = op.get("leads")
+        if type(leads) is list and len(leads) > 1 and leads_pass(leads):
+            return {**op, "leads": leads[:1]}
+    return op
 
 
 @lru_cache(maxsize=1)
-def _validator(cls: Any) -> Any:
-    return cls(plan_schema())
+def _lead_keys() -> tuple[frozenset[str], frozenset[str]]:
+    lead = shape.plan_json_schema()["$defs"]["AddLead"]
+    return frozenset(lead["required"]), frozenset(lead["properties"])
 
 
-def _op_from(item: Document) -> Operation:
-    kind = item["op"]
-    if kind == "move":
+def leads_pass(leads: list[Any]) -> bool:
+    """True when every lead of an add is one PLAN_DOCUMENT accepts: the hot loop of a million-lead plan, spelled
+    out because it runs in half the time pydantic takes to build a copy of each lead (the copy is not needed).
+    False says nothing more: then pydantic checks those leads and names what is wrong. A test holds the two
+    in agreement."""
+    required, allowed = _lead_keys()
+    for lead in leads:
+        if not (
+            type(lead) is dict
+            and required <= lead.keys() <= allowed
+            and type(lead["key"]) is str
+            and type(lead["route"]) is str
+            and (lead["owner"] is None or type(lead["owner"]) is str)
+            and ("fields" not in lead or type(lead["fields"]) is dict)
+        ):
+            return False
+    return True
+
+
+def _op_from(item: shape.Operation) -> Operation:
+    if item["op"] == "move":
         return MoveOp(
             item["from"],
             item["to"],
@@ -320,10 +348,10 @@ def _op_from(item: Document) -> Operation:
             tuple(item["keys"]),
             tuple(item.get("previous_owners", ())),
         )
-    if kind == "add":
+    if item["op"] == "add":
         leads = tuple(AddLead(x["key"], x["owner"], x["route"], x.get("fields", {})) for x in item["leads"])
         return AddOp(item["destination"], leads)
-    if kind == "assign":
+    if item["op"] == "assign":
         return AssignOp(
             item["owner"],
             item["destination"],
@@ -336,6 +364,10 @@ def _op_from(item: Document) -> Operation:
 
 def plan_from_document(doc: Document) -> Plan:
     """The Plan a valid document describes (validate first: this trusts its shape)."""
+    return _plan_from(cast(shape.PlanDocument, doc))
+
+
+def _plan_from(doc: shape.PlanDocument) -> Plan:
     calls = doc["calls"]
     safety = doc["safety"]
     policy = doc["policy"]
@@ -373,18 +405,18 @@ def plan_from_document(doc: Document) -> Plan:
     )
 
 
-def _names_from(names: Document | None) -> Names:
+def _names_from(names: shape.DisplayNames | None) -> Names:
     if not names:
         return Names()
     return Names(dict(sorted(names["places"].items())), dict(sorted(names["members"].items())))
 
 
-def _workspace_from(ws: Document) -> Workspace:
+def _workspace_from(ws: shape.Workspace) -> Workspace:
     read = ws.get("read")
     return Workspace(ws["provider"], ws["id"], ws["api"], ReadCost(**read) if read is not None else None)
 
 
-def _pool_from(name: str, item: Document) -> PoolLoad:
+def _pool_from(name: str, item: shape.Pool) -> PoolLoad:
     members = tuple(PoolMember(m["owner"], m["weight"], m["before"], m["after"]) for m in item["members"])
     others = item["others"]
     return PoolLoad(name, tuple(item["routes"]), members, item["sticky"], others["before"], others["after"])

@@ -1,206 +1,132 @@
-"""The big arrays of a plan document, checked by hand against the rules plan.schema.json states for them.
-
-jsonschema is exact but walks a million-lead plan for half a minute; these loops check the same rules
-(types, required and allowed properties, non-empty id lists, enums, unique unrouted keys) in about a second.
-`tests/test_plan_document.py` holds the two in agreement over a set of bad documents: change one, change both.
-Only JSON types are considered (what `json.loads` makes): str, list, dict, None.
+"""How a plan document's shape is checked and told: the validators `_schema.py`'s definition uses beyond
+pydantic's own, and pydantic's errors worded as one located problem (the path as JSON Pointer steps joined by
+'/', the message as JSON Schema validators word it: the wording plan files were always refused with).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
-from leadsync.state import ConflictReason
-
-#: the top-level arrays checked here, not by jsonschema
-ARRAYS = ("operations", "held", "conflicts", "unrouted", "unsupported", "warnings")
-
-Problem = tuple[str, str]  # (path, message), the path as jsonschema spells it: operations/3/lead_ids
-
-_OPS = ("move", "add", "assign", "remove")
-_REASONS = tuple(r.value for r in ConflictReason)
-
-# per object: property -> kind, and which are required (an object allows exactly these properties)
-_STR, _NSTR, _IDS, _STRS, _NSTRS, _OBJECT, _LEADS, _OP, _REASON = (
-    "string",
-    "string or null",
-    "ids",
-    "strings",
-    "strings or nulls",
-    "object",
-    "leads",
-    "op",
-    "reason",
-)
-_Shape = tuple[dict[str, str], frozenset[str]]
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 
-def _shape(required: dict[str, str], optional: dict[str, str] | None = None) -> _Shape:
-    return {**required, **(optional or {})}, frozenset(required)
-
-
-_SHAPES: dict[str, _Shape] = {
-    "move": _shape(
-        {"op": _OP, "from": _STR, "to": _STR, "owner": _NSTR, "lead_ids": _IDS, "keys": _IDS},
-        {"previous_owners": _NSTRS},
-    ),
-    "add": _shape({"op": _OP, "destination": _STR, "leads": _LEADS}),
-    "assign": _shape(
-        {"op": _OP, "owner": _STR, "destination": _STR, "lead_ids": _IDS, "keys": _IDS}, {"previous_owners": _NSTRS}
-    ),
-    "remove": _shape({"op": _OP, "destination": _STR, "lead_ids": _IDS, "keys": _IDS}),
-    "held": _shape({"key": _STR, "lead_id": _STR, "destination": _STR, "statuses": _STRS, "change": _STR}),
-    "conflicts": _shape({"key": _NSTR, "reason": _REASON, "detail": _STR, "subject": _NSTR}, {"refs": _STRS}),
-    "unsupported": _shape({"key": _STR, "destination": _STR, "reason": _STR}),
-    "warnings": _shape({"kind": _STR, "key": _NSTR, "destination": _NSTR, "lead_id": _NSTR, "message": _STR}),
-}
-_LEAD_ALLOWED = frozenset({"key", "owner", "route", "fields"})
-_LEAD_REQUIRED = frozenset({"key", "owner", "route"})
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
-
-
-def _not(value: Any, expected: str) -> str:
-    return f"{_short(value)} is not of type {expected}"
-
-
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
+    """A value as an error message shows it: its repr, cut at 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _strings(values: list[Any], path: str, nullable: bool) -> Problem | None:
-    allowed = {str, type(None)} if nullable else {str}
-    if set(map(type, values)) <= allowed:  # in C: the common case costs one pass
-        return None
-    for i, value in enumerate(values):
-        if type(value) not in allowed:
-            return f"{path}/{i}", _not(value, "'string'" + (" or 'null'" if nullable else ""))
-    return None  # pragma: no cover - the set said otherwise
+def unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("unique_items", "has non-unique elements")
+    return values
 
 
-def _value(kind: str, value: Any, path: str) -> Problem | None:
-    if kind == _STR:
-        return None if type(value) is str else (path, _not(value, "'string'"))
-    if kind == _NSTR:
-        return None if value is None or type(value) is str else (path, _not(value, "'string', 'null'"))
-    if kind in (_IDS, _STRS, _NSTRS):
-        if type(value) is not list:
-            return path, _not(value, "'array'")
-        if kind == _IDS and not value:
-            return path, "[] should be non-empty"
-        return _strings(value, path, nullable=kind == _NSTRS)
-    if kind == _OBJECT:
-        return None if type(value) is dict else (path, _not(value, "'object'"))
-    if kind == _OP:
-        return None if value in _OPS and type(value) is str else (path, f"{_short(value)} is not one of {list(_OPS)}")
-    if kind == _REASON:
-        return (
-            None
-            if type(value) is str and value in _REASONS
-            else (path, f"{_short(value)} is not one of {list(_REASONS)}")
-        )
-    if kind == _LEADS:
-        return _leads(value, path)
-    raise AssertionError(kind)  # pragma: no cover
+def number(low: float, high: float | None = None, *, above: bool = False) -> Callable[[Any], float]:
+    """A JSON number (int or float, never a bool) kept as read: an int stays an int, so the bytes round-trip."""
 
-
-def _object(item: Any, path: str, shape: _Shape) -> Problem | None:
-    if type(item) is not dict:
-        return path, _not(item, "'object'")
-    kinds, required = shape
-    present = item.keys()
-    if not required <= present:
-        missing = min(required - present)
-        return path, f"{missing!r} is a required property"
-    if not present <= kinds.keys():
-        extra = ", ".join(repr(k) for k in sorted(present - kinds.keys()))
-        return path, f"Additional properties are not allowed ({extra} were unexpected)"
-    for name, kind in kinds.items():
-        if name in item:
-            problem = _value(kind, item[name], f"{path}/{name}")
-            if problem is not None:
-                return problem
-    return None
-
-
-def _leads(leads: Any, path: str) -> Problem | None:
-    """The leads of an add: the hot loop of a million-lead plan, so spelled out."""
-    if type(leads) is not list:
-        return path, _not(leads, "'array'")
-    if not leads:
-        return path, "[] should be non-empty"
-    allowed, required = _LEAD_ALLOWED, _LEAD_REQUIRED
-    for i, lead in enumerate(leads):
-        if (
-            type(lead) is dict
-            and required <= lead.keys() <= allowed
-            and type(lead["key"]) is str
-            and type(lead["route"]) is str
-            and (lead["owner"] is None or type(lead["owner"]) is str)
-            and ("fields" not in lead or type(lead["fields"]) is dict)
-        ):
-            continue
-        kinds = {"key": _STR, "owner": _NSTR, "route": _STR, "fields": _OBJECT}
-        return _object(lead, f"{path}/{i}", (kinds, required))
-    return None
-
-
-def _operations(ops: list[Any]) -> Problem | None:
-    for i, op in enumerate(ops):
-        path = f"operations/{i}"
-        if type(op) is not dict:
-            return path, _not(op, "'object'")
-        if "op" not in op:
-            return path, "'op' is a required property"
-        kind = op["op"]
-        if type(kind) is not str or kind not in _SHAPES or kind not in _OPS:
-            return f"{path}/op", f"{_short(kind)} is not one of {list(_OPS)}"
-        problem = _object(op, path, _SHAPES[kind])
-        if problem is not None:
-            return problem
-    return None
-
-
-def _objects(name: str) -> Callable[[list[Any]], Problem | None]:
-    shape = _SHAPES[name]
-
-    def check(items: list[Any]) -> Problem | None:
-        for i, item in enumerate(items):
-            problem = _object(item, f"{name}/{i}", shape)
-            if problem is not None:
-                return problem
-        return None
+    def check(value: Any) -> float:
+        if type(value) not in (int, float):
+            raise PydanticCustomError("number_type", "{value} is not of type 'number'", {"value": short(value)})
+        if value < low or (above and value == low):
+            rule = "less than or equal to" if above else "less than"
+            raise PydanticCustomError("number_low", "{value} is {rule} the minimum of {low}", _ctx(value, rule, low))
+        if high is not None and value > high:
+            raise PydanticCustomError(
+                "number_high", "{value} is greater than the maximum of {high}", _ctx(value, "", high)
+            )
+        kept: float = value
+        return kept
 
     return check
 
 
-def _unrouted(keys: list[Any]) -> Problem | None:
-    problem = _strings(keys, "unrouted", nullable=False)
-    if problem is not None:
-        return problem
-    if len(set(keys)) != len(keys):
-        return "unrouted", "has non-unique elements"
-    return None
+def one_of(kind: type[Enum]) -> Callable[[str], str]:
+    """A str that is one of the enum's values: the document holds the value (the encoder writes `.value`)."""
+    allowed = frozenset(enum_values(kind))
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError(
+                "enum", "{value} is not one of {expected}", {"value": short(value), "expected": str(enum_values(kind))}
+            )
+        return value
+
+    return check
 
 
-_CHECKS: dict[str, Callable[[list[Any]], Problem | None]] = {
-    "operations": _operations,
-    "held": _objects("held"),
-    "conflicts": _objects("conflicts"),
-    "unrouted": _unrouted,
-    "unsupported": _objects("unsupported"),
-    "warnings": _objects("warnings"),
+def enum_values(kind: type[Enum]) -> list[str]:
+    return [str(member.value) for member in kind]
+
+
+def _ctx(value: Any, rule: str, bound: float) -> dict[str, Any]:
+    return {"value": repr(value), "rule": rule, "low": repr(bound), "high": repr(bound)}
+
+
+_OPS = ["move", "add", "assign", "remove"]  # the tags of `operations`' shapes, in apply order
+_OP_TAGS = frozenset(_OPS)
+_TYPES = {
+    "string_type": "string",
+    "int_type": "integer",
+    "int_from_float": "integer",
+    "float_type": "number",
+    "bool_type": "boolean",
+    "list_type": "array",
+    "dict_type": "object",
+    "typed_dict_type": "object",
+    "model_attributes_type": "object",
+    "none_required": "null",
 }
 
 
-def array_problem(name: str, value: Any) -> Problem | None:
-    """The first way the top-level array `name` breaks plan.schema.json, or None."""
-    if type(value) is not list:
-        return name, _not(value, "'array'")
-    return _CHECKS[name](value)
+def located(error: ValidationError) -> tuple[str, str]:
+    """The first thing wrong, as (path, message): the path as JSON Pointer steps joined by '/' (operations/3/keys;
+    '' for the top level), the message worded as JSON Schema validators word it."""
+    errors = error.errors(include_url=False)
+    first = errors[0]
+    loc = _path(first["loc"])
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        parent = loc[:-1]
+        extra = [_path(e["loc"])[-1] for e in errors if e["type"] == kind and _path(e["loc"])[:-1] == parent]
+        verb = "was" if len(extra) == 1 else "were"
+        return _join(parent), f"Additional properties are not allowed ({', '.join(map(repr, extra))} {verb} unexpected)"
+    if kind == "missing":
+        return _join(loc[:-1]), f"{loc[-1]!r} is a required property"
+    if loc and loc[-1] == "[key]":  # a key of a dict: reported at the dict
+        return _join(loc[:-2]), _message(first)
+    if kind == "union_tag_invalid":
+        tag = short(first["input"].get("op"))
+        return _join((*loc, "op")), f"{tag} is not one of {_OPS}"
+    if kind == "union_tag_not_found":
+        return _join(loc), "'op' is a required property"
+    return _join(loc), _message(first)
+
+
+def _path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # an operation's errors carry the tag of the shape it was checked against: operations/3/remove/keys
+    if len(loc) > 2 and loc[0] == "operations" and loc[2] in _OP_TAGS:
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
+def _join(loc: tuple[int | str, ...]) -> str:
+    return "/".join(str(step) for step in loc)
+
+
+def _message(error: ErrorDetails) -> str:
+    kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
+    if kind in _TYPES:
+        return f"{short(value)} is not of type {_TYPES[kind]!r}"
+    if kind in ("too_short", "string_too_short"):
+        return f"{short(value)} should be non-empty" if ctx.get("min_length") == 1 else f"{short(value)} is too short"
+    if kind == "greater_than_equal":
+        return f"{short(value)} is less than the minimum of {ctx['ge']!r}"
+    if kind == "literal_error":
+        return f"{short(value)} is not one of [{ctx['expected']}]"
+    if kind == "string_pattern_mismatch":
+        return f"{short(value)} does not match {ctx['pattern']!r}"
+    return error["msg"]
