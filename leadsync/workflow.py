@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -327,8 +327,9 @@ class ApplySession:
 
     def __init__(
         self, loaded: LoadedSpec, provider: Provider, state_dir: Path, identity: str | None = None,
-        progress: Progress = SILENT,
+        progress: Progress = SILENT, applier_options: Mapping[str, Any] | None = None,
     ) -> None:  # fmt: skip
+        """`applier_options`: the Applier's keywords (its pace and threads), in force from the first settle."""
         self.loaded = loaded
         self.provider = provider
         self.progress = progress
@@ -342,7 +343,7 @@ class ApplySession:
         _adopt_legacy_journal(loaded, journal)
         self.journal = Journal(journal)
         self.resumed = self.journal.unfinished()
-        self.applier = Applier(provider, self.journal, progress=progress)
+        self.applier = Applier(provider, self.journal, progress=progress, **(applier_options or {}))
         if self.resumed is not None:
             self.applier.settle(self.resumed)
         self.plan, self.workspace = self.replan()

@@ -27,11 +27,14 @@ import multiprocessing
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +45,11 @@ from leadsync import sandbox
 from leadsync.apply import ApplyReport
 from leadsync.errors import LeadsyncError, UnavailableError
 from leadsync.plan import AddOp, AssignOp, MoveOp, Plan, RemoveOp
+from leadsync.providers import ResolvedWorkspace, resolve_snapshot
 from leadsync.providers._http import RateLimiter, RetryPolicy
 from leadsync.providers.instantly import InstantlyProvider
 from leadsync.routing import Router
-from leadsync.providers import ResolvedWorkspace, resolve_snapshot
+from leadsync.sandbox import ManualClock
 from leadsync.spec import LoadedSpec, load_leads, load_spec
 from leadsync.state import DesiredLead, KeyKind
 from leadsync.workflow import ApplySession, destination_refs, owner_emails, plan_spec
@@ -59,8 +63,13 @@ OWNERS = [f"o{i}" for i in range(6)]
 USER = {name: f"7d0c6d2e-0000-4000-8000-{i + 1:012x}" for i, name in enumerate([*OWNERS, "ghost"])}
 CAMPAIGNS = {"Enterprise": 1, "Mid-Market": 2, "SMB": 3, "Webinar": 4}  # Webinar is outside the spec
 LISTS = {"Nurture": 1, "Partners": 2, "Cold": 3}  # Cold is outside the spec
-DESTINATIONS = {"enterprise": ("campaign", "Enterprise"), "mid": ("campaign", "Mid-Market"),
-                "smb": ("campaign", "SMB"), "nurture": ("list", "Nurture"), "partners": ("list", "Partners")}  # fmt: skip
+DESTINATIONS = {
+    "enterprise": ("campaign", "Enterprise"),
+    "mid": ("campaign", "Mid-Market"),
+    "smb": ("campaign", "SMB"),
+    "nurture": ("list", "Nurture"),
+    "partners": ("list", "Partners"),
+}
 COUNTRIES = ["US", "CA", "GB", "DE", "FR", "ES", "BR", "JP"]
 
 
@@ -135,8 +144,9 @@ class Scenario:
 
         def seeded(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace:
             spec = loaded.spec
-            return resolve_snapshot(self.seed, destinations=destination_refs(spec), owners=owner_emails(spec),
-                                    key_kind=KeyKind.EMAIL)  # fmt: skip
+            return resolve_snapshot(
+                self.seed, destinations=destination_refs(spec), owners=owner_emails(spec), key_kind=KeyKind.EMAIL
+            )
 
         return plan_spec(self.spec, seeded).plan
 
@@ -179,10 +189,15 @@ def build_scenario(folder: Path, *, leads: int = 2000, seed: int = 7, policy: st
     rows = []
     for i in range(leads):
         size = rng.choice([5, 30, 80, 300, 700, 1500, 5000])
-        rows.append({"email": f"p{i}.{rng.choice(['kim', 'lee', 'ada', 'ivo'])}@co{i % 211}.test",
-                     "first_name": f"P{i}", "company_size": size,
-                     "country": "" if rng.random() < 0.05 else rng.choice(COUNTRIES),
-                     "segment": "partner" if rng.random() < 0.06 else "direct"})  # fmt: skip
+        rows.append(
+            {
+                "email": f"p{i}.{rng.choice(['kim', 'lee', 'ada', 'ivo'])}@co{i % 211}.test",
+                "first_name": f"P{i}",
+                "company_size": size,
+                "country": "" if rng.random() < 0.05 else rng.choice(COUNTRIES),
+                "segment": "partner" if rng.random() < 0.06 else "direct",
+            }
+        )
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -195,8 +210,13 @@ def build_scenario(folder: Path, *, leads: int = 2000, seed: int = 7, policy: st
     records: list[dict[str, Any]] = []
 
     def record(email: str | None, place: str, owner: str | None, **extra: Any) -> None:
-        lead: dict[str, Any] = {"id": f"1ead0000-0000-4000-8000-{len(records) + 1:012x}", "status": 1,
-                                "lt_interest_status": 0, "email_reply_count": 0, **extra}  # fmt: skip
+        lead: dict[str, Any] = {
+            "id": f"1ead0000-0000-4000-8000-{len(records) + 1:012x}",
+            "status": 1,
+            "lt_interest_status": 0,
+            "email_reply_count": 0,
+            **extra,
+        }
         if email is not None:
             lead["email"] = email
         kind, _, ident = place.partition(":")
@@ -265,11 +285,15 @@ def draw_faults(run: int, *, master: int = MASTER_SEED, stalls: bool = True) -> 
             after = rng.choice(["", ":retry_after=0", ":retry_after=1", ":retry_after=1:retry_format=date"])
             items.append(f"429={rng.uniform(0.02, 0.08):.3f}:burst={rng.randint(1, 4)}{after}")
         if rng.random() < 0.5:
-            items.append(f"5xx={rng.uniform(0.01, 0.05):.3f}:status={rng.choice([500, 502, 503, 504])}"
-                         f":when={rng.choice(['before', 'after'])}:on={rng.choice(['all', 'writes', 'reads'])}")  # fmt: skip
+            items.append(
+                f"5xx={rng.uniform(0.01, 0.05):.3f}:status={rng.choice([500, 502, 503, 504])}"
+                f":when={rng.choice(['before', 'after'])}:on={rng.choice(['all', 'writes', 'reads'])}"
+            )
         if rng.random() < 0.5:
-            items.append(f"drop={rng.uniform(0.01, 0.06):.3f}:when={rng.choice(['before', 'after'])}"
-                         f":on={rng.choice(['writes', 'all'])}")  # fmt: skip
+            items.append(
+                f"drop={rng.uniform(0.01, 0.06):.3f}:when={rng.choice(['before', 'after'])}"
+                f":on={rng.choice(['writes', 'all'])}"
+            )
         if rng.random() < 0.4:
             items.append(f"job_fail={rng.uniform(0.05, 0.25):.3f}")
         if stalls and rng.random() < 0.3:
@@ -301,31 +325,45 @@ def fault_kinds(faults: str) -> list[str]:
 
 
 class Naps:
-    """The provider's and the applier's sleeps, recorded and cut short (a Retry-After of 1 s sleeps 5 ms)."""
+    """Time for one run, shared by the client and the sandbox: the sandbox's clock, which only the client's
+    sleeps move. Each sleep the provider and the applier ask for (recorded) advances it at once, and their clocks
+    read it, so a job's `job_ms`, an assign's `assign_ms`, the job timeout and the retry budget's seconds are
+    all counted in the same seconds, whatever the machine's load: a run's requests, and so its faults, are the
+    same run after run (the client also sends one request at a time: see `connect`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: str = "") -> None:
         self.asked: list[float] = []
+        self.clock = ManualClock()
+        self.seed = seed
 
     def __call__(self, seconds: float) -> None:
         self.asked.append(seconds)
-        time.sleep(min(seconds, 0.005))
+        self.clock.advance(max(0.0, seconds))
+
+    def now(self) -> float:
+        return self.clock.now()
 
 
 def connect(url: str, naps: Naps | None = None) -> InstantlyProvider:
-    """The real provider, with short job timeouts and tiny sleeps (RetryPolicy still asks for its backoff)."""
+    """The real provider, with short job timeouts, on the run's time (RetryPolicy still asks for its backoff),
+    reading one destination at a time: requests in parallel would meet the seeded faults in the order the
+    threads happen to run, which a busy machine changes."""
     naps = naps or Naps()
     provider = InstantlyProvider.connect(url, KEY, f"${KEY_ENV}")
-    provider.job_timeout, provider.poll, provider.sleep = 0.2, (0.02, 0.05), naps
-    provider.client.retry = RetryPolicy(attempts=8, base=0.001, cap=0.01)
-    provider.client.sleep = naps
+    provider.job_timeout, provider.poll, provider.sleep, provider.clock = 0.2, (0.02, 0.05), naps, naps.now
+    provider.read_threads = 1
+    # the backoff's jitter too is drawn from a seed: its pauses move the run's time
+    provider.client.retry = RetryPolicy(attempts=8, base=0.001, cap=0.01, rng=random.Random(naps.seed))
+    provider.client.sleep, provider.client.clock = naps, naps.now
     provider.client.limiter = RateLimiter(5000, 300_000)  # the sandbox's limiter is off here: so is ours, nearly
     return provider
 
 
 def apply_once(loaded: LoadedSpec, provider: InstantlyProvider, state_dir: Path, naps: Naps) -> ApplyReport:
-    """What `leadsync apply --auto-approve` does, on our provider: lock-free, journalled under `state_dir`."""
-    session = ApplySession(loaded, provider, state_dir)
-    session.applier.round_pause, session.applier.sleep = (0.01, 0.05), naps
+    """What `leadsync apply --auto-approve` does, on our provider: lock-free, journalled under `state_dir`, one
+    write and one job wait at a time (see `connect`), on the run's time."""
+    pace = {"round_pause": (0.01, 0.05), "sleep": naps, "clock": naps.now, "workers": 0, "waiters": 0}
+    session = ApplySession(loaded, provider, state_dir, applier_options=pace)
     try:
         return session.apply()
     finally:
@@ -356,8 +394,9 @@ def check(scenario: Scenario, first: Plan, final: dict[str, Any]) -> Findings:
     before = {lead["id"]: lead for lead in scenario.seed["leads"]}
     after = {lead["id"]: lead for lead in final["leads"]}
     desired = scenario.desired
-    excluded = {h.key for h in first.held} | {c.key for c in first.conflicts if c.key} | {
-        u.key for u in first.unsupported}  # fmt: skip
+    excluded = (
+        {h.key for h in first.held} | {c.key for c in first.conflicts if c.key} | {u.key for u in first.unsupported}
+    )
     touched = {i for op in first.operations if isinstance(op, (MoveOp, AssignOp, RemoveOp)) for i in op.lead_ids}
     removed = {i for op in first.operations if isinstance(op, RemoveOp) for i in op.lead_ids}
     added = Counter(
@@ -393,8 +432,12 @@ def check(scenario: Scenario, first: Plan, final: dict[str, Any]) -> Findings:
         if not records:
             found.lost.append(key)
             continue
-        wrong = [r for r in records if place_of(r) != MANAGED[want.destination]
-                 or (want.owner is not None and r.get("assigned_to") != USER[want.owner])]  # fmt: skip
+        wrong = [
+            r
+            for r in records
+            if place_of(r) != MANAGED[want.destination]
+            or (want.owner is not None and r.get("assigned_to") != USER[want.owner])
+        ]
         if wrong or len(records) != 1:
             found.misplaced.append(key)
     for ident, lead in before.items():
@@ -402,7 +445,11 @@ def check(scenario: Scenario, first: Plan, final: dict[str, Any]) -> Findings:
             continue
         then, later = lead, after[ident]
         if (place_of(then), then.get("assigned_to"), then.get("status"), then.get("email")) != (
-            place_of(later), later.get("assigned_to"), later.get("status"), later.get("email")):  # fmt: skip
+            place_of(later),
+            later.get("assigned_to"),
+            later.get("status"),
+            later.get("email"),
+        ):
             found.outside.append(ident)
     return found
 
@@ -419,6 +466,7 @@ class RunResult:
     seconds: float
     errors: list[str] = field(default_factory=list)
     fired: Counter[str] = field(default_factory=Counter)
+    calls: dict[str, int] = field(default_factory=dict)  # the requests the sandbox answered, by endpoint
 
 
 def run_campaign_once(scenario: Scenario, faults: str, state_dir: Path) -> RunResult:
@@ -426,9 +474,9 @@ def run_campaign_once(scenario: Scenario, faults: str, state_dir: Path) -> RunRe
     `allowed`); then check the sandbox's state."""
     started = time.monotonic()
     loaded = scenario.loaded
-    running = sandbox.start(state=scenario.fresh_state(state_dir), faults=faults, rate_limit=False)
+    naps = Naps(seed=faults)
+    running = sandbox.start(state=scenario.fresh_state(state_dir), faults=faults, rate_limit=False, clock=naps.clock)
     try:
-        naps = Naps()
         errors: list[str] = []
         report = ApplyReport()
         # a second apply, and one more for each apply that ended with a stalled job (the next one settles it) or
@@ -456,10 +504,22 @@ def run_campaign_once(scenario: Scenario, faults: str, state_dir: Path) -> RunRe
                 break
         final = running.state()
         fired = faults_fired(running, faults)
+        calls = dict(running.stats()["calls"])
     finally:
         running.stop(wait=False)  # it lets go within a tenth of a second; nothing here needs to wait for that
-    return RunResult(faults, check(scenario, scenario.first_plan, final), converged_first, report.converged, report.rounds,
-                     report.writes, report.open_outcomes, time.monotonic() - started, errors, fired)  # fmt: skip
+    return RunResult(
+        faults,
+        check(scenario, scenario.first_plan, final),
+        converged_first,
+        report.converged,
+        report.rounds,
+        report.writes,
+        report.open_outcomes,
+        time.monotonic() - started,
+        errors,
+        fired,
+        calls,
+    )
 
 
 def faults_fired(running: sandbox.RunningSandbox, faults: str) -> Counter[str]:
@@ -510,12 +570,55 @@ def test_the_scenario_needs_every_kind_of_change(scenarios: dict[str, Scenario],
     assert any(isinstance(op, MoveOp) and op.owner is not None for op in first.operations)
 
 
+@contextmanager
+def busy_cores() -> Iterator[None]:
+    """Every core kept busy by another process, as on a shared CI runner."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_a_run_meets_the_same_faults_on_a_busy_machine(scenarios: dict[str, Scenario], scratch_dir: Path) -> None:
+    """A run's requests, and so the faults it meets, depend on its seed alone, not on the machine's speed: the
+    same run beside processes that keep every core busy sends the same requests, meets the same faults and
+    ends the same way. (Before, the client's waits were wall-clock seconds against a sandbox on wall-clock time,
+    and its reads and writes went out in parallel: a busy CI runner once met 8 back-to-back 429s on one request
+    that a quiet one never meets, and the apply gave up.)"""
+    run = next(
+        n
+        for n in range(CI_RUNS)
+        if all(kind in draw_faults(n) for kind in ("429=", "drop=", "job_fail=", "job_stall="))
+    )
+    faults, scenario = draw_faults(run), scenarios[POLICIES[run % 3]]
+    quiet = run_campaign_once(scenario, faults, scratch_dir / "quiet")
+    with busy_cores():
+        busy = run_campaign_once(scenario, faults, scratch_dir / "busy")
+
+    def story(result: RunResult) -> tuple[object, ...]:
+        return (result.calls, result.fired, result.writes, result.rounds, result.open_outcomes, result.errors)
+
+    assert story(busy) == story(quiet), f"run {run} ({faults})"
+    assert quiet.findings.clean and quiet.converged, f"run {run} ({faults}): {quiet.findings}"
+
+
 def test_the_faults_are_drawn_from_the_master_seed() -> None:
     runs = [draw_faults(run) for run in range(CI_RUNS)]
     assert runs == [draw_faults(run) for run in range(CI_RUNS)]
     kinds = Counter(kind for faults in runs for kind in fault_kinds(faults))
-    for wanted in ("429 with Retry-After", "429 without Retry-After", "5xx before (writes)", "5xx after (writes)",
-                   "drop before (writes)", "drop after (writes)", "job_fail", "job_stall"):  # fmt: skip
+    for wanted in (
+        "429 with Retry-After",
+        "429 without Retry-After",
+        "5xx before (writes)",
+        "5xx after (writes)",
+        "drop before (writes)",
+        "drop after (writes)",
+        "job_fail",
+        "job_stall",
+    ):
         assert kinds[wanted] >= 5, (wanted, kinds)
 
 
@@ -545,16 +648,22 @@ POLICIES = ("skip", "move+remove", "add")
 def campaign(request: pytest.FixtureRequest) -> Iterator[dict[int, RunResult]]:
     """The selected runs of the campaign, run up front on every core (each run is a sandbox and an apply in one
     interpreter, CPU-bound: two processes take half the time), then checked one test a run."""
-    runs = sorted({item.callspec.params["run"] for item in request.session.items
-                   if getattr(item, "originalname", "") == "test_a_faulty_apply_loses_nothing_duplicates_nothing_and_converges"
-                   and hasattr(item, "callspec")})  # fmt: skip
+    runs = sorted(
+        {
+            item.callspec.params["run"]
+            for item in request.session.items
+            if getattr(item, "originalname", "") == "test_a_faulty_apply_loses_nothing_duplicates_nothing_and_converges"
+            and hasattr(item, "callspec")
+        }
+    )
     workers = int(os.environ.get("LEADSYNC_CAMPAIGN_WORKERS", min(2, os.cpu_count() or 1)))
     root = scratch("leadsync-campaign-")
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             policies = [POLICIES[run % 3] for run in runs]
-            done = pool.map(_worker_run, policies, runs, [MASTER_SEED] * len(runs), [2000] * len(runs),
-                            [str(root)] * len(runs))  # fmt: skip
+            done = pool.map(
+                _worker_run, policies, runs, [MASTER_SEED] * len(runs), [2000] * len(runs), [str(root)] * len(runs)
+            )
             results = dict(zip(runs, done, strict=True))
         yield results
     finally:

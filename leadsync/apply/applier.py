@@ -33,9 +33,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import Any, ParamSpec, TypeVar, assert_never
 
 from leadsync.apply.inflight import InFlight, withhold
 from leadsync.apply.journal import Journal, Unfinished
@@ -147,7 +147,9 @@ class Applier:
     """Runs rounds of writes until a fresh plan is empty, or `max_rounds` rounds have been sent.
 
     `workers` requests are sent at once (the provider's limiter keeps the vendor's rate); up to `waiters` jobs
-    are waited for at once (waiting is mostly sleeping between polls). After a round that left outcomes open,
+    are waited for at once (waiting is mostly sleeping between polls). With 0 for both, one request at a time:
+    each write sent and its job waited for in the caller's thread, in the plan's order (a reproducible apply,
+    which the seeded fault campaign relies on). After a round that left outcomes open,
     it pauses `round_pause[0]` seconds (doubling each round, at most `round_pause[1]`) before re-reading: a job
     whose answer was lost has then most likely finished, and the re-read sees it instead of sending it again.
     """
@@ -198,7 +200,7 @@ class Applier:
                     with self._lock:
                         self._carried[job] = unfinished.since.get(job, now)
 
-        with ThreadPoolExecutor(min(len(unfinished.jobs), self.waiters)) as pool:
+        with _pool(min(len(unfinished.jobs), self.waiters)) as pool:
             list(pool.map(wait, unfinished.jobs))
 
     def run(
@@ -272,7 +274,7 @@ class Applier:
         phases: dict[str, list[tuple[Operation, WriteRequest]]] = {}
         for op in plan.operations:
             phases.setdefault(op.op, []).append((op, requests_for(self.provider, op, workspace, known)))
-        senders, waiters = ThreadPoolExecutor(self.workers), ThreadPoolExecutor(self.waiters)
+        senders, waiters = _pool(self.workers), _pool(self.waiters)
         try:
             waits: list[Future[bool]] = []
             writes = len(plan.operations)
@@ -302,16 +304,14 @@ class Applier:
         return all(outcomes)
 
     def _send_phase(
-        self, phase: Sequence[tuple[Operation, WriteRequest]], senders: ThreadPoolExecutor,
-        waiters: ThreadPoolExecutor, report: ApplyReport,
+        self, phase: Sequence[tuple[Operation, WriteRequest]], senders: Executor,
+        waiters: Executor, report: ApplyReport,
     ) -> list[Future[bool]]:  # fmt: skip
         """Send every request of a phase; each answered one is handed to a waiter. Returns once all are sent."""
         sent = [senders.submit(self._send, op, request, waiters, report) for op, request in phase]
         return [future.result() for future in sent]
 
-    def _send(
-        self, op: Operation, request: WriteRequest, waiters: ThreadPoolExecutor, report: ApplyReport
-    ) -> Future[bool]:
+    def _send(self, op: Operation, request: WriteRequest, waiters: Executor, report: ApplyReport) -> Future[bool]:
         seq = self.journal.send(request.endpoint, request.summary)
         try:
             result = self.provider.send(request)
@@ -350,3 +350,24 @@ class Applier:
             report.notes.append(str(error))
         self.journal.note("open", seq=seq, why=type(error).__name__, **({"job": job} if job else {}))
         return False
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _InOrder(Executor):
+    """Each call run at once in the caller's thread, its outcome kept in the future it returns."""
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # as a pool's thread would keep it; an interrupt goes up at once
+            future.set_exception(exc)
+        return future
+
+
+def _pool(threads: int) -> Executor:
+    """`threads` threads, or with 0 the caller's own thread (see `Applier`)."""
+    return ThreadPoolExecutor(threads) if threads > 0 else _InOrder()

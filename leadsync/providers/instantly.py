@@ -88,6 +88,7 @@ class InstantlyProvider:
         self.job_timeout = job_timeout  # a job not done by then is stalled: its outcome is settled by a re-read
         self.poll = poll  # first and longest pause between polls; small jobs finish well under a second
         self.sleep, self.clock = sleep, clock
+        self.read_threads = READ_THREADS  # destinations read at once (1: one request at a time, in one order)
         self._pages = PageBudget()  # renewed by each read of the workspace
         self._identity: str | None = None  # the workspace's id as the vendor reports it, once seen
 
@@ -226,7 +227,7 @@ class InstantlyProvider:
     ) -> tuple[dict[str, Any], ReadCost]:
         calls_before = self._calls()
         self._pages = PageBudget()  # one budget for every listing of this read
-        with ThreadPoolExecutor(READ_THREADS) as pool:
+        with ThreadPoolExecutor(self.read_threads) as pool:
             campaigns, lists, members = pool.map(self._listing, list(LISTINGS))
             found = _workspace_id(members)
             if self._identity is None and found and re.fullmatch(PLAIN_ID, found):
