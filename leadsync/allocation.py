@@ -295,14 +295,15 @@ class _Placer:
         if not held:
             return unit.asks, None
         ranks = {owner: i for i, owner in enumerate(pool.rank(unit.account))}
-        owner = min(held, key=lambda o: (-held[o], ranks[o]))  # type: ignore[arg-type]
+        owner = min(held, key=lambda o: (-held[o], ranks[o]))
         assert owner is not None
         mine = [ask for ask in unit.asks if ask.current == owner]
         kept = mine[: max(0, int(min(self.room(owner), len(mine))))]
         if pool.by == "lead":
             why = f"sticky: already owned by {owner}, still in pool '{pool.name}'"
         else:
-            why = f"sticky account: {owner} owns {held[owner]} of the {len(unit.asks)} leads of {pool.by} {unit.account!r}"
+            share = f"{held[owner]} of the {len(unit.asks)} leads"
+            why = f"sticky account: {owner} owns {share} of {pool.by} {unit.account!r}"
         self.give(kept, owner, why)
         taken = {ask.slot for ask in kept}
         self.sticky_why[unit.account, pool.name] = why

@@ -39,9 +39,18 @@ LABELS = {
 #: the order counters are shown in; those with a total read "3 of 14 destinations"
 SHOWN = ("destinations", "writes", "jobs", "leads", "moved", "added", "assigned", "removed", "pages", "calls")
 #: how a counter reads after its number
-WORDS = {"destinations": "destinations", "writes": "writes", "jobs": "done", "leads": "leads", "moved": "leads moved",
-         "added": "leads added", "assigned": "leads assigned", "removed": "leads removed", "pages": "pages",
-         "calls": "calls"}  # fmt: skip
+WORDS = {
+    "destinations": "destinations",
+    "writes": "writes",
+    "jobs": "done",
+    "leads": "leads",
+    "moved": "leads moved",
+    "added": "leads added",
+    "assigned": "leads assigned",
+    "removed": "leads removed",
+    "pages": "pages",
+    "calls": "calls",
+}
 
 
 @dataclass
@@ -236,9 +245,14 @@ class LineProgress(_Shown):
     """Plain lines for logs: when a phase starts and ends, and every `interval` seconds in between."""
 
     def __init__(
-        self, write: Callable[[str], None], *, interval: float = INTERVAL, delay: float = 0.0,
-        clock: Callable[[], float] = time.monotonic, ticking: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        write: Callable[[str], None],
+        *,
+        interval: float = INTERVAL,
+        delay: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        ticking: bool = True,
+    ) -> None:
         self.write = write
         self._last = 0.0  # when the last line was written
         super().__init__(interval=interval, delay=delay, clock=clock, ticking=ticking)
@@ -265,9 +279,14 @@ class LiveProgress(_Shown):
     """A live display on a terminal (rich): the running phase, redrawn; each phase's end line stays."""
 
     def __init__(
-        self, file: Any = None, *, force_terminal: bool | None = None, delay: float = 0.0,
-        clock: Callable[[], float] = time.monotonic, ticking: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        file: Any = None,
+        *,
+        force_terminal: bool | None = None,
+        delay: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        ticking: bool = True,
+    ) -> None:
         from rich.console import Console  # late: only a terminal needs it
 
         # rich honours NO_COLOR itself; highlighting off: the lines are ours, not rich's guess at them
@@ -283,10 +302,15 @@ class LiveProgress(_Shown):
         self._close()
         # the phase's own elapsed time, not rich's: the display may start after the delay, the phase before it
         self._display = Display(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
-            TextColumn("{task.fields[elapsed]}"), TextColumn("{task.fields[counts]}"),
-            console=self.console, transient=True, refresh_per_second=4,
-        )  # fmt: skip
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[elapsed]}"),
+            TextColumn("{task.fields[counts]}"),
+            console=self.console,
+            transient=True,
+            refresh_per_second=4,
+        )
         total = phase.totals.get(phase.eta) if phase.eta is not None else None
         label = LABELS.get(phase.name, (phase.name, phase.name, phase.name))[1].capitalize()  # "Reading"
         self._task = self._display.add_task(label, total=total or None, counts="", elapsed="")
@@ -296,8 +320,12 @@ class LiveProgress(_Shown):
     def _update(self, phase: Phase, now: float) -> None:
         if self._display is not None:
             done = phase.counts.get(phase.eta, 0) if phase.eta is not None else 0
-            self._display.update(self._task, completed=done, counts=", ".join(counts(phase, now, brief=True)),
-                                 elapsed=duration(now - phase.started))  # fmt: skip
+            self._display.update(
+                self._task,
+                completed=done,
+                counts=", ".join(counts(phase, now, brief=True)),
+                elapsed=duration(now - phase.started),
+            )
 
     def _part(self, phase: Phase, line: str) -> None:
         self.console.print(line)  # above the live line, which rich redraws below it

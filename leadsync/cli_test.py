@@ -24,8 +24,12 @@ def test_command(path: type[click.Path], errors: Callable[[], AbstractContextMan
     @click.command("test")
     @click.argument("spec", type=path(dir_okay=False))
     @click.argument("files", nargs=-1, type=path(dir_okay=False))
-    @click.option("--at", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-                  help="The date owners' away stretches are read at. Default: today (UTC).")  # fmt: skip
+    @click.option(
+        "--at",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        metavar="YYYY-MM-DD",
+        help="The date owners' away stretches are read at. Default: today (UTC).",
+    )
     def test(spec: str, files: tuple[str, ...], at: datetime.datetime | None) -> None:
         """Run SPEC's routing tests (`tests:`) and those in FILES (YAML lists of cases, relative to the current
         folder): exit 0 when all pass, 1 when one fails or a spec or file is invalid."""

@@ -130,7 +130,7 @@ def _long_integer(text: str) -> int | None:
     """Where the first integer (outside strings; not a fraction's or an exponent's digits) too long to convert
     begins."""
     longest = sys.get_int_max_str_digits()
-    pattern = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|(?<![0-9.eE+-])(-?[0-9]{%d,})' % (longest + 1), re.DOTALL)
+    pattern = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|(?<![0-9.eE+-])(-?[0-9]{' + str(longest + 1) + ",})", re.DOTALL)
     for match in pattern.finditer(text):
         if match.group(1):
             return match.start(1)

@@ -128,7 +128,7 @@ _folded = _memo_text(_fold)
 
 def _equals(condition: Equals) -> Test:
     attr = condition.attr
-    numbers = frozenset(float(v) for v in condition.values if as_number(v) is not None and not isinstance(v, str))
+    numbers = frozenset(n for v in condition.values if not isinstance(v, str) and (n := as_number(v)) is not None)
     texts = frozenset(v.casefold() for v in condition.values if isinstance(v, str))
     bools = frozenset(v for v in condition.values if isinstance(v, bool))
     wants_none = any(v is None for v in condition.values)

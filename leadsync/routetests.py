@@ -92,8 +92,9 @@ def load_case_file(loaded: LoadedSpec, raw: str, cwd: FsPath | None = None) -> l
     with resolved.open("rb") as handle:
         data = handle.read(MAX_SPEC_BYTES + 1)  # never more than a spec's budget in memory
     if len(data) > MAX_SPEC_BYTES:
-        raise SpecError([Problem(Location(raw), f"larger than {MAX_SPEC_BYTES // 2**20} MiB, the most a routing "
-                                                "test file may be")])  # fmt: skip
+        raise SpecError(
+            [Problem(Location(raw), f"larger than {MAX_SPEC_BYTES // 2**20} MiB, the most a routing test file may be")]
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -159,8 +160,15 @@ def run_cases(loaded: LoadedSpec, cases: list[Case], at: datetime.date | None = 
             results.append(CaseResult(case, None, None, None, (f"routing refuses this lead: {error}",)))
             continue
         found = router.explain(case.lead, None, at=at)
-        results.append(CaseResult(case, found.route, found.destination, found.owner,
-                                  _mismatches(case.expect, found.route, found.destination, found.owner)))  # fmt: skip
+        results.append(
+            CaseResult(
+                case,
+                found.route,
+                found.destination,
+                found.owner,
+                _mismatches(case.expect, found.route, found.destination, found.owner),
+            )
+        )
     return RoutingTestRun(tuple(results))
 
 

@@ -105,10 +105,12 @@ class Router:
     def _simple(self, away: frozenset[str]) -> bool:
         """Whether every pool can pick lead by lead: no capacity, absence, account or fallback in play."""
         return not any(
-            pool.by != "lead" or pool.fallback_owner or pool.fallback_pool
+            pool.by != "lead"
+            or pool.fallback_owner
+            or pool.fallback_pool
             or any(m.owner in self.capacity or m.owner in away for m in pool.members)
             for pool in self.pools.values()
-        )  # fmt: skip
+        )
 
     def route(
         self,
@@ -213,7 +215,7 @@ class Router:
         if problems:
             raise RoutingError(problems)
         placed: Allocation = allocate(asks, self.pools, capacity=self.capacity, away=away, load=load)
-        for slot, route, lead in drawn:
+        for slot, route, _lead in drawn:
             owner, why = placed.owners[slot], placed.reasons[slot]
             d = result.desired[slot]
             result.desired[slot] = DesiredLead(d.key, d.destination, owner, d.route, d.fields)

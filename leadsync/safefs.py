@@ -21,14 +21,17 @@ from leadsync.errors import UnsafePath
 
 
 def _link(path: Path, what: str) -> UnsafePath:
-    return UnsafePath(f"cannot open {what} {path}: it is a symbolic link, and leadsync writes nothing through "
-                      "links (remove the link)")  # fmt: skip
+    return UnsafePath(
+        f"cannot open {what} {path}: it is a symbolic link, and leadsync writes nothing through links (remove the link)"
+    )
 
 
 def _hard_links(path: Path, what: str, count: int) -> UnsafePath:
-    return UnsafePath(f"cannot open {what} {path}: it has {count} hard links (other names for the same file, maybe "
-                      "outside this folder), and leadsync writes nothing through links (replace it with a copy "
-                      "of itself)")  # fmt: skip
+    return UnsafePath(
+        f"cannot open {what} {path}: it has {count} hard links (other names for the same file, maybe "
+        "outside this folder), and leadsync writes nothing through links (replace it with a copy "
+        "of itself)"
+    )
 
 
 def has_nul(text: str | os.PathLike[str]) -> bool:

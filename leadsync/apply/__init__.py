@@ -5,5 +5,14 @@ from leadsync.apply.journal import Journal, Unfinished
 from leadsync.apply.lock import WorkspaceLock
 from leadsync.errors import ApplyError, PlanDiverged, WorkspaceBusy
 
-__all__ = ["Applier", "ApplyError", "ApplyReport", "Journal", "PlanDiverged", "Unfinished", "WorkspaceBusy",
-           "WorkspaceLock", "requests_for"]  # fmt: skip
+__all__ = [
+    "Applier",
+    "ApplyError",
+    "ApplyReport",
+    "Journal",
+    "PlanDiverged",
+    "Unfinished",
+    "WorkspaceBusy",
+    "WorkspaceLock",
+    "requests_for",
+]

@@ -64,7 +64,10 @@ def withhold(plan: Plan, keys: Collection[str]) -> Plan:
         if len(keep) == len(op.keys):
             kept.append(op)
         elif keep:
-            fields = {"lead_ids": tuple(op.lead_ids[i] for i in keep), "keys": tuple(op.keys[i] for i in keep)}
+            fields: dict[str, tuple[str | None, ...]] = {
+                "lead_ids": tuple(op.lead_ids[i] for i in keep),
+                "keys": tuple(op.keys[i] for i in keep),
+            }
             if isinstance(op, (MoveOp, AssignOp)) and op.previous_owners:
                 fields["previous_owners"] = tuple(op.previous_owners[i] for i in keep)
             kept.append(replace(op, **fields))  # type: ignore[arg-type]

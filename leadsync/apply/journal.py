@@ -16,6 +16,7 @@ refuses every later event: a write is never sent that the journal could not reco
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -201,10 +202,10 @@ class Journal:
                 done += os.write(self._fd, data[done:])
         except OSError as error:
             self._broken = f"cannot write the journal {self.path}: {error.strerror}"
-            try:  # take back the part that went down, so that the file ends in a whole line
+            # take back the part that went down, so that the file ends in a whole line; if that fails too, the
+            # reader skips a cut line, and the next start() ends it
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
-            except OSError:
-                pass  # the reader skips a cut line, and the next start() ends it
             raise JournalError(self._broken) from None
         self._size += len(data)
 
@@ -219,8 +220,11 @@ def _jobs(found: Any) -> dict[str, float]:
     """Job ids -> when started, from an event's `jobs` or `open_jobs`."""
     if not isinstance(found, dict):
         return {}
-    return {str(k): float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 0.0
-            for k, v in found.items() if k}  # fmt: skip
+    return {
+        str(k): float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 0.0
+        for k, v in found.items()
+        if k
+    }
 
 
 def _track(unfinished: Unfinished, jobs: Mapping[str, float]) -> None:

@@ -35,8 +35,10 @@ def private_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise LeadsyncError(f"refusing {path} for leadsync's locks and journals: it must be a directory of yours "
-                            f"that nobody else can write to (set {STATE_DIR_SETTING} to choose another)")  # fmt: skip
+        raise LeadsyncError(
+            f"refusing {path} for leadsync's locks and journals: it must be a directory of yours "
+            f"that nobody else can write to (set {STATE_DIR_SETTING} to choose another)"
+        )
     return path
 
 

@@ -91,8 +91,9 @@ class SavedPlanGuard:
         self._items = list(items(saved.operations))
         self._known = set(self._items)
         self._ends = _ends(self._items)
-        self._adds = {(op.destination, lead.key): lead for op in saved.operations if isinstance(op, AddOp)
-                      for lead in op.leads}  # fmt: skip
+        self._adds = {
+            (op.destination, lead.key): lead for op in saved.operations if isinstance(op, AddOp) for lead in op.leads
+        }
 
     def _allowed(self, item: Item) -> bool:
         key, _, change = item
@@ -103,22 +104,34 @@ class SavedPlanGuard:
         saved work and, given the `workspace` it was planned from and nothing unreadable, leaves none of it out."""
         found = list(items(residual.operations))
         beyond = [item for item in found if not self._allowed(item)]
-        if beyond and len(beyond) == len(found) and workspace is not None and not busy:
-            if not self._left_out(found, workspace):  # every saved change shows: only new work is left
-                raise PlanDiverged(f"the saved plan was carried out in full, but the spec or the workspace changed "
-                                   f"since it was made: a fresh plan has {len(beyond)} more {_changes(len(beyond)).split()[1]} "
-                                   f"({_examples(beyond)}); run leadsync plan again to review them")  # fmt: skip
+        # every saved change shows: only new work is left
+        if (
+            beyond
+            and len(beyond) == len(found)
+            and workspace is not None
+            and not busy
+            and not self._left_out(found, workspace)
+        ):
+            raise PlanDiverged(
+                f"the saved plan was carried out in full, but the spec or the workspace changed "
+                f"since it was made: a fresh plan has {len(beyond)} more {_changes(len(beyond)).split()[1]} "
+                f"({_examples(beyond)}); run leadsync plan again to review them"
+            )
         if beyond:
-            raise PlanDiverged(f"the remaining work differs from the saved plan: a fresh plan of the workspace has "
-                               f"{_changes(len(beyond))} the saved plan does not have ({_examples(beyond)}); nothing "
-                               "beyond the saved plan was sent; run leadsync plan again")  # fmt: skip
+            raise PlanDiverged(
+                f"the remaining work differs from the saved plan: a fresh plan of the workspace has "
+                f"{_changes(len(beyond))} the saved plan does not have ({_examples(beyond)}); nothing "
+                "beyond the saved plan was sent; run leadsync plan again"
+            )
         if workspace is not None and not busy:
             left_out = self._left_out(found, workspace)
             if left_out:
-                raise PlanDiverged(f"the remaining work differs from the saved plan: {_changes(len(left_out))} of it "
-                                   f"did not happen, and a fresh plan of the workspace no longer makes "
-                                   f"{'them' if len(left_out) != 1 else 'it'} ({_examples(left_out)}); run leadsync "
-                                   "plan again")  # fmt: skip
+                raise PlanDiverged(
+                    f"the remaining work differs from the saved plan: {_changes(len(left_out))} of it "
+                    f"did not happen, and a fresh plan of the workspace no longer makes "
+                    f"{'them' if len(left_out) != 1 else 'it'} ({_examples(left_out)}); run leadsync "
+                    "plan again"
+                )
         return replace(residual, operations=tuple(self._as_saved(op) for op in residual.operations))
 
     def _left_out(self, found: list[Item], workspace: ResolvedWorkspace) -> list[Item]:
@@ -128,8 +141,11 @@ class SavedPlanGuard:
         placed: dict[tuple[str | None, str], list[RemoteLead]] = {}
         for record in workspace.remote:
             placed.setdefault((record.key, record.destination), []).append(record)
-        return [item for item in self._items if item not in wanted and (item[0], item[2][2], item[2][3]) not in ends
-                and not done(item, records, placed)]  # fmt: skip
+        return [
+            item
+            for item in self._items
+            if item not in wanted and (item[0], item[2][2], item[2][3]) not in ends and not done(item, records, placed)
+        ]
 
     def _as_saved(self, op: Operation) -> Operation:
         if isinstance(op, AddOp):

@@ -31,7 +31,7 @@ def exempt(plan: Plan) -> list[str]:
     says so, so that a limit that did not apply is never taken for one that held."""
     limit, smallest = plan.safety.max_change_ratio, plan.safety.min_destination_size
     return [
-        f"{d.name} {change_ratio(d.changed / max(d.before, 1), limit)} of {d.before:,} lead{'s' if d.before != 1 else ''}"
+        f"{d.name} {change_ratio(d.changed / max(d.before, 1), limit)} of {count(d.before, 'lead')}"
         for d in plan.destinations
         if not d.unsafe and d.before < smallest and d.changed / max(d.before, 1) > limit
     ]

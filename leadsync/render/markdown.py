@@ -296,8 +296,11 @@ def _reowned(op: MoveOp, i: int, known: bool) -> bool:
     return op.owner is not None and not (known and op.previous_owners[i] == op.owner)
 
 
-def _owner(previous: tuple[str | None, ...], i: int, owner: str, known: bool, labels: Labels) -> str:
-    return owner_change(labels.owner(previous[i]) if known else None, owner, known).replace(" -> ", " → ")
+def _owner(previous: tuple[str | None, ...], i: int, owner: str | None, known: bool, labels: Labels) -> str:
+    # a move that changes nobody's owner (owner None) is never shown as reowned: "(unassigned)" is for the types
+    return owner_change(labels.owner(previous[i]) if known else None, owner or "(unassigned)", known).replace(
+        " -> ", " → "
+    )
 
 
 def _safety(plan: Plan) -> str:
@@ -325,10 +328,13 @@ def _routing_tests(tests: RoutingTestRun) -> list[str]:
     total = len(tests.results)
     if not tests.failures:
         return [f"**Routing tests:** ✅ {tests.passed:,} of {total:,} passed", ""]
-    failed = [f"`{_cell(f.case.where)}` case {f.case.number}: {_cell('; '.join(f.mismatches))}"
-              for f in tests.failures]  # fmt: skip
-    return [f"**Routing tests:** ❌ {tests.passed:,} of {total:,} passed; `leadsync test` shows why", "",
-            *_list(failed, len(failed), "failed cases"), ""]  # fmt: skip
+    failed = [f"`{_cell(f.case.where)}` case {f.case.number}: {_cell('; '.join(f.mismatches))}" for f in tests.failures]
+    return [
+        f"**Routing tests:** ❌ {tests.passed:,} of {total:,} passed; `leadsync test` shows why",
+        "",
+        *_list(failed, len(failed), "failed cases"),
+        "",
+    ]
 
 
 def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, tests: RoutingTestRun | None = None) -> str:

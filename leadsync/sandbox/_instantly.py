@@ -266,6 +266,7 @@ def _has(q: dict[str, Any], *texts: Any) -> bool:
 
 def _member_words(member: dict[str, Any]) -> tuple[str, ...]:
     """What a member search looks in: "name or email" (the document), the full name included."""
-    name = member.get("name") if isinstance(member.get("name"), dict) else {}
+    raw = member.get("name")
+    name = raw if isinstance(raw, dict) else {}
     first, last = str(name.get("first") or ""), str(name.get("last") or "")
     return (str(member.get("email") or ""), first, last, f"{first} {last}".strip(), str(member.get("nickname") or ""))

@@ -16,14 +16,34 @@ BOOL = {"type": "boolean"}
 STRS = {"type": "array", "items": STR}
 EMAILS = {"type": "array", "items": {"type": "string", "format": "email"}}
 FILTERS = [
-    "FILTER_VAL_CONTACTED", "FILTER_VAL_NOT_CONTACTED", "FILTER_VAL_COMPLETED", "FILTER_VAL_UNSUBSCRIBED",
-    "FILTER_VAL_ACTIVE", "FILTER_LEAD_INTERESTED", "FILTER_LEAD_NOT_INTERESTED", "FILTER_LEAD_MEETING_BOOKED",
-    "FILTER_LEAD_MEETING_COMPLETED", "FILTER_LEAD_CLOSED", "FILTER_LEAD_OUT_OF_OFFICE", "FILTER_LEAD_WRONG_PERSON",
-    "FILTER_LEAD_LOST", "FILTER_LEAD_NO_SHOW", "FILTER_LEAD_CUSTOM_LABEL_POSITIVE", "FILTER_LEAD_CUSTOM_LABEL_NEGATIVE",
-    "FILTER_VAL_BOUNCED", "FILTER_VAL_SKIPPED", "FILTER_VAL_RISKY", "FILTER_VAL_INVALID", "FILTER_VAL_VALID",
-    "FILTER_VAL_IN_SUBSEQUENCE", "FILTER_VAL_OPENED_NO_REPLY", "FILTER_VAL_COMPLETED_NO_REPLY", "FILTER_VAL_NO_OPENS",
-    "FILTER_VAL_REPLIED", "FILTER_VAL_LINK_CLICKED",
-]  # fmt: skip
+    "FILTER_VAL_CONTACTED",
+    "FILTER_VAL_NOT_CONTACTED",
+    "FILTER_VAL_COMPLETED",
+    "FILTER_VAL_UNSUBSCRIBED",
+    "FILTER_VAL_ACTIVE",
+    "FILTER_LEAD_INTERESTED",
+    "FILTER_LEAD_NOT_INTERESTED",
+    "FILTER_LEAD_MEETING_BOOKED",
+    "FILTER_LEAD_MEETING_COMPLETED",
+    "FILTER_LEAD_CLOSED",
+    "FILTER_LEAD_OUT_OF_OFFICE",
+    "FILTER_LEAD_WRONG_PERSON",
+    "FILTER_LEAD_LOST",
+    "FILTER_LEAD_NO_SHOW",
+    "FILTER_LEAD_CUSTOM_LABEL_POSITIVE",
+    "FILTER_LEAD_CUSTOM_LABEL_NEGATIVE",
+    "FILTER_VAL_BOUNCED",
+    "FILTER_VAL_SKIPPED",
+    "FILTER_VAL_RISKY",
+    "FILTER_VAL_INVALID",
+    "FILTER_VAL_VALID",
+    "FILTER_VAL_IN_SUBSEQUENCE",
+    "FILTER_VAL_OPENED_NO_REPLY",
+    "FILTER_VAL_COMPLETED_NO_REPLY",
+    "FILTER_VAL_NO_OPENS",
+    "FILTER_VAL_REPLIED",
+    "FILTER_VAL_LINK_CLICKED",
+]
 INTEREST = {"type": "number", "enum": [1, 2, 3, 4, 0, -1, -2, -3, -4]}
 CUSTOM = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
 _COUNT = {
@@ -82,52 +102,98 @@ LEAD_INPUT: dict[str, Any] = {
 LIST_LEADS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "search": STR, "filter": STR, "campaign": STR, "list_id": STR, "in_campaign": BOOL, "in_list": BOOL,
-        "ids": STRS, "queries": QUERIES, "excluded_ids": STRS, "contacts": EMAILS,
-        "limit": {"type": "integer", "minimum": 1, "maximum": 100}, "starting_after": STR,
-        "organization_user_ids": STRS, "smart_view_id": STR, "is_website_visitor": BOOL, "distinct_contacts": BOOL,
-        "enrichment_status": {"type": "number", "enum": [1, -1, 11, -2]}, "esg_code": ESG,
+        "search": STR,
+        "filter": STR,
+        "campaign": STR,
+        "list_id": STR,
+        "in_campaign": BOOL,
+        "in_list": BOOL,
+        "ids": STRS,
+        "queries": QUERIES,
+        "excluded_ids": STRS,
+        "contacts": EMAILS,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+        "starting_after": STR,
+        "organization_user_ids": STRS,
+        "smart_view_id": STR,
+        "is_website_visitor": BOOL,
+        "distinct_contacts": BOOL,
+        "enrichment_status": {"type": "number", "enum": [1, -1, 11, -2]},
+        "esg_code": ESG,
     },
-}  # fmt: skip
+}
 ADD_LEADS: dict[str, Any] = {
     "type": "object",
     "required": ["leads"],
     "properties": {
-        "campaign_id": STR, "list_id": STR,
+        "campaign_id": STR,
+        "list_id": STR,
         "leads": {"type": "array", "minItems": 1, "maxItems": 1000, "items": LEAD_INPUT},
-        "blocklist_id": NSTR, "assigned_to": STR, "verify_leads_on_import": BOOL,
-        "skip_if_in_workspace": BOOL, "skip_if_in_campaign": BOOL, "skip_if_in_list": BOOL,
+        "blocklist_id": NSTR,
+        "assigned_to": STR,
+        "verify_leads_on_import": BOOL,
+        "skip_if_in_workspace": BOOL,
+        "skip_if_in_campaign": BOOL,
+        "skip_if_in_list": BOOL,
     },
-}  # fmt: skip
+}
 MOVE_LEADS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "search": STR, "filter": STR, "campaign": STR, "list_id": STR, "in_campaign": BOOL, "in_list": BOOL,
-        "ids": STRS, "queries": QUERIES, "excluded_ids": STRS, "contacts": EMAILS, "to_campaign_id": STR,
-        "to_list_id": STR, "ignore_resource_filter_clauses": BOOL, "check_duplicates_in_campaigns": BOOL,
-        "skip_leads_in_verification": BOOL, "limit": {"type": "number"}, "assigned_to": STR,
-        "esp_code": {"type": "number", "enum": [0, 1, 2, 3, 8, 9, 10, 12, 13, 999, 1000]}, "esg_code": ESG,
-        "copy_leads": BOOL, "check_duplicates": BOOL, "reset_interest_status": BOOL,
+        "search": STR,
+        "filter": STR,
+        "campaign": STR,
+        "list_id": STR,
+        "in_campaign": BOOL,
+        "in_list": BOOL,
+        "ids": STRS,
+        "queries": QUERIES,
+        "excluded_ids": STRS,
+        "contacts": EMAILS,
+        "to_campaign_id": STR,
+        "to_list_id": STR,
+        "ignore_resource_filter_clauses": BOOL,
+        "check_duplicates_in_campaigns": BOOL,
+        "skip_leads_in_verification": BOOL,
+        "limit": {"type": "number"},
+        "assigned_to": STR,
+        "esp_code": {"type": "number", "enum": [0, 1, 2, 3, 8, 9, 10, 12, 13, 999, 1000]},
+        "esg_code": ESG,
+        "copy_leads": BOOL,
+        "check_duplicates": BOOL,
+        "reset_interest_status": BOOL,
     },
-}  # fmt: skip
+}
 BULK_ASSIGN: dict[str, Any] = {
     "type": "object",
     "required": ["organization_user_ids"],
     "properties": {
-        "search": STR, "filter": {"type": "string", "enum": FILTERS}, "campaign": STR, "list_id": STR,
-        "in_campaign": BOOL, "in_list": BOOL, "organization_user_ids": {"type": "array", "items": STR, "minItems": 1},
-        "smart_view_id": STR, "ids": STRS, "limit": {"type": "integer", "minimum": 0}, "queries": QUERIES,
-        "assigned_to": STR, "has_clause": BOOL,
+        "search": STR,
+        "filter": {"type": "string", "enum": FILTERS},
+        "campaign": STR,
+        "list_id": STR,
+        "in_campaign": BOOL,
+        "in_list": BOOL,
+        "organization_user_ids": {"type": "array", "items": STR, "minItems": 1},
+        "smart_view_id": STR,
+        "ids": STRS,
+        "limit": {"type": "integer", "minimum": 0},
+        "queries": QUERIES,
+        "assigned_to": STR,
+        "has_clause": BOOL,
     },
-}  # fmt: skip
+}
 BULK_DELETE: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "campaign_id": STR, "list_id": STR, "status": {"type": "number", "enum": [1, 2, 3, -1, -2, -3]}, "ids": STRS,
+        "campaign_id": STR,
+        "list_id": STR,
+        "status": {"type": "number", "enum": [1, 2, 3, -1, -2, -3]},
+        "ids": STRS,
         "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
     },
     "anyOf": [{"required": ["campaign_id"]}, {"required": ["list_id"]}],
-}  # fmt: skip
+}
 PATCH_LEAD: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,
@@ -147,23 +213,38 @@ PAGE_QUERY: dict[str, dict[str, Any]] = {
 }
 CAMPAIGN_STATUS = {"type": "number", "enum": [-99, -1, -2, 0, 1, 2, 3, 4]}
 CAMPAIGNS_QUERY: dict[str, dict[str, Any]] = {
-    **PAGE_QUERY, "tag_ids": STR, "ai_sales_agent_id": STR, "status": CAMPAIGN_STATUS,
+    **PAGE_QUERY,
+    "tag_ids": STR,
+    "ai_sales_agent_id": STR,
+    "status": CAMPAIGN_STATUS,
     "exclude_status": CAMPAIGN_STATUS,
-}  # fmt: skip
+}
 #: for lead lists `starting_after` is "the starting after timestamp to filter lead lists by" (the document)
 LISTS_QUERY: dict[str, dict[str, Any]] = {**PAGE_QUERY, "has_enrichment_task": BOOL}
 MEMBERS_QUERY: dict[str, dict[str, Any]] = {**PAGE_QUERY, "accepted": BOOL}
 JOB_TYPES = [
-    "move-leads", "import-leads", "export-leads", "update-warmup-accounts", "rename-variable", "broadcast-ai-generate",
-    "broadcast-website-scrape", "import-subscribers-from-crm", "resync-subscriber-crm-tags",
-]  # fmt: skip
+    "move-leads",
+    "import-leads",
+    "export-leads",
+    "update-warmup-accounts",
+    "rename-variable",
+    "broadcast-ai-generate",
+    "broadcast-website-scrape",
+    "import-subscribers-from-crm",
+    "resync-subscriber-crm-tags",
+]
 ENTITY_TYPES = ["list", "campaign", "workspace", "broadcast", "subscriber-group-sync", "subscriber-group"]
 JOBS_QUERY: dict[str, dict[str, Any]] = {
-    "limit": {"type": "integer", "minimum": 1, "maximum": 100}, "starting_after": STR, "ids": STR,
-    "type": {"type": "string", "enum": JOB_TYPES}, "entity_type": {"type": "string", "enum": ENTITY_TYPES},
-    "entity_id": STR, "status": STR, "sort_column": {"type": "string", "enum": ["created_at", "updated_at"]},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+    "starting_after": STR,
+    "ids": STR,
+    "type": {"type": "string", "enum": JOB_TYPES},
+    "entity_type": {"type": "string", "enum": ENTITY_TYPES},
+    "entity_id": STR,
+    "status": STR,
+    "sort_column": {"type": "string", "enum": ["created_at", "updated_at"]},
     "sort_order": {"type": "string", "enum": ["asc", "desc"]},
-}  # fmt: skip
+}
 
 # The lead filters of /leads/list, /leads/move and /leads/bulk-assign as SQL over the leads table. A filter the
 # sandbox does not emulate (opens, clicks, verification, smart views) matches no lead: a sandbox that moved too

@@ -52,9 +52,13 @@ def sql_limit(limit: Any) -> str:
 
 
 ADD_COUNTERS = (
-    "in_blocklist", "duplicated_leads", "skipped_count",
-    "invalid_email_count", "incomplete_count", "duplicate_email_count",
-)  # fmt: skip
+    "in_blocklist",
+    "duplicated_leads",
+    "skipped_count",
+    "invalid_email_count",
+    "incomplete_count",
+    "duplicate_email_count",
+)
 
 
 def _add_verdict(
@@ -148,8 +152,9 @@ class LeadWrites:
         db = self.store.db
         emails = json.dumps(sorted({_norm(lead.get("email")) for lead in body["leads"]} - {""}))
         mine = "email_norm IN (SELECT value FROM json_each(?))"
-        in_target = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND +{key} = ?",
-                                                (emails, target))}  # fmt: skip
+        in_target = {
+            e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND +{key} = ?", (emails, target))
+        }
         if body.get("skip_if_in_workspace"):
             where = "1"
         else:
@@ -293,8 +298,10 @@ class LeadWrites:
         mine = "email_norm IN (SELECT value FROM json_each(?))"
         in_target: set[str] = set()
         if body.get("check_duplicates"):
-            in_target = {e for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND +{key} = ?",
-                                                    (selected, target))}  # fmt: skip
+            in_target = {
+                e
+                for (e,) in db.execute(f"SELECT email_norm FROM leads WHERE {mine} AND +{key} = ?", (selected, target))
+            }
         in_campaigns: dict[str, set[str]] = {}
         if body.get("check_duplicates_in_campaigns"):
             for email, lead_id in db.execute(
@@ -334,8 +341,9 @@ class LeadWrites:
         elif moved:
             # as a record rewritten in Python would be: the old place removed, the new one (then the owner, the
             # update time) set, a key that was there keeping its position and a new one coming last
-            removed = ["$.campaign", "$.list_id"] + (["$.lt_interest_status"] if body.get("reset_interest_status")
-                                                     else [])  # fmt: skip
+            removed = ["$.campaign", "$.list_id"] + (
+                ["$.lt_interest_status"] if body.get("reset_interest_status") else []
+            )
             sets: list[Any] = [f"$.{key}", target] + (["$.assigned_to", owner] if owner else [])
             sets += ["$.timestamp_updated", stamp]
             columns = [target if key == "campaign" else None, target if key == "list_id" else None]
@@ -381,7 +389,8 @@ class LeadWrites:
             mine = ids[index :: len(owners)]
             if mine:  # the records rewritten in SQL, as Python would: assigned_to and timestamp_updated set
                 db.execute(
-                    "UPDATE leads SET assigned_to = ?, doc = json_set(doc, '$.assigned_to', ?, '$.timestamp_updated', ?)"
+                    "UPDATE leads SET assigned_to = ?,"
+                    " doc = json_set(doc, '$.assigned_to', ?, '$.timestamp_updated', ?)"
                     " WHERE id IN (SELECT value FROM json_each(?))",
                     (owner, owner, stamp, json.dumps(mine)),
                 )
@@ -434,6 +443,7 @@ class LeadWrites:
                 if kind == "job":
                     self._complete(self._job_row(item), now)
                 else:  # a bulk-assign that raises is dropped (its 202 promised nothing), never retried
-                    self._isolated(lambda: self._assign(json.loads(item), now), f"bulk-assign {seq}")
+                    run = lambda: self._assign(json.loads(item), now)  # noqa: B023, E731 (run at once, in this turn)
+                    self._isolated(run, f"bulk-assign {seq}")
                     db.execute("DELETE FROM assigns WHERE seq = ?", (seq,))
             self._next_due = self._earliest_due()

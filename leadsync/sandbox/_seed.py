@@ -65,8 +65,12 @@ _API_KEYS = _records(
     {"name": {"type": "string"}, "user_id": {"type": ["string", "null"]}},
 )
 #: where each vendor record repeats the workspace's id (read-only; Campaign's may be null)
-WORKSPACE_ID_FIELDS = {"members": "workspace_id", "campaigns": "organization", "lists": "organization_id",
-                       "leads": "organization"}  # fmt: skip
+WORKSPACE_ID_FIELDS = {
+    "members": "workspace_id",
+    "campaigns": "organization",
+    "lists": "organization_id",
+    "leads": "organization",
+}
 _WORKSPACE_ID = _UUID
 _LEAD_OPTIONAL = {k: v for k, v in LEAD_FIELDS.items() if k != "id"} | {
     "custom_variables": {"type": "object"},
@@ -212,11 +216,14 @@ def validate_seed(data: dict[str, Any], vendor: str, name: str) -> None:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
+    # a real error's schema is a mapping and its instance a value (the stubs also allow bool and Unset)
+    schema: Any = error.schema
+    instance: Any = error.instance
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         return f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
-    if error.validator == "pattern" and "description" in error.schema:
-        return f"{error.instance!r} is not {error.schema['description']}"
+    if error.validator == "pattern" and "description" in schema:
+        return f"{instance!r} is not {schema['description']}"
     return str(error.message)
 
 

@@ -13,6 +13,7 @@ rolled back, nothing of the request happened.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from leadsync.errors import Location, Problem, SandboxError, SeedError
+from leadsync.errors import ApiError, Location, Problem, SandboxError, SeedError
 
 from ._ids import derived_uuid
 from ._seed import read_seed
@@ -80,14 +81,18 @@ def refuse_unsafe_state(path: str) -> None:
         except OSError as error:
             raise SandboxError(f"cannot open {what} {file}: {error.strerror}") from None
         if stat.S_ISLNK(info.st_mode):
-            raise SandboxError(f"cannot open {what} {file}: it is a symbolic link, and leadsync writes nothing "
-                               "through links (remove the link)")  # fmt: skip
+            raise SandboxError(
+                f"cannot open {what} {file}: it is a symbolic link, and leadsync writes nothing "
+                "through links (remove the link)"
+            )
         if not stat.S_ISREG(info.st_mode):
             raise SandboxError(f"cannot open {what} {file}: it is not a regular file")
         if info.st_nlink > 1:  # a hard link: SQLite would write to the file wherever its other names are
-            raise SandboxError(f"cannot open {what} {file}: it has {info.st_nlink} hard links (other names for the "
-                               "same file, maybe outside this folder), and leadsync writes nothing through links "
-                               "(replace it with a copy of itself)")  # fmt: skip
+            raise SandboxError(
+                f"cannot open {what} {file}: it has {info.st_nlink} hard links (other names for the "
+                "same file, maybe outside this folder), and leadsync writes nothing through links "
+                "(replace it with a copy of itself)"
+            )
 
 
 def unwritable(error: sqlite3.Error) -> bool:
@@ -146,10 +151,8 @@ class Store:
             self.db.execute("COMMIT")
         except BaseException as exc:
             if self.db.in_transaction:  # SQLite has already rolled back after some errors (a full disk's)
-                try:
+                with contextlib.suppress(sqlite3.Error):  # the error that made us roll back is the one to tell
                     self.db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the error that made us roll back is the one to tell
             if isinstance(exc, sqlite3.Error) and unwritable(exc):
                 raise self._unwritable(exc) from None
             raise
@@ -158,10 +161,9 @@ class Store:
 
     def _unwritable(self, error: sqlite3.Error) -> Exception:
         """A write that the disk refused: the vendor's 507 Insufficient Storage, naming the file."""
-        from ._http import ApiError  # late: _http imports this module
-
-        return ApiError(507, f"the sandbox cannot write its state {self.path or ':memory:'}: {error}",
-                        code="INSUFFICIENT_STORAGE")  # fmt: skip
+        return ApiError(
+            507, f"the sandbox cannot write its state {self.path or ':memory:'}: {error}", code="INSUFFICIENT_STORAGE"
+        )
 
     # meta ----------------------------------------------------------------------------------------------------------
 
@@ -259,15 +261,15 @@ def open_store(state: str | os.PathLike[str] | None, seed: Any, vendor: str | No
     if path is not None:
         refuse_unsafe_state(path)  # before `exists()`, which follows a link (and a dangling one is "absent")
     if path is not None and Path(path).exists():
-        store = Store(path)
-        if store.meta("format") is None:
-            store.close()
+        saved = Store(path)
+        if saved.meta("format") is None:
+            saved.close()
             raise SeedError([Problem(Location(path), "not a sandbox state file (no sandbox data in it)")])
-        if vendor is not None and store.vendor != vendor:
-            serves = store.vendor
-            store.close()
+        if vendor is not None and saved.vendor != vendor:
+            serves = saved.vendor
+            saved.close()
             raise SandboxError(f"{path}: this state serves {serves.title()}, not {vendor.title()}")
-        return store
+        return saved
     data, chosen = read_seed(seed, vendor)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -20,7 +20,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FORMATS = jsonschema.FormatChecker(formats=())
 
 
-@_FORMATS.checks("email")  # type: ignore[untyped-decorator]
+@_FORMATS.checks("email")
 def _is_email(value: object) -> bool:
     return not isinstance(value, str) or bool(_EMAIL.match(value))
 
@@ -58,7 +58,7 @@ _AJV_MESSAGES = {
 
 def ajv_message(error: jsonschema.ValidationError, where: str) -> str:
     path = where + "".join(f"/{part}" for part in error.absolute_path)
-    rule, value = error.validator, error.validator_value
+    rule, value = error.validator, cast(Any, error.validator_value)  # the stubs' Unset is never a real error's
     if rule == "required":
         missing = re.search(r"'(.+?)' is a required property", error.message)
         return f"{path} must have required property '{missing.group(1) if missing else value[0]}'"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Union
+from typing import Any
 
 import regex
 
@@ -26,7 +26,7 @@ SEARCH_BUDGET = 10.0
 SEARCH_ALLOWANCE = 0.000_01
 _SHOWN = 40  # characters of a value shown in a message
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 OPERATORS = (*COMPARISONS, "matches", "exists")
@@ -133,7 +133,7 @@ class Not:
     item: Condition
 
 
-Condition = Union[Equals, Compare, Matches, Exists, AllOf, AnyOf, Not]
+Condition = Equals | Compare | Matches | Exists | AllOf | AnyOf | Not
 
 
 def _is_number(value: object) -> bool:
@@ -245,8 +245,10 @@ class _Parser:
             return None
         refused = refusal(source, tree)
         if refused is None and not self.budget.take(expansion(tree)):
-            refused = (f"expands to {expansion(tree):,} items when compiled, which takes the spec's patterns past "
-                       f"{self.budget.limit:,} in all; use smaller counts")  # fmt: skip
+            refused = (
+                f"expands to {expansion(tree):,} items when compiled, which takes the spec's patterns past "
+                f"{self.budget.limit:,} in all; use smaller counts"
+            )
         if refused is not None:
             self.problem(path, f"'{attr}': the pattern {source!r} {refused}")
             return None

@@ -162,7 +162,7 @@ def route_warnings(loaded: LoadedSpec, leads: Sequence[Lead], explained: Set[int
 _NUMBER = r"\d[\d,_]*(?:\.\d+)?"
 _COMPARISON = re.compile(rf"^\s*(>=|=>|<=|=<|==|>|<|=)\s*([-+]?{_NUMBER})\s*$")
 _AT_LEAST = re.compile(rf"^\s*({_NUMBER})\s*\+\s*$")
-_RANGE = re.compile(rf"^\s*({_NUMBER})\s*(?:-|–|\.\.|to)\s*({_NUMBER})\s*$")
+_RANGE = re.compile(rf"^\s*({_NUMBER})\s*(?:-|\u2013|\.\.|to)\s*({_NUMBER})\s*$")
 _OPS = {">=": "gte", "=>": "gte", ">": "gt", "<=": "lte", "=<": "lte", "<": "lt"}
 
 
@@ -217,7 +217,7 @@ def text_number_warnings(loaded: LoadedSpec, leads: Sequence[Lead]) -> list[tupl
                 if folded in texts:
                     had.add(folded)
         all_numbers = numbers > 0 and others == 0
-        for text, where, route in items:
+        for text, where, index in items:
             if text.strip().casefold() in had:
                 continue
             looks_compared = _COMPARISON.match(text) is not None
@@ -225,5 +225,5 @@ def text_number_warnings(loaded: LoadedSpec, leads: Sequence[Lead]) -> list[tupl
                 continue
             fix = comparison_for(text) or "a comparison such as {gte: N}"
             message = f"'{attr}': {text!r} is compared as text and matches no lead; write {fix}"
-            warnings.append((route, Problem(loaded.positions.of(where), message)))
+            warnings.append((index, Problem(loaded.positions.of(where), message)))
     return warnings

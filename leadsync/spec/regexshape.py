@@ -16,8 +16,8 @@ Python's parse tree or text here, so that validate refuses them with a located l
 from __future__ import annotations
 
 import re
-import re._constants as sre
-import re._parser as sre_parse
+import re._constants as sre  # type: ignore[import-not-found]  # typeshed has no stubs for re's parser
+import re._parser as sre_parse  # type: ignore[import-not-found]
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,9 +39,17 @@ _COUNT = re.compile(r"\{(?:\d+(?:,\d*)?|,\d*)\}")
 _POSIX = re.compile(r"\[:(\^?)([^\]]*?):\]")
 #: what to write for a POSIX class in Python's syntax (ASCII; the `regex` module's classes are Unicode)
 _POSIX_INSTEAD = {
-    "alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z", "space": r"\s",
-    "xdigit": "0-9a-fA-F", "word": r"\w", "blank": r" \t", "cntrl": r"\x00-\x1f\x7f",
-}  # fmt: skip
+    "alpha": "a-zA-Z",
+    "digit": "0-9",
+    "alnum": "a-zA-Z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": r"\s",
+    "xdigit": "0-9a-fA-F",
+    "word": r"\w",
+    "blank": r" \t",
+    "cntrl": r"\x00-\x1f\x7f",
+}
 
 
 @contextmanager
@@ -90,11 +98,15 @@ def refusal(source: str, tree: _Items | None = None) -> str | None:
     except RecursionError:  # Python parsed it, but nested deeper than a walk of its tree can go
         return "is nested too deeply; simplify it"
     if exponential:
-        return ("can take exponential time (a repeated group that can match the same text in more than one way); "
-                "simplify it")  # fmt: skip
+        return (
+            "can take exponential time (a repeated group that can match the same text in more than one way); "
+            "simplify it"
+        )
     if items > PATTERN_BUDGET:
-        return (f"expands to {items:,} items when compiled (counted repeats multiply), more than "
-                f"{PATTERN_BUDGET:,}; use smaller counts")  # fmt: skip
+        return (
+            f"expands to {items:,} items when compiled (counted repeats multiply), more than "
+            f"{PATTERN_BUDGET:,}; use smaller counts"
+        )
     return None
 
 
@@ -148,8 +160,10 @@ def _misread(source: str, *, verbose: bool) -> str | None:
         elif char == "{":
             count = _COUNT.match(source, i)
             if count is None:
-                return (f"has a '{{' at position {i} that is not a count {{m,n}}: Python reads it as a brace, the "
-                        r"regex module that runs it as a fuzzy-match constraint; write \{ for a brace")  # fmt: skip
+                return (
+                    f"has a '{{' at position {i} that is not a count {{m,n}}: Python reads it as a brace, the "
+                    r"regex module that runs it as a fuzzy-match constraint; write \{ for a brace"
+                )
             i = count.end()
         else:
             i += 1
@@ -184,8 +198,10 @@ def _set(source: str, start: int) -> tuple[int, str | None]:
 
 
 def _posix_refusal(source: str, first: re.Match[str]) -> str:
-    said = (f"has a POSIX class {first.group()!r} at position {first.start()}: Python reads it as the characters in "
-            "it, the regex module that runs it as a class")  # fmt: skip
+    said = (
+        f"has a POSIX class {first.group()!r} at position {first.start()}: Python reads it as the characters in "
+        "it, the regex module that runs it as a class"
+    )
     instead = _without_posix(source)
     if instead is None:
         return said + r"; write the characters it stands for (e.g. [a-zA-Z]), or \[ for a '['"

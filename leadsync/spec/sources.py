@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path as FsPath
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from leadsync._gc import paused_gc
 from leadsync.errors import JsonTooDeep, LineTooLong, Location, Problem, SpecError
@@ -142,10 +142,7 @@ class _Reader:
             if column != attr:
                 self.supply.renamed.setdefault(column, (attr, index))
         try:
-            if fmt == "csv":
-                known = self.csv(resolved, label, source, index)
-            else:
-                known = self.jsonl(resolved, label, source)
+            known = self.csv(resolved, label, source, index) if fmt == "csv" else self.jsonl(resolved, label, source)
             self.supply.complete = complete and known
         except UnicodeDecodeError as exc:
             self.problems.append(Problem(Location(label), f"not UTF-8 text (byte {exc.start})"))
@@ -241,7 +238,8 @@ class _Reader:
         if self.key_attr not in fields:
             self.problem(
                 Location(label, 1),
-                f"no '{self.key_attr}' column; name one in the header or map it with fields: {{{self.key_attr}: COLUMN}}",
+                f"no '{self.key_attr}' column; name one in the header or map it with fields: "
+                f"{{{self.key_attr}: COLUMN}}",
             )
             ok = False
         return fields if ok else None
@@ -261,15 +259,19 @@ class _Reader:
                 )
         return bool(shapes)  # a JSONL file has no header: with no record, which attributes it has is unknown
 
-    def _jsonl_line(self, text: str, number: int, label: str, renamed: dict[str, str],
-                    shapes: dict[tuple[str, ...], dict[str, int]], intern: Callable[[Any, Any], Any]) -> None:  # fmt: skip
+    def _jsonl_line(
+        self,
+        text: str,
+        number: int,
+        label: str,
+        renamed: dict[str, str],
+        shapes: dict[tuple[str, ...], dict[str, int]],
+        intern: Callable[[Any, Any], Any],
+    ) -> None:
         if not text.strip():
             return
         try:
-            if text.count("[") + text.count("{") > _BRACKETS:
-                item = loads_bounded(text)
-            else:
-                item = json.loads(text)
+            item = loads_bounded(text) if text.count("[") + text.count("{") > _BRACKETS else json.loads(text)
         except (json.JSONDecodeError, JsonTooDeep) as exc:
             self.problem(Location(label, number, exc.colno), f"invalid JSON: {exc.msg}")
             return
@@ -282,7 +284,7 @@ class _Reader:
         if any(isinstance(v, (dict, list)) for v in item.values()):
             self.problem(Location(label, number, 1), "lead attributes must be plain values, not lists or objects")
             return
-        names = tuple(renamed.get(k, k) for k in item)
+        names = cast(tuple[str, ...], tuple(renamed.get(k, k) for k in item))  # JSON object keys are text
         fields = shapes.get(names)
         if fields is None:
             fields = shapes.setdefault(names, {name: i for i, name in enumerate(names)})
@@ -363,7 +365,7 @@ class _Layout:
 
 def _picker(columns: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
     if len(columns) > 1:
-        return itemgetter(*columns)  # type: ignore[return-value]
+        return itemgetter(*columns)
     if columns:
         only = columns[0]
         return lambda row: (row[only],)

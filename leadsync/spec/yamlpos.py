@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from leadsync.errors import Location, Problem
 
-Path = tuple[str | int, ...]
+Path = tuple[str | int | float, ...]  # mapping keys are plain scalars: a YAML key may be 1.5
 
 
 @dataclass
@@ -62,10 +62,10 @@ class _BudgetedLoader(yaml.SafeLoader):
         self._anchored: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, levels) an alias to it brings in
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # pyyaml's stubs leave it untyped
         if isinstance(event, yaml.AliasEvent):
             self._count_alias(event)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return self._composed(parent, index)
         collection = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
         if collection and self._depth >= MAX_DEPTH:
             raise YamlBudgetError(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=event.start_mark)
@@ -74,7 +74,7 @@ class _BudgetedLoader(yaml.SafeLoader):
         self._depth += collection
         self._deepest = self._depth
         try:
-            node: yaml.Node = super().compose_node(parent, index)
+            node = self._composed(parent, index)
         finally:
             self._depth -= collection
         if event.anchor is not None:
@@ -82,26 +82,32 @@ class _BudgetedLoader(yaml.SafeLoader):
         self._deepest = max(self._deepest, deepest_before)
         return node
 
+    def _composed(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        node = super().compose_node(parent, index)
+        assert node is not None  # None only at the end of the stream, which compose_document never asks for
+        return node
+
     def _count_alias(self, event: yaml.AliasEvent) -> None:
-        if event.anchor not in self.anchors:
+        if event.anchor is None or event.anchor not in self.anchors:
             return  # the composer reports an undefined alias
+        mark = cast(yaml.Mark, event.start_mark)  # the pure-Python loader's: never libyaml's
         cost = self._anchored.get(event.anchor)
         if cost is None:  # the anchor is still open: the value would contain itself, endlessly when built
             raise YamlBudgetError(
-                problem=f"alias *{event.anchor} refers to a value that contains it", problem_mark=event.start_mark
+                problem=f"alias *{event.anchor} refers to a value that contains it", problem_mark=mark
             )
         nodes, levels = cost
         if self._depth + levels > MAX_DEPTH:
             raise YamlBudgetError(
                 problem=f"alias *{event.anchor} nests the document deeper than {MAX_DEPTH} levels",
-                problem_mark=event.start_mark,
+                problem_mark=mark,
             )
         self._alias_nodes += nodes
         if self._alias_nodes > MAX_ALIAS_NODES:
             raise YamlBudgetError(
                 problem=f"aliases expand the document by more than {MAX_ALIAS_NODES:,} values (an alias bomb?); "
                 "write the repeated values out, or repeat them less",
-                problem_mark=event.start_mark,
+                problem_mark=mark,
             )
         self._nodes += nodes
         self._deepest = max(self._deepest, self._depth + levels)
