@@ -38,6 +38,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,20 @@ KEY_ENV = "LEADSYNC_BENCH_KEY"
 RATE = 100.0  # requests per second: the vendor's limit (and 6,000 a minute: the same rate, sustained)
 OWNERS = [f"rep{i}" for i in range(6)]
 USER = {name: f"7d0c6d2e-0000-4000-8000-{i + 1:012x}" for i, name in enumerate([*OWNERS, "gone"])}
-PLACES = {"enterprise": ("campaign", "Enterprise", 1), "mid": ("campaign", "Mid-Market", 2),
-          "smb": ("campaign", "SMB", 3), "emea": ("campaign", "EMEA", 4), "nurture": ("list", "Nurture", 1)}  # fmt: skip
-WRITES = ("POST /api/v2/leads/add", "POST /api/v2/leads/move", "POST /api/v2/leads/bulk-assign",
-          "PATCH /api/v2/leads/{id}", "DELETE /api/v2/leads")  # fmt: skip
+PLACES = {
+    "enterprise": ("campaign", "Enterprise", 1),
+    "mid": ("campaign", "Mid-Market", 2),
+    "smb": ("campaign", "SMB", 3),
+    "emea": ("campaign", "EMEA", 4),
+    "nurture": ("list", "Nurture", 1),
+}
+WRITES = (
+    "POST /api/v2/leads/add",
+    "POST /api/v2/leads/move",
+    "POST /api/v2/leads/bulk-assign",
+    "PATCH /api/v2/leads/{id}",
+    "DELETE /api/v2/leads",
+)
 
 
 def place_id(name: str) -> str:
@@ -92,9 +103,15 @@ policy: {{max_change_ratio: 1.0}}
 def build(folder: Path, leads: int, mix: tuple[float, float, float], seed: int = 1) -> dict[str, Any]:
     """Write spec.yaml and leads.csv into `folder`; return the workspace seed."""
     rng = random.Random(seed)
-    rows = [{"email": f"lead{i}@company{i % 997}.test", "first_name": f"Lead{i}",
-             "company_size": rng.choice([5, 50, 300, 2000]), "country": rng.choice(["US", "DE", "BR", "JP", "FR"])}
-            for i in range(leads)]  # fmt: skip
+    rows = [
+        {
+            "email": f"lead{i}@company{i % 997}.test",
+            "first_name": f"Lead{i}",
+            "company_size": rng.choice([5, 50, 300, 2000]),
+            "country": rng.choice(["US", "DE", "BR", "JP", "FR"]),
+        }
+        for i in range(leads)
+    ]
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -117,8 +134,15 @@ def build(folder: Path, leads: int, mix: tuple[float, float, float], seed: int =
         elif draw < move + add + assign:
             owner = "gone"
         kind = PLACES[place][0]
-        records.append({"id": f"1ead0000-0000-4000-8000-{i:012x}", "email": want.key, "assigned_to": USER[owner],
-                        "campaign" if kind == "campaign" else "list_id": place_id(place), "status": 1})  # fmt: skip
+        records.append(
+            {
+                "id": f"1ead0000-0000-4000-8000-{i:012x}",
+                "email": want.key,
+                "assigned_to": USER[owner],
+                "campaign" if kind == "campaign" else "list_id": place_id(place),
+                "status": 1,
+            }
+        )
     return {
         "api_keys": [{"key": KEY, "scopes": ["all:*"]}],
         "members": [{"user_id": user, "email": f"{name}@acme.test"} for name, user in USER.items()],
@@ -170,7 +194,7 @@ def idle(trace: str, began: float, ended: float) -> None:
         marks += [("re-read", reread[0])] if reread else []
     marks += [("re-plan, exit", rows[-1][1]), ("end", ended)]
     print("  where the time went (calls, seconds, seconds beyond calls / 100 per s):")
-    for (name, since), (_, until) in zip(marks, marks[1:]):
+    for (name, since), (_, until) in pairwise(marks):
         calls = sum(1 for t in arrivals if since <= t < until or (t == arrivals[-1] and since <= t <= until))
         print(f"    {name:14} {calls:6,} calls {until - since:6.2f} s  {until - since - calls / RATE:+6.2f} s")
 
@@ -198,8 +222,9 @@ class Vendor:
 def leadsync(folder: Path, url: str, *args: str) -> tuple[int, str, float]:
     env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: KEY, "NO_COLOR": "1"}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, capture_output=True, text=True, check=False
+    )
     return done.returncode, done.stderr, time.monotonic() - started
 
 
@@ -228,8 +253,11 @@ def naive_sync(folder: Path, url: str) -> float:
         kind = "campaign" if PLACES[name][0] == "campaign" else "list_id"
         cursor = None
         while True:
-            page = call("POST", "/api/v2/leads/list", {kind: place_id(name), "limit": 100,
-                                                       **({"starting_after": cursor} if cursor else {})})  # fmt: skip
+            page = call(
+                "POST",
+                "/api/v2/leads/list",
+                {kind: place_id(name), "limit": 100, **({"starting_after": cursor} if cursor else {})},
+            )
             if not page["items"]:
                 break
             for lead in page["items"]:
@@ -259,8 +287,10 @@ def describe(name: str, calls: Counter[str], seconds: float) -> dict[str, Any]:
     writes = sum(n for endpoint, n in calls.items() if endpoint in WRITES)
     total = sum(calls.values())
     floor = total / RATE
-    print(f"{name}: {total:,} calls ({total - writes:,} reads, {writes:,} writes), {seconds:.1f} s; floor "
-          f"{floor:.1f} s (calls / {RATE:g} per s): {seconds / floor:.2f}x the floor")  # fmt: skip
+    print(
+        f"{name}: {total:,} calls ({total - writes:,} reads, {writes:,} writes), {seconds:.1f} s; floor "
+        f"{floor:.1f} s (calls / {RATE:g} per s): {seconds / floor:.2f}x the floor"
+    )
     for endpoint, n in sorted(calls.items()):
         print(f"    {endpoint:40} {n:>8,}")
     return {"calls": total, "writes": writes, "seconds": seconds, "floor": floor}
@@ -282,8 +312,10 @@ def main() -> None:
     args = parser.parse_args()
     mix = tuple(float(x) for x in args.mix.split(","))
     assert len(mix) == 3
-    print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, {os.cpu_count()} CPUs; "
-          f"sandbox limiter 100/s and 6,000/min")  # fmt: skip
+    print(
+        f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, {os.cpu_count()} CPUs; "
+        f"sandbox limiter 100/s and 6,000/min"
+    )
     root = Path(tempfile.mkdtemp(prefix="leadsync-bench-apply-"))
     try:
         sizes = [] if args.no_leadsync else [("leadsync", args.leads)]
@@ -302,12 +334,15 @@ def main() -> None:
             vendor = Vendor(template, folder, args.trace if who == "leadsync" else None)
             try:
                 # planned from the seed itself (--remote): no calls that would use up the vendor's rate window
-                code, err, _ = leadsync(folder, vendor.url, "plan", "spec.yaml", "--remote", "seed.json",
-                                        "--out", "plan.json")  # fmt: skip
+                code, err, _ = leadsync(
+                    folder, vendor.url, "plan", "spec.yaml", "--remote", "seed.json", "--out", "plan.json"
+                )
                 assert code == 0, err
                 plan = json.loads((folder / "plan.json").read_text())
-                print(f"  plan: {plan['summary']}; predicted writes {plan['calls']['writes']}, "
-                      f"reads {plan['calls']['reads']}")  # fmt: skip
+                print(
+                    f"  plan: {plan['summary']}; predicted writes {plan['calls']['writes']}, "
+                    f"reads {plan['calls']['reads']}"
+                )
                 httpx.delete(vendor.url + "/_sandbox/stats")
                 if who == "leadsync":
                     began = time.time()
@@ -321,13 +356,14 @@ def main() -> None:
                 calls = vendor.calls()
                 figures = describe(f"  {who}", calls, seconds)
                 if who == "leadsync":
-                    print(f"  writes sent {figures['writes']} = plan's calls.writes {plan['calls']['writes']}: "
-                          f"{figures['writes'] == plan['calls']['writes']}")  # fmt: skip
+                    print(
+                        f"  writes sent {figures['writes']} = plan's calls.writes {plan['calls']['writes']}: "
+                        f"{figures['writes'] == plan['calls']['writes']}"
+                    )
                 time.sleep(1.5)  # the naive sync's last move jobs finish
                 code, _, _ = leadsync(folder, vendor.url, "plan", "spec.yaml", "--detailed-exitcode")
-                print(
-                    f"  a fresh plan afterwards: {'no changes' if code == 0 else 'CHANGES REMAIN' if code == 2 else 'error'}"
-                )
+                verdict = "no changes" if code == 0 else "CHANGES REMAIN" if code == 2 else "error"
+                print(f"  a fresh plan afterwards: {verdict}")
             finally:
                 vendor.stop()
     finally:

@@ -18,8 +18,8 @@ min(share, capacity) without sharing out the rest (it does not add up to N when 
 
 Non-sticky pools measure the hashing's own churn; sticky pools (each lead's `current` = its owner before) keep
 what they have, so a join or a weight change moves nothing by design, and a leave or a capacity cut moves
-only what must. Also printed: the largest deviation from the weights (without capacities) and from the capacity-aware shares
-(with them), and a check (asserted) that no owner ends above its capacity.
+only what must. Also printed: the largest deviation from the weights (without capacities) and from the
+capacity-aware shares (with them), and a check (asserted) that no owner ends above its capacity.
 
     python benchmarks/bench_churn.py --once --leads 1000000   # one allocation: time and peak memory at scale
 
@@ -118,7 +118,7 @@ def run(
 ) -> list[str | None]:
     pool = OwnerPool("p", [Member(o, f"{o}@acme.test", w) for o, w in weights.items()], sticky)
     cur = current or [None] * len(keys)
-    asks = [Ask(i, k, k, c) for i, (k, c) in enumerate(zip(keys, cur))]
+    asks = [Ask(i, k, k, c) for i, (k, c) in enumerate(zip(keys, cur, strict=True))]
     started = time.perf_counter()
     with paused_gc():  # as routing calls it: the cycle collector would walk a million live asks again and again
         placed: Allocation = allocate({"p": asks}, {"p": pool}, capacity=caps)
@@ -195,9 +195,9 @@ def measure(task: tuple[int, bool, int, int]) -> Result:
     for sticky in (False, True):
         for event, ws, cs, ideal, old_ideal, who in events:
             after = run(keys, ws, cs, sticky, before if sticky else None, seconds)
-            moved = sum(1 for a, b in zip(before, after) if a != b)
+            moved = sum(1 for a, b in zip(before, after, strict=True) if a != b)
             # the moves the event itself asks for; the rest are other members' leads re-dealt among them
-            mine = sum(1 for a, b in zip(before, after) if a != b and who in (a, b))
+            mine = sum(1 for a, b in zip(before, after, strict=True) if a != b and who in (a, b))
             unplaced = after.count(None)
             note = f"{who}" + (f", {unplaced:,} unplaced" if unplaced else "")
             if sticky and event in ("join", "weight x2"):

@@ -5,12 +5,12 @@
 
 The same campaign as tests/test_apply_faults.py (whose scenario, faults and checks it imports): a 2,000-lead
 workspace that needs moves (some re-owned), adds, re-owns, and holds held leads, conflicts, unrouted people and
-records nobody routes, under three policies in turn (claim: skip; claim: move with unmanaged: remove; claim: add); each run draws its faults from the master seed
-(429 bursts with and without Retry-After, 5xx and dropped connections before and after the commit, failing and
-stalling move jobs, latency) and applies through the real Instantly provider over HTTP to a sandbox; when the first
-apply does not converge, a second one runs, as a user would run it. Every run is checked from the sandbox's final
-state. `--kill N` adds N runs of `leadsync apply` in a child process killed with SIGKILL at a random moment,
-then a fresh apply (as tests/test_apply_kill.py does).
+records nobody routes, under three policies in turn (claim: skip; claim: move with unmanaged: remove; claim: add);
+each run draws its faults from the master seed (429 bursts with and without Retry-After, 5xx and dropped connections
+before and after the commit, failing and stalling move jobs, latency) and applies through the real Instantly
+provider over HTTP to a sandbox; when the first apply does not converge, a second one runs, as a user would run it.
+Every run is checked from the sandbox's final state. `--kill N` adds N runs of `leadsync apply` in a child process
+killed with SIGKILL at a random moment, then a fresh apply (as tests/test_apply_kill.py does).
 
 Prints the faults injected by kind, the runs, and lost / duplicated / misplaced / outside-the-plan / unconverged,
 with the seeds of any run that found something.
@@ -56,8 +56,10 @@ def kill_run(scenario: Scenario, run: int, root: Path, rng: random.Random) -> tu
     folder.mkdir()
     for name in ("spec.yaml", "leads.csv"):
         shutil.copyfile(scenario.folder / name, folder / name)
-    faults = (f"seed={run},job_ms={rng.randint(50, 300)},429=0.03:burst=2:retry_after=0,"
-              "5xx=0.02:when=after:on=writes,drop=0.02:when=after:on=writes,job_fail=0.1")  # fmt: skip
+    faults = (
+        f"seed={run},job_ms={rng.randint(50, 300)},429=0.03:burst=2:retry_after=0,"
+        "5xx=0.02:when=after:on=writes,drop=0.02:when=after:on=writes,job_fail=0.1"
+    )
     running = sandbox.start(state=scenario.fresh_state(folder / "state"), faults=faults)
     env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": running.url, KEY_ENV: KEY, "NO_COLOR": "1"}
     command = [sys.executable, "-m", "leadsync.cli", "apply", "spec.yaml", "--auto-approve"]
@@ -71,8 +73,11 @@ def kill_run(scenario: Scenario, run: int, root: Path, rng: random.Random) -> tu
     finally:
         running.stop(wait=False)
     ok = fresh.returncode == 0
-    return ok, ok and ("Converged" in fresh.stderr or "No changes." in fresh.stderr), check(
-        scenario, scenario.first_plan, final)  # fmt: skip
+    return (
+        ok,
+        ok and ("Converged" in fresh.stderr or "No changes." in fresh.stderr),
+        check(scenario, scenario.first_plan, final),
+    )
 
 
 def main() -> None:
@@ -102,8 +107,10 @@ def main() -> None:
         scenario.state, scenario.first_plan  # noqa: B018  (for the kill runs, built before the clock starts)
     print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, {os.cpu_count()} CPUs")
     s = scenarios["skip"].first_plan.summary
-    print(f"scenario: {args.leads} leads; first plan (claim: skip): {s.move} move, {s.add} add, {s.assign} assign, "
-          f"{s.held} held, {s.conflicts} conflicts, {s.unrouted} unrouted, {s.unchanged} unchanged")  # fmt: skip
+    print(
+        f"scenario: {args.leads} leads; first plan (claim: skip): {s.move} move, {s.add} add, {s.assign} assign, "
+        f"{s.held} held, {s.conflicts} conflicts, {s.unrouted} unrouted, {s.unchanged} unchanged"
+    )
 
     kinds: Counter[str] = Counter()
     hits: Counter[str] = Counter()
@@ -113,16 +120,31 @@ def main() -> None:
     indices = list(range(args.first, args.first + args.runs))
     claims = [POLICIES[index % 3] for index in indices]
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = pool.map(_worker_run, claims, indices, [args.master] * len(indices), [args.leads] * len(indices),
-                           [str(root)] * len(indices))  # fmt: skip
+        results = pool.map(
+            _worker_run,
+            claims,
+            indices,
+            [args.master] * len(indices),
+            [args.leads] * len(indices),
+            [str(root)] * len(indices),
+        )
         for done, (index, claim, result) in enumerate(zip(indices, claims, results, strict=True), start=1):
             kinds.update(fault_kinds(result.faults))
             hits.update(result.fired)
             f = result.findings
-            totals.update(runs=1, lost=len(f.lost), duplicated=len(f.duplicated), misplaced=len(f.misplaced),
-                          outside=len(f.outside), unconverged=int(not result.converged),
-                          second_apply=int(not result.converged_first), gave_up=len(result.errors),
-                          rounds=result.rounds, writes=result.writes, open_outcomes=result.open_outcomes)  # fmt: skip
+            totals.update(
+                runs=1,
+                lost=len(f.lost),
+                duplicated=len(f.duplicated),
+                misplaced=len(f.misplaced),
+                outside=len(f.outside),
+                unconverged=int(not result.converged),
+                second_apply=int(not result.converged_first),
+                gave_up=len(result.errors),
+                rounds=result.rounds,
+                writes=result.writes,
+                open_outcomes=result.open_outcomes,
+            )
             if not f.clean or not result.converged:
                 flagged.append(f"run {index} ({claim}, {result.faults}): {f} converged={result.converged}")
             if done % 100 == 0:
@@ -146,21 +168,29 @@ def main() -> None:
             flagged.append(f"kill run {run}: exit ok={ok} converged={converged} {findings}")
     shutil.rmtree(root, ignore_errors=True)
 
-    print(f"\nfault runs: {totals['runs']} in {seconds:.0f} s ({args.workers} processes); master seed {args.master}, "
-          f"runs {args.first}..{args.first + args.runs - 1}")  # fmt: skip
+    print(
+        f"\nfault runs: {totals['runs']} in {seconds:.0f} s ({args.workers} processes); master seed {args.master}, "
+        f"runs {args.first}..{args.first + args.runs - 1}"
+    )
     print(f"faults injected, by kind: {'runs with it':>12} {'requests (jobs) hit':>20}")
     for kind, n in sorted(kinds.items()):
         print(f"  {kind:32} {n:>12} {hits[kind]:>20}")
     print(f"  {'total':32} {sum(kinds.values()):>12} {sum(hits.values()):>20}")
-    print(f"writes sent: {totals['writes']}, rounds: {totals['rounds']}, open outcomes settled by re-reading: "
-          f"{totals['open_outcomes']}, applies that gave up (then resumed): {totals['gave_up']}, "
-          f"runs needing a second apply: {totals['second_apply']}")  # fmt: skip
-    print(f"lost / duplicated / unconverged: {totals['lost']} / {totals['duplicated']} / {totals['unconverged']}"
-          f"   (misplaced {totals['misplaced']}, changed outside the plan {totals['outside']})")  # fmt: skip
+    print(
+        f"writes sent: {totals['writes']}, rounds: {totals['rounds']}, open outcomes settled by re-reading: "
+        f"{totals['open_outcomes']}, applies that gave up (then resumed): {totals['gave_up']}, "
+        f"runs needing a second apply: {totals['second_apply']}"
+    )
+    print(
+        f"lost / duplicated / unconverged: {totals['lost']} / {totals['duplicated']} / {totals['unconverged']}"
+        f"   (misplaced {totals['misplaced']}, changed outside the plan {totals['outside']})"
+    )
     if args.kill:
-        print(f"kill -9 runs: {kill['runs']}; fresh apply failed {kill['failed']}; lost / duplicated / unconverged: "
-              f"{kill['lost']} / {kill['duplicated']} / {kill['unconverged']}   (misplaced {kill['misplaced']}, "
-              f"outside {kill['outside']})")  # fmt: skip
+        print(
+            f"kill -9 runs: {kill['runs']}; fresh apply failed {kill['failed']}; lost / duplicated / unconverged: "
+            f"{kill['lost']} / {kill['duplicated']} / {kill['unconverged']}   (misplaced {kill['misplaced']}, "
+            f"outside {kill['outside']})"
+        )
     for line in flagged:
         print("FLAGGED", line)
 

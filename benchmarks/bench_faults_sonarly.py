@@ -46,8 +46,9 @@ def draw_kind(run: int, master: int = MASTER_SEED) -> tuple[Kind, int]:
     ready_timeout = 5.0
     while not items and not meddle:
         if rng.random() < 0.4:
-            items.append(f"429={rng.uniform(0.02, 0.15):.3f}:burst={rng.randint(1, 3)}"
-                         + rng.choice(["", ":retry_after=0"]))  # fmt: skip
+            items.append(
+                f"429={rng.uniform(0.02, 0.15):.3f}:burst={rng.randint(1, 3)}" + rng.choice(["", ":retry_after=0"])
+            )
         if rng.random() < 0.4:
             on, when = rng.choice(["writes", "reads", "all"]), rng.choice(["before", "after"])
             items.append(f"5xx={rng.uniform(0.02, 0.3):.3f}:when={when}:on={on}:status={rng.choice([500, 502, 503])}")
@@ -91,12 +92,22 @@ def _worker_run(run: int, master: int, people: int, root: str) -> tuple[int, str
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report = result.report
-    return run, trouble, {
-        "counts": dict(result.counts), "opened": dict(result.opened), "fired": dict(result.fired),
-        "kinds": kind_names(faults) + (["colleague moving prospects"] if kind.meddle else []),
-        "colleague": result.colleague_moves, "gave_up": result.gave_up, "writes": report.writes, "rounds": report.rounds,
-        "open": report.open_outcomes, "seconds": report.seconds,
-    }  # fmt: skip
+    return (
+        run,
+        trouble,
+        {
+            "counts": dict(result.counts),
+            "opened": dict(result.opened),
+            "fired": dict(result.fired),
+            "kinds": kind_names(faults) + (["colleague moving prospects"] if kind.meddle else []),
+            "colleague": result.colleague_moves,
+            "gave_up": result.gave_up,
+            "writes": report.writes,
+            "rounds": report.rounds,
+            "open": report.open_outcomes,
+            "seconds": report.seconds,
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,8 +130,13 @@ def main(argv: list[str] | None = None) -> None:
     indices = list(range(args.first, args.first + args.runs))
     try:
         with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = pool.map(_worker_run, indices, [args.master] * len(indices), [args.people] * len(indices),
-                               [str(root)] * len(indices))  # fmt: skip
+            results = pool.map(
+                _worker_run,
+                indices,
+                [args.master] * len(indices),
+                [args.people] * len(indices),
+                [str(root)] * len(indices),
+            )
             for done, (index, trouble, r) in enumerate(results, start=1):
                 kinds.update(r["kinds"])
                 if "error" in r:
@@ -142,18 +158,24 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(root, ignore_errors=True)
     seconds = time.monotonic() - started
 
-    print(f"\nSonarly fault runs: {totals['runs']} in {seconds:.0f} s ({args.workers} processes, {args.people} people "
-          f"a run); master seed {args.master}, runs {args.first}..{args.first + args.runs - 1}")  # fmt: skip
+    print(
+        f"\nSonarly fault runs: {totals['runs']} in {seconds:.0f} s ({args.workers} processes, {args.people} people "
+        f"a run); master seed {args.master}, runs {args.first}..{args.first + args.runs - 1}"
+    )
     print(f"faults injected, by kind: {'runs with it':>12} {'requests hit':>14}")
     for kind, n in sorted(kinds.items()):
         print(f"  {kind:32} {n:>12} {hits[kind]:>14}")
     print(f"  {'total':32} {sum(kinds.values()):>12} {sum(hits.values()):>14}")
-    print(f"writes sent: {totals['writes']}, rounds: {totals['rounds']}, open outcomes settled by re-reading: "
-          f"{totals['open']} ({', '.join(f'{k} {n}' for k, n in sorted(opened.items())) or 'none'}); applies "
-          f"that gave up (vendor failing past the retry budget), then run again: {totals['gave_up']}; runs that "
-          f"failed: {totals['errors']}")  # fmt: skip
-    print(f"lost / duplicated / unconverged: {totals['lost']} / {totals['duplicated']} / {totals['unconverged']}"
-          f"   (misplaced {totals['misplaced']}, changed outside the plan {totals['outside']})")  # fmt: skip
+    print(
+        f"writes sent: {totals['writes']}, rounds: {totals['rounds']}, open outcomes settled by re-reading: "
+        f"{totals['open']} ({', '.join(f'{k} {n}' for k, n in sorted(opened.items())) or 'none'}); applies "
+        f"that gave up (vendor failing past the retry budget), then run again: {totals['gave_up']}; runs that "
+        f"failed: {totals['errors']}"
+    )
+    print(
+        f"lost / duplicated / unconverged: {totals['lost']} / {totals['duplicated']} / {totals['unconverged']}"
+        f"   (misplaced {totals['misplaced']}, changed outside the plan {totals['outside']})"
+    )
     for line in flagged:
         print("FLAGGED", line)
 

@@ -114,21 +114,36 @@ CASES: dict[str, tuple[list[str], Setup]] = {
 
 def run_case(tree: Path, args: list[str], setup: Setup, kill_after: float, cap_mib: int) -> dict[str, object]:
     seed = canary_seed()
-    with tempfile.TemporaryDirectory(prefix="bench-hostile-") as scratch, sandbox.start(seed) as upstream, \
-            HostileVendor(upstream.url) as vendor:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-hostile-") as scratch,
+        sandbox.start(seed) as upstream,
+        HostileVendor(upstream.url) as vendor,
+    ):
         folder = Path(scratch)
         instantly_folder(folder)
         setup(vendor)
         command = [args[0], "quickstart.yaml", *(["--auto-approve"] if args[0] == "apply" else []), *args[1:]]
-        env = {**os.environ, "PYTHONPATH": str(tree), "LEADSYNC_INSTANTLY_BASE_URL": vendor.url, KEY_ENV: CANARY,
-               "NO_COLOR": "1", "LEADSYNC_STATE_DIR": str(folder / ".state")}  # fmt: skip
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(tree),
+            "LEADSYNC_INSTANTLY_BASE_URL": vendor.url,
+            KEY_ENV: CANARY,
+            "NO_COLOR": "1",
+            "LEADSYNC_STATE_DIR": str(folder / ".state"),
+        }
 
         def cap() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap_mib * 2**20, cap_mib * 2**20))
 
         started = time.monotonic()
-        child = subprocess.Popen([sys.executable, "-m", "leadsync.cli", *command], cwd=folder, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=cap)  # fmt: skip
+        child = subprocess.Popen(
+            [sys.executable, "-m", "leadsync.cli", *command],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=cap,
+        )
         killed = False
         try:
             out, _ = child.communicate(timeout=kill_after)
@@ -140,9 +155,14 @@ def run_case(tree: Path, args: list[str], setup: Setup, kill_after: float, cap_m
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the largest child so far: one case a process
         text = out.decode("utf-8", "replace")
         files = "".join(p.read_bytes().decode("utf-8", "replace") for p in folder.rglob("*") if p.is_file())
-        return {"code": "killed" if killed else child.returncode, "seconds": seconds, "rss_mib": usage.ru_maxrss / 1024,
-                "traceback": "Traceback" in text or "MemoryError" in text, "leaked": bool(leaks(text + files)),
-                "last": (text.strip().splitlines() or [""])[-1][:150]}  # fmt: skip
+        return {
+            "code": "killed" if killed else child.returncode,
+            "seconds": seconds,
+            "rss_mib": usage.ru_maxrss / 1024,
+            "traceback": "Traceback" in text or "MemoryError" in text,
+            "leaked": bool(leaks(text + files)),
+            "last": (text.strip().splitlines() or [""])[-1][:150],
+        }
 
 
 def main() -> None:
@@ -155,13 +175,27 @@ def main() -> None:
     print(f"leadsync from {options.tree}")
     print("| case | exit | time to give up | peak RSS | traceback | key leaked | last line |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, (args, setup) in CASES.items():
+    for name in CASES:
         if options.case and not any(c in name for c in options.case):
             continue
         # a fresh interpreter per case, so that RUSAGE_CHILDREN is that case's child alone
-        found = subprocess.run([sys.executable, __file__, "--one", name, "--tree", str(options.tree),
-                                "--kill-after", str(options.kill_after), "--memory-cap", str(options.memory_cap)],
-                               capture_output=True, text=True, check=False)  # fmt: skip
+        found = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                name,
+                "--tree",
+                str(options.tree),
+                "--kill-after",
+                str(options.kill_after),
+                "--memory-cap",
+                str(options.memory_cap),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         print(found.stdout.strip() or f"| {name} | (bench failed: {found.stderr.strip().splitlines()[-1:]}) |")
         sys.stdout.flush()
 

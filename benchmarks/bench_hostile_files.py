@@ -227,12 +227,19 @@ class Case:
 
 def child_env(ctx: Ctx, extra: dict[str, str] | None = None) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("LEADSYNC_") and k != "PYTHONPATH"}
-    return {**base, "PYTHONPATH": str(ctx.tree), "NO_COLOR": "1", "LEADSYNC_STATE_DIR": str(ctx.spec / ".state"),
-            **ctx.env, **(extra or {})}  # fmt: skip
+    return {
+        **base,
+        "PYTHONPATH": str(ctx.tree),
+        "NO_COLOR": "1",
+        "LEADSYNC_STATE_DIR": str(ctx.spec / ".state"),
+        **ctx.env,
+        **(extra or {}),
+    }
 
 
-def start(ctx: Ctx, args: list[str], fault: str = "-", cap_mib: int = 0,
-          extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path, Path]:  # fmt: skip
+def start(
+    ctx: Ctx, args: list[str], fault: str = "-", cap_mib: int = 0, extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
     out = Path(tempfile.mkstemp(prefix="bench-out-")[1])
     report = Path(tempfile.mkstemp(prefix="bench-fault-")[1])
 
@@ -241,10 +248,15 @@ def start(ctx: Ctx, args: list[str], fault: str = "-", cap_mib: int = 0,
             resource.setrlimit(resource.RLIMIT_AS, (cap_mib * 2**20, cap_mib * 2**20))
 
     with out.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, __file__, "--child", fault, "--", *args], cwd=ctx.spec,
-                                   env=child_env(ctx, {"BENCH_FAULT_REPORT": str(report), **(extra or {})}),
-                                   stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                                   preexec_fn=cap)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, __file__, "--child", fault, "--", *args],
+            cwd=ctx.spec,
+            env=child_env(ctx, {"BENCH_FAULT_REPORT": str(report), **(extra or {})}),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=cap,
+        )
     return process, out, report
 
 
@@ -271,8 +283,14 @@ def finish(process: subprocess.Popen[bytes], out: Path, report: Path, started: f
     return Result(code, seconds, usage.ru_maxrss / 1024, text, fired)
 
 
-def run(ctx: Ctx, args: list[str], fault: str = "-", kill_after: float = 20.0, cap_mib: int = 0,
-        extra: dict[str, str] | None = None) -> Result:  # fmt: skip
+def run(
+    ctx: Ctx,
+    args: list[str],
+    fault: str = "-",
+    kill_after: float = 20.0,
+    cap_mib: int = 0,
+    extra: dict[str, str] | None = None,
+) -> Result:
     started = time.monotonic()
     process, out, report = start(ctx, args, fault, cap_mib, extra)
     return finish(process, out, report, started, kill_after)
@@ -289,8 +307,11 @@ def outside_change(before: dict[str, bytes], after: dict[str, bytes]) -> str:
             said.append(f"created {name} ({len(data):,} bytes)")
         elif data != before[name]:
             grown, lines = len(data) - len(before[name]), data.count(b"\n") - before[name].count(b"\n")
-            said.append(f"appended {grown:,} bytes ({lines} lines) to {name}"
-                        if data.startswith(before[name]) and grown > 0 else f"changed {name}")  # fmt: skip
+            said.append(
+                f"appended {grown:,} bytes ({lines} lines) to {name}"
+                if data.startswith(before[name]) and grown > 0
+                else f"changed {name}"
+            )
     said += [f"removed {name}" for name in before if name not in after]
     return "; ".join(said) or "no"
 
@@ -338,8 +359,10 @@ def learn_names(ctx: Ctx) -> None:
         shutil.copy(EXAMPLES / name, probe)
     done = run(Ctx(ctx.tree, ctx.scratch, probe, ctx.outside), ["apply", "quickstart.yaml", "--auto-approve"])
     found = sorted(p.name for p in (probe / ".leadsync").iterdir())
-    ctx.names = {"journal": next(n for n in found if n.endswith(JOURNAL_SUFFIX)),
-                 "state": next(n for n in found if n.endswith(".sandbox.sqlite"))}  # fmt: skip
+    ctx.names = {
+        "journal": next(n for n in found if n.endswith(JOURNAL_SUFFIX)),
+        "state": next(n for n in found if n.endswith(".sandbox.sqlite")),
+    }
     assert done.code == "0", done.output
     shutil.rmtree(probe)
 
@@ -385,8 +408,10 @@ def journal_check(ctx: Ctx, result: Result) -> None:
             except ValueError:
                 whole = False
         sends = sum(e.get("event") == "send" for e in events if isinstance(e, dict))
-        ctx.notes.append(("whole lines" if whole else "a CUT line in the journal")
-                         + f"; vendor got {got} writes, journal has {sends} sends")  # fmt: skip
+        ctx.notes.append(
+            ("whole lines" if whole else "a CUT line in the journal")
+            + f"; vendor got {got} writes, journal has {sends} sends"
+        )
     again = run(ctx, ["apply", "quickstart.yaml", "--auto-approve"])
     converged = again.code == "0" and "Converged" in again.output
     ctx.notes.append("2nd apply converged" if converged else f"2nd apply: exit {again.code}, {again.line[:80]}")
@@ -435,11 +460,16 @@ def two_applies(spelling: str) -> Callable[[Ctx, Case, float, int], Result]:
             spec_edit(f"api_key_env: {KEY_ENV}", "api_key_env: OTHER_KEY", spec)(ctx)
         seen = len(vendor.seen)
         b = run(ctx, ["apply", spec, "--auto-approve"], kill_after=kill_after, cap_mib=cap_mib, extra=extra)
-        b_writes = sum(1 for r in vendor.seen[seen:] if (re.fullmatch(WRITE_PATHS, r.path.split("?")[0])
-                       and r.method == "POST") or r.method == "DELETE")  # fmt: skip
+        b_writes = sum(
+            1
+            for r in vendor.seen[seen:]
+            if (re.fullmatch(WRITE_PATHS, r.path.split("?")[0]) and r.method == "POST") or r.method == "DELETE"
+        )
         done_a = finish(a, a_out, a_report, a_started, 60)
-        ctx.notes.append(f"B sent {b_writes} writes while A held its lock; A: exit {done_a.code}"
-                         + ("" if done_a.code == "0" else f" ({done_a.line[:100]})"))  # fmt: skip
+        ctx.notes.append(
+            f"B sent {b_writes} writes while A held its lock; A: exit {done_a.code}"
+            + ("" if done_a.code == "0" else f" ({done_a.line[:100]})")
+        )
         return b
 
     return runner
@@ -548,8 +578,15 @@ def run_case(name: str, tree: Path, kill_after: float, cap_mib: int) -> dict[str
         if BAD_KEY in result.output or "4f9e2b7c" in result.output:
             ctx.notes.append("the key SHOWN")
         line = result.line.replace(str(root), "$TMP")  # the case's scratch folder
-        return {"code": result.code, "seconds": result.seconds, "rss_mib": result.rss_mib,
-                "traceback": result.traceback, "outside": outside, "line": line, "notes": ctx.notes}  # fmt: skip
+        return {
+            "code": result.code,
+            "seconds": result.seconds,
+            "rss_mib": result.rss_mib,
+            "traceback": result.traceback,
+            "outside": outside,
+            "line": line,
+            "notes": ctx.notes,
+        }
 
 
 def cell(text: str, limit: int = 100) -> str:
@@ -562,9 +599,23 @@ def cell(text: str, limit: int = 100) -> str:
 
 def measure(name: str, tree: Path, options: argparse.Namespace) -> dict[str, Any] | str:
     """The case in a fresh interpreter (its sandboxes and vendor with it), as JSON; or why the bench failed."""
-    found = subprocess.run([sys.executable, __file__, "--one", name, "--tree", str(tree),
-                            "--kill-after", str(options.kill_after), "--memory-cap", str(options.memory_cap)],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    found = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--one",
+            name,
+            "--tree",
+            str(tree),
+            "--kill-after",
+            str(options.kill_after),
+            "--memory-cap",
+            str(options.memory_cap),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         measured: dict[str, Any] = json.loads(found.stdout.strip().splitlines()[-1])
         return measured
@@ -615,9 +666,11 @@ def main() -> None:
             print(f"| {name} | {after} |")
         else:
             notes = "; ".join(after["notes"])
-            print(f"| {name} | {after['code']} | {after['seconds']:.2f} s | {after['rss_mib']:.0f} MiB "
-                  f"| {'yes' if after['traceback'] else 'no'} | {cell(after['outside'])} "
-                  f"| {cell(after['line'])}{' (' + cell(notes, 200) + ')' if notes else ''} |")  # fmt: skip
+            print(
+                f"| {name} | {after['code']} | {after['seconds']:.2f} s | {after['rss_mib']:.0f} MiB "
+                f"| {'yes' if after['traceback'] else 'no'} | {cell(after['outside'])} "
+                f"| {cell(after['line'])}{' (' + cell(notes, 200) + ')' if notes else ''} |"
+            )
         sys.stdout.flush()
 
 

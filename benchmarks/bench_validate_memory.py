@@ -79,9 +79,19 @@ def generate(folder: Path, rows: int) -> Path:
         writer.writerow(COLUMNS)
         for i in range(rows):
             domain = NAMED[i % 4] if i % 997 == 0 else f"company{rng.randrange(rows // 4 + 1)}.test"
-            writer.writerow([f"lead{i}@{domain}", f"First{i % 500}", f"Last{i % 800}", domain.split(".")[0],
-                             rng.choice(TITLES), rng.choice(SIZES), rng.choice(COUNTRIES), rng.choice(INDUSTRIES),
-                             f"+1-555-{rng.randrange(10**7):07d}"])  # fmt: skip
+            writer.writerow(
+                [
+                    f"lead{i}@{domain}",
+                    f"First{i % 500}",
+                    f"Last{i % 800}",
+                    domain.split(".")[0],
+                    rng.choice(TITLES),
+                    rng.choice(SIZES),
+                    rng.choice(COUNTRIES),
+                    rng.choice(INDUSTRIES),
+                    f"+1-555-{rng.randrange(10**7):07d}",
+                ]
+            )
     return folder / "spec.yaml"
 
 
@@ -89,8 +99,9 @@ def validate(spec: Path) -> tuple[int, float, float, float, str]:
     """Run `leadsync validate SPEC` in a child: (exit code, wall seconds, CPU seconds, peak MiB of the child, its
     last line). CPU time is the steadier figure on a shared machine."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "leadsync.cli", "validate", str(spec)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "leadsync.cli", "validate", str(spec)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     assert child.stdout is not None
     output = child.stdout.read().decode()
     _, status, usage = os.wait4(child.pid, 0)
@@ -120,8 +131,10 @@ def main() -> None:
             code, elapsed, cpu, peak, last = validate(spec)
             if code != 0:
                 sys.exit(f"validate failed ({code}): {last}")
-            print(f"| {rows:,} | {size / 2**20:.0f} MiB | {code} | {elapsed:.1f} s | {cpu:.1f} s | {peak:,.0f} MiB | "
-                  f"{(peak - base) * 2**20 / rows:.0f} B |")  # fmt: skip
+            print(
+                f"| {rows:,} | {size / 2**20:.0f} MiB | {code} | {elapsed:.1f} s | {cpu:.1f} s | {peak:,.0f} MiB | "
+                f"{(peak - base) * 2**20 / rows:.0f} B |"
+            )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ import pytest  # noqa: E402
 
 from leadsync.spec import LoadedSpec, load_spec  # noqa: E402
 
+# the `sandboxes` fixture, for every test module that asks for it by name
+pytest_plugins = ["sandbox.support"]
+
 
 @pytest.fixture
 def make_spec(tmp_path: Path) -> Callable[..., LoadedSpec]:

@@ -109,8 +109,10 @@ def test_imported_route_names_stay_unique(tmp_path: Path) -> None:
         "destinations: {na: {campaign: NA}}\nroutes: [{name: placeholder, to: na}]\n"
     )
     member = {"user_id": "u-1", "email": "unowned@acme.test"}
-    leads = [{"id": f"l-{n}", "email": f"p{n}@x.test", "campaign": "c-1", **owner}
-             for n, owner in enumerate([{"assigned_to": "u-1"}, {}, {"assigned_to": "u-gone"}])]  # fmt: skip
+    leads = [
+        {"id": f"l-{n}", "email": f"p{n}@x.test", "campaign": "c-1", **owner}
+        for n, owner in enumerate([{"assigned_to": "u-1"}, {}, {"assigned_to": "u-gone"}])
+    ]
     data = {"members": [member], "campaigns": [{"id": "c-1", "name": "NA"}], "lists": [], "leads": leads}
     imported = import_workspace(load_spec(tmp_path / "bootstrap.yaml"), data, "imported.leads.csv")
     names = [route["name"] for route in yaml.safe_load(imported.spec_text)["routes"]]

@@ -55,14 +55,14 @@ def cases(draw: st.DrawFn, *, plain: bool = False) -> Case:
     pools = {
         "p": OwnerPool(
             "p",
-            [Member(o, f"{o}@acme.test", w) for o, w in zip(names, weights)],
+            [Member(o, f"{o}@acme.test", w) for o, w in zip(names, weights, strict=True)],
             sticky,
             by=by,
             fallback_owner=fallback_owner,
             fallback_pool=fallback_pool,
         )
     }
-    everyone = names + [FALLBACK]
+    everyone = [*names, FALLBACK]
     if fallback_pool:
         pools["q"] = OwnerPool("q", [Member(o, f"{o}@acme.test", 1.0) for o in SECOND], False)
         everyone += list(SECOND)

@@ -65,8 +65,11 @@ def workspace(quickstart: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[san
     """The quickstart's spec on an Instantly workspace: a sandbox seeded like the quickstart's, reached over
     LEADSYNC_INSTANTLY_BASE_URL with the key in the variable the spec names."""
     text = quickstart.read_text()
-    text = re.sub(r"workspace:\n  provider: sandbox\n  seed: quickstart.remote.json\n",
-                  "workspace:\n  provider: instantly\n  api_key_env: QUICKSTART_KEY\n", text)  # fmt: skip
+    text = re.sub(
+        r"workspace:\n  provider: sandbox\n  seed: quickstart.remote.json\n",
+        "workspace:\n  provider: instantly\n  api_key_env: QUICKSTART_KEY\n",
+        text,
+    )
     assert "provider: instantly" in text
     quickstart.write_text(text)
     with sandbox.start(EXAMPLES / "quickstart.remote.json") as running:
@@ -118,10 +121,16 @@ def test_a_dry_run_shows_every_request_and_sends_none(workspace: sandbox.Running
     assert sum(line.startswith("POST /api/v2/leads/move ") for line in lines) == 8
     assert "@" not in out.replace("***@", "")  # emails masked
     # what each request does in the spec's names, and its body: scalars in full, lists by their length
-    assert any(line.startswith("POST /api/v2/leads/move  move 2 leads enterprise -> nurture, owner bob  {assigned_to=")
-               and "ids[2]" in line and "to_list_id=11570000-" in line for line in lines), out  # fmt: skip
-    assert any(" add 5 leads to enterprise  {campaign_id=" in line and "leads[5], skip_if_in_workspace=True}" in line
-               for line in lines), out  # fmt: skip
+    assert any(
+        line.startswith("POST /api/v2/leads/move  move 2 leads enterprise -> nurture, owner bob  {assigned_to=")
+        and "ids[2]" in line
+        and "to_list_id=11570000-" in line
+        for line in lines
+    ), out
+    assert any(
+        " add 5 leads to enterprise  {campaign_id=" in line and "leads[5], skip_if_in_workspace=True}" in line
+        for line in lines
+    ), out
 
 
 def test_a_saved_plan_applies_and_a_stale_one_is_refused(workspace: sandbox.RunningSandbox) -> None:

@@ -43,8 +43,9 @@ SEED = {
     "leads": [{"id": X_ID, "email": X, "campaign": ENTERPRISE, "assigned_to": ALICE}],
 }
 #: the first move and the first add are committed, and their answers lost
-LOST_AFTER_COMMIT = ("seed=1,job_ms=30,drop=1:when=after:path=*/leads/move:count=1,"
-                     "drop=1:when=after:path=*/leads/add:count=1")  # fmt: skip
+LOST_AFTER_COMMIT = (
+    "seed=1,job_ms=30,drop=1:when=after:path=*/leads/move:count=1,drop=1:when=after:path=*/leads/add:count=1"
+)
 
 
 def spec(x_to: str, x_owner: str, y_to: str, y_owner: str) -> str:
@@ -115,8 +116,9 @@ class NaiveSync:
             time.sleep(0.05)
 
     def move(self, lead_id: str, source: str, target: str, owner: str) -> None:
-        self.post("/api/v2/leads/move", {"ids": [lead_id], "campaign": source, "to_campaign_id": target,
-                                         "assigned_to": owner})  # fmt: skip
+        self.post(
+            "/api/v2/leads/move", {"ids": [lead_id], "campaign": source, "to_campaign_id": target, "assigned_to": owner}
+        )
 
     def add(self, email: str, campaign: str, owner: str) -> None:
         self.post("/api/v2/leads/add", {"campaign_id": campaign, "leads": [{"email": email, "assigned_to": owner}]})

@@ -42,8 +42,14 @@ def leadsync(folder: Path, url: str, *args: str) -> subprocess.Popen[str]:
         "NO_COLOR": "1",
         "LEADSYNC_STATE_DIR": str(folder / ".state"),
     }  # the workspace's lock and journal: looked at below
-    return subprocess.Popen([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "leadsync.cli", *args],
+        cwd=folder,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.parametrize("run", range(RUNS))
@@ -56,8 +62,10 @@ def test_an_apply_killed_at_a_random_moment_is_resumed_by_the_next(
     folder.mkdir()
     for name in ("spec.yaml", "leads.csv"):
         shutil.copyfile(scenario.folder / name, folder / name)
-    faults = (f"seed={run},job_ms={rng.randint(50, 300)},429=0.03:burst=2:retry_after=0,"
-              "5xx=0.02:when=after:on=writes,drop=0.02:when=after:on=writes,job_fail=0.1")  # fmt: skip
+    faults = (
+        f"seed={run},job_ms={rng.randint(50, 300)},429=0.03:burst=2:retry_after=0,"
+        "5xx=0.02:when=after:on=writes,drop=0.02:when=after:on=writes,job_fail=0.1"
+    )
     running = sandbox.start(state=scenario.fresh_state(tmp_path / "state"), faults=faults)
     try:
         killed = leadsync(folder, running.url, "apply", "spec.yaml", "--auto-approve")

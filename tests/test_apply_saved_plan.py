@@ -27,8 +27,11 @@ from leadsync.providers import INSTANTLY
 from leadsync.state import DesiredState, ResolvedWorkspace
 
 KEY = "saved-plan-key"
-ALICE, BOB, CAROL = ("7d0c6d2e-0000-4000-8000-00000000a11c", "7d0c6d2e-0000-4000-8000-000000000b0b",
-                     "7d0c6d2e-0000-4000-8000-0000000ca201")  # fmt: skip
+ALICE, BOB, CAROL = (
+    "7d0c6d2e-0000-4000-8000-00000000a11c",
+    "7d0c6d2e-0000-4000-8000-000000000b0b",
+    "7d0c6d2e-0000-4000-8000-0000000ca201",
+)
 ENTERPRISE, NURTURE = "c0000000-0000-4000-8000-000000000001", "11570000-0000-4000-8000-000000000001"
 PEOPLE, BIG = 500, 97
 LOST_MOVE = "seed=1,job_ms=30,drop=1:when=after:path=*/leads/move:count=1"  # committed, its answer lost
@@ -36,13 +39,21 @@ FAILED_MOVE = "seed=1,job_ms=30,5xx=1:when=before:status=503:path=*/leads/move:c
 
 
 def seed() -> dict[str, Any]:
-    leads = [{"id": f"1ead0000-0000-4000-8000-{n:012d}", "email": f"p{n}@co{n}.test", "list_id": NURTURE,
-              "assigned_to": BOB} for n in range(PEOPLE)]  # fmt: skip
-    members = [{"user_id": user, "email": f"{name}@acme.test"} for user, name in ((ALICE, "alice"), (BOB, "bob"),
-                                                                                  (CAROL, "carol"))]  # fmt: skip
-    return {"api_keys": [{"key": KEY, "scopes": ["all:all"]}], "members": members,
-            "campaigns": [{"id": ENTERPRISE, "name": "Enterprise"}], "lists": [{"id": NURTURE, "name": "Nurture"}],
-            "leads": leads}  # fmt: skip
+    leads = [
+        {"id": f"1ead0000-0000-4000-8000-{n:012d}", "email": f"p{n}@co{n}.test", "list_id": NURTURE, "assigned_to": BOB}
+        for n in range(PEOPLE)
+    ]
+    members = [
+        {"user_id": user, "email": f"{name}@acme.test"}
+        for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"))
+    ]
+    return {
+        "api_keys": [{"key": KEY, "scopes": ["all:all"]}],
+        "members": members,
+        "campaigns": [{"id": ENTERPRISE, "name": "Enterprise"}],
+        "lists": [{"id": NURTURE, "name": "Nurture"}],
+        "leads": leads,
+    }
 
 
 def spec(rest_owner: str = "bob", comment: str = "") -> str:
@@ -74,11 +85,16 @@ def leadsync(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return make_folder(tmp_path, monkeypatch)
+
+
+def make_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder (spec, leads, key, state) as the current directory: `folder`, for other modules too."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SAVED_PLAN_KEY", KEY)
     monkeypatch.setenv("LEADSYNC_STATE_DIR", str(tmp_path / "state"))
-    (tmp_path / "leads.csv").write_text("Email,size\n" + "".join(f"p{n}@co{n}.test,{5000 if n < BIG else 10}\n"
-                                                                 for n in range(PEOPLE)))  # fmt: skip
+    rows = "".join(f"p{n}@co{n}.test,{5000 if n < BIG else 10}\n" for n in range(PEOPLE))
+    (tmp_path / "leads.csv").write_text("Email,size\n" + rows)
     (tmp_path / "spec.yaml").write_text(spec())
     return tmp_path
 
@@ -116,12 +132,17 @@ def plan_then(folder: Path, monkeypatch: pytest.MonkeyPatch, faults: str, edited
         yield running, code, err
 
 
-@pytest.mark.parametrize(("faults", "why"), [
-    (LOST_MOVE, "the saved plan was carried out in full, but the spec or the workspace changed since it was made"),
-    (FAILED_MOVE, "the remaining work differs from the saved plan"),
-], ids=["answer-lost-after-commit", "503-before"])  # fmt: skip
-def test_a_saved_plan_never_sends_what_an_edited_spec_asks_for(folder: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               faults: str, why: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("faults", "why"),
+    [
+        (LOST_MOVE, "the saved plan was carried out in full, but the spec or the workspace changed since it was made"),
+        (FAILED_MOVE, "the remaining work differs from the saved plan"),
+    ],
+    ids=["answer-lost-after-commit", "503-before"],
+)
+def test_a_saved_plan_never_sends_what_an_edited_spec_asks_for(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, faults: str, why: str
+) -> None:
     with plan_then(folder, monkeypatch, faults, spec("carol")) as (running, code, err):
         assert owners(running)["carol"] == 0  # before: 403 leads re-owned to carol, "Converged"
         assert "POST /api/v2/leads/bulk-assign" not in writes(running)
@@ -193,8 +214,10 @@ def test_the_guard_lets_a_re_chunked_subset_through_and_stops_anything_else(
     [move] = saved.operations
     assert isinstance(move, MoveOp) and move.owner == "alice" and len(move.lead_ids) == BIG
     guard = SavedPlanGuard(saved)
-    halves = (replace(move, lead_ids=move.lead_ids[:10], keys=move.keys[:10]),
-              replace(move, lead_ids=move.lead_ids[10:20], keys=move.keys[10:20]))  # fmt: skip
+    halves = (
+        replace(move, lead_ids=move.lead_ids[:10], keys=move.keys[:10]),
+        replace(move, lead_ids=move.lead_ids[10:20], keys=move.keys[10:20]),
+    )
     assert guard(replace(saved, operations=halves)).operations == halves
     # a moved lead whose owner did not stick: the assign that finishes the saved move is the saved plan's
     finish = AssignOp("alice", "enterprise", move.lead_ids[:1], move.keys[:1])

@@ -45,8 +45,10 @@ def folder(tmp_path: Path) -> Path:
 def vendor(caplog: pytest.LogCaptureFixture) -> Iterator[sandbox.RunningSandbox]:
     seed = json.loads((EXAMPLES / "quickstart.remote.json").read_text())
     seed["api_keys"] = [{"key": CANARY, "scopes": ["all:*"]}]
-    faults = ("seed=4,job_ms=100,429=0.1:burst=2:retry_after=0,5xx=0.1:when=after:on=writes,"
-              "drop=0.1:when=after:on=writes,5xx=0.05:status=503:on=reads,job_fail=0.2")  # fmt: skip
+    faults = (
+        "seed=4,job_ms=100,429=0.1:burst=2:retry_after=0,5xx=0.1:when=after:on=writes,"
+        "drop=0.1:when=after:on=writes,5xx=0.05:status=503:on=reads,job_fail=0.2"
+    )
     caplog.set_level(logging.DEBUG)
     with sandbox.start(seed, faults=faults) as running:
         yield running
@@ -60,8 +62,15 @@ def run(folder: Path, url: str, key: str, *args: str) -> tuple[int, str]:
         "NO_COLOR": "1",
         "LEADSYNC_STATE_DIR": str(folder / ".state"),
     }  # the lock and journal too are searched
-    done = subprocess.run([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "leadsync.cli", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     return done.returncode, done.stdout + "\n" + done.stderr
 
 
@@ -96,8 +105,11 @@ def test_the_key_never_appears_in_any_output_plan_journal_lock_or_log(
     code, outputs["vendor down"] = run(folder, closed, CANARY, "plan", "quickstart.yaml")
     assert code == 1 and "Error: " in outputs["vendor down"]
 
-    files = {str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
-             for path in sorted(folder.rglob("*")) if path.is_file()}  # fmt: skip
+    files = {
+        str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
     assert "plan.json" in files
     assert any(name.endswith(".journal.jsonl") for name in files) and any(name.endswith(".lock") for name in files)
     found = {name: leaks(text) for name, text in {**outputs, **files, "log": caplog.text}.items()}

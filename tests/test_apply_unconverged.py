@@ -15,13 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_apply_saved_plan import BIG, PEOPLE, folder, leadsync, owners, seed, spec  # noqa: F401 (a fixture)
+from test_apply_saved_plan import BIG, PEOPLE, leadsync, make_folder, owners, seed, spec
 
 from leadsync import sandbox
 from leadsync.spec import load_spec
 from leadsync.workflow import apply_session, open_provider, workspace_identity, workspace_tag
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return make_folder(tmp_path, monkeypatch)
 
 
 @contextmanager
@@ -104,8 +109,9 @@ def test_a_stalled_job_does_not_hold_back_the_rest_and_is_not_doubled(
         )
     )
     (tmp_path / "quickstart.yaml").write_text(text)
-    with sandbox.start(EXAMPLES / "quickstart.remote.json", faults="job_ms=30,job_stall=1:count=1",
-                       rate_limit=False) as running:  # fmt: skip
+    with sandbox.start(
+        EXAMPLES / "quickstart.remote.json", faults="job_ms=30,job_stall=1:count=1", rate_limit=False
+    ) as running:
         monkeypatch.setenv("LEADSYNC_INSTANTLY_BASE_URL", running.url)
         monkeypatch.setenv("QUICKSTART_KEY", running.api_key or "")
         assert leadsync("plan", "quickstart.yaml", "--out", "plan.json")[0] == 0
@@ -177,8 +183,14 @@ def test_a_journal_an_earlier_leadsync_left_unfinished_is_taken_over(
     with vendor(monkeypatch, ""):
         loaded = load_spec(folder / "spec.yaml")
         ws = loaded.spec.workspace
-        spelt = "|".join([ws.provider, os.environ.get("LEADSYNC_INSTANTLY_BASE_URL", ""), ws.api_key_env or "",
-                          ws.account_group or ""])  # fmt: skip
+        spelt = "|".join(
+            [
+                ws.provider,
+                os.environ.get("LEADSYNC_INSTANTLY_BASE_URL", ""),
+                ws.api_key_env or "",
+                ws.account_group or "",
+            ]
+        )
         legacy = folder / "state" / f"instantly-{hashlib.sha256(spelt.encode()).hexdigest()[:12]}.journal.jsonl"
         legacy.parent.mkdir(parents=True, exist_ok=True)
         legacy.write_text(json.dumps({"event": "run", "run": "old", "at": 1.0}) + "\n")  # killed: no end

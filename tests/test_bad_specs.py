@@ -48,12 +48,31 @@ def test_bad_spec_is_refused_with_its_located_message(fixture: Path, workdir: Pa
 def test_there_is_a_fixture_for_every_failure_mode() -> None:
     names = {f.stem.removeprefix("bad-") for f in FIXTURES}
     required = {
-        "yaml-syntax", "duplicate-key", "unknown-key", "wrong-type", "version", "literal-api-key",
-        "api-key-env-value", "unknown-destination", "unknown-owner", "unknown-pool", "duplicate-route",
-        "unreachable-route", "invalid-regex", "weight", "source-absolute", "source-escape", "source-symlink",
-        "source-missing", "source-not-utf8", "invalid-email", "duplicate-person", "not-a-number",
-        "invalid-linkedin", "unknown-attribute",
-    }  # fmt: skip
+        "yaml-syntax",
+        "duplicate-key",
+        "unknown-key",
+        "wrong-type",
+        "version",
+        "literal-api-key",
+        "api-key-env-value",
+        "unknown-destination",
+        "unknown-owner",
+        "unknown-pool",
+        "duplicate-route",
+        "unreachable-route",
+        "invalid-regex",
+        "weight",
+        "source-absolute",
+        "source-escape",
+        "source-symlink",
+        "source-missing",
+        "source-not-utf8",
+        "invalid-email",
+        "duplicate-person",
+        "not-a-number",
+        "invalid-linkedin",
+        "unknown-attribute",
+    }
     assert required <= names
 
 

@@ -78,8 +78,9 @@ def test_markdown_masks_every_email() -> None:
 def test_a_workspace_that_matches_has_no_changes(tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").write_text(SPEC)
     (tmp_path / "seed.json").write_text(json.dumps(SEED))
-    code, out, _ = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"),
-                       "--detailed-exitcode")  # fmt: skip
+    code, out, _ = run(
+        "plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"), "--detailed-exitcode"
+    )
     assert code == 0
     assert out.rstrip().splitlines()[-1] == "No changes."
 
@@ -117,8 +118,9 @@ def test_two_spec_names_for_one_campaign_are_an_error_even_under_claim_move(tmp_
     spec = spec.replace("to: big, owner: ana", "to: small, owner: ana") + "policy: {claim: move}\n"
     (tmp_path / "spec.yaml").write_text(spec)
     (tmp_path / "seed.json").write_text(json.dumps(SEED))
-    code, out, err = run("plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"),
-                         "--format", "json")  # fmt: skip
+    code, out, err = run(
+        "plan", str(tmp_path / "spec.yaml"), "--remote", str(tmp_path / "seed.json"), "--format", "json"
+    )
     assert code == 1 and out == ""
     assert "spec.yaml:3:32: destination 'big': campaign:c-big is named by several destinations: big, vip" in err
     assert "destination 'vip': campaign:c-big is named by several destinations: big, vip" in err

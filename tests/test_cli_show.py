@@ -89,8 +89,15 @@ def test_an_unreachable_vendor_is_named_and_given_up_on_within_seconds(tmp_path:
     url = closed_port()
     env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, "LEADSYNC_SHOW_KEY": "a-key", "NO_COLOR": "1"}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "leadsync.cli", "plan", "spec.yaml"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "leadsync.cli", "plan", "spec.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     seconds = time.monotonic() - started
     host_port = url.removeprefix("http://")
     assert done.returncode == 1 and done.stdout == ""
@@ -162,8 +169,14 @@ def test_the_main_help_lists_the_exit_codes_and_completion() -> None:
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_the_shell_completion_script_generates(shell: str) -> None:
     env = {**os.environ, "_LEADSYNC_COMPLETE": f"{shell}_source"}
-    done = subprocess.run([sys.executable, "-c", "from leadsync.cli import main; main(prog_name='leadsync')"],
-                          env=env, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", "from leadsync.cli import main; main(prog_name='leadsync')"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "_leadsync_completion" in done.stdout or "leadsync" in done.stdout
     assert "_LEADSYNC_COMPLETE" in done.stdout  # the script calls leadsync back for the words
@@ -171,6 +184,12 @@ def test_the_shell_completion_script_generates(shell: str) -> None:
 
 def test_completion_completes_the_commands() -> None:
     env = {**os.environ, "_LEADSYNC_COMPLETE": "bash_complete", "COMP_WORDS": "leadsync sh", "COMP_CWORD": "1"}
-    done = subprocess.run([sys.executable, "-c", "from leadsync.cli import main; main(prog_name='leadsync')"],
-                          env=env, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", "from leadsync.cli import main; main(prog_name='leadsync')"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "plain,show" in done.stdout.replace("\n", ",")

@@ -161,8 +161,14 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     shellcheck on every `run:` when shellcheck is on PATH too. Runs offline."""
     actionlint = _actionlint()
     assert actionlint is not None
-    result = subprocess.run([actionlint, "-no-color", "-oneline", *map(str, WORKFLOWS)], check=False,
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [actionlint, "-no-color", "-oneline", *map(str, WORKFLOWS)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     bad = tmp_path / "bad.yml"  # and it does find mistakes: an unknown step output, a PR title in a script
     bad.write_text(
@@ -170,8 +176,9 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
         '      - run: echo "${{ github.event.pull_request.title }}"\n'
         '      - run: echo "${{ steps.nope.outputs.x }}"\n'
     )
-    result = subprocess.run([actionlint, "-no-color", "-oneline", str(bad)], check=False, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [actionlint, "-no-color", "-oneline", str(bad)], check=False, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1 and "untrusted" in result.stdout and "nope" in result.stdout, result.stdout
 
 
@@ -327,8 +334,14 @@ def test_pre_commit_test_entry_runs_an_example_specs_routing_tests() -> None:
     leadsync = shutil.which("leadsync", path=str(Path(sys.executable).parent)) or shutil.which("leadsync")
     assert leadsync
     entry = load(HOOKS)[1]["entry"].split()
-    done = subprocess.run([*entry[:0], leadsync, *entry[1:], "specs/examples/team-routing.yaml"], cwd=ROOT,
-                          check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*entry[:0], leadsync, *entry[1:], "specs/examples/team-routing.yaml"],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and "4 cases: 4 passed, 0 failed" in done.stdout, done.stdout + done.stderr
 
 

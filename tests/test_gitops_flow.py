@@ -47,8 +47,9 @@ def test_review_merge_and_drift(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {running.api_key}"}
         found = httpx.post(f"{running.url}/api/v2/leads/list", json={"contacts": ["jane.doe@bigco.test"]}, headers=auth)
         [lead] = found.json()["items"]
-        changed = httpx.patch(f"{running.url}/api/v2/leads/{lead['id']}", json={"assigned_to": members["carol@acme.test"]},
-                              headers=auth)  # fmt: skip
+        changed = httpx.patch(
+            f"{running.url}/api/v2/leads/{lead['id']}", json={"assigned_to": members["carol@acme.test"]}, headers=auth
+        )
         assert changed.status_code == 200
 
     # ... and the drift check catches it, naming what it would put back

@@ -79,8 +79,14 @@ def names(quickstart: Path) -> dict[str, str]:
     """The file names of the quickstart's workspace state under `.leadsync/` (as the code names them)."""
     loaded = load_spec(quickstart)
     tag, state = workspace_tag(loaded), sandbox_paths(loaded)[1].name
-    return {"journal": f"{tag}.journal.jsonl", "lock": f"{tag}.lock", "state": state,
-            "state-wal": f"{state}-wal", "state-shm": f"{state}-shm", "state-journal": f"{state}-journal"}  # fmt: skip
+    return {
+        "journal": f"{tag}.journal.jsonl",
+        "lock": f"{tag}.lock",
+        "state": state,
+        "state-wal": f"{state}-wal",
+        "state-shm": f"{state}-shm",
+        "state-journal": f"{state}-journal",
+    }
 
 
 @pytest.fixture
@@ -88,8 +94,11 @@ def vendor(quickstart: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     """The quickstart on an Instantly workspace served by a sandbox this test starts (its calls are countable);
     its lock and journal in a private state folder of this test."""
     text = quickstart.read_text()
-    text = re.sub(r"workspace:\n  provider: sandbox\n  seed: quickstart.remote.json\n",
-                  "workspace:\n  provider: instantly\n  api_key_env: QUICKSTART_KEY\n", text)  # fmt: skip
+    text = re.sub(
+        r"workspace:\n  provider: sandbox\n  seed: quickstart.remote.json\n",
+        "workspace:\n  provider: instantly\n  api_key_env: QUICKSTART_KEY\n",
+        text,
+    )
     assert "provider: instantly" in text
     quickstart.write_text(text)
     state = tmp_path / "state"
@@ -479,10 +488,17 @@ def test_a_hostile_journal_never_breaks_the_next_apply(tmp_path_factory: pytest.
 
 @pytest.mark.parametrize(
     "line",
-    [b'{"event": "run"}', b'{"event": "run", "run": 7, "at": "noon"}', b'{"event": "sent", "run": "r1", "job": {}}',
-     b'{"event": "sent", "run": "r1", "job": "j", "at": "x"}', b'{"event": "carried", "run": "r1", "jobs": {"j": "x"}}',
-     b'\xff\xfe{"event": "end"}', b'[1, 2]', b'{"event": "end", "run": "r1", "open_jobs": [1]}'],
-)  # fmt: skip
+    [
+        b'{"event": "run"}',
+        b'{"event": "run", "run": 7, "at": "noon"}',
+        b'{"event": "sent", "run": "r1", "job": {}}',
+        b'{"event": "sent", "run": "r1", "job": "j", "at": "x"}',
+        b'{"event": "carried", "run": "r1", "jobs": {"j": "x"}}',
+        b'\xff\xfe{"event": "end"}',
+        b"[1, 2]",
+        b'{"event": "end", "run": "r1", "open_jobs": [1]}',
+    ],
+)
 def test_a_journal_line_of_the_wrong_shape_is_skipped(tmp_path: Path, line: bytes) -> None:
     path = tmp_path / "w.journal.jsonl"
     path.write_bytes(b'{"event": "run", "run": "r1", "at": 1.0}\n' + line + b"\n")

@@ -131,8 +131,10 @@ def test_a_disguised_copy_with_other_attributes_is_the_located_duplicate_error(
     with pytest.raises(SpecError) as caught:
         load_leads(loaded)
     [message] = messages(caught.value.problems)
-    assert message.endswith("l.csv:3: alice@acme.test (written 'alice\\u200b@acme.test') is listed twice with "
-                            f"different attributes: here and at {loaded.root}/l.csv:2 (size: '5' vs '7')")  # fmt: skip
+    assert message.endswith(
+        "l.csv:3: alice@acme.test (written 'alice\\u200b@acme.test') is listed twice with "
+        f"different attributes: here and at {loaded.root}/l.csv:2 (size: '5' vs '7')"
+    )
 
 
 def test_a_cyrillic_look_alike_in_a_csv_is_a_warning_at_its_row_and_column(
@@ -158,7 +160,8 @@ def test_a_look_alike_in_jsonl_and_inline_leads_is_located_too(make_spec: Callab
     found = messages(load_leads(loaded).warnings)
     assert found == [
         f"{loaded.path}:7:5: 'b\u043eb@acme.test' mixes Cyrillic and Latin letters; it looks like 'bob@acme.test'",
-        f"{loaded.root}/l.jsonl:1:22: 'c\u0430rol@acme.test' mixes Cyrillic and Latin letters; it looks like 'carol@acme.test'",
+        f"{loaded.root}/l.jsonl:1:22: 'c\u0430rol@acme.test' mixes Cyrillic and Latin letters; "
+        "it looks like 'carol@acme.test'",
     ]
 
 
@@ -208,7 +211,8 @@ def test_a_sonarly_prospect_with_a_disguised_identifier_is_the_same_key() -> Non
 def matches_spec(pattern: str, values: list[str]) -> tuple[str, dict[str, str]]:
     spec = SPEC.replace(
         "routes: [{name: all, to: a}]",
-        f"routes:\n  - name: odd\n    when: {{title: {{matches: {json.dumps(pattern)}}}}}\n    to: a\n  - {{name: rest, to: a}}",
+        f"routes:\n  - name: odd\n    when: {{title: {{matches: {json.dumps(pattern)}}}}}\n    to: a\n"
+        "  - {name: rest, to: a}",
     )
     rows = "".join(f"p{i}@acme.test,{value}\n" for i, value in enumerate(values))
     return spec + "sources: [{path: l.csv}]\n", {"l.csv": "email,title\n" + rows}
@@ -363,8 +367,11 @@ def test_nested_counted_repeats_are_refused_at_validate_in_bounded_memory(tmp_pa
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", "from leadsync.cli import main; main()", "validate", str(tmp_path / "spec.yaml")],
-        capture_output=True, text=True, timeout=60, preexec_fn=at_most_1_5_gb,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=at_most_1_5_gb,
+    )
     assert time.perf_counter() - started < 10
     assert done.returncode == 1, done.stderr
     lines = (done.stdout + done.stderr).strip().splitlines()
@@ -489,9 +496,39 @@ def test_a_set_that_looks_nested_prints_no_warning(make_spec: Callable[..., Load
 
 
 PIECES = st.sampled_from(
-    ["a", "b", ":", "[", "]", "{", "}", "e", "<=", "1", ",", ".", r"\w", r"\d", "[ab]", "[^a]", "[[:alpha:]]",
-     "[:digit:]", "[a[:lower:]]", "*", "+", "?", "{2}", "{1,3}", "{e<=1}", "{e}", "(", ")", "(?:", "|"]
-)  # fmt: skip
+    [
+        "a",
+        "b",
+        ":",
+        "[",
+        "]",
+        "{",
+        "}",
+        "e",
+        "<=",
+        "1",
+        ",",
+        ".",
+        r"\w",
+        r"\d",
+        "[ab]",
+        "[^a]",
+        "[[:alpha:]]",
+        "[:digit:]",
+        "[a[:lower:]]",
+        "*",
+        "+",
+        "?",
+        "{2}",
+        "{1,3}",
+        "{e<=1}",
+        "{e}",
+        "(",
+        ")",
+        "(?:",
+        "|",
+    ]
+)
 TEXTS = st.text(alphabet="ab:[]{}e1,<= xyz9AB", max_size=12)
 
 

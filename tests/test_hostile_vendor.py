@@ -129,8 +129,11 @@ def test_a_key_in_the_records_themselves_never_reaches_a_snapshot_or_a_plan(vend
         return Answer(200, text.encode())
 
     vendor.on("POST", LIST, poison)
-    for args in (["snapshot", "quickstart.yaml", "--out", "snap.json"], ["import", "quickstart.yaml", "--out", "new.yaml"],
-                 ["plan", "quickstart.yaml", "--out", "plan.json", "--format", "json"]):  # fmt: skip
+    for args in (
+        ["snapshot", "quickstart.yaml", "--out", "snap.json"],
+        ["import", "quickstart.yaml", "--out", "new.yaml"],
+        ["plan", "quickstart.yaml", "--out", "plan.json", "--format", "json"],
+    ):
         result = run(spec.parent, vendor.url, *args)
         assert result.code in (0, 2), result.output
         assert leaks(result.output) == [], result.output
@@ -191,7 +194,7 @@ def test_an_answer_of_the_wrong_shape_is_one_line_naming_the_endpoint(
         ("a job answered as a list", b"[]"),
         ("a job whose status is an object", b'{"id": "x", "status": {"a": 1}}'),
         ("a job answered null", b"null"),
-    ],  # fmt: skip
+    ],
 )
 def test_a_background_job_of_the_wrong_shape_is_an_error_not_a_traceback(
     vendor: HostileVendor, spec: Path, shape: str, answer: bytes
@@ -296,8 +299,12 @@ def test_sonarly_a_key_echoed_in_every_encoding_reaches_no_output_and_no_file(
 ) -> None:
     spec = sonarly_folder(tmp_path)
     sonarly_vendor.on("GET", PROSPECTS, echo_all(status, vendor="sonarly"))
-    for args in (["plan", spec.name], ["plan", spec.name, "--format", "markdown"], ["apply", spec.name, "--auto-approve"],
-                 ["snapshot", spec.name, "--out", "snap.json"]):  # fmt: skip
+    for args in (
+        ["plan", spec.name],
+        ["plan", spec.name, "--format", "markdown"],
+        ["apply", spec.name, "--auto-approve"],
+        ["snapshot", spec.name, "--out", "snap.json"],
+    ):
         result = run(tmp_path, sonarly_vendor.url, *args)
         assert_clean_failure(result, f"({status})")
         assert "[redacted]" in result.output, result.output
@@ -347,8 +354,11 @@ def test_sonarly_paging_that_loops_is_stopped_fast(sonarly_vendor: HostileVendor
     spec = sonarly_folder(tmp_path)
 
     def loop(request: Request, hostile: HostileVendor) -> Answer:
-        page = {"items": [{"id": "65c000000000000000000001", "publicIdentifier": "loop"}], "nextCursor": "again",
-                "hasMore": True}  # fmt: skip
+        page = {
+            "items": [{"id": "65c000000000000000000001", "publicIdentifier": "loop"}],
+            "nextCursor": "again",
+            "hasMore": True,
+        }
         return Answer(200, json.dumps({"success": True, "data": page, "error": None, "traceId": "t"}).encode())
 
     sonarly_vendor.on("GET", PROSPECTS, loop)
@@ -445,8 +455,11 @@ def test_a_gzipped_answer_reads_as_it_should(vendor: HostileVendor, spec: Path) 
 
     def packed(request: Request, hostile: HostileVendor) -> Answer:
         answer = hostile.forward(request)
-        return Answer(answer.status_code, gzip.compress(answer.content),
-                      {"content-type": "application/json", "content-encoding": "gzip"})  # fmt: skip
+        return Answer(
+            answer.status_code,
+            gzip.compress(answer.content),
+            {"content-type": "application/json", "content-encoding": "gzip"},
+        )
 
     vendor.on("*", ".*", packed)
     result = run(spec.parent, vendor.url, "plan", "quickstart.yaml")
@@ -483,8 +496,11 @@ def test_a_lone_surrogate_in_a_record_is_mended_not_a_traceback(vendor: HostileV
         return Answer(200, json.dumps(answer).replace('"LONE"', '"\\ud800x"').encode())
 
     vendor.on("POST", LIST, odd)
-    for args in (["snapshot", "quickstart.yaml", "--out", "snap.json"], ["import", "quickstart.yaml", "--out", "new.yaml"],
-                 ["plan", "quickstart.yaml", "--format", "json"]):  # fmt: skip
+    for args in (
+        ["snapshot", "quickstart.yaml", "--out", "snap.json"],
+        ["import", "quickstart.yaml", "--out", "new.yaml"],
+        ["plan", "quickstart.yaml", "--format", "json"],
+    ):
         result = run(spec.parent, vendor.url, *args)
         assert result.code in (0, 2) and "Traceback" not in result.output, result.output
     assert "\ufffdx" in (spec.parent / "snap.json").read_text(encoding="utf-8")

@@ -140,9 +140,13 @@ def test_a_blank_destination_name_is_refused_by_the_spec_and_the_schema(tmp_path
     else:
         raise AssertionError("a blank campaign name was accepted")
     schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "leadsync.schema.json").read_text())
-    document = {"version": 1, "workspace": {"provider": "instantly", "api_key_env": "K"},
-                "destinations": {"a": {"campaign": "  "}}, "leads": [{"email": "q@a.test"}],
-                "routes": [{"name": "r", "to": "a"}]}  # fmt: skip
+    document = {
+        "version": 1,
+        "workspace": {"provider": "instantly", "api_key_env": "K"},
+        "destinations": {"a": {"campaign": "  "}},
+        "leads": [{"email": "q@a.test"}],
+        "routes": [{"name": "r", "to": "a"}],
+    }
     assert not jsonschema.Draft202012Validator(schema).is_valid(document)
 
 

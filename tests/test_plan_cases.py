@@ -1,4 +1,5 @@
-"""One named test per planner rule (docs/design.md section 3): held, conflicts, unmanaged, claim, unsupported, batching."""
+"""One named test per planner rule (docs/design.md section 3): held, conflicts, unmanaged, claim, unsupported,
+batching."""
 
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ the plan's contract (docs/design.md section 3: a move call is one source, one ta
 or none; an add call one destination; a bulk-assign one owner and one destination; a delete one
 destination; and a lead that moves gets its new owner from its move, never from a later bulk-assign: the
 assign, filtered to the target, would race the move's background job, and a move plus an assign is the split
-the contract rules out), keeping the calls after which the person is where and with whom routing wants them. Then it tries every way of choosing one
-call per person and keeps the cheapest, each call kind chunked. Only who the plan had to leave alone (held,
-conflicts, unsupported) is taken from the plan.
+the contract rules out), keeping the calls after which the person is where and with whom routing wants them.
+Then it tries every way of choosing one call per person and keeps the cheapest, each call kind chunked. Only
+who the plan had to leave alone (held, conflicts, unsupported) is taken from the plan.
 
 The scenario generator here mixes what the happy path never has: many owners kept and changed inside one
 move, people whose owner the spec does not manage (routed without an owner), owners the spec does not know
@@ -222,7 +222,10 @@ def test_the_folded_moves_still_reach_the_desired_state_and_never_change_a_kept_
         )
     for op in plan.operations:  # a move's owner is set only where it changes, or where the person has it already
         if isinstance(op, MoveOp) and op.owner is not None:
-            assert all(before[i].owner == op.owner or _wants(case, k) == op.owner for i, k in zip(op.lead_ids, op.keys))
+            assert all(
+                before[i].owner == op.owner or _wants(case, k) == op.owner
+                for i, k in zip(op.lead_ids, op.keys, strict=True)
+            )
 
 
 def _wants(case: Case, key: str) -> str | None:

@@ -82,8 +82,9 @@ def test_writes_show_their_share_and_the_time_left() -> None:
     shown.advanced("calls", 12)
     shown.tick()
     assert lines[0] == "Sending the writes (40 writes)..."
-    assert lines[1] == ("Still writing... [5s elapsed, 10 of 40 writes, 2,000 leads moved, 12 calls, 25%, "
-                        "about 15s left, 2.4 calls/s]")  # fmt: skip
+    assert lines[1] == (
+        "Still writing... [5s elapsed, 10 of 40 writes, 2,000 leads moved, 12 calls, 25%, about 15s left, 2.4 calls/s]"
+    )
 
 
 def test_the_verifying_read_is_sized_by_the_first() -> None:
@@ -245,10 +246,13 @@ class Recorded:
         self._phase = ""
 
 
-@pytest.mark.parametrize(("spec", "files"), [
-    ("quickstart.yaml", ("quickstart.leads.csv", "quickstart.remote.json")),
-    ("sonarly-sandbox.yaml", ("sonarly-sandbox.leads.csv", "sonarly-sandbox.remote.json")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "files"),
+    [
+        ("quickstart.yaml", ("quickstart.leads.csv", "quickstart.remote.json")),
+        ("sonarly-sandbox.yaml", ("sonarly-sandbox.leads.csv", "sonarly-sandbox.remote.json")),
+    ],
+)
 def test_a_live_plan_reports_its_read_and_its_planning_for_either_vendor(
     spec: str, files: tuple[str, ...], tmp_path: Path
 ) -> None:

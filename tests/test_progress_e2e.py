@@ -42,9 +42,11 @@ def spec_text() -> str:
     routes = "\n".join(
         f"  - {{name: r{n}, when: {{bucket: b{n}}}, to: d{n}, owner: {OWNERS[n % 4]}}}" for n in range(5)
     )
-    return (f"version: 1\nworkspace: {{provider: instantly, api_key_env: {KEY_ENV}}}\ndestinations:\n{places}\n"
-            f"owners:\n{owners}\nsources:\n  - path: leads.csv\nroutes:\n{routes}\n"
-            f"  - {{name: rest, to: d5, owner: rep1}}\npolicy: {{max_change_ratio: 1.0}}\n")  # fmt: skip
+    return (
+        f"version: 1\nworkspace: {{provider: instantly, api_key_env: {KEY_ENV}}}\ndestinations:\n{places}\n"
+        f"owners:\n{owners}\nsources:\n  - path: leads.csv\nroutes:\n{routes}\n"
+        f"  - {{name: rest, to: d5, owner: rep1}}\npolicy: {{max_change_ratio: 1.0}}\n"
+    )
 
 
 def build(folder: Path, leads: int, seed: int = 16) -> dict[str, Any]:
@@ -65,8 +67,15 @@ def build(folder: Path, leads: int, seed: int = 16) -> dict[str, Any]:
         elif draw < 0.18:
             owner = "gone"
         field = "campaign" if PLACES[place][0] == "campaign" else "list_id"
-        records.append({"id": f"1ead0000-0000-4000-8000-{i:012x}", "email": f"lead{i}@company{i % 997}.test",
-                        "assigned_to": USER[owner], field: place_id(place), "status": 1})  # fmt: skip
+        records.append(
+            {
+                "id": f"1ead0000-0000-4000-8000-{i:012x}",
+                "email": f"lead{i}@company{i % 997}.test",
+                "assigned_to": USER[owner],
+                field: place_id(place),
+                "status": 1,
+            }
+        )
     (folder / "leads.csv").write_text("\n".join(rows) + "\n")
     return {
         "api_keys": [{"key": KEY, "scopes": ["all:*"]}],
@@ -83,8 +92,14 @@ def run(folder: Path, url: str, *args: str) -> tuple[int, str, list[tuple[float,
     env = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, KEY_ENV: KEY, "NO_COLOR": "1"}
     env.pop("LEADSYNC_PROGRESS_INTERVAL", None)
     started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "leadsync.cli", *args],
+        cwd=folder,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     lines: list[tuple[float, str]] = []
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.append(child.stdout.read()))  # type: ignore[union-attr]
@@ -103,10 +118,19 @@ def gaps(lines: list[tuple[float, str]], total: float) -> float:
 
 
 def phases(lines: list[tuple[float, str]]) -> list[str]:
-    starts = {"Reading the workspace": "read", "Planning": "plan", "Sending the writes": "write",
-              "Waiting for background jobs": "wait", "Re-reading the workspace to verify": "verify"}  # fmt: skip
-    return [name for _, line in lines for start, name in starts.items() if line.startswith(start + " (") or
-            line == start + "..."]  # fmt: skip
+    starts = {
+        "Reading the workspace": "read",
+        "Planning": "plan",
+        "Sending the writes": "write",
+        "Waiting for background jobs": "wait",
+        "Re-reading the workspace to verify": "verify",
+    }
+    return [
+        name
+        for _, line in lines
+        for start, name in starts.items()
+        if line.startswith(start + " (") or line == start + "..."
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +153,11 @@ def test_plan_and_apply_of_50000_leads_show_each_phase_and_a_line_every_15_s_in_
     assert phases(lines) == ["read", "plan"]
     assert all("@" not in line for _, line in lines)  # counts only: no email in a progress line
     assert gaps(lines, seconds) <= 15, lines
-    print(f"plan: {seconds:.1f} s, longest gap {gaps(lines, seconds):.1f} s", *(f"{t:6.1f}  {x}" for t, x in lines),
-          sep="\n")  # fmt: skip
+    print(
+        f"plan: {seconds:.1f} s, longest gap {gaps(lines, seconds):.1f} s",
+        *(f"{t:6.1f}  {x}" for t, x in lines),
+        sep="\n",
+    )
 
     code, out, lines, seconds = run(folder, running.url, "apply", "spec.yaml", "--auto-approve", "--mask")
     plan_text = ("  ", "d0 ", "d1 ", "d2 ", "d3 ", "d4 ", "d5 ", "Read: ", "Plan: ")
@@ -138,13 +165,21 @@ def test_plan_and_apply_of_50000_leads_show_each_phase_and_a_line_every_15_s_in_
     assert code == 0, progress[-8:]
     assert out == ""
     assert phases(lines) == ["read", "plan", "write", "wait", "verify"]
-    ends = ("Read 47,982 leads in 6 destinations: ", "Planned: ", "Sent ", "Waited for ",
-            "Re-read 50,000 leads in 6 destinations, no changes left: ")  # fmt: skip
+    ends = (
+        "Read 47,982 leads in 6 destinations: ",
+        "Planned: ",
+        "Sent ",
+        "Waited for ",
+        "Re-read 50,000 leads in 6 destinations, no changes left: ",
+    )
     assert all(any(line.startswith(end) for _, line in progress) for end in ends), progress  # and each phase's end
     assert any(line.startswith("Converged: ") for _, line in lines)
     assert gaps(lines, seconds) <= 15, progress
-    print(f"apply: {seconds:.1f} s, longest gap {gaps(lines, seconds):.1f} s",
-          *(f"{t:6.1f}  {x}" for t, x in progress), sep="\n")  # fmt: skip
+    print(
+        f"apply: {seconds:.1f} s, longest gap {gaps(lines, seconds):.1f} s",
+        *(f"{t:6.1f}  {x}" for t, x in progress),
+        sep="\n",
+    )
 
 
 def test_max_rate_20_keeps_every_1_s_window_of_requests_at_20_or_under(
@@ -169,7 +204,9 @@ def test_max_rate_20_keeps_every_1_s_window_of_requests_at_20_or_under(
     assert len(arrivals) == calls > 100
     busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    print(f"--max-rate 20: {len(arrivals)} requests in {arrivals[-1] - arrivals[0]:.1f} s ({rate:.1f}/s over the "
-          f"run); the busiest sliding 1 s window held {busiest}")  # fmt: skip
+    print(
+        f"--max-rate 20: {len(arrivals)} requests in {arrivals[-1] - arrivals[0]:.1f} s ({rate:.1f}/s over the "
+        f"run); the busiest sliding 1 s window held {busiest}"
+    )
     assert busiest <= 20  # (the rate over the whole run, (n - 1) / span, may read above 20 for a run this short:
     # 20 requests at each second's start are 20 a second in every window, and 40 over the 1.0x s from first to last)

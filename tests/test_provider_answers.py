@@ -33,14 +33,28 @@ KEY = "sk_test_answers_4b1d"
 WS, CAMPAIGN, LIST, JOB = "ws-7f00", "c-0001", "l-0001", "65f0000000000000000000e1"
 USER = "7d0c6d2e-0000-4000-8000-000000000001"
 LEADS, CAMPAIGNS, LISTS, MEMBERS = (
-    "POST /api/v2/leads/list", "GET /api/v2/campaigns", "GET /api/v2/lead-lists", "GET /api/v2/workspace-members",
-)  # fmt: skip
+    "POST /api/v2/leads/list",
+    "GET /api/v2/campaigns",
+    "GET /api/v2/lead-lists",
+    "GET /api/v2/workspace-members",
+)
 MOVE, ADD, ASSIGN, JOB_POLL = (
-    "POST /api/v2/leads/move", "POST /api/v2/leads/add", "POST /api/v2/leads/bulk-assign",
+    "POST /api/v2/leads/move",
+    "POST /api/v2/leads/add",
+    "POST /api/v2/leads/bulk-assign",
     "GET /api/v2/background-jobs/{id}",
-)  # fmt: skip
-LEAD = {"id": "lead-1", "email": "ann@acme.test", "campaign": CAMPAIGN, "list_id": None, "assigned_to": USER,
-        "organization": WS, "status": 1, "email_reply_count": 0, "custom": {"kept": True}}  # fmt: skip
+)
+LEAD = {
+    "id": "lead-1",
+    "email": "ann@acme.test",
+    "campaign": CAMPAIGN,
+    "list_id": None,
+    "assigned_to": USER,
+    "organization": WS,
+    "status": 1,
+    "email_reply_count": 0,
+    "custom": {"kept": True},
+}
 INSTANTLY: dict[str, Any] = {
     CAMPAIGNS: {"items": [{"id": CAMPAIGN, "name": "enterprise", "organization": WS}]},
     LISTS: {"items": [{"id": LIST, "name": "nurture", "organization_id": WS}]},
@@ -79,8 +93,9 @@ def instantly(answers: Mapping[str, Any] | None = None, seen: list[httpx.Request
             seen.append(request)
         return respond(bodies[instantly_endpoint(request)])
 
-    return patient(InstantlyProvider.connect("https://api.instantly.test", KEY, "$K",
-                                             transport=httpx.MockTransport(vendor)))  # fmt: skip
+    return patient(
+        InstantlyProvider.connect("https://api.instantly.test", KEY, "$K", transport=httpx.MockTransport(vendor))
+    )
 
 
 def patient(provider: InstantlyProvider) -> InstantlyProvider:
@@ -95,13 +110,17 @@ def patient(provider: InstantlyProvider) -> InstantlyProvider:
 
 
 def read_instantly(provider: InstantlyProvider) -> object:
-    return provider.read(destinations={"enterprise": DestinationRef("campaign", "enterprise")},
-                         owners={"alice": "alice@owners.test"}, wanted=["bob@elsewhere.test"])  # fmt: skip
+    return provider.read(
+        destinations={"enterprise": DestinationRef("campaign", "enterprise")},
+        owners={"alice": "alice@owners.test"},
+        wanted=["bob@elsewhere.test"],
+    )
 
 
 def move_instantly(provider: InstantlyProvider) -> None:
-    request = provider.move_request(ids=["lead-1"], keys=["ann@acme.test"], source=f"campaign:{CAMPAIGN}",
-                                    target=f"list:{LIST}", owner_id=None)  # fmt: skip
+    request = provider.move_request(
+        ids=["lead-1"], keys=["ann@acme.test"], source=f"campaign:{CAMPAIGN}", target=f"list:{LIST}", owner_id=None
+    )
     provider.wait(provider.send(request))
 
 
@@ -173,8 +192,13 @@ def test_a_lead_whose_id_is_a_number_is_refused() -> None:
 
 
 def test_a_lead_whose_id_is_empty_is_refused() -> None:
-    refused(lambda: read_instantly(instantly({LEADS: {"items": [{**LEAD, "id": ""}]}})), "instantly", LEADS,
-            "items[0].id", "empty")  # fmt: skip
+    refused(
+        lambda: read_instantly(instantly({LEADS: {"items": [{**LEAD, "id": ""}]}})),
+        "instantly",
+        LEADS,
+        "items[0].id",
+        "empty",
+    )
 
 
 def test_a_lead_whose_email_is_not_a_string_is_refused() -> None:
@@ -194,8 +218,9 @@ def test_a_lead_whose_campaign_is_a_number_is_refused() -> None:
 
 def test_a_cursor_that_is_an_object_is_refused() -> None:
     answer = {"items": [LEAD], "next_starting_after": {"id": "lead-1"}}
-    refused(lambda: read_instantly(instantly({LEADS: answer})), "instantly", LEADS, "next_starting_after",
-            "not a string")  # fmt: skip
+    refused(
+        lambda: read_instantly(instantly({LEADS: answer})), "instantly", LEADS, "next_starting_after", "not a string"
+    )
 
 
 def test_a_campaign_without_an_id_is_refused() -> None:
@@ -210,8 +235,13 @@ def test_a_list_whose_name_is_a_number_is_refused() -> None:
 
 def test_a_workspace_member_without_a_user_id_is_refused() -> None:
     answer = {"items": [{"id": "m-1", "email": "alice@owners.test", "workspace_id": WS}]}
-    refused(lambda: read_instantly(instantly({MEMBERS: answer})), "instantly", MEMBERS,
-            "not a page of workspace members", "items[0].user_id: missing")  # fmt: skip
+    refused(
+        lambda: read_instantly(instantly({MEMBERS: answer})),
+        "instantly",
+        MEMBERS,
+        "not a page of workspace members",
+        "items[0].user_id: missing",
+    )
 
 
 def test_a_bad_lead_in_a_contacts_look_up_is_refused() -> None:
@@ -224,8 +254,9 @@ def test_a_bad_lead_in_a_contacts_look_up_is_refused() -> None:
         endpoint = instantly_endpoint(request)
         return respond(next(pages) if endpoint == LEADS else INSTANTLY[endpoint])
 
-    provider = patient(InstantlyProvider.connect("https://api.instantly.test", KEY, "$K",
-                                                 transport=httpx.MockTransport(vendor)))  # fmt: skip
+    provider = patient(
+        InstantlyProvider.connect("https://api.instantly.test", KEY, "$K", transport=httpx.MockTransport(vendor))
+    )
     refused(lambda: read_instantly(provider), "instantly", LEADS, "items[0].id: missing")
     assert any(b"contacts" in r.content for r in seen)
 
@@ -250,8 +281,13 @@ def test_a_move_answered_as_a_list_is_refused() -> None:
 
 
 def test_a_background_job_answered_as_a_list_is_refused() -> None:
-    refused(lambda: move_instantly(instantly({JOB_POLL: [INSTANTLY[JOB_POLL]]})), "instantly", JOB_POLL,
-            "not a background job", "a list")  # fmt: skip
+    refused(
+        lambda: move_instantly(instantly({JOB_POLL: [INSTANTLY[JOB_POLL]]})),
+        "instantly",
+        JOB_POLL,
+        "not a background job",
+        "a list",
+    )
 
 
 def test_a_background_job_whose_status_is_an_object_is_refused() -> None:
@@ -285,8 +321,9 @@ def test_an_add_whose_counts_are_odd_is_kept_as_it_came() -> None:
 
 def test_a_bulk_assign_read_back_with_a_bad_lead_is_refused() -> None:
     provider = instantly({LEADS: {"items": [{"id": "lead-1", "assigned_to": 3}]}})
-    request = provider.assign_request(ids=["lead-1"], keys=["ann@acme.test"], destination=f"campaign:{CAMPAIGN}",
-                                      owner_id=USER)  # fmt: skip
+    request = provider.assign_request(
+        ids=["lead-1"], keys=["ann@acme.test"], destination=f"campaign:{CAMPAIGN}", owner_id=USER
+    )
     refused(lambda: provider.wait(provider.send(request)), "instantly", LEADS, "items[0].assigned_to")
 
 
@@ -337,15 +374,19 @@ def sonarly(answers: Mapping[str, Any] | None = None) -> SonarlyProvider:
     def vendor(request: httpx.Request) -> httpx.Response:
         return respond(bodies[sonarly_endpoint(request)])
 
-    provider = SonarlyProvider.connect("https://api.sonarly.test/v1", KEY, "$K", account_group=None,
-                                       transport=httpx.MockTransport(vendor))  # fmt: skip
+    provider = SonarlyProvider.connect(
+        "https://api.sonarly.test/v1", KEY, "$K", account_group=None, transport=httpx.MockTransport(vendor)
+    )
     provider.sleep, provider.ready_timeout, provider.unlisted_wait = (lambda _: None), 0.0, 0.0
     return provider
 
 
 def read_sonarly(provider: SonarlyProvider) -> object:
-    return provider.read(destinations={"eu": DestinationRef("audience", "EU"), "us": DestinationRef("audience", "US")},
-                         owners={}, wanted=["someone-else"])  # fmt: skip
+    return provider.read(
+        destinations={"eu": DestinationRef("audience", "EU"), "us": DestinationRef("audience", "US")},
+        owners={},
+        wanted=["someone-else"],
+    )
 
 
 def move_sonarly(provider: SonarlyProvider) -> object:
@@ -354,8 +395,13 @@ def move_sonarly(provider: SonarlyProvider) -> object:
 
 
 def test_a_sonarly_envelope_whose_data_is_a_list_is_refused() -> None:
-    refused(lambda: read_sonarly(sonarly({GROUPS_EP: envelope([])})), "sonarly", GROUPS_EP,
-            "not a page of account groups", "data")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({GROUPS_EP: envelope([])})),
+        "sonarly",
+        GROUPS_EP,
+        "not a page of account groups",
+        "data",
+    )
 
 
 def test_a_sonarly_page_whose_items_are_a_string_is_refused() -> None:
@@ -365,14 +411,20 @@ def test_a_sonarly_page_whose_items_are_a_string_is_refused() -> None:
 
 def test_a_sonarly_page_whose_items_are_not_objects_is_refused() -> None:
     answer = envelope(page("p-1", "p-2"))
-    refused(lambda: read_sonarly(sonarly({PROSPECTS_EP: answer})), "sonarly", PROSPECTS_EP, "data.items[0]",
-            "not an object")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({PROSPECTS_EP: answer})), "sonarly", PROSPECTS_EP, "data.items[0]", "not an object"
+    )
 
 
 def test_a_prospect_without_an_id_is_refused() -> None:
     answer = envelope(page({"publicIdentifier": "ann-a"}))
-    refused(lambda: read_sonarly(sonarly({PROSPECTS_EP: answer})), "sonarly", PROSPECTS_EP,
-            "not a page of prospects", "data.items[0].id: missing")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({PROSPECTS_EP: answer})),
+        "sonarly",
+        PROSPECTS_EP,
+        "not a page of prospects",
+        "data.items[0].id: missing",
+    )
 
 
 def test_a_prospect_whose_public_identifier_is_a_list_is_refused() -> None:
@@ -382,19 +434,29 @@ def test_a_prospect_whose_public_identifier_is_a_list_is_refused() -> None:
 
 def test_a_sonarly_cursor_that_is_an_object_is_refused() -> None:
     answer = envelope({**page({"id": EU, "name": "EU"}), "nextCursor": {"after": EU}, "hasMore": True})
-    refused(lambda: read_sonarly(sonarly({AUDIENCES_EP: answer})), "sonarly", AUDIENCES_EP, "data.nextCursor",
-            "not a string")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({AUDIENCES_EP: answer})),
+        "sonarly",
+        AUDIENCES_EP,
+        "data.nextCursor",
+        "not a string",
+    )
 
 
 def test_a_sonarly_has_more_that_is_not_a_bool_is_refused() -> None:
     answer = envelope({**page({"id": GROUP, "name": "Growth"}), "hasMore": "no"})
-    refused(lambda: read_sonarly(sonarly({GROUPS_EP: answer})), "sonarly", GROUPS_EP, "data.hasMore",
-            "not true or false")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({GROUPS_EP: answer})), "sonarly", GROUPS_EP, "data.hasMore", "not true or false"
+    )
 
 
 def test_an_account_group_without_an_id_is_refused() -> None:
-    refused(lambda: read_sonarly(sonarly({GROUPS_EP: envelope(page({"name": "Growth"}))})), "sonarly", GROUPS_EP,
-            "data.items[0].id: missing")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({GROUPS_EP: envelope(page({"name": "Growth"}))})),
+        "sonarly",
+        GROUPS_EP,
+        "data.items[0].id: missing",
+    )
 
 
 def test_an_audience_whose_id_is_a_number_is_refused() -> None:
@@ -406,8 +468,12 @@ def test_an_audience_answered_as_a_list_is_refused() -> None:
     """An audience the list leaves out is asked for by id: that answer is checked too."""
     answers = {AUDIENCES_EP: envelope(page({"id": US, "name": "US"})), AUDIENCE_EP: envelope([EU])}
     provider = sonarly(answers)
-    refused(lambda: provider.read(destinations={"eu": DestinationRef("audience", EU, by_id=True)}, owners={}),
-            "sonarly", AUDIENCE_EP, "not an audience")  # fmt: skip
+    refused(
+        lambda: provider.read(destinations={"eu": DestinationRef("audience", EU, by_id=True)}, owners={}),
+        "sonarly",
+        AUDIENCE_EP,
+        "not an audience",
+    )
 
 
 def test_a_move_answered_without_moved_count_is_refused() -> None:
@@ -431,8 +497,22 @@ JSON = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
     max_leaves=12,
 )
-FIELDS = ["id", "name", "email", "assigned_to", "campaign", "list_id", "user_id", "workspace_id", "status",
-          "progress", "publicIdentifier", "linkedinUrl", "populating", "movedCount"]  # fmt: skip
+FIELDS = [
+    "id",
+    "name",
+    "email",
+    "assigned_to",
+    "campaign",
+    "list_id",
+    "user_id",
+    "workspace_id",
+    "status",
+    "progress",
+    "publicIdentifier",
+    "linkedinUrl",
+    "populating",
+    "movedCount",
+]
 RECORD = st.dictionaries(st.sampled_from(FIELDS), JSON | st.text(min_size=1, max_size=3), max_size=6)
 #: near misses: pages of records with any values, as well as any JSON at all
 INSTANTLY_BODY = (
@@ -543,25 +623,35 @@ def test_instantly_identity_that_is_no_plain_id_is_refused() -> None:
 
 def test_a_move_whose_job_id_is_a_path_is_refused() -> None:
     """The job id goes into the poll's URL: `../leads` would make it ask for another path."""
-    refused(lambda: move_instantly(instantly({MOVE: {"id": "../leads/lead-1"}})), "instantly", MOVE,
-            "id: not a plain id")  # fmt: skip
+    refused(
+        lambda: move_instantly(instantly({MOVE: {"id": "../leads/lead-1"}})), "instantly", MOVE, "id: not a plain id"
+    )
 
 
 def test_an_account_group_whose_id_is_a_path_is_refused() -> None:
     answer = envelope(page({"id": "../../accounts", "name": "Growth"}))
-    refused(lambda: read_sonarly(sonarly({GROUPS_EP: answer})), "sonarly", GROUPS_EP, "data.items[0].id",
-            "not a plain id")  # fmt: skip
+    refused(
+        lambda: read_sonarly(sonarly({GROUPS_EP: answer})), "sonarly", GROUPS_EP, "data.items[0].id", "not a plain id"
+    )
 
 
 def test_instantly_identity_from_a_bad_member_page_is_refused() -> None:
-    refused(lambda: instantly({MEMBERS: {"items": [{"workspace_id": WS}]}}).identity(), "instantly", MEMBERS,
-            "items[0].user_id: missing")  # fmt: skip
+    refused(
+        lambda: instantly({MEMBERS: {"items": [{"workspace_id": WS}]}}).identity(),
+        "instantly",
+        MEMBERS,
+        "items[0].user_id: missing",
+    )
 
 
 def test_sonarly_identity_is_the_account_group_the_spec_names() -> None:
     groups = [{"id": GROUP, "name": "Growth"}, {"id": "65a0000000000000000000f2", "name": "Partners"}]
-    seed = {"api_keys": [{"key": KEY, "scopes": ["all:all"]}], "account_groups": groups, "audiences": [],
-            "prospects": []}  # fmt: skip
+    seed = {
+        "api_keys": [{"key": KEY, "scopes": ["all:all"]}],
+        "account_groups": groups,
+        "audiences": [],
+        "prospects": [],
+    }
     with sandbox.start(seed, rate_limit=False) as running:
         by_name = SonarlyProvider.connect(running.url, KEY, "$A", account_group="Growth").identity()
         by_id = SonarlyProvider.connect(running.url + "/v1/", KEY, "$B", account_group=GROUP).identity()

@@ -77,8 +77,11 @@ def test_people_outside_managed_destinations_are_looked_up(workspace: sandbox.Ru
 
     spec = load_spec(quickstart).spec
     provider = InstantlyProvider.connect(workspace.url, CANARY, "$INSTANTLY_API_KEY")
-    resolved = provider.read(destinations=destination_refs(spec), owners=owner_emails(spec),
-                             wanted=["old.contact@legacy.test", "nobody@nowhere.test"])  # fmt: skip
+    resolved = provider.read(
+        destinations=destination_refs(spec),
+        owners=owner_emails(spec),
+        wanted=["old.contact@legacy.test", "nobody@nowhere.test"],
+    )
     outside = [r for r in resolved.remote if r.key == "old.contact@legacy.test"]
     assert [r.destination for r in outside] == ["campaign:c0000000-0000-4000-8000-000000000003"]
 
@@ -189,10 +192,13 @@ OTHER = "c0000000-0000-4000-8000-0000000000bb"
 def outside_seed(*, managed: int, outside: int) -> dict[str, object]:
     """A workspace with `managed` leads in the managed campaign and `outside` leads in another one."""
     leads = [
-        {"id": f"1ead0000-0000-4000-8000-{i:012d}", "email": f"p{i}@ws.test",
-         "campaign": MANAGED if i < managed else OTHER}
+        {
+            "id": f"1ead0000-0000-4000-8000-{i:012d}",
+            "email": f"p{i}@ws.test",
+            "campaign": MANAGED if i < managed else OTHER,
+        }
         for i in range(managed + outside)
-    ]  # fmt: skip
+    ]
     return {
         "api_keys": [{"key": CANARY, "scopes": ["all:*"]}],
         "members": [{"user_id": "7d0c6d2e-0000-4000-8000-00000000a11c", "email": "alice@acme.test"}],
@@ -207,8 +213,11 @@ def read_outside(seed: dict[str, object], wanted: list[str]) -> tuple[object, di
 
     with sandbox.start(seed, rate_limit=False) as running:
         provider = InstantlyProvider.connect(running.url, CANARY, "$INSTANTLY_API_KEY")
-        resolved = provider.read(destinations={"managed": DestinationRef("campaign", "Managed")},
-                                 owners={"alice": "alice@acme.test"}, wanted=wanted)  # fmt: skip
+        resolved = provider.read(
+            destinations={"managed": DestinationRef("campaign", "Managed")},
+            owners={"alice": "alice@acme.test"},
+            wanted=wanted,
+        )
         assert provider.client.stats.calls == running.stats()["calls"]
         return resolved, dict(running.stats()["calls"])
 
@@ -265,8 +274,14 @@ def test_both_ways_of_reading_find_the_same_records() -> None:
 def test_partial_pages_never_prove_that_a_person_has_no_other_record() -> None:
     # p60 is on the first page, and also has an unsubscribed record on the very last one, past the page budget
     seed = outside_seed(managed=50, outside=1150)
-    seed["leads"].append({"id": "1ead0000-0000-4000-8000-999999999999", "email": "p60@ws.test",  # type: ignore[attr-defined]
-                          "campaign": OTHER, "status": -2})  # fmt: skip
+    seed["leads"].append(
+        {
+            "id": "1ead0000-0000-4000-8000-999999999999",
+            "email": "p60@ws.test",  # type: ignore[attr-defined]
+            "campaign": OTHER,
+            "status": -2,
+        }
+    )
     wanted = [f"p{i}@ws.test" for i in range(0, 1200, 2)]
     resolved, _ = read_outside(seed, wanted)
     assert resolved.read.outside == "workspace+contacts"  # type: ignore[attr-defined]

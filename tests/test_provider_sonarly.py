@@ -50,8 +50,10 @@ GET_AUDIENCE, GET_PROSPECTS = f"GET {AUDIENCE}", f"GET {PROSPECTS}"
 
 
 def api_keys() -> list[dict[str, Any]]:
-    return [{"key": CANARY, "scopes": ["all:all"]}, {"key": READ_ONLY, "scopes": ["audiences:read"]},
-            ]  # fmt: skip
+    return [
+        {"key": CANARY, "scopes": ["all:all"]},
+        {"key": READ_ONLY, "scopes": ["audiences:read"]},
+    ]
 
 
 def example_seed() -> dict[str, Any]:
@@ -61,10 +63,16 @@ def example_seed() -> dict[str, Any]:
 def small_seed() -> dict[str, Any]:
     """One account group: Inbox holds five prospects, Qualified none, Building is being populated for good."""
     prospects = [
-        {"id": f"65c0000000000000000000b{i}", "audience_id": INBOX, "publicIdentifier": f"person-{i}",
-         "linkedinUrl": f"https://www.linkedin.com/in/person-{i}/", "firstName": "P", "lastName": str(i)}
+        {
+            "id": f"65c0000000000000000000b{i}",
+            "audience_id": INBOX,
+            "publicIdentifier": f"person-{i}",
+            "linkedinUrl": f"https://www.linkedin.com/in/person-{i}/",
+            "firstName": "P",
+            "lastName": str(i),
+        }
         for i in range(1, 6)
-    ]  # fmt: skip
+    ]
     return {
         "api_keys": api_keys(),
         "account_groups": [{"id": SOLO, "name": "Solo"}],
@@ -168,15 +176,21 @@ def test_the_account_group_by_name_or_by_id(workspace: sandbox.RunningSandbox, e
     by_id = read_example(connect(workspace, group=GROWTH), example)
     assert by_name == by_id
     assert by_name.workspace_id == GROWTH
-    assert by_name.destination_refs == {"founders-eu": f"audience:{EU}", "founders-us": f"audience:{US}",
-                                        "tech-leaders": f"audience:{TECH}"}  # fmt: skip
+    assert by_name.destination_refs == {
+        "founders-eu": f"audience:{EU}",
+        "founders-us": f"audience:{US}",
+        "tech-leaders": f"audience:{TECH}",
+    }
 
 
 def test_an_unknown_account_group_names_the_groups_the_key_sees(
     workspace: sandbox.RunningSandbox, example: Path
 ) -> None:
-    with pytest.raises(AccessError, match=r"no account group 'Growth' is visible to the key in \$SONARLY_API_KEY "
-                                          r"\(it sees: 'Growth Team', 'Partners'\)"):  # fmt: skip
+    with pytest.raises(
+        AccessError,
+        match=r"no account group 'Growth' is visible to the key in \$SONARLY_API_KEY "
+        r"\(it sees: 'Growth Team', 'Partners'\)",
+    ):
         read_example(connect(workspace, group="Growth"), example)
 
 
@@ -253,16 +267,22 @@ def test_409_an_audience_that_starts_populating_during_a_read_is_waited_for(
 
 
 def move(provider: SonarlyProvider, ids: list[str] = SMALL_IDS, source: str = INBOX, target: str = QUALIFIED) -> Any:
-    request = provider.move_request(ids=ids, keys=[f"k{i}" for i in range(len(ids))], source=f"audience:{source}",
-                                    target=f"audience:{target}", owner_id=None)  # fmt: skip
+    request = provider.move_request(
+        ids=ids,
+        keys=[f"k{i}" for i in range(len(ids))],
+        source=f"audience:{source}",
+        target=f"audience:{target}",
+        owner_id=None,
+    )
     return provider.send(request)
 
 
 def test_move_leads_sends_the_documented_body(small: Callable[..., sandbox.RunningSandbox]) -> None:
     running = small()
     provider = connect(running, group="Solo")
-    request = provider.move_request(ids=SMALL_IDS[:2], keys=["a", "b"], source=f"audience:{INBOX}",
-                                    target=f"audience:{QUALIFIED}", owner_id=None)  # fmt: skip
+    request = provider.move_request(
+        ids=SMALL_IDS[:2], keys=["a", "b"], source=f"audience:{INBOX}", target=f"audience:{QUALIFIED}", owner_id=None
+    )
     assert request.path == f"/v1/accounts/{SOLO}/audiences/{INBOX}/move-leads"
     assert request.endpoint == MOVE_ENDPOINT
     assert request.body == {"targetAudienceId": QUALIFIED, "leadIds": SMALL_IDS[:2]}
@@ -282,8 +302,9 @@ def test_sonarly_cannot_add_assign_or_remove() -> None:
     with pytest.raises(ProviderError, match="cannot remove"):
         provider.remove_request(ids=["x"], keys=["k"], destination=f"audience:{INBOX}")
     with pytest.raises(ProviderError, match="cannot set an owner"):
-        provider.move_request(ids=["x"], keys=["k"], source=f"audience:{INBOX}", target=f"audience:{QUALIFIED}",
-                              owner_id="u")  # fmt: skip
+        provider.move_request(
+            ids=["x"], keys=["k"], source=f"audience:{INBOX}", target=f"audience:{QUALIFIED}", owner_id="u"
+        )
 
 
 def test_404_a_missing_audience_is_not_found_with_the_vendors_message_and_trace(
@@ -332,8 +353,9 @@ def test_422_a_refusal_the_audiences_do_not_explain_fails_with_the_vendors_messa
 ) -> None:
     running = small()
     provider = connect(running, group="Solo")
-    good = provider.move_request(ids=SMALL_IDS[:2], keys=["a", "b"], source=f"audience:{INBOX}",
-                                 target=f"audience:{QUALIFIED}", owner_id=None)  # fmt: skip
+    good = provider.move_request(
+        ids=SMALL_IDS[:2], keys=["a", "b"], source=f"audience:{INBOX}", target=f"audience:{QUALIFIED}", owner_id=None
+    )
     # a request the vendor refuses whatever the state (a bug of ours: a move from Inbox to itself)
     bad = replace(good, body={**good.body, "targetAudienceId": INBOX})
     with pytest.raises(WriteRejected) as caught:
@@ -383,8 +405,10 @@ def test_429_backs_off_and_the_move_goes_through(small: Callable[..., sandbox.Ru
     assert running.stats()["calls"][MOVE_ENDPOINT] == 3 and provider.stats.retries == 2
 
 
-@pytest.mark.parametrize(("faults", "posts"), [("drop=1:when=after:on=writes:count=1", 1),
-                                                ("5xx=1:when=before:status=500:on=writes:count=1", 2)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("faults", "posts"),
+    [("drop=1:when=after:on=writes:count=1", 1), ("5xx=1:when=before:status=500:on=writes:count=1", 2)],
+)
 def test_an_ambiguous_move_is_settled_by_reading_both_audiences(
     small: Callable[..., sandbox.RunningSandbox], faults: str, posts: int
 ) -> None:
@@ -426,12 +450,17 @@ def test_the_api_key_never_appears_in_an_error(small: Callable[..., sandbox.Runn
 def test_a_key_the_vendor_echoes_back_is_blanked() -> None:
     def vendor(request: httpx.Request) -> httpx.Response:
         echoed = f"bad header {request.headers['authorization']} ({base64.b64encode(CANARY.encode()).decode()})"
-        body = {"success": False, "data": None, "traceId": "65f000000000000000000001",
-                "error": {"code": "VALIDATION_ERROR", "message": echoed, "details": CANARY}}  # fmt: skip
+        body = {
+            "success": False,
+            "data": None,
+            "traceId": "65f000000000000000000001",
+            "error": {"code": "VALIDATION_ERROR", "message": echoed, "details": CANARY},
+        }
         return httpx.Response(400, json=body)
 
-    provider = SonarlyProvider.connect("https://api.sonarly.test/v1", CANARY, "$K", account_group=None,
-                                       transport=httpx.MockTransport(vendor))  # fmt: skip
+    provider = SonarlyProvider.connect(
+        "https://api.sonarly.test/v1", CANARY, "$K", account_group=None, transport=httpx.MockTransport(vendor)
+    )
     with pytest.raises(VendorRefusal) as caught:
         provider.read(destinations={}, owners={})
     assert CANARY not in str(caught.value) and CANARY not in caught.value.vendor_message
@@ -468,8 +497,9 @@ def test_the_sandbox_url_and_the_vendors_base_url_name_the_same_api(
         return httpx.Response(200, json={"success": True, "data": page, "error": None, "traceId": "t"})
 
     monkeypatch.delenv("LEADSYNC_SONARLY_BASE_URL")
-    provider = SonarlyProvider.from_environment("SONARLY_TEST_KEY", account_group=GROWTH,
-                                                transport=httpx.MockTransport(vendor))  # fmt: skip
+    provider = SonarlyProvider.from_environment(
+        "SONARLY_TEST_KEY", account_group=GROWTH, transport=httpx.MockTransport(vendor)
+    )
     assert provider.move_request(ids=["p"], keys=["k"], source=f"audience:{EU}", target=f"audience:{US}").path == (
         f"/v1/accounts/{GROWTH}/audiences/{EU}/move-leads"
     )

@@ -6,9 +6,21 @@ from leadsync.errors import SnapshotError, UnsafePlanError
 
 def test_public_names() -> None:
     assert leadsync.__all__ == [
-        "LeadsyncError", "Location", "Plan", "PlanError", "Problem", "Router", "RoutingError", "SpecError",
-        "__version__", "dump_plan", "load_leads", "load_plan", "load_spec", "make_plan",
-    ]  # fmt: skip
+        "LeadsyncError",
+        "Location",
+        "Plan",
+        "PlanError",
+        "Problem",
+        "Router",
+        "RoutingError",
+        "SpecError",
+        "__version__",
+        "dump_plan",
+        "load_leads",
+        "load_plan",
+        "load_spec",
+        "make_plan",
+    ]
     for name in leadsync.__all__:
         assert getattr(leadsync, name) is not None
 

@@ -146,8 +146,10 @@ def pooled(read: ReadCost | None = None, pools: int = 1, operations: bool = True
     """alice (weight 1) and bob (weight 2): after the plan alice owns a1 a2 and bob b1 b2 b3 b4 b5 (2 of 7 =
     28.6% vs 33.3%: -4.8 pts; 5 of 7 = 71.4% vs 66.7%: +4.8 pts); before, alice owned a1 b1 (100%: +66.7 pts);
     h1 is held with carol, outside the pool."""
-    desired = [DesiredLead(f"{k}@x.test", "enterprise", "alice" if k[0] == "a" else "bob", "big")
-               for k in ("a1", "a2", "b1", "b2", "b3", "b4", "b5", "h1")]  # fmt: skip
+    desired = [
+        DesiredLead(f"{k}@x.test", "enterprise", "alice" if k[0] == "a" else "bob", "big")
+        for k in ("a1", "a2", "b1", "b2", "b3", "b4", "b5", "h1")
+    ]
     remote = [
         RemoteLead("1", "a1@x.test", "enterprise", "alice"),
         RemoteLead("2", "b1@x.test", "enterprise", "alice"),

@@ -457,7 +457,9 @@ def test_a_small_destination_over_the_limit_is_said_to_be_exempt() -> None:
     desired = [DesiredLead(f"k{i}@x.test", "enterprise", "bob" if i < 4 else "alice", "r") for i in range(8)]
     p = plan_of(desired, remote, max_change_ratio=0.1)
     assert p.safety.safe
-    assert ("Safety: over 10% but exempt, fewer than min_destination_size (10) leads: enterprise 50.0% of 8 leads"
-            in render_text(p))  # fmt: skip
+    assert (
+        "Safety: over 10% but exempt, fewer than min_destination_size (10) leads: enterprise 50.0% of 8 leads"
+        in render_text(p)
+    )
     assert "over the limit but exempt as smaller: enterprise 50.0% of 8 leads" in render_markdown(p)
     assert "exempt" not in render_text(plan_of(desired, remote, max_change_ratio=0.5))

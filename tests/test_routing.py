@@ -34,7 +34,10 @@ def route(make_spec: Callable[..., LoadedSpec], when: str, leads_csv: str) -> di
     return {d.key: d.destination for d in routing.desired} | {lead.key: "-" for lead in routing.unrouted}
 
 
-CSV = "email,size,country,title,flag\nana@one.test,1200,DE,CEO,true\nben@two.test,40,us,Engineer,no\ncy@three.test,,FR,,\n"
+CSV = (
+    "email,size,country,title,flag\nana@one.test,1200,DE,CEO,true\nben@two.test,40,us,Engineer,no\n"
+    "cy@three.test,,FR,,\n"
+)
 
 
 @pytest.mark.parametrize(

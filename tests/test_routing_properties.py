@@ -24,7 +24,7 @@ def keys(n: int, seed: int = 0) -> list[str]:
 
 def pool(members: list[str], weights: list[float] | None = None, sticky: bool = False) -> OwnerPool:
     weights = weights or [1.0] * len(members)
-    return OwnerPool("p", [Member(m, f"{m}@acme.test", w) for m, w in zip(members, weights)], sticky)
+    return OwnerPool("p", [Member(m, f"{m}@acme.test", w) for m, w in zip(members, weights, strict=True)], sticky)
 
 
 def owners(p: OwnerPool, ks: list[str]) -> list[str]:
@@ -39,7 +39,7 @@ def test_adding_a_member_moves_only_its_share_to_it(members: list[str], newcomer
     ks = keys(10_000, seed)
     before = owners(pool(members), ks)
     after = owners(pool([*members, newcomer]), ks)
-    changed = [(b, a) for b, a in zip(before, after) if b != a]
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
     assert all(a == newcomer for _, a in changed), "a lead moved between two old members"
     share = len(changed) / len(ks)
     assert abs(share - 1 / (len(members) + 1)) <= 0.05
@@ -50,7 +50,7 @@ def test_adding_a_member_to_a_pool_of_n_re_owns_one_in_n_plus_one(n: int) -> Non
     members = ["ana", "ben", "cyd", "dee", "eve"][:n]
     ks = keys(10_000)
     before, after = owners(pool(members), ks), owners(pool([*members, "fox"]), ks)
-    share = sum(b != a for b, a in zip(before, after)) / len(ks)
+    share = sum(b != a for b, a in zip(before, after, strict=True)) / len(ks)
     assert abs(share - 1 / (n + 1)) <= 0.05 / (n + 1)  # within 5% of the expected share
 
 
@@ -61,10 +61,10 @@ def test_removing_a_member_re_owns_only_its_leads(members: list[str], data: st.D
     weights = data.draw(st.lists(st.floats(0.1, 10), min_size=len(members), max_size=len(members)))
     ks = keys(3_000, seed=len(members))
     before = owners(pool(members, weights), ks)
-    remaining = [(m, w) for m, w in zip(members, weights) if m != leaving]
+    remaining = [(m, w) for m, w in zip(members, weights, strict=True) if m != leaving]
     after = owners(pool([m for m, _ in remaining], [w for _, w in remaining]), ks)
-    for b, a in zip(before, after):
-        assert b == a or b == leaving
+    for b, a in zip(before, after, strict=True):
+        assert b in (a, leaving)
 
 
 @pytest.mark.parametrize("weights", [[1, 2, 3], [1, 1], [0.5, 2.5, 1, 4]])
@@ -72,7 +72,7 @@ def test_weights_hold_within_3_percent_over_100k_leads(weights: list[float]) -> 
     members = [f"m{i}" for i in range(len(weights))]
     counts = Counter(owners(pool(members, weights), keys(100_000, seed=7)))
     total = sum(weights)
-    for member, weight in zip(members, weights):
+    for member, weight in zip(members, weights, strict=True):
         share = counts[member] / 100_000
         assert abs(share - weight / total) <= 0.03 * weight / total, (member, share, weight / total)
 

@@ -64,8 +64,10 @@ def test_a_failing_case_says_what_was_expected_and_what_came(here: Path) -> None
     result = run_cases(loaded, cases)
     assert result.summary() == "3 cases: 2 passed, 1 failed"
     (failure,) = result.failures
-    assert failure.describe() == ("cases.yaml:4: case 2 (cto@globex.test): expected owner bob, got alice "
-                                  "(route strategic -> enterprise, owner alice)")  # fmt: skip
+    assert failure.describe() == (
+        "cases.yaml:4: case 2 (cto@globex.test): expected owner bob, got alice "
+        "(route strategic -> enterprise, owner alice)"
+    )
 
 
 def test_keys_not_given_are_not_checked_and_unrouted_both_ways(here: Path) -> None:
@@ -87,8 +89,9 @@ def test_keys_not_given_are_not_checked_and_unrouted_both_ways(here: Path) -> No
 
 
 def test_owners_away_are_read_at_the_date_given(here: Path) -> None:
-    (here / "cases.yaml").write_text("- lead: {email: anna@example.test, country: FR, company_size: 80}\n"
-                                     "  expect: {owner: carol}\n")  # fmt: skip
+    (here / "cases.yaml").write_text(
+        "- lead: {email: anna@example.test, country: FR, company_size: 80}\n  expect: {owner: carol}\n"
+    )
     loaded = load_spec("spec.yaml")
     cases = load_case_file(loaded, "cases.yaml")
     assert run_cases(loaded, cases, datetime.date(2026, 12, 1)).failures == ()
@@ -116,8 +119,9 @@ def test_cli_failing_run_shows_file_line_and_exits_1(here: Path) -> None:
 
 
 def test_cli_at(here: Path) -> None:
-    (here / "cases.yaml").write_text("- lead: {email: anna@example.test, country: FR, company_size: 80}\n"
-                                     "  expect: {owner: carol}\n")  # fmt: skip
+    (here / "cases.yaml").write_text(
+        "- lead: {email: anna@example.test, country: FR, company_size: 80}\n  expect: {owner: carol}\n"
+    )
     assert run("test", "spec.yaml", "cases.yaml", "--at", "2026-12-01")[0] == 0
     code, out, _ = run("test", "spec.yaml", "cases.yaml", "--at", "2026-12-24")
     assert code == 1 and "expected owner carol, got bob" in out
@@ -223,8 +227,9 @@ def test_an_empty_case_file_holds_no_cases(here: Path) -> None:
 
 
 def test_validate_checks_the_specs_own_tests(tmp_path: Path) -> None:
-    text = SPEC.read_text().replace("expect: {route: strategic, to: enterprise, owner: alice}",
-                                    "expect: {route: strategik, owner: alise}")  # fmt: skip
+    text = SPEC.read_text().replace(
+        "expect: {route: strategic, to: enterprise, owner: alice}", "expect: {route: strategik, owner: alise}"
+    )
     (tmp_path / "spec.yaml").write_text(text)
     code, _, err = run("validate", str(tmp_path / "spec.yaml"))
     assert code == 1
@@ -236,10 +241,12 @@ def test_a_sonarly_case_needs_linkedin_and_names_no_owner(tmp_path: Path) -> Non
     for name in ("sonarly-founders.yaml", "sonarly-founders.leads.csv"):
         shutil.copy(EXAMPLES / name, tmp_path / name)
     spec = tmp_path / "sonarly-founders.yaml"
-    spec.write_text(spec.read_text() + "tests:\n"
-                    "  - lead: {email: a@b.test, title: CEO}\n    expect: {unrouted: true}\n"
-                    "  - lead: {linkedin: 'linkedin.com/in/ann-1', title: CEO, country: DE}\n"
-                    "    expect: {route: founders-europe, owner: bob}\n")  # fmt: skip
+    spec.write_text(
+        spec.read_text() + "tests:\n"
+        "  - lead: {email: a@b.test, title: CEO}\n    expect: {unrouted: true}\n"
+        "  - lead: {linkedin: 'linkedin.com/in/ann-1', title: CEO, country: DE}\n"
+        "    expect: {route: founders-europe, owner: bob}\n"
+    )
     code, _, err = run("test", str(spec))
     assert code == 1
     assert "case 1: the lead needs 'linkedin'" in err and "case 2: a Sonarly workspace has no owners" in err
@@ -265,9 +272,11 @@ def _quickstart_with(tmp_path: Path, tests: str) -> list[str]:
 
 
 def test_the_markdown_plan_says_how_many_routing_tests_passed(tmp_path: Path) -> None:
-    tests = ("tests:\n  - lead: {email: cfo@bigco.test, company_size: 5000}\n"
-             "    expect: {route: strategic, to: enterprise, owner: alice}\n"
-             "  - lead: {email: someone@tiny.test}\n    expect: {route: everyone-else}\n")  # fmt: skip
+    tests = (
+        "tests:\n  - lead: {email: cfo@bigco.test, company_size: 5000}\n"
+        "    expect: {route: strategic, to: enterprise, owner: alice}\n"
+        "  - lead: {email: someone@tiny.test}\n    expect: {route: everyone-else}\n"
+    )
     code, out, _ = run(*_quickstart_with(tmp_path, tests))
     assert code == 0 and "**Routing tests:** ✅ 2 of 2 passed" in out
     code, out, _ = run(*_quickstart_with(tmp_path, tests.replace("owner: alice", "owner: bob")))

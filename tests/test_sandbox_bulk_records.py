@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import (
     ALICE,
     BOB,
     CAROL,
@@ -21,7 +21,6 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     Api,
     instantly_seed,
     lead_id,
-    sandboxes,
 )
 
 from leadsync.sandbox import ManualClock, RunningSandbox
@@ -54,10 +53,21 @@ def test_a_move_rewrites_each_record_as_python_would(sandboxes: Sandboxes) -> No
     api = Api(sandbox)
     before = {lead["id"]: lead for lead in copy.deepcopy(sandbox.state()["leads"])}
     moves = [
-        ({"campaign": ENTERPRISE, "ids": [lead_id(1), lead_id(2)], "to_list_id": COLD, "assigned_to": CAROL,
-          "reset_interest_status": True}, "list_id", COLD, CAROL, True),
+        (
+            {
+                "campaign": ENTERPRISE,
+                "ids": [lead_id(1), lead_id(2)],
+                "to_list_id": COLD,
+                "assigned_to": CAROL,
+                "reset_interest_status": True,
+            },
+            "list_id",
+            COLD,
+            CAROL,
+            True,
+        ),
         ({"list_id": NURTURE, "ids": [lead_id(10), lead_id(11)], "to_campaign_id": SMB}, "campaign", SMB, None, False),
-    ]  # fmt: skip
+    ]
     expected = {lead_id: list(doc.items()) for lead_id, doc in before.items()}
     for body, key, target, owner, reset in moves:
         job = api.post("/api/v2/leads/move", json=body).json()
@@ -74,8 +84,9 @@ def test_a_copy_keeps_the_original_and_adds_a_rewritten_record(sandboxes: Sandbo
     clock = ManualClock()
     sandbox = sandboxes(clock=clock)
     api = Api(sandbox)
-    job = api.post("/api/v2/leads/move", json={"campaign": SMB, "ids": [lead_id(6)], "to_list_id": COLD,
-                                               "copy_leads": True}).json()  # fmt: skip
+    job = api.post(
+        "/api/v2/leads/move", json={"campaign": SMB, "ids": [lead_id(6)], "to_list_id": COLD, "copy_leads": True}
+    ).json()
     clock.advance(10)
     assert api.get(f"/api/v2/background-jobs/{job['id']}").json()["data"]["moved_leads"] == 1
     people = [lead for lead in sandbox.state()["leads"] if lead.get("email") == "person6@company6.test"]

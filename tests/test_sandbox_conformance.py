@@ -16,12 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import (
     ALICE,
     BOB,
     COLD,
     ENTERPRISE,
-    KEY,
     NO_SCOPE_KEY,
     NURTURE,
     REPO,
@@ -30,7 +29,6 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     Api,
     InstantlyDocument,
     lead_id,
-    sandboxes,
 )
 
 from leadsync.sandbox import ManualClock, RunningSandbox

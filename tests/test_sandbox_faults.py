@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.support import COLD, ENTERPRISE, NURTURE, SMB, Api, lead_id, sandboxes  # noqa: F401
+from sandbox.support import COLD, ENTERPRISE, NURTURE, SMB, Api, lead_id
 
 from leadsync.errors import FaultSpecError, LeadsyncError
 from leadsync.sandbox import ManualClock, RunningSandbox, parse_faults

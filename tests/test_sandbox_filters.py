@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sandbox.support import KEY, Api, sandboxes  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import KEY, Api
 
 from leadsync.providers.instantly import InstantlyProvider
 
@@ -45,7 +45,7 @@ def _seed() -> dict[str, Any]:
                 "has_enrichment_task": True,
             },
             {"id": EARLY, "name": "Late list", "timestamp_created": "2025-06-01T00:00:00.000Z"},
-        ],  # fmt: skip
+        ],
         "leads": [],
     }
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import (
     ALICE,
     BOB,
     CAROL,
@@ -24,7 +24,6 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     Api,
     instantly_seed,
     lead_id,
-    sandboxes,
 )
 
 from leadsync.errors import SandboxError

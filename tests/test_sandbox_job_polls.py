@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sandbox.support import ENTERPRISE, KEY, NURTURE, lead_id, sandboxes  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import ENTERPRISE, KEY, NURTURE, lead_id
 
 from leadsync.providers.instantly import InstantlyProvider, _next_poll
 from leadsync.sandbox import RunningSandbox
@@ -19,8 +19,13 @@ def test_a_half_second_job_is_polled_twice_and_seen_done_soon_after_it_is(sandbo
     running = sandboxes(faults="job_ms=500")
     provider = InstantlyProvider.connect(running.url, KEY, "$TEST_KEY")
     try:
-        request = provider.move_request(ids=[lead_id(1)], keys=["person1@company1.test"],
-                                        source=f"campaign:{ENTERPRISE}", target=f"list:{NURTURE}", owner_id=None)  # fmt: skip
+        request = provider.move_request(
+            ids=[lead_id(1)],
+            keys=["person1@company1.test"],
+            source=f"campaign:{ENTERPRISE}",
+            target=f"list:{NURTURE}",
+            owner_id=None,
+        )
         started = time.monotonic()
         result = provider.send(request)
         provider.wait(result)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import (
     ALICE,
     BOB,
     CAROL,
@@ -27,7 +27,6 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     Api,
     instantly_seed,
     lead_id,
-    sandboxes,
 )
 
 from leadsync.sandbox import ManualClock, RunningSandbox
@@ -69,7 +68,7 @@ def test_sdk_lists_campaigns_to_the_end_page_by_page(sdk: Instantly) -> None:
 
 def test_sdk_lists_lead_lists_to_the_end_page_by_page(sdk: Instantly) -> None:
     lists = list(sdk.lead_lists.list(limit=1))
-    assert sorted(str(l.id) for l in lists) == sorted([NURTURE, COLD])
+    assert sorted(str(lst.id) for lst in lists) == sorted([NURTURE, COLD])
 
 
 def test_sdk_lists_workspace_members_to_the_end_page_by_page(sdk: Instantly) -> None:
@@ -80,7 +79,7 @@ def test_sdk_lists_workspace_members_to_the_end_page_by_page(sdk: Instantly) -> 
 def test_sdk_lists_leads_to_the_end(sdk: Instantly) -> None:
     leads = list(sdk.leads.list(limit=5))
     assert len(leads) == 13
-    assert [str(l.id) for l in leads] == [lead_id(n) for n in range(1, 14)]
+    assert [str(lead.id) for lead in leads] == [lead_id(n) for n in range(1, 14)]
 
 
 def test_sdk_works_against_the_quickstart_seed(sandboxes: Sandboxes) -> None:
@@ -130,7 +129,7 @@ def test_sdk_moves_leads_and_polls_the_job_to_success(sandboxes: Sandboxes) -> N
         clock.advance(1)
         done = sdk.background_jobs.retrieve(str(job.id))
         assert done.status.value == "success"
-        assert sorted(str(l.id) for l in sdk.leads.list(list_id=COLD)) == [lead_id(1), lead_id(2)]
+        assert sorted(str(lead.id) for lead in sdk.leads.list(list_id=COLD)) == [lead_id(1), lead_id(2)]
         assert [str(j.id) for j in sdk.background_jobs.list()] == [str(job.id)]
 
 
@@ -140,25 +139,25 @@ def test_sdk_bulk_assigns_leads(sandboxes: Sandboxes) -> None:
         answer = sdk.leads.bulk_assign(organization_user_ids=[BOB], campaign=SMB)
         assert answer["status"] == "accepted"
         clock.advance(10)
-        assert {str(l.assigned_to) for l in sdk.leads.list(campaign=SMB)} == {BOB}
+        assert {str(lead.assigned_to) for lead in sdk.leads.list(campaign=SMB)} == {BOB}
 
 
 def test_sdk_deletes_a_lead(sdk: Instantly) -> None:
     deleted = sdk.leads.delete(lead_id(3))
     assert str(deleted.id) == lead_id(3)
-    assert lead_id(3) not in {str(l.id) for l in sdk.leads.list()}
+    assert lead_id(3) not in {str(lead.id) for lead in sdk.leads.list()}
 
 
 def test_sdk_bulk_deletes_leads(sdk: Instantly) -> None:
     answer = sdk.leads.bulk_delete(campaign_id=SMB, ids=[lead_id(6), lead_id(7)])
     assert answer == {"count": 2}
-    assert [str(l.id) for l in sdk.leads.list(campaign=SMB)] == [lead_id(8)]
+    assert [str(lead.id) for lead in sdk.leads.list(campaign=SMB)] == [lead_id(8)]
 
 
 def test_sdk_merges_two_leads(sdk: Instantly) -> None:
     merged = sdk.leads.merge(lead_id=lead_id(9), destination_lead_id=lead_id(1))
     assert str(merged.id) == lead_id(1)
-    assert lead_id(9) not in {str(l.id) for l in sdk.leads.list()}
+    assert lead_id(9) not in {str(lead.id) for lead in sdk.leads.list()}
 
 
 def test_sdk_merge_answers_the_destination_lead_filled_from_the_source(sandboxes: Sandboxes) -> None:

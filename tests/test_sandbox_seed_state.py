@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import (
     COLD,
     ENTERPRISE,
     NURTURE,
@@ -22,7 +22,6 @@ from sandbox.support import (  # noqa: F401  (sandboxes is a fixture)
     Api,
     instantly_seed,
     lead_id,
-    sandboxes,
 )
 
 import leadsync.sandbox
@@ -270,8 +269,11 @@ def test_a_seed_of_vendor_shaped_ids_loads() -> None:
     [
         (lambda s: s["leads"][1].update(id="l2"), "leads[1].id", "l2"),
         (lambda s: s["campaigns"][0].update(id="c-1"), "campaigns[0].id", "c-1"),
-        (lambda s: s["lists"][0].update(id="l0000000-0000-4000-8000-000000000001"), "lists[0].id",
-         "l0000000-0000-4000-8000-000000000001"),
+        (
+            lambda s: s["lists"][0].update(id="l0000000-0000-4000-8000-000000000001"),
+            "lists[0].id",
+            "l0000000-0000-4000-8000-000000000001",
+        ),
         (lambda s: s["members"][0].update(user_id="u-0001"), "members[0].user_id", "u-0001"),
         (lambda s: s["members"][0].update(id="m-1"), "members[0].id", "m-1"),
         (lambda s: s.update(workspace_id="ws-7f00"), "workspace_id", "ws-7f00"),
@@ -279,9 +281,18 @@ def test_a_seed_of_vendor_shaped_ids_loads() -> None:
         (lambda s: s["leads"][0].update(id=_LEAD_ID.upper()), "leads[0].id", _LEAD_ID.upper()),
         (lambda s: s["leads"][0].update(id=_LEAD_ID.replace("-", "")), "leads[0].id", _LEAD_ID.replace("-", "")),
     ],
-    ids=["lead", "campaign", "list-not-hex", "member-user", "membership", "workspace", "organization",
-         "upper-case", "no-dashes"],
-)  # fmt: skip
+    ids=[
+        "lead",
+        "campaign",
+        "list-not-hex",
+        "member-user",
+        "membership",
+        "workspace",
+        "organization",
+        "upper-case",
+        "no-dashes",
+    ],
+)
 def test_an_instantly_id_the_vendor_could_not_make_is_refused_where_it_is(
     spoil: Callable[[dict[str, Any]], None], where: str, bad: str
 ) -> None:
@@ -297,24 +308,34 @@ def test_every_wrong_instantly_id_is_reported_at_once() -> None:
     seed["leads"][0]["id"], seed["campaigns"][0]["id"] = "x", "y"
     with pytest.raises(SeedError) as caught:
         start(seed)
-    assert str(caught.value).splitlines() == [f"<seed>: campaigns[0].id: 'y' {_UUID_HINT}",
-                                              f"<seed>: leads[0].id: 'x' {_UUID_HINT}"]  # fmt: skip
+    assert str(caught.value).splitlines() == [
+        f"<seed>: campaigns[0].id: 'y' {_UUID_HINT}",
+        f"<seed>: leads[0].id: 'x' {_UUID_HINT}",
+    ]
 
 
 @pytest.mark.parametrize(
     ("seed", "line"),
     [
         ({"account_groups": [{"id": "g-1", "name": "G"}]}, "account_groups[0].id: 'g-1'"),
-        ({"account_groups": [{"id": "65A000000000000000000001", "name": "G"}]},
-         "account_groups[0].id: '65A000000000000000000001'"),
-        ({"account_groups": [{"id": "65a000000000000000000001", "name": "G"}],
-          "audiences": [{"id": "aud-1", "name": "A", "account_group_id": "65a000000000000000000001"}]},
-         "audiences[0].id: 'aud-1'"),
-        ({"account_groups": [], "prospects": [{"id": "p-1", "audience_id": "65b000000000000000000001"}]},
-         "prospects[0].id: 'p-1'"),
+        (
+            {"account_groups": [{"id": "65A000000000000000000001", "name": "G"}]},
+            "account_groups[0].id: '65A000000000000000000001'",
+        ),
+        (
+            {
+                "account_groups": [{"id": "65a000000000000000000001", "name": "G"}],
+                "audiences": [{"id": "aud-1", "name": "A", "account_group_id": "65a000000000000000000001"}],
+            },
+            "audiences[0].id: 'aud-1'",
+        ),
+        (
+            {"account_groups": [], "prospects": [{"id": "p-1", "audience_id": "65b000000000000000000001"}]},
+            "prospects[0].id: 'p-1'",
+        ),
     ],
     ids=["account-group", "upper-case", "audience", "prospect"],
-)  # fmt: skip
+)
 def test_a_sonarly_id_the_vendor_could_not_make_is_refused_where_it_is(seed: dict[str, Any], line: str) -> None:
     with pytest.raises(SeedError) as caught:
         start(seed)

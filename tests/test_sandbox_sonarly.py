@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from sandbox.support import SONARLY_SEED, sandboxes, sonarly_seed  # noqa: F401  (sandboxes is a fixture)
+from sandbox.support import SONARLY_SEED, sonarly_seed
 
 from leadsync.sandbox import ManualClock, RunningSandbox
 

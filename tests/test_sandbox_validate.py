@@ -73,8 +73,10 @@ def test_quick_yes_means_jsonschema_yes(name: str, data: st.DataObject) -> None:
 
 
 def test_quick_accepts_the_bodies_leadsync_sends() -> None:
-    leads = [{"email": f"p{i}@x.test", "first_name": "P", "assigned_to": "u", "custom_variables": {"n": 1}}
-             for i in range(1000)]  # fmt: skip
+    leads = [
+        {"email": f"p{i}@x.test", "first_name": "P", "assigned_to": "u", "custom_variables": {"n": 1}}
+        for i in range(1000)
+    ]
     assert _quick(schemas.ADD_LEADS)({"campaign_id": "c", "skip_if_in_workspace": True, "leads": leads})
     assert _quick(schemas.MOVE_LEADS)({"ids": ["a", "b"], "campaign": "c", "to_list_id": "l", "assigned_to": "u"})
     assert _quick(schemas.BULK_ASSIGN)({"organization_user_ids": ["u"], "ids": ["a"], "campaign": "c"})
@@ -89,10 +91,14 @@ def test_quick_accepts_the_bodies_leadsync_sends() -> None:
         (schemas.LIST_LEADS, {"contacts": ["nope"]}, 'body/contacts/0 must match format "email"'),
         (schemas.ADD_LEADS, {"campaign_id": "c"}, "body must have required property 'leads'"),
         (schemas.ADD_LEADS, {"leads": [{"email": 5}]}, "body/leads/0/email must be string,null"),
-        (schemas.BULK_ASSIGN, {"organization_user_ids": []}, "body/organization_user_ids must NOT have fewer than 1 items"),
+        (
+            schemas.BULK_ASSIGN,
+            {"organization_user_ids": []},
+            "body/organization_user_ids must NOT have fewer than 1 items",
+        ),
         (schemas.BULK_DELETE, {"ids": ["a"]}, "body must match a schema in anyOf"),
     ],
-)  # fmt: skip
+)
 def test_invalid_bodies_keep_ajvs_first_message(schema: dict[str, Any], body: Any, message: str) -> None:
     with pytest.raises(ApiError) as caught:
         check_body(schema, body)

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.support import ALICE, BOB, COLD, ENTERPRISE, NURTURE, SMB, Api, lead_id, sandboxes  # noqa: F401
+from sandbox.support import ALICE, BOB, COLD, ENTERPRISE, NURTURE, SMB, Api, lead_id
 
 from leadsync.sandbox import ManualClock, RunningSandbox
 

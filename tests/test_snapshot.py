@@ -326,14 +326,20 @@ def test_a_busy_audience_no_destination_names_is_unseen_and_an_apply_cannot_call
     from leadsync.apply.applier import not_ready
 
     founders = {"founders": DestinationRef("audience", "Founders EU")}
-    ws = resolve_snapshot(sonarly_seed(), destinations=founders, owners={}, key_kind=KeyKind.LINKEDIN,
-                          account_group="g1")  # fmt: skip
+    ws = resolve_snapshot(
+        sonarly_seed(), destinations=founders, owners={}, key_kind=KeyKind.LINKEDIN, account_group="g1"
+    )
     # people the spec routes may sit in Busy: nobody can see them, but that is no plan's business (a live read
     # never lists such an audience, so a plan from a snapshot must not say more) ...
     assert ws.unseen == {"audience:a2"} and ws.conflicts == ()
     assert not_ready(ws) == {"audience:a2"}  # ... only the apply's verification, which must not call it converged
-    named = resolve_snapshot(sonarly_seed(), destinations={**founders, "busy": DestinationRef("audience", "Busy")},
-                             owners={}, key_kind=KeyKind.LINKEDIN, account_group="g1")  # fmt: skip
+    named = resolve_snapshot(
+        sonarly_seed(),
+        destinations={**founders, "busy": DestinationRef("audience", "Busy")},
+        owners={},
+        key_kind=KeyKind.LINKEDIN,
+        account_group="g1",
+    )
     assert named.unseen == frozenset() and not_ready(named) == {"busy"}
 
 

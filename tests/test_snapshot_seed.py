@@ -76,8 +76,9 @@ def snapshot_of(provider: Provider, loaded: LoadedSpec) -> dict[str, Any]:
 
 def live(provider: Provider) -> Callable[[LoadedSpec, frozenset[str]], ResolvedWorkspace]:
     def read(loaded: LoadedSpec, wanted: frozenset[str]) -> ResolvedWorkspace:
-        return provider.read(destinations=destination_refs(loaded.spec), owners=owner_emails(loaded.spec),
-                             wanted=wanted)  # fmt: skip
+        return provider.read(
+            destinations=destination_refs(loaded.spec), owners=owner_emails(loaded.spec), wanted=wanted
+        )
 
     return read
 
@@ -121,8 +122,19 @@ def test_the_cli_snapshot_serves_as_a_seed(tmp_path: Path) -> None:
     assert {lead.get("organization") for lead in snap["leads"]} != {None}  # vendor-shaped: read-only fields too
 
     # `leadsync sandbox serve --seed snap.json` starts (it used to refuse: unknown field 'organization') ...
-    command = [sys.executable, "-c", "from leadsync.cli import main; main()",
-               "sandbox", "serve", "--port", "0", "--rate-limit", "off", "--seed", str(snap_path)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        "from leadsync.cli import main; main()",
+        "sandbox",
+        "serve",
+        "--port",
+        "0",
+        "--rate-limit",
+        "off",
+        "--seed",
+        str(snap_path),
+    ]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert server.stdout is not None
@@ -130,8 +142,12 @@ def test_the_cli_snapshot_serves_as_a_seed(tmp_path: Path) -> None:
         assert "listening on http://127.0.0.1:" in line, line + server.stdout.read()
         url = line.split("listening on ", 1)[1].split()[0]
         # ... with the default key (a snapshot has none) and the snapshot's workspace
-        answer = httpx.post(url + "/api/v2/leads/list", json={"limit": 100},
-                            headers={"Authorization": "Bearer sandbox"}, trust_env=False)  # fmt: skip
+        answer = httpx.post(
+            url + "/api/v2/leads/list",
+            json={"limit": 100},
+            headers={"Authorization": "Bearer sandbox"},
+            trust_env=False,
+        )
         assert answer.status_code == 200
         assert sorted(lead["id"] for lead in answer.json()["items"]) == sorted(lead["id"] for lead in snap["leads"])
         assert {lead["organization"] for lead in answer.json()["items"]} == {snap["leads"][0]["organization"]}
@@ -161,27 +177,62 @@ USER = "01959272-5d2b-7a87-a5d7-19a7ec8d1ed6"
 LIST = "01959272-5d2b-7a87-a5d7-19a811570001"
 #: the vendor's example Lead (its API reference), every read-only field included, in one place (no list_id)
 VENDOR_LEAD: dict[str, Any] = {
-    "id": "01959272-5d2b-7a87-a5d7-199e472e6366", "timestamp_created": "2025-03-14T02:18:43.371Z",
-    "timestamp_updated": "2025-03-14T02:18:43.371Z", "organization": WORKSPACE, "campaign": CAMPAIGN, "status": 1,
-    "email": "example@example.com", "personalization": "Hello, how are you?", "website": "https://example.com",
-    "last_name": "Doe", "first_name": "John", "company_name": "Example Inc.", "phone": "+1234567890",
-    "email_open_count": 0, "email_reply_count": 0, "email_click_count": 0, "company_domain": "example.com",
-    "status_summary": {"from": "campaign", "stepID": "01959272-5d2b-7a87-a5d7-19a16e3e6e6d",
-                       "timestamp_executed": "2025-03-14T02:18:43.371Z"},
+    "id": "01959272-5d2b-7a87-a5d7-199e472e6366",
+    "timestamp_created": "2025-03-14T02:18:43.371Z",
+    "timestamp_updated": "2025-03-14T02:18:43.371Z",
+    "organization": WORKSPACE,
+    "campaign": CAMPAIGN,
+    "status": 1,
+    "email": "example@example.com",
+    "personalization": "Hello, how are you?",
+    "website": "https://example.com",
+    "last_name": "Doe",
+    "first_name": "John",
+    "company_name": "Example Inc.",
+    "phone": "+1234567890",
+    "email_open_count": 0,
+    "email_reply_count": 0,
+    "email_click_count": 0,
+    "company_domain": "example.com",
+    "status_summary": {
+        "from": "campaign",
+        "stepID": "01959272-5d2b-7a87-a5d7-19a16e3e6e6d",
+        "timestamp_executed": "2025-03-14T02:18:43.371Z",
+    },
     "payload": {"firstName": "John", "lastName": "Doe", "property1": None},
-    "status_summary_subseq": {"from": "campaign", "stepID": "01959272-5d2b-7a87-a5d7-19a2b3a9c292",
-                              "timestampExecuted": "2025-03-14T02:18:43.371Z"},
-    "last_step_from": "campaign", "last_step_id": "01959272-5d2b-7a87-a5d7-19a341212045",
-    "last_step_timestamp_executed": "2025-03-14T02:18:43.371Z", "email_opened_step": 1, "email_opened_variant": 1,
-    "email_replied_step": 1, "email_replied_variant": 1, "email_clicked_step": 1, "email_clicked_variant": 1,
-    "lt_interest_status": 1, "subsequence_id": "01959272-5d2b-7a87-a5d7-19a4a1eedf0d", "verification_status": 1,
-    "pl_value_lead": "High", "timestamp_added_subsequence": "2025-03-14T02:18:43.371Z",
-    "timestamp_last_contact": "2025-03-14T02:18:43.371Z", "timestamp_last_open": "2025-03-14T02:18:43.371Z",
-    "timestamp_last_reply": "2025-03-14T02:18:43.371Z", "timestamp_last_interest_change": "2025-03-14T02:18:43.371Z",
-    "timestamp_last_click": "2025-03-14T02:18:43.371Z", "enrichment_status": 1, "last_contacted_from": "email",
-    "uploaded_by_user": "01959272-5d2b-7a87-a5d7-19a694ff3588", "upload_method": "manual", "assigned_to": USER,
-    "is_website_visitor": True, "timestamp_last_touch": "2025-03-14T02:18:43.371Z", "esp_code": 1,
-}  # fmt: skip
+    "status_summary_subseq": {
+        "from": "campaign",
+        "stepID": "01959272-5d2b-7a87-a5d7-19a2b3a9c292",
+        "timestampExecuted": "2025-03-14T02:18:43.371Z",
+    },
+    "last_step_from": "campaign",
+    "last_step_id": "01959272-5d2b-7a87-a5d7-19a341212045",
+    "last_step_timestamp_executed": "2025-03-14T02:18:43.371Z",
+    "email_opened_step": 1,
+    "email_opened_variant": 1,
+    "email_replied_step": 1,
+    "email_replied_variant": 1,
+    "email_clicked_step": 1,
+    "email_clicked_variant": 1,
+    "lt_interest_status": 1,
+    "subsequence_id": "01959272-5d2b-7a87-a5d7-19a4a1eedf0d",
+    "verification_status": 1,
+    "pl_value_lead": "High",
+    "timestamp_added_subsequence": "2025-03-14T02:18:43.371Z",
+    "timestamp_last_contact": "2025-03-14T02:18:43.371Z",
+    "timestamp_last_open": "2025-03-14T02:18:43.371Z",
+    "timestamp_last_reply": "2025-03-14T02:18:43.371Z",
+    "timestamp_last_interest_change": "2025-03-14T02:18:43.371Z",
+    "timestamp_last_click": "2025-03-14T02:18:43.371Z",
+    "enrichment_status": 1,
+    "last_contacted_from": "email",
+    "uploaded_by_user": "01959272-5d2b-7a87-a5d7-19a694ff3588",
+    "upload_method": "manual",
+    "assigned_to": USER,
+    "is_website_visitor": True,
+    "timestamp_last_touch": "2025-03-14T02:18:43.371Z",
+    "esp_code": 1,
+}
 
 
 def vendor_seed() -> dict[str, Any]:
@@ -195,8 +246,11 @@ def vendor_seed() -> dict[str, Any]:
 
 def test_a_vendor_shaped_record_loads_and_is_answered_as_the_vendor_gave_it() -> None:
     with sandbox.start(vendor_seed(), rate_limit=False) as running:
-        answer = httpx.get(f"{running.url}/api/v2/leads/{VENDOR_LEAD['id']}", trust_env=False,
-                           headers={"Authorization": f"Bearer {running.api_key}"}).json()  # fmt: skip
+        answer = httpx.get(
+            f"{running.url}/api/v2/leads/{VENDOR_LEAD['id']}",
+            trust_env=False,
+            headers={"Authorization": f"Bearer {running.api_key}"},
+        ).json()
         state = running.state()
     assert answer == {**VENDOR_LEAD, "list_id": None}
     # the workspace's id is the records' (stored once, not on each record: the sandbox derives it)
@@ -223,10 +277,12 @@ def test_a_field_that_is_no_vendor_field_is_still_refused_where_it_is() -> None:
 def test_records_of_another_workspace_are_refused() -> None:
     seed = vendor_seed()
     elsewhere = "01959272-5d2b-7a87-a5d7-199f18e70000"  # a workspace id, but another workspace's
-    seed["leads"].append({"id": "01959272-5d2b-7a87-a5d7-19a900000002", "campaign": CAMPAIGN,
-                          "organization": elsewhere})  # fmt: skip
-    seed["leads"].append({"id": "01959272-5d2b-7a87-a5d7-19a900000003", "campaign": CAMPAIGN,
-                          "organization": WORKSPACE})  # fmt: skip
+    seed["leads"].append(
+        {"id": "01959272-5d2b-7a87-a5d7-19a900000002", "campaign": CAMPAIGN, "organization": elsewhere}
+    )
+    seed["leads"].append(
+        {"id": "01959272-5d2b-7a87-a5d7-19a900000003", "campaign": CAMPAIGN, "organization": WORKSPACE}
+    )
     assert refusals(seed) == [
         f"<seed>: leads[1].organization: '{elsewhere}' is not this workspace's id '{WORKSPACE}' (5 of 6 records): "
         "a seed is one workspace"
@@ -249,8 +305,10 @@ def test_a_keyless_seed_gets_the_default_key() -> None:
 
 def test_an_audience_without_a_name_must_be_one_being_populated() -> None:
     group, audience = "65a000000000000000000001", "65b000000000000000000001"
-    seed = {"account_groups": [{"id": group, "name": "G"}],
-            "audiences": [{"id": audience, "name": None, "account_group_id": group, "populating": True}]}  # fmt: skip
+    seed = {
+        "account_groups": [{"id": group, "name": "G"}],
+        "audiences": [{"id": audience, "name": None, "account_group_id": group, "populating": True}],
+    }
     sandbox.read_seed(seed, None)  # a snapshot of an audience named by id that was never listed: name unknown
     seed["audiences"][0]["populating"] = False
     assert refusals(seed) == [
@@ -262,10 +320,12 @@ def test_a_busy_audience_named_by_id_round_trips() -> None:
     group, ready, busy = "65a000000000000000000001", "65b000000000000000000001", "65b000000000000000000002"
     seed = {
         "account_groups": [{"id": group, "name": "G"}],
-        "audiences": [{"id": ready, "name": "Ready", "account_group_id": group},
-                      {"id": busy, "name": "Busy", "account_group_id": group, "populating": True}],
+        "audiences": [
+            {"id": ready, "name": "Ready", "account_group_id": group},
+            {"id": busy, "name": "Busy", "account_group_id": group, "populating": True},
+        ],
         "prospects": [{"id": "65c000000000000000000001", "audience_id": ready, "publicIdentifier": "p-1"}],
-    }  # fmt: skip
+    }
     destinations = {"r": DestinationRef("audience", "Ready"), "b": DestinationRef("audience", busy, by_id=True)}
     snaps = []
     for _ in range(2):
@@ -286,12 +346,18 @@ EMAILS = ["a@x.test", "A@X.test", "b@x.test", "c@y.test", None]
 @st.composite
 def instantly_workspaces(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, DestinationRef], list[str]]:
     # ids as the vendor makes them (UUIDs): the sandbox refuses any other
-    members = [{"user_id": f"7d0c6d2e-0000-4000-8000-{i:012d}", "email": f"m{i}@acme.test"}
-               for i in range(draw(st.integers(0, 3)))]  # fmt: skip
-    campaigns = [{"id": f"c0000000-0000-4000-8000-{i:012d}", "name": draw(st.sampled_from(NAMES))}
-                 for i in range(draw(st.integers(0, 3)))]  # fmt: skip
-    lists = [{"id": f"11570000-0000-4000-8000-{i:012d}", "name": draw(st.sampled_from(NAMES))}
-             for i in range(draw(st.integers(0, 2)))]  # fmt: skip
+    members = [
+        {"user_id": f"7d0c6d2e-0000-4000-8000-{i:012d}", "email": f"m{i}@acme.test"}
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    campaigns = [
+        {"id": f"c0000000-0000-4000-8000-{i:012d}", "name": draw(st.sampled_from(NAMES))}
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    lists = [
+        {"id": f"11570000-0000-4000-8000-{i:012d}", "name": draw(st.sampled_from(NAMES))}
+        for i in range(draw(st.integers(0, 2)))
+    ]
     places = [("campaign", c["id"]) for c in campaigns] + [("list_id", item["id"]) for item in lists]
     leads = []
     for i in range(draw(st.integers(0, 8)) if places else 0):
@@ -309,11 +375,18 @@ def instantly_workspaces(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Des
         lead["email_reply_count"] = draw(st.integers(0, 2))
         leads.append(lead)
     kinds = st.sampled_from(["campaign", "list"])
-    destinations = {f"d{i}": DestinationRef(draw(kinds), draw(st.sampled_from([*NAMES, "Z"])))
-                    for i in range(draw(st.integers(0, 3)))}  # fmt: skip
+    destinations = {
+        f"d{i}": DestinationRef(draw(kinds), draw(st.sampled_from([*NAMES, "Z"])))
+        for i in range(draw(st.integers(0, 3)))
+    }
     wanted = draw(st.lists(st.sampled_from(["a@x.test", "b@x.test", "c@y.test", "z@z.test"]), unique=True))
-    seed = {"api_keys": [{"key": "k", "scopes": ["all:all"]}], "members": members, "campaigns": campaigns,
-            "lists": lists, "leads": leads}  # fmt: skip
+    seed = {
+        "api_keys": [{"key": "k", "scopes": ["all:all"]}],
+        "members": members,
+        "campaigns": campaigns,
+        "lists": lists,
+        "leads": leads,
+    }
     return seed, destinations, wanted
 
 
@@ -339,20 +412,35 @@ GROUP = "65a000000000000000000001"
 @st.composite
 def sonarly_workspaces(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, DestinationRef], list[str]]:
     audiences = [
-        {"id": f"65b0000000000000000000{i:02d}", "name": draw(st.sampled_from(NAMES)), "account_group_id": GROUP,
-         "populating": draw(st.sampled_from([False, False, True]))}
+        {
+            "id": f"65b0000000000000000000{i:02d}",
+            "name": draw(st.sampled_from(NAMES)),
+            "account_group_id": GROUP,
+            "populating": draw(st.sampled_from([False, False, True])),
+        }
         for i in range(draw(st.integers(0, 3)))
-    ]  # fmt: skip
+    ]
     prospects = [
-        {"id": f"65c0000000000000000000{i:02d}", "audience_id": draw(st.sampled_from([a["id"] for a in audiences])),
-         "publicIdentifier": draw(st.sampled_from(["p-1", "p-2", "p-3"])), "firstName": "F", "lastName": str(i)}
+        {
+            "id": f"65c0000000000000000000{i:02d}",
+            "audience_id": draw(st.sampled_from([a["id"] for a in audiences])),
+            "publicIdentifier": draw(st.sampled_from(["p-1", "p-2", "p-3"])),
+            "firstName": "F",
+            "lastName": str(i),
+        }
         for i in range(draw(st.integers(0, 6)) if audiences else 0)
-    ]  # fmt: skip
-    destinations = {f"d{i}": DestinationRef("audience", draw(st.sampled_from([*NAMES, "Z"])))
-                    for i in range(draw(st.integers(0, 2)))}  # fmt: skip
+    ]
+    destinations = {
+        f"d{i}": DestinationRef("audience", draw(st.sampled_from([*NAMES, "Z"])))
+        for i in range(draw(st.integers(0, 2)))
+    }
     wanted = draw(st.lists(st.sampled_from(["p-1", "p-2", "p-3", "p-9"]), unique=True))
-    seed = {"api_keys": [{"key": "sk_live_k", "scopes": ["all:all"]}],
-            "account_groups": [{"id": GROUP, "name": "G"}], "audiences": audiences, "prospects": prospects}  # fmt: skip
+    seed = {
+        "api_keys": [{"key": "sk_live_k", "scopes": ["all:all"]}],
+        "account_groups": [{"id": GROUP, "name": "G"}],
+        "audiences": audiences,
+        "prospects": prospects,
+    }
     return seed, destinations, wanted
 
 

@@ -66,12 +66,12 @@ CAMPAIGN = {
     "meddling": Kind(meddle=0.4),
     "mixed": Kind(
         "populating=0.1:requests=3,5xx=0.2:when=after:on=writes,drop=0.1:when=after,429=0.1:burst=2,latency=0.1:ms=20"
-    ),  # fmt: skip
+    ),
     "mixed-open": Kind(
         "populating=0.03:on=writes:requests=30,5xx=0.15:when=after:on=writes,drop=0.05:when=after,429=0.05:burst=2",
         ready_timeout=0.05,
         meddle=0.2,
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -96,8 +96,15 @@ class Colleague:
             person = self.rng.choice([str(i) for i in request.body["leadIds"]])
             there = self.rng.choice([a for a in self.audiences if a != source])
         try:
-            self.provider.send(self.provider.move_request(ids=[person], keys=["colleague"], owner_id=None,
-                                                          source=f"audience:{source}", target=f"audience:{there}"))  # fmt: skip
+            self.provider.send(
+                self.provider.move_request(
+                    ids=[person],
+                    keys=["colleague"],
+                    owner_id=None,
+                    source=f"audience:{source}",
+                    target=f"audience:{there}",
+                )
+            )
             with self.lock:
                 self.moves += 1
         except ProviderError:
@@ -142,7 +149,7 @@ def large_workspace(folder: Path, people: int = 600) -> tuple[dict[str, Any], Pa
         {"id": "65b000000000000000000202", "name": "Import", "account_group_id": GROWTH, "populating": True},
         {"id": "65b000000000000000000203", "name": "Segment A", "account_group_id": PARTNERS},
     ]
-    place = {s: a["id"] for s, a in zip(segments, audiences)}
+    place = {s: a["id"] for s, a in zip(segments, audiences, strict=True)}
     archive, importing, theirs = (a["id"] for a in audiences[4:])
     prospects: list[dict[str, Any]] = []
 
@@ -177,7 +184,8 @@ def large_workspace(folder: Path, people: int = 600) -> tuple[dict[str, Any], Pa
     (folder / "large.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     routes = "\n".join(f"  - {{name: seg-{s.lower()}, when: {{segment: {s}}}, to: seg-{s.lower()}}}" for s in segments)
     places = "\n".join(f'  seg-{s.lower()}: {{audience: "Segment {s}"}}' for s in segments)
-    (folder / "large.yaml").write_text(f"""version: 1
+    (folder / "large.yaml").write_text(
+        f"""version: 1
 workspace: {{provider: sonarly, api_key_env: SONARLY_API_KEY, account_group: "Growth Team"}}
 destinations:
 {places}
@@ -186,9 +194,15 @@ sources:
 routes:
 {routes}
 policy: {{claim: move, max_change_ratio: 1}}
-""", encoding="utf-8")  # fmt: skip
-    seed = {"api_keys": api_keys(), "account_groups": SEED["account_groups"], "prospects": prospects,
-            "audiences": [{**a, "populating": a.get("populating", False)} for a in audiences]}  # fmt: skip
+""",
+        encoding="utf-8",
+    )
+    seed = {
+        "api_keys": api_keys(),
+        "account_groups": SEED["account_groups"],
+        "prospects": prospects,
+        "audiences": [{**a, "populating": a.get("populating", False)} for a in audiences],
+    }
     return seed, folder / "large.yaml"
 
 
@@ -253,7 +267,7 @@ def faults_fired(running: sandbox.RunningSandbox, faults: str, names: Namer = fa
     injector = getattr(getattr(getattr(running, "_assembly", None), "vendor", None), "faults", None)
     states, rules = getattr(injector, "_states", None), getattr(getattr(injector, "spec", None), "rules", None)
     fired: Counter[str] = Counter()
-    for kind, rule, state in zip(names(faults), rules or (), states or (), strict=False):
+    for kind, rule, state in zip(names(faults), rules or (), states or (), strict=True):
         fired[kind] += state.fired * (rule.burst if rule.kind == "429" else 1)
     return fired
 

@@ -31,8 +31,11 @@ def vendor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sandbox.
     for name in FILES:
         (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
     spec = tmp_path / "sonarly-sandbox.yaml"
-    text = re.sub(r"  provider: sandbox\n  seed: sonarly-sandbox.remote.json\n",
-                  "  provider: sonarly\n  api_key_env: PLANNER_KEY\n", spec.read_text())  # fmt: skip
+    text = re.sub(
+        r"  provider: sandbox\n  seed: sonarly-sandbox.remote.json\n",
+        "  provider: sonarly\n  api_key_env: PLANNER_KEY\n",
+        spec.read_text(),
+    )
     assert "provider: sonarly" in text
     spec.write_text(text)
     seed = json.loads((EXAMPLES / "sonarly-sandbox.remote.json").read_text())

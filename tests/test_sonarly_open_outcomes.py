@@ -109,8 +109,11 @@ def test_422_prospects_moved_by_someone_else_meanwhile_are_re_planned(spec: Path
         assert [len(op.lead_ids) for op in applying.plan.operations] == [5]  # type: ignore[union-attr]
         # between the plan and the move, a colleague moves the first prospect to Later, outside the spec
         colleague = connect(running, group="Solo")
-        colleague.send(colleague.move_request(ids=SMALL_IDS[:1], keys=["x"], source=f"audience:{INBOX}",
-                                              target=f"audience:{LATER}", owner_id=None))  # fmt: skip
+        colleague.send(
+            colleague.move_request(
+                ids=SMALL_IDS[:1], keys=["x"], source=f"audience:{INBOX}", target=f"audience:{LATER}", owner_id=None
+            )
+        )
         report = applying.run()
         posts = running.stats()["calls"][MOVE_ENDPOINT]
         assert {where(running)[i] for i in SMALL_IDS} == {QUALIFIED}

@@ -62,8 +62,8 @@ def test_without_a_close_match_the_attributes_are_listed(make_spec: Callable[...
 def test_attributes_inside_all_any_and_not_are_checked_each_at_its_key(make_spec: Callable[..., LoadedSpec]) -> None:
     found = load(
         make_spec,
-        SOURCE
-        + "routes:\n  - name: b\n    when:\n      all:\n        - countyr: DE\n        - not: {any: [{sise: 1}, {country: US}]}\n"
+        SOURCE + "routes:\n  - name: b\n    when:\n      all:\n        - countyr: DE\n"
+        "        - not: {any: [{sise: 1}, {country: US}]}\n"
         "    to: big\n",
     )
     assert found == [
@@ -76,14 +76,20 @@ def test_attributes_inside_all_any_and_not_are_checked_each_at_its_key(make_spec
     ("body", "files"),
     [
         ("sources: [{path: leads.csv}]\nroutes: [{name: b, when: {employees: 1, country: DE}, to: big}]\n", None),
-        ("routes: [{name: b, when: {domain: one.test, email: {exists: true}}, to: big}]\n"
-         "leads: [{email: a@one.test}]\n", {}),
+        (
+            "routes: [{name: b, when: {domain: one.test, email: {exists: true}}, to: big}]\n"
+            "leads: [{email: a@one.test}]\n",
+            {},
+        ),
         ("leads: [{email: a@one.test, tier: gold}]\nroutes: [{name: b, when: {tier: gold}, to: big}]\n", {}),
-        ("sources: [{path: l.jsonl, fields: {size: n}}]\nroutes: [{name: b, when: {size: 1, seen: true}, to: big}]\n",
-         {"l.jsonl": '{"email": "a@x.test", "n": 1}\n{"email": "b@x.test", "seen": true}\n'}),
+        (
+            "sources: [{path: l.jsonl, fields: {size: n}}]\n"
+            "routes: [{name: b, when: {size: 1, seen: true}, to: big}]\n",
+            {"l.jsonl": '{"email": "a@x.test", "n": 1}\n{"email": "b@x.test", "seen": true}\n'},
+        ),
     ],
     ids=["csv-columns", "derived", "inline-keys", "jsonl-keys"],
-)  # fmt: skip
+)
 def test_attributes_that_leads_supply(
     make_spec: Callable[..., LoadedSpec], body: str, files: dict[str, str] | None
 ) -> None:
@@ -164,8 +170,10 @@ def test_a_spec_without_leads_gets_no_route_warnings(make_spec: Callable[..., Lo
 
 
 def test_route_warnings_leave_routing_alone(make_spec: Callable[..., LoadedSpec]) -> None:
-    loaded = make_spec(HEAD + SOURCE + "routes:\n  - {name: fr, when: {country: FR}, to: big}\n  - {name: r, to: rest}\n",
-                       {"leads.csv": CSV})  # fmt: skip
+    loaded = make_spec(
+        HEAD + SOURCE + "routes:\n  - {name: fr, when: {country: FR}, to: big}\n  - {name: r, to: rest}\n",
+        {"leads.csv": CSV},
+    )
     leads = load_leads(loaded)
     routed = Router(loaded).route(leads.leads)
     assert [d.route for d in routed.desired] == ["r", "r"]
@@ -219,11 +227,18 @@ def test_a_comparison_as_text_is_told_without_leads(make_spec: Callable[..., Loa
 @pytest.mark.parametrize(
     ("text", "advice"),
     [
-        (">=1000", "{gte: 1000}"), ("=> 1,000", "{gte: 1000}"), ("> 5", "{gt: 5}"), ("<=10", "{lte: 10}"),
-        ("<0.5", "{lt: 0.5}"), ("=42", "42 (a number, unquoted)"), ("1000+", "{gte: 1000}"),
-        ("100-999", "{gte: 100, lte: 999}"), ("about 40", None), ("Q4", None),
+        (">=1000", "{gte: 1000}"),
+        ("=> 1,000", "{gte: 1000}"),
+        ("> 5", "{gt: 5}"),
+        ("<=10", "{lte: 10}"),
+        ("<0.5", "{lt: 0.5}"),
+        ("=42", "42 (a number, unquoted)"),
+        ("1000+", "{gte: 1000}"),
+        ("100-999", "{gte: 100, lte: 999}"),
+        ("about 40", None),
+        ("Q4", None),
     ],
-)  # fmt: skip
+)
 def test_how_a_comparison_is_written(text: str, advice: str | None) -> None:
     assert comparison_for(text) == advice
 

@@ -45,8 +45,12 @@ def test_examples_are_valid_by_the_models_and_by_the_schema(example: Path) -> No
 
 
 def test_schema_and_models_agree_on_a_bad_spec() -> None:
-    bad = {"version": 1, "workspace": {"provider": "instantly", "api_key_env": "K"},
-           "destinations": {"e": {"campaign": "E"}}, "routes": [{"name": "a", "to": "e", "extra": 1}]}  # fmt: skip
+    bad = {
+        "version": 1,
+        "workspace": {"provider": "instantly", "api_key_env": "K"},
+        "destinations": {"e": {"campaign": "E"}},
+        "routes": [{"name": "a", "to": "e", "extra": 1}],
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, spec_json_schema())
 
@@ -90,14 +94,21 @@ def base(**changes: Any) -> dict[str, Any]:
         ("version: true", base(version=True)),
         ("a destination name outside the pattern", base(destinations={"-e": {"campaign": "E"}})),
         ("an empty condition", base(routes=[{"name": "r", "to": "e", "when": {}}])),
-        ("a Sonarly spec with owners", base(workspace={"provider": "sonarly", "api_key_env": "K", "account_group": "G"},
-                                            destinations={"e": {"audience": "E"}})),
-        ("a sandbox with audiences and campaigns", base(workspace={"provider": "sandbox"},
-                                                        destinations={"e": {"campaign": "E"}, "f": {"audience": "F"}})),
+        (
+            "a Sonarly spec with owners",
+            base(
+                workspace={"provider": "sonarly", "api_key_env": "K", "account_group": "G"},
+                destinations={"e": {"audience": "E"}},
+            ),
+        ),
+        (
+            "a sandbox with audiences and campaigns",
+            base(workspace={"provider": "sandbox"}, destinations={"e": {"campaign": "E"}, "f": {"audience": "F"}}),
+        ),
         ("an inline lead without its key", base(leads=[{"first_name": "Jane"}])),
         ("a pool naming a member twice", base(pools={"p": {"members": ["a", "a"]}})),
     ],
-)  # fmt: skip
+)
 def test_the_schema_and_the_models_refuse_alike(name: str, doc: dict[str, Any]) -> None:
     assert not accepted_by_the_models(doc), name
     assert not VALIDATOR.is_valid(doc), name
@@ -107,10 +118,15 @@ def test_the_schema_and_the_models_accept_alike() -> None:
     docs = [
         base(),
         base(owners={"a": {"email": "a@x.test", "weight": 2}}, policy={"min_destination_size": 10.0}),
-        base(workspace={"provider": "sandbox", "seed": "seed.json", "account_group": "G"}, destinations={"e": {"audience": "E"}}, owners={},
-             routes=[{"name": "r", "to": "e"}], leads=[{"linkedin": "jane-doe"}]),
+        base(
+            workspace={"provider": "sandbox", "seed": "seed.json", "account_group": "G"},
+            destinations={"e": {"audience": "E"}},
+            owners={},
+            routes=[{"name": "r", "to": "e"}],
+            leads=[{"linkedin": "jane-doe"}],
+        ),
         base(destinations={"e": {"campaign": "E", "list": None}}, leads=[{"email": "j@x.test", "size": 5}]),
-    ]  # fmt: skip
+    ]
     for doc in docs:
         assert accepted_by_the_models(doc), doc
         assert VALIDATOR.is_valid(doc), doc
@@ -211,10 +227,17 @@ def generated_documents(draw: st.DrawFn) -> dict[str, Any]:
     destinations: dict[str, Any] = {}
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(kinds))
-        destination = m(st.just({kind: draw(TEXT)}), st.one_of(
-            st.dictionaries(st.sampled_from([*DESTINATION_KINDS, "campain"]), st.one_of(TEXT, st.none(), st.integers()), max_size=3),
-            JUNK,
-        ))  # fmt: skip
+        destination = m(
+            st.just({kind: draw(TEXT)}),
+            st.one_of(
+                st.dictionaries(
+                    st.sampled_from([*DESTINATION_KINDS, "campain"]),
+                    st.one_of(TEXT, st.none(), st.integers()),
+                    max_size=3,
+                ),
+                JUNK,
+            ),
+        )
         destinations[m(NAMES, BAD_NAMES)] = destination
 
     routes = []
@@ -223,8 +246,12 @@ def generated_documents(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             route["when"] = m(st.just(condition(m)), st.one_of(st.none(), JUNK))
         if not sonarly or m.odd(10):
-            m.maybe(route, "owner", st.one_of(NAMES, st.fixed_dictionaries({"pool": NAMES}), st.none()),
-                    st.one_of(BAD_NAMES, st.fixed_dictionaries({"pool": BAD_NAMES}), st.just({"pool": "p", "x": 1}), JUNK))  # fmt: skip
+            m.maybe(
+                route,
+                "owner",
+                st.one_of(NAMES, st.fixed_dictionaries({"pool": NAMES}), st.none()),
+                st.one_of(BAD_NAMES, st.fixed_dictionaries({"pool": BAD_NAMES}), st.just({"pool": "p", "x": 1}), JUNK),
+            )
         if m.odd(30):
             route["too"] = "e"
         routes.append(route)
@@ -236,15 +263,21 @@ def generated_documents(draw: st.DrawFn) -> dict[str, Any]:
         "routes": m(st.just(routes), st.one_of(st.just([]), JUNK)),
     }
     if not sonarly or m.odd(10):
-        weight = m(st.one_of(st.floats(min_value=0.1, max_value=10), st.integers(1, 5)),
-                   st.sampled_from(["2", 0, -1, True, None, "x"]))  # fmt: skip
+        weight = m(
+            st.one_of(st.floats(min_value=0.1, max_value=10), st.integers(1, 5)),
+            st.sampled_from(["2", 0, -1, True, None, "x"]),
+        )
         owner = {"email": m(st.just("a@x.test"), st.integers())}
         m.maybe(owner, "weight", st.just(weight), st.just(weight))
         if m.odd(30):
             owner["team"] = "x"
         m.maybe(doc, "owners", st.just({m(NAMES, BAD_NAMES): owner}), JUNK)
-        pool: dict[str, Any] = {"members": m(st.lists(NAMES, min_size=1, max_size=3, unique=True),
-                                             st.one_of(st.lists(NAMES, max_size=3), st.lists(BAD_NAMES, min_size=1), TEXT))}  # fmt: skip
+        pool: dict[str, Any] = {
+            "members": m(
+                st.lists(NAMES, min_size=1, max_size=3, unique=True),
+                st.one_of(st.lists(NAMES, max_size=3), st.lists(BAD_NAMES, min_size=1), TEXT),
+            )
+        }
         m.maybe(pool, "sticky", st.booleans(), st.sampled_from(["yes", 1, 0, None]))
         m.maybe(doc, "pools", st.just({m(NAMES, BAD_NAMES): pool}), JUNK)
     source: dict[str, Any] = {"path": m(st.just("leads.csv"), st.integers())}
@@ -257,8 +290,12 @@ def generated_documents(draw: st.DrawFn) -> dict[str, Any]:
     policy: dict[str, Any] = {}
     m.maybe(policy, "unmanaged", st.sampled_from(["keep", "report", "remove"]), st.sampled_from(["delete", 1]))
     m.maybe(policy, "claim", st.sampled_from(["skip", "move", "add"]), st.sampled_from(["steal", None]))
-    m.maybe(policy, "protect", st.lists(st.sampled_from(sorted(KNOWN_STATUSES)), max_size=2),
-            st.lists(st.sampled_from(["replyed", "", 5, None]), min_size=1, max_size=1))  # fmt: skip
+    m.maybe(
+        policy,
+        "protect",
+        st.lists(st.sampled_from(sorted(KNOWN_STATUSES)), max_size=2),
+        st.lists(st.sampled_from(["replyed", "", 5, None]), min_size=1, max_size=1),
+    )
     m.maybe(
         policy,
         "max_change_ratio",
@@ -350,10 +387,27 @@ def bad_name(draw: st.DrawFn, doc: dict[str, Any]) -> None:
 
 
 ODD_CONDITIONS = (
-    {}, {"x": []}, {"x": {}}, {"x": {"gteq": 1}}, {"x": {"gt": "5"}}, {"x": {"gt": True}}, {"x": {"exists": 1}},
-    {"all": []}, {"not": {}}, {"x": [[1]]}, {"x": [{"a": 1}]}, {"all": [1]}, {"any": {"x": 1}}, "text", [], None,
-    {"x": {"matches": 5}}, {"x": {"gte": 1, "lt": 5.5}}, {"not": {"x": None}}, {"x": [1, "a", None, True]},
-)  # fmt: skip
+    {},
+    {"x": []},
+    {"x": {}},
+    {"x": {"gteq": 1}},
+    {"x": {"gt": "5"}},
+    {"x": {"gt": True}},
+    {"x": {"exists": 1}},
+    {"all": []},
+    {"not": {}},
+    {"x": [[1]]},
+    {"x": [{"a": 1}]},
+    {"all": [1]},
+    {"any": {"x": 1}},
+    "text",
+    [],
+    None,
+    {"x": {"matches": 5}},
+    {"x": {"gte": 1, "lt": 5.5}},
+    {"not": {"x": None}},
+    {"x": [1, "a", None, True]},
+)
 Mutation = Callable[[st.DrawFn, dict[str, Any]], None]
 MUTATIONS: list[Mutation] = [
     two_kinds,

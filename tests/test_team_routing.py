@@ -69,8 +69,13 @@ def test_an_away_owner_gets_no_new_leads_and_the_plan_says_so(team: Path) -> Non
     working, holiday = _document("--at", WORKDAY), _document("--at", HOLIDAY)
 
     def pool_drawn(doc: dict) -> set[str]:  # type: ignore[type-arg]
-        return {lead["owner"] for op in doc["operations"] if op["op"] == "add" for lead in op["leads"]
-                if lead["route"] in ("big-companies", "smb-europe")}  # fmt: skip
+        return {
+            lead["owner"]
+            for op in doc["operations"]
+            if op["op"] == "add"
+            for lead in op["leads"]
+            if lead["route"] in ("big-companies", "smb-europe")
+        }
 
     assert "bob" in pool_drawn(working)  # bob takes new pool leads on a working day ...
     assert "bob" not in pool_drawn(holiday)  # ... and none while away (his fixed route still gives him some)
@@ -114,10 +119,15 @@ def test_a_pool_nobody_can_take_from_is_a_pool_full_conflict(team: Path) -> None
     full = [c for c in doc["conflicts"] if c["reason"] == "pool_full"]
     assert full and all(c["detail"].startswith("pool '") for c in full)
     assert all("full (" in c["detail"] for c in full)
-    routed = {lead["key"] for op in doc["operations"] if op["op"] == "add" for lead in op["leads"]
-              if lead["route"] in ("big-companies", "smb-europe")}  # fmt: skip
+    routed = {
+        lead["key"]
+        for op in doc["operations"]
+        if op["op"] == "add"
+        for lead in op["leads"]
+        if lead["route"] in ("big-companies", "smb-europe")
+    }
     assert not routed  # nobody is given a lead no owner had room for
-    code, out, _ = leadsync("plan", "team-routing.yaml", "--at", WORKDAY)
+    _, out, _ = leadsync("plan", "team-routing.yaml", "--at", WORKDAY)
     assert "pool full: pool 'ae-team': no member or fallback can take it" in out
 
 
@@ -127,8 +137,11 @@ def test_a_bad_date_is_a_clear_error(team: Path) -> None:
 
 
 def test_max_rate_above_the_vendors_is_a_located_error(team: Path) -> None:
-    team.write_text(team.read_text().replace("  seed: team-routing.remote.json\n",
-                                             "  seed: team-routing.remote.json\n  max_rate: 150\n"))  # fmt: skip
+    team.write_text(
+        team.read_text().replace(
+            "  seed: team-routing.remote.json\n", "  seed: team-routing.remote.json\n  max_rate: 150\n"
+        )
+    )
     code, _, err = leadsync("validate", "team-routing.yaml")
     assert (
         code == 1
@@ -162,10 +175,12 @@ def test_the_markdown_plan_shows_capacity_away_and_the_routing_tests(team: Path)
 
 
 def test_max_rate_on_the_command_line_is_checked(team: Path) -> None:
-    for value, message in (("nan", "nan is not a number of requests per second"),
-                           ("inf", "inf is not a number of requests per second"),
-                           ("0.01", "0.01 is not in the range x>=0.1"),
-                           ("150", "--max-rate 150 is above the vendor's limit of 100 requests per second")):  # fmt: skip
+    for value, message in (
+        ("nan", "nan is not a number of requests per second"),
+        ("inf", "inf is not a number of requests per second"),
+        ("0.01", "0.01 is not in the range x>=0.1"),
+        ("150", "--max-rate 150 is above the vendor's limit of 100 requests per second"),
+    ):
         code, _, err = leadsync("plan", "team-routing.yaml", "--max-rate", value)
         assert code == 1 and message in err and "Traceback" not in err, (value, err)
 

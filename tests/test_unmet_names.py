@@ -45,8 +45,12 @@ SEED = {
 }
 
 
-def spec_text(enterprise: str = "Enterprise 2027", nurture: str = "{list: Nurture}", alice: str = "alice@acme.test",
-              sandbox: bool = False) -> str:  # fmt: skip
+def spec_text(
+    enterprise: str = "Enterprise 2027",
+    nurture: str = "{list: Nurture}",
+    alice: str = "alice@acme.test",
+    sandbox: bool = False,
+) -> str:
     workspace = "{provider: sandbox, seed: ws.remote.json}" if sandbox else "{provider: instantly, api_key_env: K}"
     return f"""\
 version: 1
@@ -95,16 +99,21 @@ def test_an_owner_who_is_no_member_is_a_located_error_with_a_suggestion(tmp_path
     spec, remote = write(tmp_path, spec_text(alice="alice@acme.tset"))
     code, _, err = run("plan", str(spec), "--remote", str(remote))
     assert code == 1
-    assert (f"{spec}:7:18: owner 'alice': alice@acme.tset is not a member of the workspace "
-            "(did you mean 'alice@acme.test'?)") in err  # fmt: skip
+    assert (
+        f"{spec}:7:18: owner 'alice': alice@acme.tset is not a member of the workspace "
+        "(did you mean 'alice@acme.test'?)"
+    ) in err
 
 
 def test_a_name_two_campaigns_share_is_an_error_that_says_how_to_pick_one(tmp_path: Path) -> None:
     spec, remote = write(tmp_path, spec_text(enterprise="SMB Outbound"))
     code, _, err = run("plan", str(spec), "--remote", str(remote))
     assert code == 1
-    assert re.search(r"spec.yaml:4:26: destination 'enterprise': 2 campaigns match campaign 'SMB Outbound': .*; "
-                     r"name it by id \(campaign_id: \.\.\.\)", err)  # fmt: skip
+    assert re.search(
+        r"spec.yaml:4:26: destination 'enterprise': 2 campaigns match campaign 'SMB Outbound': .*; "
+        r"name it by id \(campaign_id: \.\.\.\)",
+        err,
+    )
 
 
 def test_two_spec_names_for_one_place_are_both_errors(tmp_path: Path) -> None:

@@ -42,8 +42,9 @@ def provider(
             raise failure
         return httpx.Response(200, json={"items": []})
 
-    made = InstantlyProvider.connect("https://api.instantly.test", "k", "$K", transport=httpx.MockTransport(vendor),
-                                     progress=progress or SILENT)  # fmt: skip
+    made = InstantlyProvider.connect(
+        "https://api.instantly.test", "k", "$K", transport=httpx.MockTransport(vendor), progress=progress or SILENT
+    )
     sleeps: list[float] = []
     made.client.sleep = sleeps.append
     made.client.limiter = RateLimiter(100_000, 6_000_000)
@@ -58,14 +59,16 @@ def test_a_vendor_never_reached_is_named_after_two_quick_retries() -> None:
     made, sleeps = provider([refused()] * 10)
     with pytest.raises(UnavailableError) as error:
         made.client.read("GET", "/api/v2/campaigns", endpoint=CAMPAIGNS)
-    assert str(error.value).startswith("instantly: cannot reach the vendor at api.instantly.test:443 (connection "
-                                       "refused); GET /api/v2/campaigns failed 3 times in ")  # fmt: skip
+    assert str(error.value).startswith(
+        "instantly: cannot reach the vendor at api.instantly.test:443 (connection "
+        "refused); GET /api/v2/campaigns failed 3 times in "
+    )
     assert sleeps == [0.25, 0.75]  # a second in all, where six attempts backing off took 13 s
 
 
 def test_a_write_that_could_not_connect_was_never_sent_and_is_no_open_outcome() -> None:
     made, sleeps = provider([refused()] * 10)
-    with pytest.raises(UnavailableError, match="cannot reach the vendor at api.instantly.test:443"):
+    with pytest.raises(UnavailableError, match=r"cannot reach the vendor at api\.instantly\.test:443"):
         made.client.write("POST", "/api/v2/leads/add", endpoint="POST /api/v2/leads/add", json={})
     assert len(sleeps) == 2
 
@@ -77,16 +80,19 @@ def test_a_vendor_that_answered_before_gets_the_usual_backoff_for_a_refused_conn
     assert len(sleeps) == 3 and sleeps[2] >= 1.0  # jittered, doubling: a restart gets its time
 
 
-@pytest.mark.parametrize(("error", "reason"), [
-    (httpx.ConnectError("[Errno 111] Connection refused"), "connection refused"),
-    (httpx.ConnectError("[Errno -2] Name or service not known"), "host not found"),
-    (httpx.ConnectError("[Errno 8] nodename nor servname provided, or not known"), "host not found"),
-    (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), "host not found"),
-    (httpx.ConnectError("[Errno 113] No route to host"), "no route to host"),
-    (httpx.ConnectError("[Errno 101] Network is unreachable"), "network unreachable"),
-    (httpx.ConnectTimeout("timed out"), "no answer to the connection"),
-    (httpx.ConnectError(""), "ConnectError"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "connection refused"),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), "host not found"),
+        (httpx.ConnectError("[Errno 8] nodename nor servname provided, or not known"), "host not found"),
+        (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), "host not found"),
+        (httpx.ConnectError("[Errno 113] No route to host"), "no route to host"),
+        (httpx.ConnectError("[Errno 101] Network is unreachable"), "network unreachable"),
+        (httpx.ConnectTimeout("timed out"), "no answer to the connection"),
+        (httpx.ConnectError(""), "ConnectError"),
+    ],
+)
 def test_why_a_connection_failed_in_a_few_words(error: httpx.TransportError, reason: str) -> None:
     assert unreachable_reason(error) == reason
 

@@ -4,6 +4,7 @@ canary, a sandbox upstream, the hostile vendor in front, and leadsync run as a u
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -32,11 +33,18 @@ def decodings(text: str) -> dict[str, bytes]:
     """`text` decoded every way a key could be hidden in it, found by decoding what is there (not by encoding the
     key the way the code under test does): percent-decoded, JSON-unescaped, each hex run and each base64 run (both
     alphabets, at each of the four places a run may start) decoded."""
-    found = {"raw": text.encode("utf-8", "replace"), "reversed": text[::-1].encode("utf-8", "replace"),
-             "percent": unquote_to_bytes(text), "percent+": unquote_to_bytes(text.replace("+", " ")),
-             "json": json_unescape(text).encode("utf-8", "replace")}  # fmt: skip
-    hexes = [bytes.fromhex(run[i : len(run) - (len(run) - i) % 2]) for run in re.findall(r"[0-9a-fA-F]{20,}", text)
-             for i in (0, 1)]  # fmt: skip
+    found = {
+        "raw": text.encode("utf-8", "replace"),
+        "reversed": text[::-1].encode("utf-8", "replace"),
+        "percent": unquote_to_bytes(text),
+        "percent+": unquote_to_bytes(text.replace("+", " ")),
+        "json": json_unescape(text).encode("utf-8", "replace"),
+    }
+    hexes = [
+        bytes.fromhex(run[i : len(run) - (len(run) - i) % 2])
+        for run in re.findall(r"[0-9a-fA-F]{20,}", text)
+        for i in (0, 1)
+    ]
     found["hex"] = b"\0".join(hexes)
     decoded = []
     for run in re.findall(r"[A-Za-z0-9+/_=-]{16,}", text):
@@ -44,10 +52,8 @@ def decodings(text: str) -> dict[str, bytes]:
             chunk = run[start:].rstrip("=")
             chunk = chunk[: len(chunk) - len(chunk) % 4]
             for alphabet in (b"+/", b"-_"):
-                try:
+                with contextlib.suppress(ValueError):
                     decoded.append(base64.b64decode(chunk, altchars=alphabet, validate=False))
-                except ValueError:
-                    pass
     found["base64"] = b"\0".join(decoded)
     return found
 
@@ -68,8 +74,9 @@ def vendor_folder(folder: Path, example: str, provider: str) -> Path:
     for name in (f"{example}.yaml", f"{example}.leads.csv"):
         (folder / name).write_bytes((EXAMPLES / name).read_bytes())
     spec = folder / f"{example}.yaml"
-    text = spec.read_text().replace(f"  provider: sandbox\n  seed: {example}.remote.json\n",
-                                    f"  provider: {provider}\n  api_key_env: {KEY_ENV}\n")  # fmt: skip
+    text = spec.read_text().replace(
+        f"  provider: sandbox\n  seed: {example}.remote.json\n", f"  provider: {provider}\n  api_key_env: {KEY_ENV}\n"
+    )
     assert KEY_ENV in text
     spec.write_text(text)
     return spec
@@ -104,18 +111,35 @@ class Run:
 
 def run(folder: Path, url: str, *args: str, key: str = CANARY, timeout: float = 120, **env: str) -> Run:
     """`leadsync ARGS` in `folder` against the vendor at `url`, as a child process."""
-    environment = {**os.environ, "LEADSYNC_INSTANTLY_BASE_URL": url, "LEADSYNC_SONARLY_BASE_URL": url, KEY_ENV: key,
-                   "NO_COLOR": "1", "LEADSYNC_STATE_DIR": str(folder / ".state"), **env}  # fmt: skip
+    environment = {
+        **os.environ,
+        "LEADSYNC_INSTANTLY_BASE_URL": url,
+        "LEADSYNC_SONARLY_BASE_URL": url,
+        KEY_ENV: key,
+        "NO_COLOR": "1",
+        "LEADSYNC_STATE_DIR": str(folder / ".state"),
+        **env,
+    }
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "leadsync.cli", *args], cwd=folder, env=environment,
-                          capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "leadsync.cli", *args],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return Run(done.returncode, done.stdout + "\n" + done.stderr, time.monotonic() - started)
 
 
 def files_text(folder: Path) -> dict[str, str]:
     """Every file under `folder`, as text: what a run left behind."""
-    return {str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
-            for path in sorted(folder.rglob("*")) if path.is_file()}  # fmt: skip
+    return {
+        str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def sonarly_canary_seed() -> dict[str, object]:

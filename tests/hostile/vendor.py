@@ -204,8 +204,10 @@ def echo_key(status: int, how: str = "raw", *, html: bool = False, vendor: str =
             page = f"<html><body><h1>{status}</h1><p>bad key {echoed}</p></body></html>".encode()
             return Answer(status, page, {"content-type": "text/html"})
         if vendor == "sonarly":
-            text = ('{"success": false, "data": null, "error": {"code": "UNAUTHORIZED", "message": "bad key %s", '
-                    '"details": "header was %s"}, "traceId": "%s"}') % (echoed, echoed, echoed)  # fmt: skip
+            text = (
+                '{"success": false, "data": null, "error": {"code": "UNAUTHORIZED", "message": "bad key %s", '
+                '"details": "header was %s"}, "traceId": "%s"}'
+            ) % (echoed, echoed, echoed)
         else:
             text = '{"statusCode": %d, "error": "Refused", "message": "bad key %s"}' % (status, echoed)
         return Answer(status, text.encode())
@@ -307,9 +309,14 @@ def endless_pages(*, grow: bool = False, same_cursor: bool = False) -> Action:
         count[0] += 1
         n = count[0]
         size = n if grow else 1
-        leads = [{"id": f"1ead{n:08x}-0000-4000-8000-{i:012d}" if grow else "1ead0000-0000-4000-8000-000000000001",
-                  "email": f"loop{i}@loop.test", "campaign": (request.json() or {}).get("campaign")}
-                 for i in range(size)]  # fmt: skip
+        leads = [
+            {
+                "id": f"1ead{n:08x}-0000-4000-8000-{i:012d}" if grow else "1ead0000-0000-4000-8000-000000000001",
+                "email": f"loop{i}@loop.test",
+                "campaign": (request.json() or {}).get("campaign"),
+            }
+            for i in range(size)
+        ]
         cursor = "c0ffee" if same_cursor else f"{n:024x}"
         return Answer(200, json.dumps({"items": leads, "next_starting_after": cursor}).encode())
 
