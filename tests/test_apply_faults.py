@@ -670,6 +670,7 @@ def campaign(request: pytest.FixtureRequest) -> Iterator[dict[int, RunResult]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow  # 200 runs: about two minutes on two cores
 @pytest.mark.parametrize("run", range(CI_RUNS))
 def test_a_faulty_apply_loses_nothing_duplicates_nothing_and_converges(
     campaign: dict[int, RunResult], run: int

@@ -52,6 +52,7 @@ def leadsync(folder: Path, url: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # 12 applies killed and resumed, each in processes of their own: about a minute
 @pytest.mark.parametrize("run", range(RUNS))
 def test_an_apply_killed_at_a_random_moment_is_resumed_by_the_next(
     scenarios: dict[str, Scenario], tmp_path: Path, run: int

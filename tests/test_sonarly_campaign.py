@@ -285,6 +285,7 @@ def test_the_fault_campaign_on_the_example(example: Path, kind: str) -> None:
     assert +run.counts == Counter()
 
 
+@pytest.mark.slow  # every kind of fault, two seeds each
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("kind", sorted(CAMPAIGN))
 def test_the_fault_campaign_loses_nothing_duplicates_nothing_and_converges(
