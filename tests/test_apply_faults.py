@@ -573,7 +573,8 @@ def test_the_scenario_needs_every_kind_of_change(scenarios: dict[str, Scenario],
 @contextmanager
 def busy_cores() -> Iterator[None]:
     """Every core kept busy by another process, as on a shared CI runner."""
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    spin = "import time\nend = time.time() + 120\nwhile time.time() < end: pass"  # ends by itself if pytest is killed
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 1)]
     try:
         yield
     finally:

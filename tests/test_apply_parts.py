@@ -479,3 +479,26 @@ def test_the_state_folder_must_be_private_and_the_lock_is_never_a_link(tmp_path:
     with pytest.raises(LeadsyncError, match="cannot open the lock"), WorkspaceLock(tmp_path / "mine" / "w.lock"):
         pass
     assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize("serial", [False, True])
+def test_a_refused_write_stops_the_phase_threaded_or_one_at_a_time(quickstart: Path, serial: bool) -> None:
+    """A write the vendor keeps refusing past the retries ends the apply; what is still queued is not sent, with
+    a pool of senders and with `workers=0` (each write in the caller's thread), which must not send the rest of
+    the phase after the refusal."""
+    with sandbox.start(
+        quickstart.parent / "quickstart.remote.json", rate_limit=False, faults="429=1:on=writes"
+    ) as running:
+        provider = connect(running)
+        provider.client.retry = RetryPolicy(attempts=2, base=0.001, cap=0.001)
+        options = {"workers": 0, "waiters": 0} if serial else {"workers": 1}
+        applying = ApplySession(
+            load_spec(quickstart), provider, quickstart.parent / ".leadsync", applier_options=options
+        )
+        moves = sum(op.op == "move" for op in applying.plan.operations)
+        with pytest.raises(UnavailableError, match="HTTP 429, still failing after 2 attempts"):
+            applying.apply()
+        sent = running.stats()["calls"].get("POST /api/v2/leads/move", 0)
+    assert moves > 2
+    # one move's two attempts; the one sender thread may have started the next move before the refusal was seen
+    assert sent == 2 if serial else 2 <= sent <= 4, sent

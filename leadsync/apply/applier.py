@@ -21,7 +21,8 @@ A saved plan's apply passes a `guard` (`leadsync.apply.saved`): each round's res
 own work, or the apply stops (`PlanDiverged`) with nothing beyond it sent.
 
 Sending and waiting are apart: a phase's requests go out as fast as the client's limiter allows, and the
-background jobs they start are waited for on other threads, while the next phase is already being sent.
+background jobs they start are waited for on other threads, while the next phase is already being sent (with
+`workers=0, waiters=0` everything happens in order in the caller's thread: each wait inside the `write` phase).
 
 Each round is told to a `leadsync.progress.Progress` as the phase `write` (sized by its operations: writes sent,
 and the leads moved, added, assigned and removed as each write's effect is done) and then `wait` (the jobs and
@@ -147,10 +148,10 @@ class Applier:
     """Runs rounds of writes until a fresh plan is empty, or `max_rounds` rounds have been sent.
 
     `workers` requests are sent at once (the provider's limiter keeps the vendor's rate); up to `waiters` jobs
-    are waited for at once (waiting is mostly sleeping between polls). With 0 for both, one request at a time:
-    each write sent and its job waited for in the caller's thread, in the plan's order (a reproducible apply,
-    which the seeded fault campaign relies on). After a round that left outcomes open,
-    it pauses `round_pause[0]` seconds (doubling each round, at most `round_pause[1]`) before re-reading: a job
+    are waited for at once (waiting is mostly sleeping between polls). 0 for either means the caller's thread;
+    0 for both, one request at a time: each write sent and its job waited for before the next, in the plan's
+    order (a reproducible apply, which the seeded fault campaign relies on). After a round that left outcomes
+    open, it pauses `round_pause[0]` seconds (doubling each round, at most `round_pause[1]`) before re-reading: a job
     whose answer was lost has then most likely finished, and the re-read sees it instead of sending it again.
     """
 
@@ -357,17 +358,29 @@ _T = TypeVar("_T")
 
 
 class _InOrder(Executor):
-    """Each call run at once in the caller's thread, its outcome kept in the future it returns."""
+    """Each call run at once in the caller's thread, its outcome kept in the future it returns. Once a call has
+    failed, later ones are not run (their futures come back cancelled): what a pool does with the calls still
+    queued when its caller meets the failure and shuts it down, as the applier does (a write refused: send
+    nothing more)."""
+
+    def __init__(self) -> None:
+        self._failed = False
 
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
         future: Future[_T] = Future()
+        if self._failed:
+            future.cancel()
+            return future
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # as a pool's thread would keep it; an interrupt goes up at once
+            self._failed = True
             future.set_exception(exc)
         return future
 
 
 def _pool(threads: int) -> Executor:
     """`threads` threads, or with 0 the caller's own thread (see `Applier`)."""
+    if threads < 0:
+        raise ValueError(f"a pool of {threads} threads")
     return ThreadPoolExecutor(threads) if threads > 0 else _InOrder()

@@ -1,11 +1,11 @@
 """The plan document: Plan <-> JSON data <-> canonical text, checked on the way in.
 
 The document is defined once, in `_schema.py` (typed dicts): the encoder here builds them and the decoder reads
-them (mypy holds both to the definition), pydantic validates a document against them and plan.schema.json is
-generated from them. Loading checks in two steps, each naming the file and what is wrong: the shape (pydantic,
-strict; the leads of the adds, the hot loop at a million leads, pass a quicker hand check first), then the
-meaning (`_checks.py`: what a schema cannot say, e.g. that operations only write into managed destinations
-and that the counts match the operations).
+them (mypy holds both to the definition), and plan.schema.json is generated from them. Loading checks in two
+steps, each naming the file and what is wrong: the shape (that schema: jsonschema for the small envelope, and for
+the big arrays, which jsonschema takes half a minute over at a million leads, `_shape.py`'s loops compiled from
+it), then the meaning (`_checks.py`: what a schema cannot say, e.g. that operations only write into managed
+destinations and that the counts match the operations).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal, cast
-
-from pydantic import ValidationError
 
 from leadsync._gc import paused_gc
 from leadsync.errors import DocumentTooLarge, JsonTooDeep, PlanError
@@ -48,7 +46,7 @@ from leadsync.plan._model import (
     Workspace,
 )
 from leadsync.plan._plan import FORMAT_VERSION, Plan
-from leadsync.plan._shape import located
+from leadsync.plan._shape import ARRAYS, array_problem
 from leadsync.state import Claim, Conflict, ConflictReason, ReadCost, Unmanaged
 
 Document = dict[str, Any]
@@ -289,53 +287,29 @@ _SHOWN = 5  # problems named in one error
 
 
 def _validate(doc: Document, name: str) -> None:
-    """Reject, naming `name` and where, any document the definition (`_schema.py`, plan.schema.json) rejects.
+    """Reject, naming `name` and where, any document plan.schema.json (the definition's schema) rejects.
 
-    pydantic checks it all, but sees only the first lead of an add whose leads pass the hand check: a copy of
-    the document with those lists cut to one (shallow: the leads are not copied), since pydantic's output is
-    not used and building it is most of its time at a million leads.
+    jsonschema checks the envelope (everything but the big arrays, which are swapped for empty ones); the
+    arrays get loops compiled from the same schema (`_shape.py`; a test holds the two in agreement).
     """
-    ops = doc.get("operations")
-    if type(ops) is list:
-        doc = {**doc, "operations": [_cut(op) for op in ops]}
-    try:
-        shape.PLAN_DOCUMENT.validate_python(doc)
-    except ValidationError as exc:
-        where, message = located(exc)
-        raise PlanError(f"{name}: invalid plan document at {where or 'the top level'}: {message}") from None
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
 
-
-def _cut(op: Any) -> Any:
-    if type(op) is dict and op.get("op") == "add":
-        leads = op.get("leads")
-        if type(leads) is list and len(leads) > 1 and leads_pass(leads):
-            return {**op, "leads": leads[:1]}
-    return op
+    envelope = {key: ([] if key in ARRAYS and isinstance(value, list) else value) for key, value in doc.items()}
+    error = best_match(_validator(Draft202012Validator).iter_errors(envelope))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+        raise PlanError(f"{name}: invalid plan document at {where}: {error.message}")
+    for key in ARRAYS:
+        problem = array_problem(key, doc[key])
+        if problem is not None:
+            where, message = problem
+            raise PlanError(f"{name}: invalid plan document at {where}: {message}")
 
 
 @lru_cache(maxsize=1)
-def _lead_keys() -> tuple[frozenset[str], frozenset[str]]:
-    lead = shape.plan_json_schema()["$defs"]["AddLead"]
-    return frozenset(lead["required"]), frozenset(lead["properties"])
-
-
-def leads_pass(leads: list[Any]) -> bool:
-    """True when every lead of an add is one PLAN_DOCUMENT accepts: the hot loop of a million-lead plan, spelled
-    out because it runs in half the time pydantic takes to build a copy of each lead (the copy is not needed).
-    False says nothing more: then pydantic checks those leads and names what is wrong. A test holds the two
-    in agreement."""
-    required, allowed = _lead_keys()
-    for lead in leads:
-        if not (
-            type(lead) is dict
-            and required <= lead.keys() <= allowed
-            and type(lead["key"]) is str
-            and type(lead["route"]) is str
-            and (lead["owner"] is None or type(lead["owner"]) is str)
-            and ("fields" not in lead or type(lead["fields"]) is dict)
-        ):
-            return False
-    return True
+def _validator(cls: Any) -> Any:
+    return cls(plan_schema())
 
 
 def _op_from(item: shape.Operation) -> Operation:

@@ -1,19 +1,20 @@
-"""The plan document's one definition: typed dicts that pydantic validates and plan.schema.json is made from.
+"""The plan document's one definition: typed dicts that plan.schema.json is made from.
 
-`_document.py` builds and reads these dicts (mypy holds its encoder and decoder to them), `PLAN_DOCUMENT`
-validates a document against them (pydantic's Rust core: strict types, no extra keys), and `plan_json_schema()`
-is the JSON Schema `scripts/gen_plan_schema.py` writes to schemas/plan.schema.json and its packaged copy (a
-test fails when a committed file differs from it). What a schema cannot say is `_checks.py`'s.
+`_document.py` builds and reads these dicts (mypy holds its encoder and decoder to them); `plan_json_schema()`
+is their JSON Schema, as pydantic derives it, which `scripts/gen_plan_schema.py` writes to schemas/plan.schema.json
+and its packaged copy (a test fails when a committed file differs from it). A loaded document is checked against
+that schema: jsonschema for the envelope, and loops compiled from it for the big arrays (`_shape.py`). What a
+schema cannot say is `_checks.py`'s.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, ConfigDict, Field, PlainValidator, TypeAdapter, WithJsonSchema, with_config
+from pydantic import ConfigDict, Field, TypeAdapter, WithJsonSchema, with_config
 from typing_extensions import TypedDict
 
-from leadsync.plan._shape import enum_values, number, one_of, unique
 from leadsync.state import Claim, ConflictReason, Unmanaged
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
@@ -33,14 +34,17 @@ SCHEMA_DESCRIPTION = (
 )
 
 
+def enum_values(kind: type[Enum]) -> list[str]:
+    return [str(member.value) for member in kind]
+
+
+# a JSON number is an int or a float: "number", never pydantic's int-or-float union
 Count = Annotated[int, Field(ge=0)]
-SortedNames = Annotated[list[str], AfterValidator(unique), Field(json_schema_extra={"uniqueItems": True})]
+SortedNames = Annotated[list[str], Field(json_schema_extra={"uniqueItems": True})]
 Ids = Annotated[list[str], Field(min_length=1)]
-NonNegative = Annotated[float, PlainValidator(number(0)), WithJsonSchema({"type": "number", "minimum": 0})]
-Ratio = Annotated[float, PlainValidator(number(0, 1)), WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
-Weight = Annotated[
-    float, PlainValidator(number(0, above=True)), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})
-]
+NonNegative = Annotated[float, WithJsonSchema({"type": "number", "minimum": 0})]
+Ratio = Annotated[float, WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
+Weight = Annotated[float, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
 PreviousOwners = Annotated[
     list[str | None],
     Field(
@@ -49,11 +53,10 @@ PreviousOwners = Annotated[
     ),
 ]
 NonEmpty = Annotated[str, Field(min_length=1)]
-ClaimValue = Annotated[str, AfterValidator(one_of(Claim)), WithJsonSchema({"enum": enum_values(Claim)})]
-UnmanagedValue = Annotated[str, AfterValidator(one_of(Unmanaged)), WithJsonSchema({"enum": enum_values(Unmanaged)})]
-ReasonValue = Annotated[
-    str, AfterValidator(one_of(ConflictReason)), WithJsonSchema({"enum": enum_values(ConflictReason)})
-]
+# the enums' values, as the encoder writes them (`.value`)
+ClaimValue = Annotated[str, WithJsonSchema({"enum": enum_values(Claim)})]
+UnmanagedValue = Annotated[str, WithJsonSchema({"enum": enum_values(Unmanaged)})]
+ReasonValue = Annotated[str, WithJsonSchema({"enum": enum_values(ConflictReason)})]
 
 
 def _doc(text: str) -> Any:
@@ -463,7 +466,7 @@ class PlanDocument(TypedDict):
     names: NotRequired[DisplayNames]
 
 
-#: validates a whole document (its output, plain JSON data again, is a copy the loader does not need)
+#: the definition as pydantic reads it, for its JSON Schema
 PLAN_DOCUMENT: TypeAdapter[PlanDocument] = TypeAdapter(PlanDocument)
 
 
@@ -479,12 +482,27 @@ def plan_json_schema() -> dict[str, Any]:
     }
 
 
+#: the keywords a schema object starts with, in this order; a validator meets them so, and the first problem it
+#: reports in an object is then its type, then a missing property, then an unexpected one, then a property's own
+_FIRST = {k: i for i, k in enumerate(("$schema", "$id", "title", "description", "type", "const", "enum", "required",
+                                      "additionalProperties", "properties"))}  # fmt: skip
+
+
 def _tidy(node: Any, key: str = "") -> Any:
     """Without the title pydantic gives every property after its name (noise to a reader; a property *named*
-    title would be kept), and descriptions from docstrings on one line."""
+    title would be kept), descriptions from docstrings on one line, and `T | None` as JSON Schema spells it
+    (`"type": [T, "null"]`, which validators also word as such: "1 is not of type 'string', 'null'"), keywords in
+    the order `_FIRST` gives."""
     if isinstance(node, dict):
         named = key in ("properties", "$defs")
-        return {k: _tidy(v, k) for k, v in node.items() if named or k != "title"}
+        options = node.get("anyOf")
+        if not named and isinstance(options, list) and len(options) == 2 and options[1] == {"type": "null"}:
+            plain = options[0]
+            if isinstance(plain, dict) and set(plain) == {"type"} and isinstance(plain["type"], str):
+                rest = {k: v for k, v in node.items() if k != "anyOf"}
+                node = {**rest, "type": [plain["type"], "null"]}
+        kept = {k: _tidy(v, k) for k, v in node.items() if named or k != "title"}
+        return kept if named else dict(sorted(kept.items(), key=lambda item: _FIRST.get(item[0], len(_FIRST))))
     if isinstance(node, list):
         return [_tidy(v) for v in node]
     if key == "description" and isinstance(node, str):

@@ -1,132 +1,241 @@
-"""How a plan document's shape is checked and told: the validators `_schema.py`'s definition uses beyond
-pydantic's own, and pydantic's errors worded as one located problem (the path as JSON Pointer steps joined by
-'/', the message as JSON Schema validators word it: the wording plan files were always refused with).
+"""The big arrays of a plan document, checked by loops compiled from the document's JSON Schema.
+
+jsonschema is exact but walks a million-lead plan for half a minute; these loops check the same rules (types,
+required and allowed properties, non-empty id lists, enums, unique unrouted keys) in about a second. Their tables
+are read from plan.schema.json (generated from `_schema.py`, the one definition), property by property, so a field
+added there is checked here too; a kind of property these loops do not know is an error at the first load (which the
+tests make), not a gap. `tests/test_plan_document.py` holds the two in agreement over a set of bad documents. Only
+JSON types are considered (what `json.loads` makes): str, list, dict, None.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
+from functools import lru_cache
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails, PydanticCustomError
+#: the top-level arrays checked here, not by jsonschema
+ARRAYS = ("operations", "held", "conflicts", "unrouted", "unsupported", "warnings")
+
+Problem = tuple[str, str]  # (path, message), the path as jsonschema spells it: operations/3/lead_ids
+
+# the kinds of property these loops check
+_STR, _NSTR, _IDS, _STRS, _NSTRS, _OBJECT, _LEADS, _OP, _ENUM = (
+    "string",
+    "string or null",
+    "ids",
+    "strings",
+    "strings or nulls",
+    "object",
+    "leads",
+    "op",
+    "enum",
+)
+Kind = tuple[str, tuple[str, ...]]  # a kind, and the allowed values of an enum
+_Shape = tuple[dict[str, Kind], frozenset[str]]  # property -> kind; the required ones (exactly these allowed)
+_ITEMS = {"held": "Held", "conflicts": "Conflict", "unsupported": "Unsupported", "warnings": "Warning"}
 
 
-def short(value: Any) -> str:
-    """A value as an error message shows it: its repr, cut at 80 characters."""
+def _kind(name: str, node: dict[str, Any]) -> Kind:
+    """What one property of the schema is, as these loops check it."""
+    node = {key: value for key, value in node.items() if key != "description"}
+    if name == "op" and "const" in node:
+        return _OP, ()
+    if "enum" in node:
+        return _ENUM, tuple(node["enum"])
+    kind = node.get("type")
+    if kind == "string" and len(node) == 1:
+        return _STR, ()
+    if kind == ["string", "null"] and len(node) == 1:
+        return _NSTR, ()
+    if kind == "object" and node.get("additionalProperties", True) is True and "properties" not in node:
+        return _OBJECT, ()
+    if kind == "array" and set(node) <= {"type", "items", "minItems"}:
+        items = {key: value for key, value in node["items"].items() if key != "description"}
+        if items == {"$ref": "#/$defs/AddLead"} and node.get("minItems") == 1:
+            return _LEADS, ()
+        if items == {"type": "string"}:
+            return (_IDS if node.get("minItems") == 1 else _STRS), ()
+        if items == {"type": ["string", "null"]} and "minItems" not in node:
+            return _NSTRS, ()
+    raise AssertionError(f"plan schema: property {name!r} is of a kind the array checks do not know: {node}")
+
+
+def _shape_of(definition: dict[str, Any]) -> _Shape:
+    kinds = {name: _kind(name, node) for name, node in definition["properties"].items()}
+    return kinds, frozenset(definition["required"])
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> tuple[dict[str, _Shape], _Shape]:
+    """The shapes of the array items, by op (`move`, ...) and by array (`held`, ...), and of an add's lead."""
+    from leadsync.plan._document import plan_schema  # the packaged file: what plan_json_schema() makes, read
+
+    schema = plan_schema()
+    defs, top = schema["$defs"], schema["properties"]
+    shapes: dict[str, _Shape] = {}
+    for ref in top["operations"]["items"]["oneOf"]:
+        definition = defs[ref["$ref"].rsplit("/", 1)[1]]
+        shapes[definition["properties"]["op"]["const"]] = _shape_of(definition)
+    for array, name in _ITEMS.items():
+        assert top[array]["items"] == {"$ref": f"#/$defs/{name}"}, array
+        shapes[array] = _shape_of(defs[name])
+    assert top["unrouted"] == {**top["unrouted"], "type": "array", "items": {"type": "string"}, "uniqueItems": True}
+    return shapes, _shape_of(defs["AddLead"])
+
+
+def _ops() -> list[str]:
+    return [op for op in _shapes()[0] if op not in _ITEMS]
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
+def _not(value: Any, expected: str) -> str:
+    return f"{_short(value)} is not of type {expected}"
+
+
+def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def unique(values: list[str]) -> list[str]:
-    if len(set(values)) != len(values):
-        raise PydanticCustomError("unique_items", "has non-unique elements")
-    return values
+def _strings(values: list[Any], path: str, nullable: bool) -> Problem | None:
+    allowed = {str, type(None)} if nullable else {str}
+    if set(map(type, values)) <= allowed:  # in C: the common case costs one pass
+        return None
+    for i, value in enumerate(values):
+        if type(value) not in allowed:
+            return f"{path}/{i}", _not(value, "'string'" + (" or 'null'" if nullable else ""))
+    return None  # pragma: no cover - the set said otherwise
 
 
-def number(low: float, high: float | None = None, *, above: bool = False) -> Callable[[Any], float]:
-    """A JSON number (int or float, never a bool) kept as read: an int stays an int, so the bytes round-trip."""
+def _value(kind: Kind, value: Any, path: str) -> Problem | None:
+    name, allowed = kind
+    if name == _STR:
+        return None if type(value) is str else (path, _not(value, "'string'"))
+    if name == _NSTR:
+        return None if value is None or type(value) is str else (path, _not(value, "'string', 'null'"))
+    if name in (_IDS, _STRS, _NSTRS):
+        if type(value) is not list:
+            return path, _not(value, "'array'")
+        if name == _IDS and not value:
+            return path, "[] should be non-empty"
+        return _strings(value, path, nullable=name == _NSTRS)
+    if name == _OBJECT:
+        return None if type(value) is dict else (path, _not(value, "'object'"))
+    if name == _OP:
+        ops = _ops()
+        return None if value in ops and type(value) is str else (path, f"{_short(value)} is not one of {ops}")
+    if name == _ENUM:
+        if type(value) is str and value in allowed:
+            return None
+        return path, f"{_short(value)} is not one of {list(allowed)}"
+    if name == _LEADS:
+        return _leads(value, path)
+    raise AssertionError(kind)  # pragma: no cover
 
-    def check(value: Any) -> float:
-        if type(value) not in (int, float):
-            raise PydanticCustomError("number_type", "{value} is not of type 'number'", {"value": short(value)})
-        if value < low or (above and value == low):
-            rule = "less than or equal to" if above else "less than"
-            raise PydanticCustomError("number_low", "{value} is {rule} the minimum of {low}", _ctx(value, rule, low))
-        if high is not None and value > high:
-            raise PydanticCustomError(
-                "number_high", "{value} is greater than the maximum of {high}", _ctx(value, "", high)
-            )
-        kept: float = value
-        return kept
+
+def _object(item: Any, path: str, shape: _Shape) -> Problem | None:
+    if type(item) is not dict:
+        return path, _not(item, "'object'")
+    kinds, required = shape
+    present = item.keys()
+    if not required <= present:
+        missing = min(required - present)
+        return path, f"{missing!r} is a required property"
+    if not present <= kinds.keys():
+        extra = ", ".join(repr(k) for k in sorted(present - kinds.keys()))
+        return path, f"Additional properties are not allowed ({extra} were unexpected)"
+    for name, kind in kinds.items():
+        if name in item:
+            problem = _value(kind, item[name], f"{path}/{name}")
+            if problem is not None:
+                return problem
+    return None
+
+
+def _leads(leads: Any, path: str) -> Problem | None:
+    """The leads of an add: the hot loop of a million-lead plan, so spelled out (`_kinds_of_a_lead` holds the
+    spelling to the schema)."""
+    if type(leads) is not list:
+        return path, _not(leads, "'array'")
+    if not leads:
+        return path, "[] should be non-empty"
+    shape = _shapes()[1]
+    allowed, required = shape[0].keys(), shape[1]
+    for i, lead in enumerate(leads):
+        if (
+            type(lead) is dict
+            and required <= lead.keys() <= allowed
+            and type(lead["key"]) is str
+            and type(lead["route"]) is str
+            and (lead["owner"] is None or type(lead["owner"]) is str)
+            and ("fields" not in lead or type(lead["fields"]) is dict)
+        ):
+            continue
+        return _object(lead, f"{path}/{i}", shape)
+    return None
+
+
+def _kinds_of_a_lead() -> dict[str, Kind]:
+    """What the spelled-out loop of `_leads` assumes a lead to be; a test holds it equal to the schema's."""
+    return {"key": (_STR, ()), "owner": (_NSTR, ()), "route": (_STR, ()), "fields": (_OBJECT, ())}
+
+
+def _operations(ops: list[Any]) -> Problem | None:
+    shapes, kinds = _shapes()[0], _ops()
+    for i, op in enumerate(ops):
+        path = f"operations/{i}"
+        if type(op) is not dict:
+            return path, _not(op, "'object'")
+        if "op" not in op:
+            return path, "'op' is a required property"
+        kind = op["op"]
+        if type(kind) is not str or kind not in kinds:
+            return f"{path}/op", f"{_short(kind)} is not one of {kinds}"
+        problem = _object(op, path, shapes[kind])
+        if problem is not None:
+            return problem
+    return None
+
+
+def _objects(name: str) -> Callable[[list[Any]], Problem | None]:
+    def check(items: list[Any]) -> Problem | None:
+        shape = _shapes()[0][name]
+        for i, item in enumerate(items):
+            problem = _object(item, f"{name}/{i}", shape)
+            if problem is not None:
+                return problem
+        return None
 
     return check
 
 
-def one_of(kind: type[Enum]) -> Callable[[str], str]:
-    """A str that is one of the enum's values: the document holds the value (the encoder writes `.value`)."""
-    allowed = frozenset(enum_values(kind))
-
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise PydanticCustomError(
-                "enum", "{value} is not one of {expected}", {"value": short(value), "expected": str(enum_values(kind))}
-            )
-        return value
-
-    return check
+def _unrouted(keys: list[Any]) -> Problem | None:
+    problem = _strings(keys, "unrouted", nullable=False)
+    if problem is not None:
+        return problem
+    if len(set(keys)) != len(keys):
+        return "unrouted", "has non-unique elements"
+    return None
 
 
-def enum_values(kind: type[Enum]) -> list[str]:
-    return [str(member.value) for member in kind]
-
-
-def _ctx(value: Any, rule: str, bound: float) -> dict[str, Any]:
-    return {"value": repr(value), "rule": rule, "low": repr(bound), "high": repr(bound)}
-
-
-_OPS = ["move", "add", "assign", "remove"]  # the tags of `operations`' shapes, in apply order
-_OP_TAGS = frozenset(_OPS)
-_TYPES = {
-    "string_type": "string",
-    "int_type": "integer",
-    "int_from_float": "integer",
-    "float_type": "number",
-    "bool_type": "boolean",
-    "list_type": "array",
-    "dict_type": "object",
-    "typed_dict_type": "object",
-    "model_attributes_type": "object",
-    "none_required": "null",
+_CHECKS: dict[str, Callable[[list[Any]], Problem | None]] = {
+    "operations": _operations,
+    "held": _objects("held"),
+    "conflicts": _objects("conflicts"),
+    "unrouted": _unrouted,
+    "unsupported": _objects("unsupported"),
+    "warnings": _objects("warnings"),
 }
 
 
-def located(error: ValidationError) -> tuple[str, str]:
-    """The first thing wrong, as (path, message): the path as JSON Pointer steps joined by '/' (operations/3/keys;
-    '' for the top level), the message worded as JSON Schema validators word it."""
-    errors = error.errors(include_url=False)
-    first = errors[0]
-    loc = _path(first["loc"])
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        parent = loc[:-1]
-        extra = [_path(e["loc"])[-1] for e in errors if e["type"] == kind and _path(e["loc"])[:-1] == parent]
-        verb = "was" if len(extra) == 1 else "were"
-        return _join(parent), f"Additional properties are not allowed ({', '.join(map(repr, extra))} {verb} unexpected)"
-    if kind == "missing":
-        return _join(loc[:-1]), f"{loc[-1]!r} is a required property"
-    if loc and loc[-1] == "[key]":  # a key of a dict: reported at the dict
-        return _join(loc[:-2]), _message(first)
-    if kind == "union_tag_invalid":
-        tag = short(first["input"].get("op"))
-        return _join((*loc, "op")), f"{tag} is not one of {_OPS}"
-    if kind == "union_tag_not_found":
-        return _join(loc), "'op' is a required property"
-    return _join(loc), _message(first)
-
-
-def _path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # an operation's errors carry the tag of the shape it was checked against: operations/3/remove/keys
-    if len(loc) > 2 and loc[0] == "operations" and loc[2] in _OP_TAGS:
-        return (*loc[:2], *loc[3:])
-    return loc
-
-
-def _join(loc: tuple[int | str, ...]) -> str:
-    return "/".join(str(step) for step in loc)
-
-
-def _message(error: ErrorDetails) -> str:
-    kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
-    if kind in _TYPES:
-        return f"{short(value)} is not of type {_TYPES[kind]!r}"
-    if kind in ("too_short", "string_too_short"):
-        return f"{short(value)} should be non-empty" if ctx.get("min_length") == 1 else f"{short(value)} is too short"
-    if kind == "greater_than_equal":
-        return f"{short(value)} is less than the minimum of {ctx['ge']!r}"
-    if kind == "literal_error":
-        return f"{short(value)} is not one of [{ctx['expected']}]"
-    if kind == "string_pattern_mismatch":
-        return f"{short(value)} does not match {ctx['pattern']!r}"
-    return error["msg"]
+def array_problem(name: str, value: Any) -> Problem | None:
+    """The first way the top-level array `name` breaks plan.schema.json, or None."""
+    if type(value) is not list:
+        return name, _not(value, "'array'")
+    return _CHECKS[name](value)
