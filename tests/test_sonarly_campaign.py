@@ -149,7 +149,7 @@ def large_workspace(folder: Path, people: int = 600) -> tuple[dict[str, Any], Pa
         {"id": "65b000000000000000000202", "name": "Import", "account_group_id": GROWTH, "populating": True},
         {"id": "65b000000000000000000203", "name": "Segment A", "account_group_id": PARTNERS},
     ]
-    place = {s: a["id"] for s, a in zip(segments, audiences, strict=True)}
+    place = {s: a["id"] for s, a in zip(segments, audiences[: len(segments)], strict=True)}
     archive, importing, theirs = (a["id"] for a in audiences[4:])
     prospects: list[dict[str, Any]] = []
 
