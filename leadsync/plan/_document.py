@@ -16,12 +16,11 @@ import os
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from leadsync._gc import paused_gc
 from leadsync.errors import DocumentTooLarge, JsonTooDeep, PlanError
 from leadsync.jsontext import decode, loads_bounded, read_bounded
-from leadsync.plan import _schema as shape
 from leadsync.plan._checks import plan_problems
 from leadsync.plan._model import (
     AddLead,
@@ -48,6 +47,9 @@ from leadsync.plan._model import (
 from leadsync.plan._plan import FORMAT_VERSION, Plan
 from leadsync.plan._shape import ARRAYS, array_problem
 from leadsync.state import Claim, Conflict, ConflictReason, ReadCost, Unmanaged
+
+if TYPE_CHECKING:  # the definition types the encoder and decoder; a load or dump never builds its pydantic side
+    from leadsync.plan import _schema as shape
 
 Document = dict[str, Any]
 
@@ -140,7 +142,7 @@ def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
 def _document(plan: Plan, _share: bool) -> shape.PlanDocument:
     s = plan.summary
     return {
-        "format_version": cast(Literal[2], plan.format_version),  # as the plan says: load_plan refuses another
+        "format_version": cast("Literal[2]", plan.format_version),  # as the plan says: load_plan refuses another
         "leadsync_version": plan.leadsync_version,
         "spec": {"path": plan.spec.path, "sha256": plan.spec.sha256},
         "workspace": _workspace(plan.workspace),
@@ -338,7 +340,7 @@ def _op_from(item: shape.Operation) -> Operation:
 
 def plan_from_document(doc: Document) -> Plan:
     """The Plan a valid document describes (validate first: this trusts its shape)."""
-    return _plan_from(cast(shape.PlanDocument, doc))
+    return _plan_from(cast("shape.PlanDocument", doc))
 
 
 def _plan_from(doc: shape.PlanDocument) -> Plan:

@@ -166,7 +166,7 @@ def _leads(leads: Any, path: str) -> Problem | None:
     if not leads:
         return path, "[] should be non-empty"
     shape = _shapes()[1]
-    allowed, required = shape[0].keys(), shape[1]
+    allowed, required = frozenset(shape[0]), shape[1]
     for i, lead in enumerate(leads):
         if (
             type(lead) is dict
