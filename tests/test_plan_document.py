@@ -620,7 +620,7 @@ def test_bad_names_are_a_clear_plan_error(mutate: object, message: str) -> None:
 def test_the_quick_lead_check_passes_exactly_the_leads_the_schema_accepts() -> None:
     """The leads of an add are checked by a loop spelled out for speed: it assumes what a lead is, and that
     assumption is the schema's (change the definition and this fails until the loop follows)."""
-    assert _kinds_of_a_lead() == _shapes()[1][0]
+    assert _kinds_of_a_lead() == _shapes().lead[0]
     good = {"key": "a@x.test", "owner": None, "route": "r", "fields": {"n": 1}}
     variants: list[Any] = [
         good,

@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 
 from leadsync.state import Claim, ConflictReason, Unmanaged
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
+_CLOSED = ConfigDict(extra="forbid")  # additionalProperties: false
 
 SCHEMA_ID = "https://leadsync.dev/schemas/plan.schema.json"
 SCHEMA_DESCRIPTION = (
@@ -63,7 +63,7 @@ def _doc(text: str) -> Any:
     return Field(description=text)
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Spec(TypedDict):
     """The spec the plan was made from: its path as given on the command line and the sha256 (hex) of its bytes."""
 
@@ -71,7 +71,7 @@ class Spec(TypedDict):
     sha256: str
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Read(TypedDict):
     """outside: how routed people missing from the managed destinations were looked for (none: nobody was missing;
     contacts: batched look-ups by key; workspace: the whole workspace paged, cheaper than the look-ups;
@@ -86,7 +86,7 @@ class Read(TypedDict):
     missing: Count
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Workspace(TypedDict):
     """The workspace: provider (instantly, sonarly, sandbox), its id, and api: the vendor API whose endpoints
     `calls` counts (instantly or sonarly; a sandbox serves either). `read`, when present, is how the live read the
@@ -99,7 +99,7 @@ class Workspace(TypedDict):
     read: NotRequired[Read]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Policy(TypedDict):
     """The parts of the spec's policy the plan depends on: claim (a move out of a record outside managed
     destinations is allowed only under claim move), unmanaged (remove operations only under unmanaged remove),
@@ -110,7 +110,7 @@ class Policy(TypedDict):
     protect: SortedNames
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Summary(TypedDict):
     """People per outcome. Each person is counted once: a person moved and re-owned is a move; `assign` counts
     people only re-owned. `conflicts` counts people (distinct keys) with a conflict; a spec name the workspace
@@ -127,7 +127,7 @@ class Summary(TypedDict):
     unsupported: Count
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Calls(TypedDict):
     """Predicted API calls. writes = number of operations; lower_bound = the fewest write calls the changes can
     take, counted from what each person needs (per (from, to): one class per owner to set plus one for owners left
@@ -163,10 +163,10 @@ MoveOp.__doc__ = (
     "call keeps its owner (one call per (from, to, owner to set)). `from` is a destination name, or an outside "
     "reference such as campaign:<id> under claim: move. keys[i] is the lead key of lead_ids[i]."
 )
-MoveOp.__pydantic_config__ = _STRICT  # type: ignore[attr-defined]  # `from` is a keyword: no class syntax
+MoveOp.__pydantic_config__ = _CLOSED  # type: ignore[attr-defined]  # `from` is a keyword: no class syntax
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class AddLead(TypedDict):
     key: str
     owner: str | None
@@ -174,7 +174,7 @@ class AddLead(TypedDict):
     fields: NotRequired[dict[str, Any]]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class AddOp(TypedDict):
     """One add call into one destination; each lead carries its own owner (null: none), the route that placed it
     and, when the source has any, its fields."""
@@ -184,7 +184,7 @@ class AddOp(TypedDict):
     leads: Annotated[list[AddLead], Field(min_length=1)]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class AssignOp(TypedDict):
     """One assign call: one owner for lead_ids, filtered to one destination."""
 
@@ -196,7 +196,7 @@ class AssignOp(TypedDict):
     previous_owners: NotRequired[PreviousOwners]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class RemoveOp(TypedDict):
     """One delete call, of the destination AND lead_ids, never without ids; only under unmanaged: remove."""
 
@@ -209,7 +209,7 @@ class RemoveOp(TypedDict):
 Operation = Annotated[MoveOp | AddOp | AssignOp | RemoveOp, Field(discriminator="op")]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Held(TypedDict):
     key: str
     lead_id: str
@@ -221,7 +221,7 @@ class Held(TypedDict):
     ]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Conflict(TypedDict):
     key: str | None
     reason: ReasonValue
@@ -238,14 +238,14 @@ class Conflict(TypedDict):
     ]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Unsupported(TypedDict):
     key: str
     destination: str
     reason: str
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Warning(TypedDict):
     kind: str
     key: str | None
@@ -254,7 +254,7 @@ class Warning(TypedDict):
     message: str
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Safety(TypedDict):
     """The safety verdict: safe is false when a destination with at least min_destination_size records would
     change by more than max_change_ratio (see destinations); apply then needs --force."""
@@ -265,7 +265,7 @@ class Safety(TypedDict):
     unsafe: SortedNames
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Destination(TypedDict):
     before: Count
     after: Count
@@ -280,7 +280,7 @@ class Destination(TypedDict):
     unsafe: bool
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class OwnerLoad(TypedDict):
     owner: str | None
     capacity: NotRequired[
@@ -296,7 +296,7 @@ class OwnerLoad(TypedDict):
     after: Count
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class PoolMember(TypedDict):
     owner: str
     weight: Weight
@@ -304,13 +304,13 @@ class PoolMember(TypedDict):
     after: Count
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class BeforeAfter(TypedDict):
     before: Count
     after: Count
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class Pool(TypedDict):
     routes: list[str]
     sticky: bool
@@ -321,7 +321,7 @@ class Pool(TypedDict):
 _PLACE = "^(campaign|list|audience):."
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class DisplayNames(TypedDict):
     """Optional, for display only: what the workspace calls the places outside the managed destinations and the
     workspace members the spec does not name that this plan mentions by vendor id (in operations, held,
@@ -354,7 +354,7 @@ class DisplayNames(TypedDict):
     ]
 
 
-@with_config(_STRICT)
+@with_config(_CLOSED)
 class PlanDocument(TypedDict):
     format_version: Annotated[
         Literal[2],

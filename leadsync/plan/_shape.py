@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 #: the top-level arrays checked here, not by jsonschema
 ARRAYS = ("operations", "held", "conflicts", "unrouted", "unsupported", "warnings")
@@ -66,32 +66,29 @@ def _shape_of(definition: dict[str, Any]) -> _Shape:
     return kinds, frozenset(definition["required"])
 
 
+class Shapes(NamedTuple):
+    ops: dict[str, _Shape]  # an operation's, by its op, in the schema's (apply) order
+    items: dict[str, _Shape]  # an item's of the other arrays, by array (`held`, ...)
+    lead: _Shape  # an add's lead
+
+
 @lru_cache(maxsize=1)
-def _shapes() -> tuple[dict[str, _Shape], _Shape]:
-    """The shapes of the array items, by op (`move`, ...) and by array (`held`, ...), and of an add's lead."""
+def _shapes() -> Shapes:
+    """The shapes these loops check, read once from the schema."""
     from leadsync.plan._document import plan_schema  # the packaged file: what plan_json_schema() makes, read
 
     schema = plan_schema()
     defs, top = schema["$defs"], schema["properties"]
-    shapes: dict[str, _Shape] = {}
+    ops: dict[str, _Shape] = {}
     for ref in top["operations"]["items"]["oneOf"]:
         definition = defs[ref["$ref"].rsplit("/", 1)[1]]
-        shapes[definition["properties"]["op"]["const"]] = _shape_of(definition)
+        ops[definition["properties"]["op"]["const"]] = _shape_of(definition)
+    items: dict[str, _Shape] = {}
     for array, name in _ITEMS.items():
         assert top[array]["items"] == {"$ref": f"#/$defs/{name}"}, array
-        shapes[array] = _shape_of(defs[name])
+        items[array] = _shape_of(defs[name])
     assert top["unrouted"] == {**top["unrouted"], "type": "array", "items": {"type": "string"}, "uniqueItems": True}
-    return shapes, _shape_of(defs["AddLead"])
-
-
-def _ops() -> list[str]:
-    return [op for op in _shapes()[0] if op not in _ITEMS]
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
+    return Shapes(ops, items, _shape_of(defs["AddLead"]))
 
 
 def _not(value: Any, expected: str) -> str:
@@ -128,8 +125,8 @@ def _value(kind: Kind, value: Any, path: str) -> Problem | None:
     if name == _OBJECT:
         return None if type(value) is dict else (path, _not(value, "'object'"))
     if name == _OP:
-        ops = _ops()
-        return None if value in ops and type(value) is str else (path, f"{_short(value)} is not one of {ops}")
+        ops = _shapes().ops
+        return None if type(value) is str and value in ops else (path, f"{_short(value)} is not one of {list(ops)}")
     if name == _ENUM:
         if type(value) is str and value in allowed:
             return None
@@ -165,7 +162,7 @@ def _leads(leads: Any, path: str) -> Problem | None:
         return path, _not(leads, "'array'")
     if not leads:
         return path, "[] should be non-empty"
-    shape = _shapes()[1]
+    shape = _shapes().lead
     allowed, required = frozenset(shape[0]), shape[1]
     for i, lead in enumerate(leads):
         if (
@@ -187,7 +184,7 @@ def _kinds_of_a_lead() -> dict[str, Kind]:
 
 
 def _operations(ops: list[Any]) -> Problem | None:
-    shapes, kinds = _shapes()[0], _ops()
+    shapes = _shapes().ops
     for i, op in enumerate(ops):
         path = f"operations/{i}"
         if type(op) is not dict:
@@ -195,8 +192,8 @@ def _operations(ops: list[Any]) -> Problem | None:
         if "op" not in op:
             return path, "'op' is a required property"
         kind = op["op"]
-        if type(kind) is not str or kind not in kinds:
-            return f"{path}/op", f"{_short(kind)} is not one of {kinds}"
+        if type(kind) is not str or kind not in shapes:
+            return f"{path}/op", f"{_short(kind)} is not one of {list(shapes)}"
         problem = _object(op, path, shapes[kind])
         if problem is not None:
             return problem
@@ -205,7 +202,7 @@ def _operations(ops: list[Any]) -> Problem | None:
 
 def _objects(name: str) -> Callable[[list[Any]], Problem | None]:
     def check(items: list[Any]) -> Problem | None:
-        shape = _shapes()[0][name]
+        shape = _shapes().items[name]
         for i, item in enumerate(items):
             problem = _object(item, f"{name}/{i}", shape)
             if problem is not None:
