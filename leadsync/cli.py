@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import sys
 from dataclasses import replace
 from datetime import datetime
@@ -94,13 +95,23 @@ def main() -> None:
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=CliPath(dir_okay=False))
-def validate(specs: tuple[str, ...]) -> None:
+@click.option(
+    "--sources",
+    "run_queries",
+    is_flag=True,
+    help="Also run the SQL sources' queries (their databases and credentials needed) and check their rows.",
+)
+def validate(specs: tuple[str, ...], run_queries: bool = False) -> None:
     """Check SPECS and their sources offline (exit 0 valid, 1 invalid).
+
+    A SQL source's query file is checked (one statement that only reads; DuckDB's parse) but not run, so no
+    credentials are needed: the output says which queries were not run. --sources runs them.
 
     \b
     Examples:
       leadsync validate routing.yaml
       leadsync validate specs/*.yaml         # every problem of every spec, each with its place
+      leadsync validate routing.yaml --sources   # run the SQL sources' queries too
 
     \b
     Exit codes: 0 every spec valid; 1 one is invalid.
@@ -110,15 +121,18 @@ def validate(specs: tuple[str, ...]) -> None:
         try:
             with errors():
                 loaded = load_spec(path)
-                leads = load_leads(loaded)
+                leads = load_leads(loaded, os.environ, run_queries=run_queries)
                 routing = Router(loaded).route(leads.leads)
                 warn(leads.warnings)
                 spec = loaded.spec
+                read = f"{len(leads.leads)} leads" + (" from files and the spec" if leads.unrun else "")
                 click.echo(
                     f"{path}: valid ({len(spec.destinations)} destinations, {len(spec.owners)} owners, "
-                    f"{len(spec.routes)} routes, {len(leads.leads)} leads: {len(routing.desired)} routed, "
+                    f"{len(spec.routes)} routes, {read}: {len(routing.desired)} routed, "
                     f"{len(routing.unrouted)} unrouted)"
                 )
+                for query in leads.unrun:
+                    click.echo(f"  not run: {query}")
         except SystemExit:
             failed += 1
     if failed:
@@ -151,7 +165,7 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
     """
     with errors():
         loaded = load_spec(spec)
-        leads = load_leads(loaded)
+        leads = load_leads(loaded, os.environ)
         by_key, day = leads.by_key(), at.date() if at is not None else today()
         router = Router(loaded)
         # with capacities a lead's owner depends on the others: all the spec's leads are placed together
@@ -268,7 +282,7 @@ def snapshot(spec: str, out: str, quiet: bool = False) -> None:
     """
     with errors():
         loaded = load_spec(spec)
-        wanted = frozenset(lead.key for lead in load_leads(loaded).leads)
+        wanted = frozenset(lead.key for lead in load_leads(loaded, os.environ).leads)
         with progress_shown(quiet) as progress:
             data = read_workspace_data(loaded, wanted, progress)
         write_atomically(Path(out), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

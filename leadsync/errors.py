@@ -49,6 +49,7 @@ Signals, caught where they are raised and never shown to a user as such:
     Exception
     ├── NotANumber                 a numeric condition met text (routing turns it into a RoutingError)
     ├── LineTooLong                a source line over its budget (the loader turns it into a SpecError)
+    ├── QueryFailed                a source query refused or failed, located (the loader turns it into a SpecError)
     ├── PageBudgetSpent            a listing with more pages than allowed (the provider reports the cut)
     └── ApiError                   the sandbox's error answer (its HTTP layer turns it into a response)
 """
@@ -70,11 +71,22 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        if self.line and self.column:
-            return f"{self.file}:{self.line}:{self.column}"
-        if self.line:
-            return f"{self.file}:{self.line}"
-        return self.file
+        return place(self.file, self.line, self.column)
+
+
+#: a file label ending so names the rows of a query's result, whose "line" is a row: `queries/leads.sql, row 17`
+RESULT_ROWS = ", row"
+
+
+def place(file: str, line: int = 0, column: int = 0) -> str:
+    """`FILE:LINE:COL`, `FILE:LINE` or `FILE`; for a query's result rows, `FILE, row N`."""
+    if line and file.endswith(RESULT_ROWS):
+        return f"{file} {line}"
+    if line and column:
+        return f"{file}:{line}:{column}"
+    if line:
+        return f"{file}:{line}"
+    return file
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -350,6 +362,14 @@ class NotANumber(Exception):
         self.attr = attr
         self.value = value
         self.condition = condition
+
+
+class QueryFailed(Exception):
+    """A source query that could not be run or read, at its place (the source reader makes it a SpecError)."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(f"{location}: {message}")
+        self.problem = Problem(location, message)
 
 
 class LineTooLong(Exception):

@@ -18,6 +18,8 @@ from enum import Enum
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from leadsync.errors import place
+
 
 class KeyKind(str, Enum):
     """What identifies a person at a vendor."""
@@ -174,7 +176,7 @@ class Origin:
     line: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        return place(self.file, self.line)
 
 
 class Lead(Mapping[str, Any]):

@@ -202,7 +202,7 @@ def plan_spec(
     `at` (default today, UTC) for owners' absences, sending at most `max_rate` requests a second if given.
     The read and the planning are phases of `progress` (give `observed_source(progress)` for the read's counts)."""
     loaded = with_max_rate(load_spec(spec_path), max_rate)
-    leads = load_leads(loaded)
+    leads = load_leads(loaded, os.environ)
     with phase(progress, "read", totals={"destinations": len(loaded.spec.destinations)}) as read:
         resolved = remote(loaded, frozenset(lead.key for lead in leads.leads))
         read.text = read_summary(resolved)
@@ -231,7 +231,7 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
         spec.policy.to_state(),
         PlanContext(
             vendor(spec.vendor).capped(spec.workspace.max_rate),
-            spec=SpecRef(str(loaded.path), loaded.sha256),
+            spec=SpecRef(str(loaded.path), loaded.sha256, tuple(sorted(leads.queries.items()))),
             workspace=Workspace(
                 provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read
             ),
@@ -334,7 +334,7 @@ class ApplySession:
         self.provider = provider
         self.progress = progress
         self.first_read: int | None = None  # the first read's calls: what sizes the verifying read (its ETA)
-        self.leads = load_leads(loaded)
+        self.leads = load_leads(loaded, os.environ)
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
         self.at: date | None = None  # the plan's date for absences: today, or a saved plan's
@@ -386,6 +386,14 @@ class ApplySession:
                 f"{self.loaded.sha256[:12]} now): only the saved plan is carried out; run leadsync plan again "
                 "to see what the spec asks for now"
             )
+        for query, then in saved.spec.queries:
+            now = self.leads.queries.get(query)
+            if now != then:
+                said = f"{now[:12]} now" if now else "not a source of the spec now"
+                self.warnings.append(
+                    f"the query {query} changed since {path} was made (sha256 {then[:12]} then, {said}): only the "
+                    "saved plan is carried out; run leadsync plan again to see what the query selects now"
+                )
         self.plan = saved
         self.guard = SavedPlanGuard(saved)
         if saved.at is not None:  # later rounds route as the reviewed plan did: on its date

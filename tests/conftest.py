@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from leadsync.spec import LoadedSpec, load_spec  # noqa: E402
 
 # the `sandboxes` fixture, for every test module that asks for it by name
-pytest_plugins = ["sandbox.support"]
+pytest_plugins = ["sandbox.support", "pgcluster"]
 
 
 @pytest.fixture

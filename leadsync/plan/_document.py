@@ -139,12 +139,19 @@ def plan_to_document(plan: Plan, *, _share: bool = False) -> Document:
     return cast(Document, doc)  # the same dict, as the JSON data callers may change
 
 
+def _spec(spec: SpecRef) -> shape.Spec:
+    doc: shape.Spec = {"path": spec.path, "sha256": spec.sha256}
+    if spec.queries:  # optional: absent from the plans of specs without SQL sources, as before
+        doc["queries"] = [{"path": path, "sha256": sha256} for path, sha256 in spec.queries]
+    return doc
+
+
 def _document(plan: Plan, _share: bool) -> shape.PlanDocument:
     s = plan.summary
     return {
         "format_version": cast("Literal[2]", plan.format_version),  # as the plan says: load_plan refuses another
         "leadsync_version": plan.leadsync_version,
-        "spec": {"path": plan.spec.path, "sha256": plan.spec.sha256},
+        "spec": _spec(plan.spec),
         "workspace": _workspace(plan.workspace),
         "fingerprint": plan.fingerprint,
         "managed": list(plan.managed),
@@ -350,7 +357,11 @@ def _plan_from(doc: shape.PlanDocument) -> Plan:
     return Plan(
         format_version=doc["format_version"],
         leadsync_version=doc["leadsync_version"],
-        spec=SpecRef(**doc["spec"]),
+        spec=SpecRef(
+            doc["spec"]["path"],
+            doc["spec"]["sha256"],
+            tuple((q["path"], q["sha256"]) for q in doc["spec"].get("queries", ())),
+        ),
         workspace=_workspace_from(doc["workspace"]),
         fingerprint=doc["fingerprint"],
         managed=tuple(doc["managed"]),

@@ -254,10 +254,12 @@ class PlanPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SpecRef:
-    """The spec a plan was made from: its path as given and the sha256 of its bytes."""
+    """The spec a plan was made from: its path as given and the sha256 of its bytes; `queries`, its SQL sources'
+    query files as (path as the spec names it, sha256 of its bytes), sorted."""
 
     path: str = ""
     sha256: str = ""
+    queries: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

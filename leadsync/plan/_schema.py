@@ -64,11 +64,22 @@ def _doc(text: str) -> Any:
 
 
 @with_config(_CLOSED)
-class Spec(TypedDict):
-    """The spec the plan was made from: its path as given on the command line and the sha256 (hex) of its bytes."""
+class Query(TypedDict):
+    """A SQL source's query file: its path as the spec names it and the sha256 (hex) of its bytes (not of rows)."""
 
     path: str
     sha256: str
+
+
+@with_config(_CLOSED)
+class Spec(TypedDict):
+    """The spec the plan was made from: its path as given on the command line and the sha256 (hex) of its bytes;
+    queries: its SQL sources' query files (absent when it has none), so that applying the plan can say which
+    changed since."""
+
+    path: str
+    sha256: str
+    queries: NotRequired[list[Query]]
 
 
 @with_config(_CLOSED)

@@ -72,7 +72,10 @@ class SpecChecker:
         if self.spec.workspace.seed is not None and self.spec.workspace.provider == "sandbox":
             self.file_path(self.spec.workspace.seed, ("workspace", "seed"), what="seed")
         for i, source in enumerate(self.spec.sources):
-            self.file_path(source.path, ("sources", i, "path"), what="source")
+            what = "source" if source.path is not None else "query"
+            self.file_path(source.file, ("sources", i, source.file_key), what=what)
+            if source.database is not None:
+                self.file_path(source.database, ("sources", i, "database"), what="database")
         self.routing_tests()
         return self.problems
 

@@ -258,10 +258,68 @@ class RoutingCase(_Model):
     expect: RouteExpectation
 
 
+#: seconds a source query may take, and the rows it may return, when the spec does not say (docs/design.md §2)
+DEFAULT_QUERY_TIMEOUT = 60.0
+DEFAULT_MAX_ROWS = 5_000_000
+#: which keys belong to which kind of source: a file (`path`) or a query (`sql`)
+FILE_ONLY = ("format",)
+SQL_ONLY = ("database", "url_env", "timeout", "max_rows")
+SOURCE_RULES: list[dict[str, Any]] = [
+    {"oneOf": [{"required": ["path"]}, {"required": ["sql"]}]},
+    {"if": {"required": ["path"]}, "then": {"not": {"anyOf": [{"required": [k]} for k in SQL_ONLY]}}},
+    {"if": {"required": ["sql"]}, "then": {"not": {"anyOf": [{"required": [k]} for k in FILE_ONLY]}}},
+    {"not": {"required": ["database", "url_env"]}},
+]
+
+
 class Source(_Model):
-    path: str = Field(description="csv or jsonl, relative to the spec, never outside its folder tree")
+    """Where leads are read: a CSV or JSONL file (`path`), or a query (`sql`) run by DuckDB (embedded, on a
+    `database` file or on none) or by the database whose URL the environment variable `url_env` holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"allOf": _json(SOURCE_RULES)})
+
+    path: str | None = Field(None, description="csv or jsonl, relative to the spec, never outside its folder tree")
+    sql: str | None = Field(
+        None, description="a query file (one SELECT), relative to the spec, never outside its folder tree"
+    )
     format: Literal["csv", "jsonl"] | None = Field(None, description="by default, from the file's extension")
+    database: str | None = Field(
+        None, description="sql: a DuckDB database file relative to the spec (opened read-only); default none"
+    )
+    url_env: EnvVarName | None = Field(
+        None,
+        description="sql: the NAME of the environment variable holding the database URL (postgresql://..., or "
+        "any SQLAlchemy URL); a URL never appears in a spec",
+    )
+    timeout: Number | None = Field(
+        None, gt=0, le=86400, description=f"sql: seconds the query may take (default {DEFAULT_QUERY_TIMEOUT:g})"
+    )
+    max_rows: Integer | None = Field(
+        None, ge=1, description=f"sql: the most rows the query may return (default {DEFAULT_MAX_ROWS:,})"
+    )
     fields: dict[str, str] = Field(default_factory=dict, description="lead attribute -> column")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Source:
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("give exactly one of path (a csv or jsonl file) or sql (a query file)")
+        kind, others = ("path", SQL_ONLY) if self.path is not None else ("sql", FILE_ONLY)
+        wrong = [key for key in others if getattr(self, key) is not None]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not for a {kind} source")
+        if self.database is not None and self.url_env is not None:
+            raise ValueError("give database (DuckDB) or url_env (a database URL), not both")
+        return self
+
+    @property
+    def file(self) -> str:
+        """The file the spec names for this source: the lead file or the query file."""
+        return self.path if self.path is not None else cast(str, self.sql)
+
+    @property
+    def file_key(self) -> str:
+        """The spec key that names that file: `path` or `sql`."""
+        return "path" if self.path is not None else "sql"
 
 
 class Route(_Model):

@@ -1,4 +1,4 @@
-"""Reads the people a spec routes: inline `leads`, CSV and JSONL sources.
+"""Reads the people a spec routes: inline `leads`, CSV and JSONL sources, and SQL sources (`leadsync.sql`).
 
 Keys are normalised (emails trimmed and lower-cased; LinkedIn profiles reduced to their identifier; invisible
 characters dropped and NFKC applied). The same person twice with different attributes is an error naming both
@@ -13,20 +13,22 @@ grows with the leads and their distinct values, not with the file; a line or a f
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path as FsPath
 from typing import Any, TextIO, cast
 
+from leadsync import sql
 from leadsync._gc import paused_gc
-from leadsync.errors import JsonTooDeep, LineTooLong, Location, Problem, SpecError
+from leadsync.errors import RESULT_ROWS, JsonTooDeep, LineTooLong, Location, Problem, QueryFailed, SpecError
 from leadsync.jsontext import loads_bounded
 from leadsync.spec.checks import resolve_inside
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.meaning import Supply, attribute_problems, lead_warnings
-from leadsync.spec.models import Source
+from leadsync.spec.models import DEFAULT_MAX_ROWS, DEFAULT_QUERY_TIMEOUT, Source
 from leadsync.state import KeyKind, Lead, look_alike
 
 #: problems kept per source before the rest are only counted (a broken million-row file must not flood)
@@ -40,22 +42,32 @@ _SAMPLE = 1000
 _REPEATING = 0.9
 #: brackets on a JSONL line past which it is parsed within the nesting budget (a lead line has one)
 _BRACKETS = 64
+#: bytes a query file may have: a query is a page of SQL, not data
+MAX_QUERY = 1 << 20
 
 
 @dataclass
 class LeadSet:
-    """The spec's people, in the order first seen, and the warnings met while reading them."""
+    """The spec's people, in the order first seen, and the warnings met while reading them; `queries` maps each
+    SQL source's query file (as the spec names it) to the sha256 of its bytes, and `unrun` says which queries were
+    checked but not run (`load_leads(..., run_queries=False)`)."""
 
     leads: list[Lead] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    queries: dict[str, str] = field(default_factory=dict)
+    unrun: list[str] = field(default_factory=list)
 
     def by_key(self) -> dict[str, Lead]:
         return {lead.key: lead for lead in self.leads}
 
 
 class _Reader:
-    def __init__(self, loaded: LoadedSpec) -> None:
+    def __init__(self, loaded: LoadedSpec, environ: Mapping[str, str], run_queries: bool) -> None:
         self.loaded = loaded
+        self.environ = environ
+        self.run_queries = run_queries
+        self.queries: dict[str, str] = {}
+        self.unrun: list[str] = []
         self.kind = loaded.spec.key_kind
         self.normalise = self.kind.normalise_function()
         self.key_attr = self.kind.value  # "email" or "linkedin"
@@ -86,7 +98,7 @@ class _Reader:
         key = self.normalise(key_raw)
         if key is None:
             what = "email address" if self.kind is KeyKind.EMAIL else "LinkedIn profile URL or identifier"
-            shown = "empty" if key_raw in (None, "") else repr(key_raw)
+            shown = "empty" if key_raw == "" else "NULL" if key_raw is None else repr(key_raw)
             self.problem(Location(file, line, col), f"invalid {what}: {shown}")
             return
         if key == key_raw:
@@ -124,14 +136,21 @@ class _Reader:
             self.add(item[self.key_attr], tuple(item[n] for n in names), fields, spec_file, where.line, where.column)
         self.end_source(spec_file)
 
+    def label(self, raw: str) -> str:
+        """A file the spec names, as messages name it: relative to where leadsync runs."""
+        return str(self.loaded.root / raw) if str(self.loaded.root) != "." else raw
+
     def source(self, index: int, source: Source) -> None:
+        if source.path is None:
+            self.sql_source(index, source)
+            return
         resolved = resolve_inside(self.loaded.root, source.path)
         where = self.loaded.positions.of(("sources", index, "path"))
         complete, self.supply.complete = self.supply.complete, False  # until its attributes are known
         if isinstance(resolved, str):
             self.problems.append(Problem(where, f"source {source.path!r}: {resolved}"))
             return
-        label = str(self.loaded.root / source.path) if str(self.loaded.root) != "." else source.path
+        label = self.label(source.path)
         fmt = source.format or _format_of(resolved)
         if fmt is None:
             self.problems.append(
@@ -152,6 +171,115 @@ class _Reader:
             self.problems.append(Problem(Location(label), f"CSV error: {exc}"))
         self.end_source(label)
 
+    def sql_source(self, index: int, source: Source) -> None:
+        """Check a SQL source's query file and, when asked, run it and read its rows as leads."""
+        raw = cast(str, source.sql)
+        where = self.loaded.positions.of(("sources", index, "sql"))
+        complete, self.supply.complete = self.supply.complete, False  # until its columns are known
+        resolved = resolve_inside(self.loaded.root, raw)
+        if isinstance(resolved, str):
+            self.problems.append(Problem(where, f"query {raw!r}: {resolved}"))
+            return
+        label = self.label(raw)
+        try:
+            with resolved.open("rb") as handle:
+                data = handle.read(MAX_QUERY + 1)
+        except OSError as exc:
+            self.problems.append(Problem(where, f"query {raw!r}: cannot read: {exc.strerror}"))
+            return
+        self.queries[raw] = hashlib.sha256(data).hexdigest()
+        if len(data) > MAX_QUERY:
+            self.problems.append(Problem(Location(label), f"a query file is at most {MAX_QUERY:,} bytes"))
+            return
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            self.problems.append(Problem(Location(label), f"not UTF-8 text (byte {exc.start})"))
+            return
+        query, problems = sql.check(text, label)
+        self.problems.extend(problems)
+        target = self._target(index, source)
+        if query is None or target is None:
+            return
+        for attr, column in source.fields.items():
+            if column != attr:
+                self.supply.renamed.setdefault(column, (attr, index))
+        if not self.run_queries:
+            if target.engine == "duckdb":
+                self.problems.extend(sql.duckdb_problems(query))
+            needs = f", with ${source.url_env} set" if source.url_env else ""
+            self.unrun.append(f"{raw} (sources[{index}]: checked, not run; `validate --sources` runs it{needs})")
+            self.supply.attributes.update(source.fields)
+            return
+        if target.url_env is not None and target.url is None:
+            self.problems.append(
+                Problem(
+                    self.loaded.positions.of(("sources", index, "url_env")),
+                    f"the environment variable {source.url_env} is not set (it holds the database URL)",
+                )
+            )
+            return
+        timeout = source.timeout if source.timeout is not None else DEFAULT_QUERY_TIMEOUT
+        try:
+            with sql.open_rows(query, target, timeout=timeout) as result:
+                known = self._sql_rows(result, label, source, index)
+            self.supply.complete = complete and known
+        except QueryFailed as exc:
+            self.problems.append(exc.problem)
+        self.end_source(label)
+
+    def _target(self, index: int, source: Source) -> sql.Target | None:
+        """Where a SQL source's query runs: its database URL's variable, its DuckDB file, or DuckDB on none."""
+        root, positions = self.loaded.root, self.loaded.positions
+        if source.url_env is not None:
+            where = positions.of(("sources", index, "url_env"))
+            return sql.Target(root, where, url=self.environ.get(source.url_env) or None, url_env=source.url_env)
+        if source.database is None:
+            return sql.Target(root, positions.of(("sources", index, "sql")))
+        where = positions.of(("sources", index, "database"))
+        database = resolve_inside(root, source.database)
+        if isinstance(database, str):
+            self.problems.append(Problem(where, f"database {source.database!r}: {database}"))
+            return None
+        return sql.Target(root, where, database=database)
+
+    def _sql_rows(self, result: sql.Result, label: str, source: Source, index: int) -> bool:
+        """The rows of a query as leads, as CSV rows are read (see `_csv_rows`); whether its columns were usable."""
+        columns = result.columns
+        fields = self._columns(columns, Location(label), source, index)
+        if fields is None:
+            return False
+        limit = source.max_rows if source.max_rows is not None else DEFAULT_MAX_ROWS
+        rows_label = label + RESULT_ROWS
+        key_index = fields[self.key_attr]
+        normalise, seen, append = self.normalise, self.seen, self.leads.append
+        layout: _Layout | None = None
+        number = 0
+        for batch in result.batches():
+            if number + len(batch) > limit:
+                more = "raise" if source.max_rows is not None else "set"
+                self.problem(
+                    Location(label),
+                    f"the query returns more than {limit:,} rows; narrow it, or {more} sources[{index}].max_rows",
+                )
+                return True
+            rows = sql.plain_rows(batch, columns, rows_label, number + 1)
+            if layout is None:
+                layout = _Layout(fields, len(columns), key_index, rows[:_SAMPLE])
+            cells, lead_fields = layout.cells, layout.fields
+            for row in rows:
+                number += 1
+                raw = row[key_index]
+                key = normalise(raw) if type(raw) is str else None
+                if key is not None and key.isascii() and key not in seen:
+                    if key == raw:
+                        key = raw  # one object for the key and its cell
+                    lead = seen[key] = Lead(key, cells(row), lead_fields, rows_label, number)
+                    append(lead)
+                    continue
+                self.add(raw, cells(row), lead_fields, rows_label, number, 0)
+        return True
+
     def csv(self, path: FsPath, label: str, source: Source, index: int) -> bool:
         """Read a CSV source; whether its header told its attributes."""
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -164,7 +292,7 @@ class _Reader:
                     self.problem(Location(label, 1, 1), "empty CSV file: expected a header row")
                     return False
                 names = [h.strip() for h in header]
-                fields = self._csv_fields(names, label, source, index)
+                fields = self._columns(names, Location(label, 1), source, index)
                 known = fields is not None or len(set(names)) == len(names)  # a column twice: attributes unknown
                 if fields is not None:
                     self._csv_rows(reader, last, len(header), fields, label)
@@ -216,11 +344,14 @@ class _Reader:
                     continue
             slow(start, row, last[0] if start == reader.line_num else None)
 
-    def _csv_fields(self, header: list[str], label: str, source: Source, index: int) -> dict[str, int] | None:
+    def _columns(self, header: list[str], head: Location, source: Source, index: int) -> dict[str, int] | None:
+        """attribute -> column index, from a header (a CSV file's, a query's columns) and the source's `fields`."""
+        query = source.sql is not None
         columns: dict[str, int] = {}
         for i, name in enumerate(header):
             if name in columns:
-                self.problem(Location(label, 1), f"column '{name}' appears twice in the header")
+                twice = "the query returns column '{}' twice" if query else "column '{}' appears twice in the header"
+                self.problem(head, twice.format(name))
                 return None
             columns[name] = i
         renamed = {column: attr for attr, column in source.fields.items()}
@@ -229,18 +360,20 @@ class _Reader:
         for attr, column in source.fields.items():
             if column not in columns:
                 where = self.loaded.positions.of(("sources", index, "fields", attr))
-                self.problem(where, f"source {source.path!r} has no column '{column}' (columns: {', '.join(header)})")
+                returns = "returns no column" if query else "has no column"
+                self.problem(where, f"source {source.file!r} {returns} '{column}' (columns: {', '.join(header)})")
                 ok = False
             else:
                 fields[attr] = columns[column]
         # a mapped column that is missing is reported here, not again where its attribute is used
         self.supply.attributes.update(fields.keys() | source.fields.keys())
         if self.key_attr not in fields:
-            self.problem(
-                Location(label, 1),
-                f"no '{self.key_attr}' column; name one in the header or map it with fields: "
-                f"{{{self.key_attr}: COLUMN}}",
+            fix = (
+                f" (columns: {', '.join(header)}); select one AS {self.key_attr}"
+                if query
+                else "; name one in the header"
             )
+            self.problem(head, f"no '{self.key_attr}' column{fix} or map it with fields: {{{self.key_attr}: COLUMN}}")
             ok = False
         return fields if ok else None
 
@@ -345,7 +478,7 @@ class _Layout:
     held once per source, not once per row; a column whose sample is nearly all distinct (phone numbers, the
     key) is not worth a look-up per row. `fields` maps each attribute to its position in the cells."""
 
-    def __init__(self, header: dict[str, int], width: int, key_column: int, sample: list[list[str]]) -> None:
+    def __init__(self, header: dict[str, int], width: int, key_column: int, sample: Sequence[Sequence[Any]]) -> None:
         rows = [row for row in sample if len(row) == width]
         kept = sorted(set(header.values()))
         limit = _REPEATING * len(rows)
@@ -356,14 +489,14 @@ class _Layout:
         intern = {"": ""}.setdefault
         shared, single = _picker(repeating), _picker(own)
 
-        def cells(row: list[str]) -> tuple[str, ...]:
+        def cells(row: Sequence[Any]) -> tuple[Any, ...]:
             values = shared(row)
             return (*map(intern, values, values), *single(row))
 
-        self.cells: Callable[[list[str]], tuple[str, ...]] = cells
+        self.cells: Callable[[Sequence[Any]], tuple[Any, ...]] = cells
 
 
-def _picker(columns: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+def _picker(columns: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     if len(columns) > 1:
         return itemgetter(*columns)
     if columns:
@@ -402,9 +535,13 @@ def _difference(first: Lead, second: Lead, key_attr: str) -> str:
     return ""
 
 
-def load_leads(loaded: LoadedSpec) -> LeadSet:
-    """Every person of the spec, keyed and de-duplicated; raises SpecError listing every problem."""
-    reader = _Reader(loaded)
+def load_leads(loaded: LoadedSpec, environ: Mapping[str, str] | None = None, *, run_queries: bool = True) -> LeadSet:
+    """Every person of the spec, keyed and de-duplicated; raises SpecError listing every problem.
+
+    `environ` holds the variables SQL sources name (`url_env`; none given: none set). With `run_queries` False, a
+    SQL source's query is checked (its file, its one statement, DuckDB's parse) but not run: no credentials, no
+    database, and its leads are not read (`LeadSet.unrun` says so)."""
+    reader = _Reader(loaded, environ or {}, run_queries)
     with paused_gc(freeze=True):
         reader.inline()
         for index, source in enumerate(loaded.spec.sources):
@@ -412,4 +549,6 @@ def load_leads(loaded: LoadedSpec) -> LeadSet:
     reader.problems.extend(attribute_problems(loaded, reader.supply))
     if reader.problems:
         raise SpecError(reader.problems)
-    return LeadSet(reader.leads, [*reader.warnings, *lead_warnings(loaded, reader.leads)])
+    # with queries not run, which routes match none of the leads is not known: no warning says it is
+    warnings = [*reader.warnings, *(lead_warnings(loaded, reader.leads) if not reader.unrun else [])]
+    return LeadSet(reader.leads, warnings, reader.queries, reader.unrun)
