@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from leadsync.errors import Location, QueryFailed
+from leadsync.sql._postgres import WRITES
 from leadsync.sql._secret import scrub
 
 #: dialects whose sessions take SET TRANSACTION READ ONLY
@@ -59,7 +60,10 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
             return QueryFailed(Location(query.label), f"the query ran past its timeout of {timeout:g} s ({where})")
         said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         text = scrub(" ".join(said[:2]) or type(exc).__name__, raw)
-        if "readonly" in text.lower().replace(" ", "").replace("-", "") or "read only" in text.lower():
+        state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+            getattr(exc, "orig", None), "pgcode", None
+        )
+        if state in WRITES or "read-only" in text.lower() or "readonly" in text.lower():
             return QueryFailed(Location(query.label), f"the query writes, and a source only reads: {text}")
         return QueryFailed(Location(query.label), f"{where}: {text}")
 

@@ -109,10 +109,9 @@ def _frames(
     stderr: list[bytes],
     drain: threading.Thread,
 ) -> Iterator[tuple[Any, ...]]:
-    unpickler = pickle.Unpickler(stdout)
     while True:
         try:
-            frame = unpickler.load()
+            frame = pickle.load(stdout)  # an unpickler each: each frame was pickled with a memo of its own
         except (EOFError, pickle.UnpicklingError, OSError) as exc:
             if timed_out.is_set():
                 raise QueryFailed(Location(query.label), f"the query ran past its timeout of {timeout:g} s") from exc

@@ -20,7 +20,7 @@ _CURSOR = "leadsync_source"
 #: the text sent before the query: an error's position in the query is its position in the statement less this
 _DECLARE = f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR "
 #: SQLSTATEs that mean the query tried to write (a read-only transaction; a data-modifying WITH in a cursor)
-_WRITES = frozenset({"25006", "0A000"})
+WRITES = frozenset({"25006", "0A000"})
 _CONNECT_TIMEOUT = 10
 
 
@@ -113,7 +113,7 @@ def _failure(
     state = getattr(exc, "sqlstate", None)
     if cancelled.is_set() or isinstance(exc, psycopg.errors.QueryCanceled):
         return QueryFailed(Location(query.label), f"the query ran past its timeout of {timeout:g} s ({where})")
-    if state in _WRITES:
+    if state in WRITES:
         return QueryFailed(Location(query.label), f"the query writes, and a source only reads: {_said(exc, url)}")
     diag = getattr(exc, "diag", None)
     position = getattr(diag, "statement_position", None)
