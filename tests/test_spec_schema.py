@@ -280,8 +280,21 @@ def generated_documents(draw: st.DrawFn) -> dict[str, Any]:
         }
         m.maybe(pool, "sticky", st.booleans(), st.sampled_from(["yes", 1, 0, None]))
         m.maybe(doc, "pools", st.just({m(NAMES, BAD_NAMES): pool}), JUNK)
-    source: dict[str, Any] = {"path": m(st.just("leads.csv"), st.integers())}
-    m.maybe(source, "format", st.sampled_from(["csv", "jsonl", None]), st.just("xml"))
+    source: dict[str, Any]
+    if draw(st.booleans()):
+        source = {"path": m(st.just("leads.csv"), st.integers())}
+        m.maybe(source, "format", st.sampled_from(["csv", "jsonl", None]), st.just("xml"))
+    else:  # a SQL source: DuckDB on no database or a file, or a database URL's variable
+        source = {"sql": m(st.just("queries/leads.sql"), st.integers())}
+        m.maybe(source, "database", st.just("w.duckdb"), st.sampled_from([1, None]))
+        m.maybe(source, "url_env", st.just("LEADS_DATABASE_URL"), odd_env)
+        m.maybe(source, "timeout", st.sampled_from([0.5, 60, 86400]), st.sampled_from([0, -1, 86401, "60", True]))
+        m.maybe(source, "max_rows", st.sampled_from([1, 5_000_000]), st.sampled_from([0, 2.5, "10", True]))
+    if m.odd(15):  # a key of the other kind of source, or both kinds at once
+        extra = draw(st.sampled_from(["path", "sql", "format", "database", "url_env", "timeout", "max_rows"]))
+        source[extra] = {"path": "leads.csv", "sql": "q.sql", "format": "csv", "timeout": 5, "max_rows": 9}.get(
+            extra, "X"
+        )
     m.maybe(source, "fields", st.dictionaries(TEXT, TEXT, max_size=2), JUNK)
     m.maybe(doc, "sources", st.just([source]), JUNK)
     key = m(st.just("linkedin" if sonarly else "email"), st.sampled_from(["email", "linkedin", "name"]))
