@@ -113,7 +113,7 @@ class SavedPlanGuard:
             and not self._left_out(found, workspace)
         ):
             raise PlanDiverged(
-                f"the saved plan was carried out in full, but the spec or the workspace changed "
+                f"the saved plan was carried out in full, but the spec, its sources or the workspace changed "
                 f"since it was made: a fresh plan has {len(beyond)} more {_changes(len(beyond)).split()[1]} "
                 f"({_examples(beyond)}); run leadsync plan again to review them"
             )

@@ -208,7 +208,7 @@ class _Reader:
             if target.engine == "duckdb":
                 self.problems.extend(sql.duckdb_problems(query))
             needs = f", with ${source.url_env} set" if source.url_env else ""
-            self.unrun.append(f"{raw} (sources[{index}]: checked, not run; `validate --sources` runs it{needs})")
+            self.unrun.append(f"{label} (sources[{index}]: checked, not run; `validate --sources` runs it{needs})")
             self.supply.attributes.update(source.fields)
             return
         if target.url_env is not None and target.url is None:

@@ -48,7 +48,8 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
         url = sqlalchemy.engine.make_url(raw)
         engine = sqlalchemy.create_engine(url, poolclass=NullPool)
     except Exception as exc:  # an unreadable URL or a dialect not installed; the URL itself is never shown
-        why = "its dialect is not installed" if "NoSuchModule" in type(exc).__name__ else "not a database URL"
+        missing = isinstance(exc, ImportError) or "NoSuchModule" in type(exc).__name__
+        why = "its dialect or driver is not installed" if missing else "not a database URL"
         raise QueryFailed(target.where, f"${target.url_env}: {why} ({scrub(str(exc), raw)[:200]})") from exc
     dialect = url.get_backend_name()
     where = f"{dialect} at {url.host or 'localhost'}:{url.port or 'default port'}/{url.database or '?'}"
