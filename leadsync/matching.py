@@ -24,6 +24,7 @@ from leadsync.spec.conditions import (
     Not,
     Pattern,
     describe,
+    spelt,
 )
 from leadsync.state import Lead
 
@@ -238,7 +239,7 @@ def explain_condition(condition: Condition, lead: Lead) -> tuple[bool, list[str]
         return not ok, [f"not ({'; '.join(why)})"]
     attr = condition.attr
     value = lead.value(attr)
-    shown = "absent" if value is None else repr(value)
+    shown = "absent" if value is None else spelt(value)
     try:
         ok = compile_condition(condition)(lead)
     except NotANumber as exc:

@@ -6,6 +6,7 @@ which bound their own time (a pattern written by anyone must not run for hours o
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from time import perf_counter
@@ -268,12 +269,23 @@ def parse_condition(
     return parser.condition(data, path), parser.problems
 
 
+def spelt(value: Any) -> str:
+    """A value as the spec would write it: `true`, `null`, `2026-01-05`, `'DE'`, `1000`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dt.date, dt.time)):  # a datetime is a date
+        return value.isoformat()
+    return repr(value)
+
+
 def describe(condition: Condition) -> str:
     """A short human form, e.g. `company_size >= 1000 and country in [DE, FR]`."""
     if isinstance(condition, Equals):
         if len(condition.values) == 1:
-            return f"{condition.attr} = {condition.values[0]!r}"
-        return f"{condition.attr} in [{', '.join(repr(v) for v in condition.values)}]"
+            return f"{condition.attr} = {spelt(condition.values[0])}"
+        return f"{condition.attr} in [{', '.join(spelt(v) for v in condition.values)}]"
     if isinstance(condition, Compare):
         return f"{condition.attr} {COMPARISONS[condition.op]} {condition.bound:g}"
     if isinstance(condition, Matches):
