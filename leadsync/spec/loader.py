@@ -152,6 +152,12 @@ def _translate(exc: ValidationError, data: dict[str, Any], positions: Positions)
             if looks_like_api_key(str(data.get("workspace", {}).get("api_key_env", ""))):
                 continue  # already reported by _secret_keys
             message = "api_key_env must be the NAME of an environment variable (like INSTANTLY_API_KEY)"
+        elif path[-1:] == ("url_env",) and kind == "string_pattern_mismatch":
+            # a URL written here holds a password: say what belongs here, never echo it
+            message = (
+                "url_env must be the NAME of an environment variable (like LEADS_DATABASE_URL) that holds the "
+                "database URL, not the URL itself; if this file held a password, remove it and change it"
+            )
         elif path == ("policy", "max_change_ratio") and found:
             value = data["policy"]["max_change_ratio"]
             message = (

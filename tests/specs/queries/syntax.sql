@@ -1,0 +1,3 @@
+SELECT email,
+       employees
+FORM leads

@@ -1,0 +1,2 @@
+SELECT email FROM leads;
+DROP TABLE leads;

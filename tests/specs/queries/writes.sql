@@ -1,0 +1,2 @@
+-- the leads
+DELETE FROM leads
