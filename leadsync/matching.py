@@ -197,7 +197,8 @@ def _compare(condition: Compare) -> Test:
         value = lead.cells[i] if i is not None else lead.value(attr)
         if value is None or value == "":
             return False
-        number = _as_number(value)
+        kind = type(value)  # a typed number (a SQL source's) needs no parsing
+        number = value if kind is int or kind is float else _as_number(value)
         if number is None:
             raise NotANumber(attr, value, label)
         return check(number, bound)
