@@ -135,7 +135,7 @@ def plan_then(folder: Path, monkeypatch: pytest.MonkeyPatch, faults: str, edited
 @pytest.mark.parametrize(
     ("faults", "why"),
     [
-        (LOST_MOVE, "the saved plan was carried out in full, but the spec, its sources or the workspace changed since it was made"),
+        (LOST_MOVE, "carried out in full, but the spec, its sources or the workspace changed since it was made"),
         (FAILED_MOVE, "the remaining work differs from the saved plan"),
     ],
     ids=["answer-lost-after-commit", "503-before"],
@@ -157,7 +157,7 @@ def test_a_saved_plan_with_its_spec_edited_applies_in_full_and_says_the_spec_wan
     with plan_then(folder, monkeypatch, "job_ms=30", spec("carol")) as (running, code, err):
         assert owners(running) == Counter(alice=BIG, bob=PEOPLE - BIG)  # the saved plan, all of it, nothing else
         assert writes(running) == {"POST /api/v2/leads/move": 1}
-        assert code == 1 and "the saved plan was carried out in full, but the spec, its sources or the workspace changed" in err
+        assert code == 1 and "carried out in full, but the spec, its sources or the workspace changed" in err
         assert "a fresh plan has 403 more changes" in err and "run leadsync plan again" in err
 
 
