@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from leadsync import __version__
 from leadsync.cli_apply import apply
 from leadsync.cli_common import (
     CliPath,
+    at_option,
     err,
     errors,
     fail,
@@ -39,12 +40,12 @@ from leadsync.render.explanation import render_explanation
 from leadsync.routing import Router
 from leadsync.spec import load_leads, load_spec
 from leadsync.workflow import (
+    default_at,
     observed_source,
     plan_spec,
     read_workspace_data,
     sandbox_paths,
     snapshot_source,
-    today,
 )
 
 
@@ -122,7 +123,7 @@ def validate(specs: tuple[str, ...], run_queries: bool = False) -> None:
             with errors():
                 loaded = load_spec(path)
                 leads = load_leads(loaded, os.environ, run_queries=run_queries)
-                routing = Router(loaded).route(leads.leads)
+                routing = Router(loaded).route(leads.leads, at=default_at(loaded))
                 warn(leads.warnings)
                 spec = loaded.spec
                 read = f"{len(leads.leads)} leads" + (" from files and the spec" if leads.unrun else "")
@@ -145,14 +146,8 @@ def validate(specs: tuple[str, ...], run_queries: bool = False) -> None:
 @click.option(
     "--current-owner", metavar="OWNER", help="Explain as if each lead were owned by OWNER now (sticky pools)."
 )
-@click.option(
-    "--at",
-    "at",
-    type=click.DateTime(["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
-    help="Explain as of this day (UTC) for owners' away dates. Default: today.",
-)
-def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: datetime | None) -> None:
+@at_option("Explain")
+def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: date | None) -> None:
     """Show which route and owner each lead KEY gets, and why.
 
     \b
@@ -166,7 +161,7 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
     with errors():
         loaded = load_spec(spec)
         leads = load_leads(loaded, os.environ)
-        by_key, day = leads.by_key(), at.date() if at is not None else today()
+        by_key, day = leads.by_key(), at if at is not None else default_at(loaded)
         router = Router(loaded)
         # with capacities a lead's owner depends on the others: all the spec's leads are placed together
         # (offline, so as if none had an owner yet), unless --current-owner asks about one lead's own case
@@ -213,13 +208,7 @@ def explain(spec: str, keys: tuple[str, ...], current_owner: str | None, at: dat
 @click.option("--out", type=CliPath(dir_okay=False), metavar="FILE", help="Also save the plan document (JSON).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (0: none, 1: error).")
 @click.option("--mask", is_flag=True, help="Mask emails in the text plan (for CI logs); markdown is always masked.")
-@click.option(
-    "--at",
-    "at",
-    type=click.DateTime(["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
-    help="Plan as of this day (UTC) for owners' away dates. Default: today.",
-)
+@at_option("Plan")
 @max_rate_option
 @quiet_option
 def plan(
@@ -229,7 +218,7 @@ def plan(
     out: str | None,
     detailed_exitcode: bool,
     mask: bool,
-    at: datetime | None = None,
+    at: date | None = None,
     max_rate: float | None = None,
     quiet: bool = False,
 ) -> None:
@@ -253,8 +242,7 @@ def plan(
         refuse_a_saved_plan(spec)
         with progress_shown(quiet) as progress:
             source = snapshot_source(remote) if remote else observed_source(progress)
-            planned = plan_spec(spec, source, at=at.date() if at is not None else None, max_rate=max_rate,
-                                progress=progress)  # fmt: skip
+            planned = plan_spec(spec, source, at=at, max_rate=max_rate, progress=progress)
         warn(list(planned.warnings))
         if out is not None:
             write_atomically(Path(out), dump_plan(planned.plan))

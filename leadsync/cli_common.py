@@ -9,8 +9,9 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -125,6 +126,43 @@ def write_atomically(path: Path, text: str) -> None:
         if isinstance(error, OSError):
             raise LeadsyncError(f"cannot write {path}: {error.strerror}") from None
         raise
+
+
+if TYPE_CHECKING:  # click's ParamType is generic for the type checker; older clicks cannot subscript it
+    _DateType = click.ParamType[date]
+else:
+    _DateType = click.ParamType
+
+
+class When(_DateType):
+    """`--at`: a date (YYYY-MM-DD, a UTC day) or a time (ISO 8601; no zone: UTC)."""
+
+    name = "when"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            found = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is neither a date (2026-12-22) nor a time (2026-12-22T09:30:00Z)", param, ctx)
+        return (found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)).replace(microsecond=0)
+
+
+def at_option(what: str) -> Callable[[F], F]:
+    """`--at WHEN`: what a command is as of (`what`: the command's verb phrase, for its help)."""
+    return click.option(
+        "--at",
+        "at",
+        type=When(),
+        metavar="WHEN",
+        help=f"{what} as of this day (YYYY-MM-DD, UTC) or time (2026-12-22T09:30:00Z): owners' away dates are read "
+        "on its day, time matchers (older_than, within) measure from it. Default: now (today, for a spec whose "
+        "routes have no time matcher).",
+    )
 
 
 def quiet_option(command: F) -> F:

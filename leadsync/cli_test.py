@@ -10,11 +10,12 @@ from contextlib import AbstractContextManager
 
 import click
 
+from leadsync.cli_common import at_option
 from leadsync.errors import Problem, SpecError
 from leadsync.render import render_markdown
 from leadsync.routetests import Case, RoutingTestRun, load_case_file, run_cases, spec_cases
 from leadsync.spec import LoadedSpec, load_spec
-from leadsync.workflow import Planned, today
+from leadsync.workflow import Planned, default_at, parse_stamp
 
 
 def test_command(path: type[click.Path], errors: Callable[[], AbstractContextManager[None]]) -> click.Command:
@@ -24,13 +25,8 @@ def test_command(path: type[click.Path], errors: Callable[[], AbstractContextMan
     @click.command("test")
     @click.argument("spec", type=path(dir_okay=False))
     @click.argument("files", nargs=-1, type=path(dir_okay=False))
-    @click.option(
-        "--at",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        metavar="YYYY-MM-DD",
-        help="The date owners' away stretches are read at. Default: today (UTC).",
-    )
-    def test(spec: str, files: tuple[str, ...], at: datetime.datetime | None) -> None:
+    @at_option("Route the cases")
+    def test(spec: str, files: tuple[str, ...], at: datetime.date | None) -> None:
         """Run SPEC's routing tests (`tests:`) and those in FILES (YAML lists of cases, relative to the current
         folder): exit 0 when all pass, 1 when one fails or a spec or file is invalid."""
         with errors():
@@ -39,7 +35,7 @@ def test_command(path: type[click.Path], errors: Callable[[], AbstractContextMan
             if not cases:
                 click.echo(f"{spec}: no routing tests (add `tests:` to the spec, or give files of cases)")
                 return
-            run = run_cases(loaded, cases, at.date() if at is not None else today())
+            run = run_cases(loaded, cases, at if at is not None else default_at(loaded))
         for failure in run.failures:
             click.echo(failure.describe())
         click.echo(run.summary())
@@ -68,6 +64,6 @@ def markdown_plan(planned: Planned) -> str:
     any."""
     tests: RoutingTestRun | None = None
     if planned.loaded.spec.tests:
-        day = datetime.date.fromisoformat(planned.plan.at) if planned.plan.at else today()
+        day = parse_stamp(planned.plan.at) if planned.plan.at else default_at(planned.loaded)
         tests = run_cases(planned.loaded, spec_cases(planned.loaded), day)
     return render_markdown(planned.plan, tests=tests)

@@ -48,6 +48,7 @@ Signals, caught where they are raised and never shown to a user as such:
     └── DocumentTooLarge           a file larger than its read budget
     Exception
     ├── NotANumber                 a numeric condition met text (routing turns it into a RoutingError)
+    │   └── NotATime               a time matcher met a value that is not a date or a time
     ├── LineTooLong                a source line over its budget (the loader turns it into a SpecError)
     ├── QueryFailed                a source query refused or failed, located (the loader turns it into a SpecError)
     ├── PageBudgetSpent            a listing with more pages than allowed (the provider reports the cut)
@@ -359,6 +360,16 @@ class NotANumber(Exception):
 
     def __init__(self, attr: str, value: Any, condition: str) -> None:
         super().__init__(f"{attr}: {value!r} is not a number (needed by {condition})")
+        self.attr = attr
+        self.value = value
+        self.condition = condition
+
+
+class NotATime(NotANumber):
+    """A time matcher met a value that is not a date or a time (reported like a number that is not one)."""
+
+    def __init__(self, attr: str, value: Any, condition: str) -> None:
+        Exception.__init__(self, f"{attr}: {value!r} is not a date or a time (needed by {condition})")
         self.attr = attr
         self.value = value
         self.condition = condition

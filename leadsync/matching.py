@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from leadsync.errors import NotANumber
+from leadsync.errors import NotANumber, NotATime
 from leadsync.spec.conditions import (
     COMPARISONS,
     AllOf,
@@ -23,7 +24,9 @@ from leadsync.spec.conditions import (
     Matches,
     Not,
     Pattern,
+    Timed,
     describe,
+    parse_instant,
     spelt,
 )
 from leadsync.state import Lead
@@ -89,8 +92,19 @@ def _as_bool(value: Any) -> bool | None:
     return True if text in _TRUE else False if text in _FALSE else None
 
 
-def compile_condition(condition: Condition) -> Test:
-    """A fast test for `condition`. Raises NotANumber when a numeric comparison meets text."""
+def _parse_instant(value: Any) -> datetime | None:
+    return parse_instant(value) if not isinstance(value, (bool, int, float)) else None
+
+
+_as_instant = _memo_text(_parse_instant)
+
+
+def compile_condition(condition: Condition, now: datetime | None = None) -> Test:
+    """A fast test for `condition`, as of `now` (an aware UTC time: what time matchers are relative to; a
+    condition with `older_than` or `within` needs one). Raises NotANumber when a numeric comparison meets text,
+    NotATime when a time matcher meets a value that is not a time."""
+    if isinstance(condition, Timed):
+        return _timed(condition, now)
     if isinstance(condition, Equals):
         return _equals(condition)
     if isinstance(condition, Compare):
@@ -103,13 +117,51 @@ def compile_condition(condition: Condition) -> Test:
         return lambda lead: (lead.value(attr) is not None) is expected
     if isinstance(condition, (AllOf, AnyOf)):
         # chained pairwise closures: several times faster than all()/any() over a generator
-        tests = [compile_condition(c) for c in condition.items]
+        tests = [compile_condition(c, now) for c in condition.items]
         combined = tests[-1]
         for test in reversed(tests[:-1]):
             combined = _both(test, combined) if isinstance(condition, AllOf) else _either(test, combined)
         return combined
-    inner = compile_condition(condition.item)
+    inner = compile_condition(condition.item, now)
     return lambda lead: not inner(lead)
+
+
+def _timed(condition: Timed, now: datetime | None) -> Test:
+    """older_than: the lead's time is before `now` less the span; within: at or after it (a time ahead of `now`
+    included); before: earlier than the bound; after: at or past it (a date bound is already its day's end).
+    A time the lead lacks matches neither."""
+    attr, label, op = condition.attr, describe(condition), condition.op
+    if condition.span is not None:
+        if now is None:
+            raise ValueError(f"{label}: a time matcher needs the plan's time")
+        threshold = now - condition.span
+    else:
+        assert condition.bound is not None
+        threshold = condition.bound
+    earlier = op in ("older_than", "before")
+
+    def test(lead: Lead) -> bool:
+        i = lead.fields.get(attr)
+        value = lead.cells[i] if i is not None else lead.value(attr)
+        if value is None or value == "":
+            return False
+        instant = _as_instant(value)
+        if instant is None:
+            raise NotATime(attr, value, label)
+        return instant < threshold if earlier else instant >= threshold
+
+    return test
+
+
+def timed(condition: Condition | None) -> bool:
+    """Whether `condition` has a time matcher relative to the plan's time (`older_than`, `within`)."""
+    if isinstance(condition, Timed):
+        return condition.span is not None
+    if isinstance(condition, (AllOf, AnyOf)):
+        return any(timed(item) for item in condition.items)
+    if isinstance(condition, Not):
+        return timed(condition.item)
+    return False
 
 
 def _both(first: Test, second: Test) -> Test:
@@ -217,12 +269,12 @@ def patterns(condition: Condition | None) -> Iterator[Pattern]:
         yield from patterns(condition.item)
 
 
-def explain_condition(condition: Condition, lead: Lead) -> tuple[bool, list[str]]:
-    """Whether `condition` holds for `lead`, with the facts that decided it."""
+def explain_condition(condition: Condition, lead: Lead, now: datetime | None = None) -> tuple[bool, list[str]]:
+    """Whether `condition` holds for `lead` (as of `now`, for time matchers), with the facts that decided it."""
     if isinstance(condition, AllOf):
         reasons: list[str] = []
         for item in condition.items:
-            ok, why = explain_condition(item, lead)
+            ok, why = explain_condition(item, lead, now)
             if not ok:
                 return False, why
             reasons.extend(why)
@@ -230,23 +282,41 @@ def explain_condition(condition: Condition, lead: Lead) -> tuple[bool, list[str]
     if isinstance(condition, AnyOf):
         failures: list[str] = []
         for item in condition.items:
-            ok, why = explain_condition(item, lead)
+            ok, why = explain_condition(item, lead, now)
             if ok:
                 return True, why
             failures.extend(why)
         return False, failures
     if isinstance(condition, Not):
-        ok, why = explain_condition(condition.item, lead)
+        ok, why = explain_condition(condition.item, lead, now)
         return not ok, [f"not ({'; '.join(why)})"]
     attr = condition.attr
     value = lead.value(attr)
     shown = "absent" if value is None else spelt(value)
     try:
-        ok = compile_condition(condition)(lead)
+        ok = compile_condition(condition, now)(lead)
     except NotANumber as exc:
         return False, [f"{exc}"]
     verdict = "holds" if ok else "fails"
+    if isinstance(condition, Timed) and condition.span is not None and now is not None and value is not None:
+        instant = _as_instant(value)
+        if instant is not None:  # how long ago, which is what the matcher weighs
+            shown = f"{shown} ({_ago(now - instant)} before {now.isoformat().replace('+00:00', 'Z')})"
     return ok, [f"{describe(condition)} {verdict}: {attr} is {shown}"]
 
 
-__all__ = ["COMPARISONS", "NotANumber", "Test", "as_number", "compile_condition", "explain_condition", "patterns"]
+def _ago(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.1f}h" if abs(hours) < 48 else f"{hours / 24:.1f}d"
+
+
+__all__ = [
+    "COMPARISONS",
+    "NotANumber",
+    "Test",
+    "as_number",
+    "compile_condition",
+    "explain_condition",
+    "patterns",
+    "timed",
+]

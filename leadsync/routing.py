@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from leadsync._gc import paused_gc
 from leadsync.allocation import Allocation, Ask, Member, OwnerPool, allocate
 from leadsync.errors import Location, NotANumber, Problem, RoutingError
-from leadsync.matching import COMPARISONS, Test, as_number, compile_condition, explain_condition, patterns
+from leadsync.matching import COMPARISONS, Test, as_number, compile_condition, explain_condition, patterns, timed
 from leadsync.spec.conditions import Condition
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.models import PoolRef
@@ -83,24 +83,41 @@ class Router:
         self.pools = pools
         self.capacity = {name: o.capacity for name, o in spec.owners.items() if o.capacity is not None}
         self._away = {name: tuple((a.start, a.until) for a in o.away) for name, o in spec.owners.items() if o.away}
-        self.routes: tuple[CompiledRoute, ...] = tuple(
-            CompiledRoute(
-                name=route.name,
-                to=route.to,
-                test=compile_condition(cond) if cond is not None else None,
-                condition=cond,
-                owner=route.owner if isinstance(route.owner, str) else None,
-                pool=pools[route.owner.pool] if isinstance(route.owner, PoolRef) else None,
-                where=loaded.positions.of(("routes", i)),
+        self._loaded = loaded
+        #: whether a route has a time matcher relative to the plan's time: then routing needs `at`
+        self.timed = any(timed(c) for c in loaded.conditions)
+        self._compiled: dict[datetime | None, tuple[CompiledRoute, ...]] = {}
+        self.routes = self.routes_at(None) if not self.timed else ()
+
+    def routes_at(self, now: datetime | None) -> tuple[CompiledRoute, ...]:
+        """The routes compiled as of `now` (what `older_than` and `within` are relative to), once per time."""
+        if not self.timed:
+            now = None
+        found = self._compiled.get(now)
+        if found is None:
+            if now is None and self.timed:
+                raise ValueError("routing by time needs the plan's time (`at`)")
+            spec, pools = self._loaded.spec, self.pools
+            found = self._compiled[now] = tuple(
+                CompiledRoute(
+                    name=route.name,
+                    to=route.to,
+                    test=compile_condition(cond, now) if cond is not None else None,
+                    condition=cond,
+                    owner=route.owner if isinstance(route.owner, str) else None,
+                    pool=pools[route.owner.pool] if isinstance(route.owner, PoolRef) else None,
+                    where=self._loaded.positions.of(("routes", i)),
+                )
+                for i, (route, cond) in enumerate(zip(spec.routes, self._loaded.conditions, strict=True))
             )
-            for i, (route, cond) in enumerate(zip(spec.routes, loaded.conditions, strict=True))
-        )
+        return found
 
     def away(self, at: date | None) -> frozenset[str]:
-        """The owners away on `at` (none without a date)."""
+        """The owners away on `at`, a date or the day of a time (none without one)."""
         if at is None:
             return frozenset()
-        return frozenset(name for name, spans in self._away.items() if any(a <= at <= b for a, b in spans))
+        day = at.date() if isinstance(at, datetime) else at
+        return frozenset(name for name, spans in self._away.items() if any(a <= day <= b for a, b in spans))
 
     def _simple(self, away: frozenset[str]) -> bool:
         """Whether every pool can pick lead by lead: no capacity, absence, account or fallback in play."""
@@ -128,27 +145,28 @@ class Router:
         read at; `standing`: leads each owner holds that no route draws from a pool (records no spec lead
         routes, kept as they are), counted against capacities; `pinned`: keys whose current owner stays
         whatever routing wants (protected leads): counted for that owner, never against a pool member."""
-        for route in self.routes:  # each `matches` pattern's time budget is per routing
+        routes = self.routes_at(instant(at))
+        for route in routes:  # each `matches` pattern's time budget is per routing
             for pattern in patterns(route.condition):
                 pattern.restart()
         owners = current_owners or {}
         away = self.away(at)
         with paused_gc(freeze=True):
             if self._simple(away) and not explain:
-                return self._route(leads, owners)
-            return self._route_allocating(leads, owners, away, standing or {}, pinned)
+                return self._route(routes, leads, owners)
+            return self._route_allocating(routes, leads, owners, away, standing or {}, pinned)
 
-    def _matching(self, lead: Lead) -> CompiledRoute | None:
-        for route in self.routes:
+    @staticmethod
+    def _matching(routes: tuple[CompiledRoute, ...], lead: Lead) -> CompiledRoute | None:
+        for route in routes:
             if route.test is None or route.test(lead):
                 return route
         return None
 
-    def _route(self, leads: Iterable[Lead], owners: Mapping[str, str]) -> Routing:
+    def _route(self, routes: tuple[CompiledRoute, ...], leads: Iterable[Lead], owners: Mapping[str, str]) -> Routing:
         result = Routing()
         desired, unrouted = result.desired.append, result.unrouted.append
         problems: list[Problem] = []
-        routes = self.routes
         for lead in leads:
             try:
                 # first match wins; inlined because it runs once per lead
@@ -175,6 +193,7 @@ class Router:
 
     def _route_allocating(
         self,
+        routes: tuple[CompiledRoute, ...],
         leads: Iterable[Lead],
         owners: Mapping[str, str],
         away: frozenset[str],
@@ -189,7 +208,7 @@ class Router:
         drawn: list[tuple[int, CompiledRoute, Lead]] = []
         for lead in leads:
             try:
-                route = self._matching(lead)
+                route = self._matching(routes, lead)
             except NotANumber as exc:
                 problems.append(Problem(Location(lead.file, lead.line), str(exc)))
                 continue
@@ -229,11 +248,12 @@ class Router:
         """Which route and owner `lead` gets, and why; the routes that did not match and why not. The lead is
         placed alone: capacities bind only through the other leads, which `leadsync plan` weighs."""
         checks = []
-        for route in self.routes:
+        now = instant(at) if self.timed else None
+        for route in self.routes_at(now):
             if route.condition is None:
                 checks.append(RouteCheck(route.name, True, ("no condition: catch-all",)))
             else:
-                matched, reasons = explain_condition(route.condition, lead)
+                matched, reasons = explain_condition(route.condition, lead, now)
                 checks.append(RouteCheck(route.name, matched, tuple(reasons)))
             if checks[-1].matched:
                 owner, why = self._explain_owner(route, lead, current_owner, at)
@@ -245,11 +265,21 @@ class Router:
     ) -> tuple[str | None, str]:
         if route.pool is not None:
             owners = {lead.key: current} if current is not None else {}
-            routing = self._route_allocating([lead], owners, self.away(at), {}, frozenset())
+            routing = self._route_allocating((route,), [lead], owners, self.away(at), {}, frozenset())
             return routing.desired[0].owner, routing.reasons[lead.key]
         if route.owner is not None:
             return route.owner, f"fixed owner of route '{route.name}'"
         return None, f"route '{route.name}' sets no owner: the current owner is kept"
+
+
+def instant(at: date | None) -> datetime | None:
+    """The time routing is as of: `at` itself (a time; no zone: UTC), the start of its UTC day (a date), or
+    None."""
+    if at is None:
+        return None
+    if isinstance(at, datetime):
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return datetime(at.year, at.month, at.day, tzinfo=UTC)
 
 
 def _account(lead: Lead, by: str) -> str:

@@ -179,6 +179,28 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def default_at(loaded: LoadedSpec) -> date:
+    """When a plan (or explain, or a routing test) is as of, unless told: now, to the second, for a spec whose
+    routes match by time (`older_than`, `within`); today (UTC) for one whose owners are away on dates."""
+    if Router(loaded).timed:
+        return datetime.now(UTC).replace(microsecond=0)
+    return today()
+
+
+def stamp(at: date) -> str:
+    """`at` as a plan document writes it: `2026-12-22`, or `2026-12-22T09:30:00Z` for a time."""
+    if isinstance(at, datetime):
+        return at.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    return at.isoformat()
+
+
+def parse_stamp(text: str) -> date:
+    """The inverse of `stamp`."""
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
 def with_max_rate(loaded: LoadedSpec, max_rate: float | None) -> LoadedSpec:
     """`loaded` with `--max-rate` in place of its `workspace.max_rate` (None: the spec's own)."""
     if max_rate is None:
@@ -220,9 +242,9 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
     if unmet:  # a spec that cannot be met is an error, never a plan of the rest
         raise SpecError(unmet)
     spec = loaded.spec
-    dated_spec = any(owner.away for owner in spec.owners.values())
-    day = (at or today()) if dated_spec else None
     router = Router(loaded)
+    dated_spec = router.timed or any(owner.away for owner in spec.owners.values())
+    day = (at or default_at(loaded)) if dated_spec else None
     routing = router.route(leads.leads, **_routing_context(loaded, leads, resolved), at=day)
     full = [Conflict(key, ConflictReason.POOL_FULL, f"pool '{pool}': {why}") for key, pool, why in routing.full]
     plan = make_plan(
@@ -236,7 +258,7 @@ def make_spec_plan(loaded: LoadedSpec, leads: LeadSet, resolved: ResolvedWorkspa
                 provider=spec.workspace.provider, id=resolved.workspace_id, api=spec.vendor, read=resolved.read
             ),
             pools=pool_weights(spec),
-            at=day.isoformat() if day is not None else None,
+            at=stamp(day) if day is not None else None,
         ),
     )
     capacity = router.capacity
@@ -396,8 +418,8 @@ class ApplySession:
                 )
         self.plan = saved
         self.guard = SavedPlanGuard(saved)
-        if saved.at is not None:  # later rounds route as the reviewed plan did: on its date
-            self.at = date.fromisoformat(saved.at)
+        if saved.at is not None:  # later rounds route as the reviewed plan did: on its date, at its time
+            self.at = parse_stamp(saved.at)
 
     def requests(self) -> list[WriteRequest]:
         known = known_people(self.workspace)  # once: an add needs it, and it is a set of every record's person

@@ -452,10 +452,11 @@ class PlanDocument(TypedDict):
         Annotated[
             str,
             Field(
-                pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-                description="Optional: the date (UTC, YYYY-MM-DD) the owners' absences were read at (`plan --at`), "
-                "present when the spec's owners have any. Part of the fingerprint: a plan made for another day is "
-                "stale.",
+                pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$",
+                description="Optional: when the plan is as of (`plan --at`): the date (UTC, YYYY-MM-DD) the owners' "
+                "absences were read at, or the time (UTC, YYYY-MM-DDTHH:MM:SSZ) the routes' time matchers "
+                "(older_than, within) were measured from; present when the spec depends on it. Part of the "
+                "fingerprint: a plan made for another day or time is stale.",
             ),
         ]
     ]

@@ -30,7 +30,14 @@ _SHOWN = 40  # characters of a value shown in a message
 Scalar = str | int | float | bool | None
 
 COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-OPERATORS = (*COMPARISONS, "matches", "exists")
+#: time matchers: relative to the plan's time (`--at`), or to a date or time written in the spec
+TIMES = ("older_than", "within", "before", "after")
+OPERATORS = (*COMPARISONS, "matches", "exists", *TIMES)
+#: a duration: a whole number and a unit
+_DURATION = re.compile(r"([0-9]{1,6})([hdw])")
+_UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
+DURATION_FORMS = "a whole number and a unit, h (hours), d (days) or w (weeks): 36h, 14d, 2w"
+INSTANT_FORMS = "a date (2027-01-01, the day in UTC) or a time (2027-01-01T09:30:00Z; no zone: UTC)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,42 @@ class Compare:
     op: str
     bound: float
     where: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """`attr: {older_than: 14d}`, `{within: 7d}` (a duration back from the plan's time), `{before: DATE}`,
+    `{after: DATE}` (an instant; a date bound stands for its whole UTC day: before it, or after it)."""
+
+    attr: str
+    op: str
+    span: dt.timedelta | None
+    bound: dt.datetime | None
+    written: str  # the bound as the spec wrote it, for messages
+    where: Location
+
+
+def parse_duration(value: Any) -> dt.timedelta | None:
+    """`14d` as a timedelta (None: not a duration as the spec writes one)."""
+    found = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    return int(found.group(1)) * _UNITS[found.group(2)] if found else None
+
+
+def parse_instant(value: Any, *, end_of_day: bool = False) -> dt.datetime | None:
+    """A date, a time or ISO text as an aware UTC datetime (None: not one). A date is the start of its UTC day,
+    or with `end_of_day` the start of the next: "after 2027-01-01" is from 2027-01-02 00:00 UTC."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    if isinstance(value, dt.date):
+        start = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        return start + dt.timedelta(days=1) if end_of_day else start
+    return None
 
 
 class Pattern:
@@ -134,7 +177,7 @@ class Not:
     item: Condition
 
 
-Condition = Equals | Compare | Matches | Exists | AllOf | AnyOf | Not
+Condition = Equals | Compare | Matches | Exists | Timed | AllOf | AnyOf | Not
 
 
 def _is_number(value: object) -> bool:
@@ -221,6 +264,12 @@ class _Parser:
                     ok = False
                     continue
                 items.append(Matches(attr, pattern, where))
+            elif op in TIMES:
+                timed = self.timed(attr, op, bound, child, where)
+                if timed is None:
+                    ok = False
+                    continue
+                items.append(timed)
             elif op == "exists":
                 if not isinstance(bound, bool):
                     self.problem(child, f"'{attr}': 'exists' needs true or false")
@@ -233,6 +282,20 @@ class _Parser:
         if not ok:
             return None
         return items[0] if len(items) == 1 else AllOf(tuple(items))
+
+    def timed(self, attr: str, op: str, bound: Any, path: Path, where: Location) -> Timed | None:
+        written = spelt(bound) if not isinstance(bound, str) else bound
+        if op in ("older_than", "within"):
+            span = parse_duration(bound)
+            if span is None:
+                self.problem(path, f"'{attr}': '{op}' takes a duration, {DURATION_FORMS}; got {spelt(bound)}")
+                return None
+            return Timed(attr, op, span, None, written, where)
+        instant = parse_instant(bound, end_of_day=op == "after") if not isinstance(bound, bool) else None
+        if instant is None:
+            self.problem(path, f"'{attr}': '{op}' takes {INSTANT_FORMS}; got {spelt(bound)}")
+            return None
+        return Timed(attr, op, None, instant, written, where)
 
     def pattern(self, attr: str, source: str, path: Path, where: Location) -> Pattern | None:
         # Python's parser judges it first: the `regex` module unrolls counted repeats as it compiles, and a
@@ -292,6 +355,9 @@ def describe(condition: Condition) -> str:
         return f"{condition.attr} matches /{condition.pattern.pattern}/"
     if isinstance(condition, Exists):
         return f"{condition.attr} {'exists' if condition.expected else 'is absent'}"
+    if isinstance(condition, Timed):
+        words = {"older_than": "older than", "within": "within the last"}.get(condition.op, condition.op)
+        return f"{condition.attr} {words} {condition.written}"
     if isinstance(condition, AllOf):
         return " and ".join(_grouped(c) for c in condition.items)
     if isinstance(condition, AnyOf):

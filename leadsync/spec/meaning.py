@@ -102,8 +102,10 @@ def route_warnings(loaded: LoadedSpec, leads: Sequence[Lead], explained: Set[int
     if not leads:
         return []
     # routing imports this package, so it is imported when first needed; evaluation has one home (routing.py)
-    from leadsync.matching import compile_condition
+    from leadsync.matching import compile_condition, timed
 
+    if any(timed(c) for c in loaded.conditions):
+        return []  # which routes match depends on the plan's time: a warning now could be wrong at the next plan
     routes = loaded.spec.routes
     tests = [compile_condition(c) if c is not None else None for c in loaded.conditions]
 

@@ -67,6 +67,24 @@ CONDITION_DEFS: dict[str, Any] = {
             "lte": {"type": "number"},
             "matches": {"type": "string", "description": "a Python regular expression, searched in the value"},
             "exists": {"type": "boolean"},
+            "older_than": {
+                "type": "string",
+                "pattern": "^\\s*[0-9]{1,6}[hdw]\\s*$",
+                "description": "the attribute's time is more than this long before the plan's time: 36h, 14d, 2w",
+            },
+            "within": {
+                "type": "string",
+                "pattern": "^\\s*[0-9]{1,6}[hdw]\\s*$",
+                "description": "the attribute's time is at most this long before the plan's time (or after it)",
+            },
+            "before": {
+                "type": "string",
+                "description": "a date (YYYY-MM-DD, the UTC day) or an ISO time: the attribute's time is earlier",
+            },
+            "after": {
+                "type": "string",
+                "description": "a date (YYYY-MM-DD: after that UTC day) or an ISO time: the attribute's time is later",
+            },
         },
         "additionalProperties": False,
         "minProperties": 1,
