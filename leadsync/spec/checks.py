@@ -316,15 +316,22 @@ class SpecChecker:
         """Resolve a file the spec names; it must stay inside the spec's folder tree and be readable."""
         resolved = resolve_inside(self.root, raw)
         if isinstance(resolved, str):
-            self.problem(path, f"{what} {raw!r}: {resolved}")
+            self.problem(path, f"{what} {shown_path(raw)}: {resolved}")
             return None
         return resolved
+
+
+def shown_path(raw: str) -> str:
+    """A path the spec gives, as a message shows it: never a URL, which may hold a password."""
+    return "(a URL, not shown)" if "://" in raw else repr(raw)
 
 
 def resolve_inside(root: FsPath, raw: str) -> FsPath | str:
     """The file `raw` names under `root`, or a reason why it may not be used."""
     if not raw.strip():
         return "empty path"
+    if "://" in raw:
+        return "a URL, not a file in the spec's folder; a database URL goes in an environment variable named by url_env"
     if "\0" in raw:
         return "contains a NUL byte, which no file name can hold"
     candidate = FsPath(raw)

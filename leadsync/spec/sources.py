@@ -25,7 +25,7 @@ from leadsync import sql
 from leadsync._gc import paused_gc
 from leadsync.errors import RESULT_ROWS, JsonTooDeep, LineTooLong, Location, Problem, QueryFailed, SpecError
 from leadsync.jsontext import loads_bounded
-from leadsync.spec.checks import resolve_inside
+from leadsync.spec.checks import resolve_inside, shown_path
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.meaning import Supply, attribute_problems, lead_warnings
 from leadsync.spec.models import DEFAULT_MAX_ROWS, DEFAULT_QUERY_TIMEOUT, Source
@@ -78,6 +78,7 @@ class _Reader:
         self.supply = Supply()
         self._budget = MAX_PROBLEMS_PER_SOURCE
         self._hidden = 0
+        self._repeats = self._repeats_hidden = 0  # exact repeats warned of, and those only counted
 
     def problem(self, location: Location, message: str) -> None:
         if self._budget > 0:
@@ -89,8 +90,11 @@ class _Reader:
     def end_source(self, label: str) -> None:
         if self._hidden:
             self.problems.append(Problem(Location(label), f"... and {self._hidden} more problems in this file"))
+        if self._repeats_hidden:
+            more = f"... and {self._repeats_hidden:,} more exact repeats merged"
+            self.warnings.append(Problem(Location(label), more))
         self._budget = MAX_PROBLEMS_PER_SOURCE
-        self._hidden = 0
+        self._hidden = self._repeats = self._repeats_hidden = 0
 
     def add(
         self, key_raw: Any, values: tuple[Any, ...], fields: Mapping[str, int], file: str, line: int, col: int
@@ -121,10 +125,13 @@ class _Reader:
                 Location(file, line),
                 f"{key}{written} is listed twice with different attributes: here and at {first.origin} ({difference})",
             )
-        else:
+        elif self._repeats < MAX_PROBLEMS_PER_SOURCE:  # a million copies of one row must not hold a million lines
+            self._repeats += 1
             self.warnings.append(
                 Problem(Location(file, line), f"{key}{written} repeats {first.origin} exactly; merged")
             )
+        else:
+            self._repeats_hidden += 1
 
     def inline(self) -> None:
         spec_file = self.loaded.display
@@ -148,13 +155,13 @@ class _Reader:
         where = self.loaded.positions.of(("sources", index, "path"))
         complete, self.supply.complete = self.supply.complete, False  # until its attributes are known
         if isinstance(resolved, str):
-            self.problems.append(Problem(where, f"source {source.path!r}: {resolved}"))
+            self.problems.append(Problem(where, f"source {shown_path(source.path)}: {resolved}"))
             return
         label = self.label(source.path)
         fmt = source.format or _format_of(resolved)
         if fmt is None:
             self.problems.append(
-                Problem(where, f"source {source.path!r}: unknown format; use .csv or .jsonl, or set format")
+                Problem(where, f"source {shown_path(source.path)}: unknown format; use .csv or .jsonl, or set format")
             )
             return
         for attr, column in source.fields.items():
@@ -166,7 +173,7 @@ class _Reader:
         except UnicodeDecodeError as exc:
             self.problems.append(Problem(Location(label), f"not UTF-8 text (byte {exc.start})"))
         except OSError as exc:
-            self.problems.append(Problem(where, f"source {source.path!r}: cannot read: {exc.strerror}"))
+            self.problems.append(Problem(where, f"source {shown_path(source.path)}: cannot read: {exc.strerror}"))
         except csv.Error as exc:
             self.problems.append(Problem(Location(label), f"CSV error: {exc}"))
         self.end_source(label)
@@ -178,14 +185,14 @@ class _Reader:
         complete, self.supply.complete = self.supply.complete, False  # until its columns are known
         resolved = resolve_inside(self.loaded.root, raw)
         if isinstance(resolved, str):
-            self.problems.append(Problem(where, f"query {raw!r}: {resolved}"))
+            self.problems.append(Problem(where, f"query {shown_path(raw)}: {resolved}"))
             return
         label = self.label(raw)
         try:
             with resolved.open("rb") as handle:
                 data = handle.read(MAX_QUERY + 1)
         except OSError as exc:
-            self.problems.append(Problem(where, f"query {raw!r}: cannot read: {exc.strerror}"))
+            self.problems.append(Problem(where, f"query {shown_path(raw)}: cannot read: {exc.strerror}"))
             return
         self.queries[raw] = hashlib.sha256(data).hexdigest()
         if len(data) > MAX_QUERY:
@@ -205,7 +212,7 @@ class _Reader:
             if column != attr:
                 self.supply.renamed.setdefault(column, (attr, index))
         if not self.run_queries:
-            if target.engine == "duckdb":
+            if source.url_env is None:  # DuckDB's grammar judges DuckDB's queries only
                 self.problems.extend(sql.duckdb_problems(query))
             needs = f", with ${source.url_env} set" if source.url_env else ""
             self.unrun.append(f"{label} (sources[{index}]: checked, not run; `validate --sources` runs it{needs})")
@@ -239,7 +246,7 @@ class _Reader:
         where = positions.of(("sources", index, "database"))
         database = resolve_inside(root, source.database)
         if isinstance(database, str):
-            self.problems.append(Problem(where, f"database {source.database!r}: {database}"))
+            self.problems.append(Problem(where, f"database {shown_path(source.database)}: {database}"))
             return None
         return sql.Target(root, where, database=database)
 
@@ -347,32 +354,37 @@ class _Reader:
     def _columns(self, header: list[str], head: Location, source: Source, index: int) -> dict[str, int] | None:
         """attribute -> column index, from a header (a CSV file's, a query's columns) and the source's `fields`."""
         query = source.sql is not None
+        names = ", ".join(name if name.isprintable() else repr(name) for name in header)
         columns: dict[str, int] = {}
         for i, name in enumerate(header):
             if name in columns:
-                twice = "the query returns column '{}' twice" if query else "column '{}' appears twice in the header"
-                self.problem(head, twice.format(name))
+                twice = "the query returns column {} twice" if query else "column {} appears twice in the header"
+                self.problem(head, twice.format(sql.shown_name(name)))
                 return None
             columns[name] = i
         renamed = {column: attr for attr, column in source.fields.items()}
         fields = {renamed.get(name, name): i for name, i in columns.items() if name}
         ok = True
         for attr, column in source.fields.items():
+            where = self.loaded.positions.of(("sources", index, "fields", attr))
             if column not in columns:
-                where = self.loaded.positions.of(("sources", index, "fields", attr))
                 returns = "returns no column" if query else "has no column"
-                self.problem(where, f"source {source.file!r} {returns} '{column}' (columns: {', '.join(header)})")
+                self.problem(where, f"source {source.file!r} {returns} {sql.shown_name(column)} (columns: {names})")
+                ok = False
+            elif attr in columns and attr != column and attr not in source.fields.values():
+                # another column already has the name this one is read as: one of the two would be lost
+                self.problem(
+                    where,
+                    f"fields reads column {sql.shown_name(column)} as {sql.shown_name(attr)}, and source "
+                    f"{source.file!r} has a column {sql.shown_name(attr)} too; rename one of them",
+                )
                 ok = False
             else:
                 fields[attr] = columns[column]
         # a mapped column that is missing is reported here, not again where its attribute is used
         self.supply.attributes.update(fields.keys() | source.fields.keys())
         if self.key_attr not in fields:
-            fix = (
-                f" (columns: {', '.join(header)}); select one AS {self.key_attr}"
-                if query
-                else "; name one in the header"
-            )
+            fix = f" (columns: {names}); select one AS {self.key_attr}" if query else "; name one in the header"
             self.problem(head, f"no '{self.key_attr}' column{fix} or map it with fields: {{{self.key_attr}: COLUMN}}")
             ok = False
         return fields if ok else None

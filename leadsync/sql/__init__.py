@@ -63,6 +63,9 @@ class Target:
 
     @property
     def engine(self) -> str:
+        """duckdb, postgresql or sqlalchemy; `unknown` for a URL variable not set (offline)."""
+        if self.url_env is not None and self.url is None:
+            return "unknown"
         if self.url is None:
             return "duckdb"
         scheme = self.url.partition(":")[0].lower()
@@ -80,6 +83,10 @@ class Result(Protocol):
 def check(text: str, label: str) -> tuple[Query | None, list[Problem]]:
     """The query of a file's `text`, or the problems that keep it from being run: no statement, more than one,
     or one that does not only read."""
+    nul = text.find("\0")
+    if nul >= 0:  # a driver stops reading there: what runs would not be what was reviewed
+        line, column = line_column(text, nul)
+        return None, [Problem(Location(label, line, column), "a NUL character: a query file is text")]
     found = statement(text)
     query = Query(found.text, label)
     if not found.text:
@@ -101,6 +108,9 @@ def check(text: str, label: str) -> tuple[Query | None, list[Problem]]:
 def open_rows(query: Query, target: Target, *, timeout: float) -> AbstractContextManager[Result]:
     """Run `query` at `target` within `timeout` seconds (connecting included): a context manager whose value
     holds the columns and yields the rows; leaving it ends the query (a child killed, a cursor closed)."""
+    if target.url is not None and target.url.partition("://")[2].split("/")[0].count("@") > 1:
+        # drivers split user and host at different '@'s: part of the password would be taken for the host
+        raise QueryFailed(target.where, f"${target.url_env}: the URL's user or password holds '@'; write it as %40")
     engine = target.engine
     if engine == "duckdb":
         from leadsync.sql import _duckdb
@@ -116,6 +126,9 @@ def open_rows(query: Query, target: Target, *, timeout: float) -> AbstractContex
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+#: digits past which a number is refused: beyond a float's range, and far below what Python declines to print
+_DIGITS = 300
+_BITS = 997  # 2**997 has 301 digits
 _KEPT = frozenset({date, datetime, time})
 
 
@@ -124,28 +137,42 @@ def plain_rows(rows: list[tuple[Any, ...]], columns: Sequence[str], label: str, 
     float), booleans, dates and times as they are, NULL as None, a UUID as its text. Anything else (a list, a
     struct, JSON, bytes) raises QueryFailed at its row (`label` names the result's rows, `first` is the number of
     rows[0]): a lead attribute is one plain value, which the query can make with a cast."""
-    if set(map(type, chain.from_iterable(rows))) <= _PLAIN:  # the common case, at C speed
+    # the common case, at C speed; an integer is as long as its column's type allows (DuckDB's unbounded BIGNUM
+    # is refused by the engine), and a PostgreSQL numeric comes as a Decimal, checked below
+    if set(map(type, chain.from_iterable(rows))) <= _PLAIN:
         return rows
     plain = []
     for number, row in enumerate(rows, start=first):
         try:
             plain.append(tuple(map(_plain, row)))
-        except TypeError:
+        except TypeError as exc:
             column = next(i for i, value in enumerate(row) if _kind(value) is None)
+            name = shown_name(columns[column])
+            if "digits" in str(exc):
+                raise QueryFailed(
+                    Location(label, number), f"column {name} holds {exc}: too large to route by"
+                ) from None
             what = type(row[column]).__name__
             raise QueryFailed(
                 Location(label, number),
-                f"column '{columns[column]}' holds a {what}; a lead attribute is one plain value (text, number, "
+                f"column {name} holds a {what}; a lead attribute is one plain value (text, number, "
                 "boolean, date): cast it in the query",
             ) from None
     return plain
 
 
 def _kind(value: Any) -> str | None:
-    kind = type(value)
-    if kind in _PLAIN or kind in _KEPT or kind in (Decimal, UUID, timedelta):
-        return kind.__name__
-    return None
+    try:
+        _plain(value)
+    except TypeError:
+        return None
+    return type(value).__name__
+
+
+def shown_name(name: str) -> str:
+    """A column name as a message shows it: quoted, with any control character escaped (a name can come from
+    data, and must not end the message's line or drive the terminal)."""
+    return repr(name) if not name.isprintable() else f"'{name}'"
 
 
 def _plain(value: Any) -> Any:
@@ -155,7 +182,13 @@ def _plain(value: Any) -> Any:
     if kind is Decimal:
         if not value.is_finite():
             return float(value)
+        if value.adjusted() > _DIGITS:
+            raise TypeError("a number of more than 300 digits")
         return int(value) if value == value.to_integral_value() else float(value)
+    if kind is int:  # an arbitrary-precision integer column: Python will not even print one of 4,300 digits
+        if value.bit_length() > _BITS:
+            raise TypeError("a number of more than 300 digits")
+        return value
     if kind is UUID or kind is timedelta:
         return str(value)
     raise TypeError(kind.__name__)
@@ -179,4 +212,5 @@ __all__ = [
     "duckdb_problems",
     "open_rows",
     "plain_rows",
+    "shown_name",
 ]

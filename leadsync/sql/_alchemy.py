@@ -21,6 +21,8 @@ from leadsync.sql._secret import scrub
 #: dialects whose sessions take SET TRANSACTION READ ONLY
 _READ_ONLY_TRANSACTION = frozenset({"postgresql", "redshift", "mysql", "mariadb", "cockroachdb"})
 _BATCH = 10_000
+#: dialects whose drivers take `connect_timeout` (seconds)
+_CONNECT_TIMEOUT = frozenset({"postgresql", "redshift", "mysql", "mariadb", "cockroachdb"})
 
 
 class _Rows:
@@ -46,7 +48,10 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
     raw: str = target.url
     try:
         url = sqlalchemy.engine.make_url(raw)
-        engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+        # the drivers that take a connect timeout get the query's: a server that accepts and never answers
+        # would otherwise hold the read before any cancel can reach it
+        waits = {"connect_timeout": max(1, int(timeout))} if url.get_backend_name() in _CONNECT_TIMEOUT else {}
+        engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=waits)
     except Exception as exc:  # an unreadable URL or a dialect not installed; the URL itself is never shown
         missing = isinstance(exc, ImportError) or "NoSuchModule" in type(exc).__name__
         why = "its dialect or driver is not installed" if missing else "not a database URL"

@@ -16,17 +16,17 @@ import json
 import os
 import pickle
 import re
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO, Any
 
 from leadsync.errors import Location, Problem, QueryFailed
 from leadsync.sql._text import line_column
 
-_CONTEXT = re.compile(r"\n\nLINE (\d+): (.*)\n( *)\^", re.DOTALL)
 _OUTSIDE = re.compile(r'Cannot access (?:file|directory) "([^"]*)"')
 #: stderr kept from a child that died, for its message
 _STDERR_KEPT = 4000
@@ -52,6 +52,7 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
         "database": str(target.database) if target.database is not None else None,
         "root": str(target.root.resolve()),
         "batch": 10_000,
+        "timeout": timeout,
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "leadsync.sql._duckdb"],
@@ -74,8 +75,9 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
     drain.start()
     try:
         assert child.stdin is not None and child.stdout is not None
-        child.stdin.write(json.dumps(request).encode("utf-8"))
-        child.stdin.close()
+        with suppress(OSError):  # a child killed meanwhile (the timeout): its frames say so
+            child.stdin.write(json.dumps(request).encode("utf-8"))
+            child.stdin.close()
         frames = _frames(child.stdout, query, target, timeout, timed_out, stderr, drain)
         first = next(frames)
         yield _Rows(list(first[1]), frames)
@@ -127,9 +129,9 @@ def _frames(
 
 
 def _located(query: Any, target: Any, kind: str, message: str) -> tuple[Location, str]:
-    """Where DuckDB's error is (its `LINE n:` context and caret) and what it says, in one line."""
-    head, _, _ = message.partition("\n\nLINE ")
-    said = "; ".join(line.strip() for line in head.splitlines() if line.strip())
+    """Where DuckDB's error is and what it says, in one line. The connections run with `errors_as_json`, whose
+    `position` is a byte offset in the query (its caret drawing counts display width, wrong after a tab)."""
+    said, position = _parsed(message)
     outside = _OUTSIDE.search(said)
     if outside:
         said = (
@@ -140,17 +142,25 @@ def _located(query: Any, target: Any, kind: str, message: str) -> tuple[Location
         return target.where, f"cannot open the DuckDB database: {said}"
     else:
         said = f"DuckDB: {said}"
-    match = _CONTEXT.search(message)
-    if match is None:
+    if position is None:
         return Location(query.label), said
-    line, context, caret = int(match.group(1)), match.group(2), len(match.group(3))
-    column = caret - len(f"LINE {line}: ") + 1
-    lines = query.text.splitlines()
-    if 0 < line <= len(lines) and lines[line - 1] != context:  # a long line is shown cut: find the part shown
-        shown = context.strip(". ")
-        found = lines[line - 1].find(shown) if shown else -1
-        column = found + (column - context.find(shown)) if found >= 0 else 1
-    return Location(query.label, line, max(column, 1)), said
+    characters = len(query.text.encode("utf-8")[:position].decode("utf-8", "ignore"))
+    return query.at(characters), said
+
+
+def _parsed(message: str) -> tuple[str, int | None]:
+    """DuckDB's `Kind Error: {json}` as (its words in one line, its byte position or None)."""
+    head, _, body = message.partition(": ")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        text = message.partition("\n\nLINE ")[0]
+        return "; ".join(line.strip() for line in text.splitlines() if line.strip()), None
+    words = "; ".join(line.strip() for line in str(data.get("exception_message", "")).splitlines() if line.strip())
+    position = str(data.get("position", ""))
+    return f"{head}: {words}", int(position) if position.isdigit() else None
 
 
 def parse_problems(query: Any) -> list[Problem]:
@@ -159,7 +169,9 @@ def parse_problems(query: Any) -> list[Problem]:
     import duckdb
 
     try:
-        statements = duckdb.extract_statements(query.text)
+        with duckdb.connect() as con:
+            con.execute("SET errors_as_json = true")
+            statements = con.extract_statements(query.text)
     except duckdb.Error as exc:
         location, said = _located(query, None, type(exc).__name__, str(exc))
         return [Problem(location, said)]
@@ -173,7 +185,11 @@ def parse_problems(query: Any) -> list[Problem]:
 def _child() -> None:  # pragma: no cover - runs in the child process (tests reach it through open_rows)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes to stderr: stdout carries the frames only
+    _die_with_parent()
     request = json.loads(sys.stdin.buffer.read())
+    # the child's own deadline, a little after the parent's: SIGALRM's default action ends it even when the
+    # parent was killed before it could (a query left running would hold a core and the files it reads)
+    signal.setitimer(signal.ITIMER_REAL, float(request["timeout"]) + 1.0)
 
     def send(*frame: Any) -> None:
         pickle.dump(frame, out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -193,17 +209,23 @@ def _child() -> None:  # pragma: no cover - runs in the child process (tests rea
         return
     try:
         root = request["root"].rstrip(os.sep) + os.sep
+        con.execute("SET errors_as_json = true")  # an error's position, for its line and column
         con.execute("SET temp_directory = ''")  # no spilling: nothing a query reads is written to disk
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET allowed_directories = [{_literal(root)}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        statements = duckdb.extract_statements(request["query"])
+        statements = con.extract_statements(request["query"])
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             send("error", "refused", "a source query only reads (SELECT)")
             return
         result = con.execute(request["query"])
-        send("columns", [column[0] for column in result.description or ()])
+        description = result.description or ()
+        unbounded = [column[0] for column in description if str(column[1]).upper() in ("BIGNUM", "VARINT")]
+        if unbounded:  # integers of any length: Python declines to print one of 4,300 digits
+            send("error", "refused", f"column {unbounded[0]!r} is a BIGNUM: cast it (::HUGEINT or ::DOUBLE)")
+            return
+        send("columns", [column[0] for column in description])
         batch = request["batch"]
         while rows := result.fetchmany(batch):
             send("rows", rows)
@@ -212,6 +234,15 @@ def _child() -> None:  # pragma: no cover - runs in the child process (tests rea
         send("error", type(exc).__name__, str(exc))
     except BrokenPipeError:  # the parent stopped reading (a row limit, an error of its own)
         pass
+
+
+def _die_with_parent() -> None:  # pragma: no cover - in the child
+    """On Linux, the child gets SIGKILL when leadsync ends, however it ends (elsewhere the deadline stands)."""
+    with suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _literal(text: str) -> str:

@@ -80,7 +80,9 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
         cursor = conn.cursor()
         try:
             cursor.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
-            cursor.execute(_DECLARE + query.text)
+            # the extended protocol (binary=True) takes one statement: a second one hidden from the lexer (a
+            # server reading backslashes in strings, say) is refused by the server, never run after a COMMIT
+            cursor.execute(_DECLARE + query.text, binary=True)
             fetch_sql = f"FETCH FORWARD 10000 FROM {_CURSOR}"
 
             def fetch() -> list[tuple[Any, ...]]:

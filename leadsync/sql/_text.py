@@ -37,9 +37,9 @@ def statement(text: str) -> Statement:
         if c.isspace():
             i += 1
             continue
-        if text.startswith("--", i):
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline + 1
+        if text.startswith("--", i):  # to the end of the line, which a CR ends as well as a LF
+            ends = [found for found in (text.find("\n", i), text.find("\r", i)) if found >= 0]
+            i = min(ends) + 1 if ends else n
             continue
         if text.startswith("/*", i):
             i = _block_comment_end(text, i)
@@ -86,7 +86,7 @@ def _token_end(text: str, i: int) -> int:
     if c == "$" and (i == 0 or not _word_char(text[i - 1])):
         close = text.find("$", i + 1)
         tag = text[i : close + 1] if close > 0 else ""
-        if tag and all(_word_char(ch) for ch in tag[1:-1]) and not tag[1:2].isdigit():
+        if tag and all(_word_char(ch) and ch != "$" for ch in tag[1:-1]) and not tag[1:2].isdigit():
             body_end = text.find(tag, close + 1)
             return len(text) if body_end < 0 else body_end + len(tag)
     return i + 1
@@ -109,7 +109,8 @@ def _quoted_end(text: str, i: int, quote: str, *, backslash: bool) -> int:
 
 
 def _word_char(c: str) -> bool:
-    return c.isalnum() or c == "_"
+    """A character of an identifier as PostgreSQL reads one: letters, digits, `_`, `$`, anything not ASCII."""
+    return c.isalnum() or c in "_$" or ord(c) > 127
 
 
 def _first_word(text: str, start: int) -> str:
