@@ -25,6 +25,7 @@ from leadsync.cli_common import (
     max_rate_option,
     quiet_option,
     set_masking,
+    tell,
     use_color,
     warn,
     write_atomically,
@@ -127,13 +128,13 @@ def validate(specs: tuple[str, ...], run_queries: bool = False) -> None:
                 warn(leads.warnings)
                 spec = loaded.spec
                 read = f"{len(leads.leads)} leads" + (" from files and the spec" if leads.unrun else "")
-                click.echo(
+                tell(
                     f"{path}: valid ({len(spec.destinations)} destinations, {len(spec.owners)} owners, "
                     f"{len(spec.routes)} routes, {read}: {len(routing.desired)} routed, "
                     f"{len(routing.unrouted)} unrouted)"
                 )
                 for query in leads.unrun:
-                    click.echo(f"  not run: {query}")
+                    tell(f"  not run: {query}")
         except SystemExit:
             failed += 1
     if failed:
@@ -247,8 +248,10 @@ def plan(
         if out is not None:
             write_atomically(Path(out), dump_plan(planned.plan))
         color = fmt == "text" and use_color() is not False and sys.stdout.isatty()
-        shown = markdown_plan(planned) if fmt == "markdown" else render(planned.plan, fmt, color=color, mask=mask)
-        click.echo(shown, nl=False)
+        if fmt == "markdown":
+            tell(markdown_plan(planned), nl=False)  # no control character reaches a terminal or a comment
+        else:  # text is made visible by its renderer (its colours are its own); JSON escapes controls itself
+            click.echo(render(planned.plan, fmt, color=color, mask=mask), nl=False)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
 
@@ -316,7 +319,7 @@ def import_(spec: str, out: str, quiet: bool = False) -> None:
         write_atomically(csv_path, imported.csv_text)
         write_atomically(target, imported.spec_text)
         for why, skipped in sorted(imported.skipped.items()):
-            err(click.style("Warning: ", fg="yellow") + f"{count(skipped, 'lead record')} left out: {why}")
+            err(f"{count(skipped, 'lead record')} left out: {why}", label="Warning: ", fg="yellow")
         err(f"Wrote {out} and {csv_path} ({imported.leads} leads). Check it: leadsync plan {out}")
 
 
@@ -374,7 +377,7 @@ def sandbox_reset(spec: str) -> None:
         seed, state = sandbox_paths(load_spec(spec))
         state.parent.mkdir(parents=True, exist_ok=True)
         emulator.reset(state, seed)
-        click.echo(f"{spec}: sandbox state {state} reset from {seed}")
+        tell(f"{spec}: sandbox state {state} reset from {seed}")
 
 
 main.add_command(apply)

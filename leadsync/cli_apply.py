@@ -21,6 +21,7 @@ from leadsync.cli_common import (
     max_rate_option,
     quiet_option,
     set_masking,
+    tell,
     use_color,
     warn,
 )  # fmt: skip
@@ -93,9 +94,10 @@ def apply(
             if saved is not None:
                 session.use_saved(saved, target)
                 for warning in session.warnings:
-                    err(click.style("Warning: ", fg="yellow") + warning)
+                    err(warning, label="Warning: ", fg="yellow")
             plan = session.plan
-            err(render(plan, "text", color=use_color() is not False and sys.stderr.isatty(), mask=mask).rstrip())
+            color = use_color() is not False and sys.stderr.isatty()
+            err(render(plan, "text", color=color, mask=mask).rstrip(), shown=True)  # the renderer made it visible
             if not plan.has_changes:
                 busy = not_ready(session.workspace)
                 if busy:  # nothing to send, but not everything could be seen: that is no "converged"
@@ -108,7 +110,7 @@ def apply(
             if dry_run:
                 requests = session.requests()
                 for op, request in zip(plan.operations, requests, strict=True):
-                    click.echo(_describe_request(op, request))
+                    tell(_describe_request(op, request))
                 err(f"Dry run: {len(requests)} requests shown, none sent.")
                 return
             _confirm(auto_approve)
@@ -188,13 +190,13 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None
     for endpoint, calls in sorted(stats.calls.items(), key=lambda item: (-item[1], item[0])):
         err(f"  {endpoint:<{width}}  {calls:>6}")
     if report.converged:
-        err(click.style("Converged: ", fg="green") + "a fresh plan of the workspace shows no changes." + _left(report))
+        err("a fresh plan of the workspace shows no changes." + _left(report), label="Converged: ", fg="green")
     elif report.diverged is not None:  # a saved plan's apply: the fresh plan is not the saved plan's work
         for item in report.open_items:
             err(f"Still open: {item}")
-        err(click.style("Error: ", fg="red", bold=True) + f"not converged: {report.diverged}")
+        err(f"not converged: {report.diverged}", label="Error: ", fg="red", bold=True)
     elif report.residual is not None:
-        err(render(report.residual, "text", mask=mask).rstrip())
+        err(render(report.residual, "text", mask=mask).rstrip(), shown=True)
         why = "the changes above remain"
         if report.busy:
             places = ", ".join(sorted(report.busy))
@@ -210,4 +212,4 @@ def _report(report: ApplyReport, stats: CallStats, mask: bool, saved: str | None
                     f"; applying {saved} again waits for it first, and is refused as stale once that work has "
                     "changed the workspace: then run leadsync plan again"
                 )
-        err(click.style("Error: ", fg="red", bold=True) + f"not converged: {why}")
+        err(f"not converged: {why}", label="Error: ", fg="red", bold=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from leadsync.errors import LeadsyncError, Problem, ProblemsError
-from leadsync.render import mask_text
+from leadsync.render import mask_text, visible
 from leadsync.spec.models import MIN_RATE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,12 +52,22 @@ def set_masking(on: bool) -> None:
     _masking = on
 
 
-def err(message: str) -> None:
-    click.echo(mask_text(message) if _masking else message, err=True, color=use_color())
+def err(message: str, *, label: str = "", fg: str | None = None, bold: bool = False, shown: bool = False) -> None:
+    """A line (or lines) on stderr: `message` with its control characters made visible (`shown`: it already is,
+    as a rendered plan is, whose own colours must stay), after `label` styled in `fg`."""
+    text = message if shown else visible(message)
+    if label:
+        text = click.style(label, fg=fg, bold=bold) + text
+    click.echo(mask_text(text) if _masking else text, err=True, color=use_color())
+
+
+def tell(message: str, *, nl: bool = True) -> None:
+    """Text on stdout for a person (not JSON), its control characters made visible."""
+    click.echo(visible(message), nl=nl)
 
 
 def fail(message: str) -> NoReturn:
-    err(click.style("Error: ", fg="red", bold=True) + message)
+    err(message, label="Error: ", fg="red", bold=True)
     sys.exit(1)
 
 
@@ -92,9 +102,9 @@ def errors() -> Iterator[None]:
 
 def warn(problems: list[Problem]) -> None:
     for problem in problems[:20]:
-        err(click.style("Warning: ", fg="yellow") + str(problem))
+        err(str(problem), label="Warning: ", fg="yellow")
     if len(problems) > 20:
-        err(click.style("Warning: ", fg="yellow") + f"... and {len(problems) - 20} more warnings")
+        err(f"... and {len(problems) - 20} more warnings", label="Warning: ", fg="yellow")
 
 
 class CliPath(click.Path):

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 
 import click
 
-from leadsync.cli_common import at_option
+from leadsync.cli_common import at_option, tell
 from leadsync.errors import Problem, SpecError
 from leadsync.render import render_markdown
 from leadsync.routetests import Case, RoutingTestRun, load_case_file, run_cases, spec_cases
@@ -33,11 +33,11 @@ def test_command(path: type[click.Path], errors: Callable[[], AbstractContextMan
             loaded = load_spec(spec)
             cases = _all_cases(loaded, files)
             if not cases:
-                click.echo(f"{spec}: no routing tests (add `tests:` to the spec, or give files of cases)")
+                tell(f"{spec}: no routing tests (add `tests:` to the spec, or give files of cases)")
                 return
             run = run_cases(loaded, cases, at if at is not None else default_at(loaded))
         for failure in run.failures:
-            click.echo(failure.describe())
+            tell(failure.describe())
         click.echo(run.summary())
         if run.failures:
             sys.exit(1)

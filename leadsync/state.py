@@ -36,7 +36,11 @@ class KeyKind(str, Enum):
         return normalise_email if self is KeyKind.EMAIL else normalise_linkedin
 
 
-_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+")
+#: no control character (C0, DEL, C1) anywhere: one in a key would act on the terminal that shows it
+_EMAIL = re.compile(
+    r"[^@\s<>(),;:\"\[\]\x00-\x1f\x7f-\x9f]+@[^@\s<>(),;:\"\[\]\x00-\x1f\x7f-\x9f]+"
+    r"\.[^@\s<>(),;:\"\[\].\x00-\x1f\x7f-\x9f]+"
+)
 
 #: characters that show as nothing: zero-width space, joiners, word joiner, BOM, soft hyphen, direction marks and
 #: embeddings, invisible operators. Pasted into a key they made a second record for the same person.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from leadsync.errors import PlanError
 from leadsync.plan import Plan
-from leadsync.render._common import count, mask_email, mask_key, mask_text, summary_line
+from leadsync.render._common import count, mask_email, mask_key, mask_text, summary_line, visible
 from leadsync.render.json import render_json
 from leadsync.render.markdown import render_markdown
 from leadsync.render.text import render_text
@@ -41,4 +41,5 @@ __all__ = [
     "render_markdown",
     "render_text",
     "summary_line",
+    "visible",
 ]

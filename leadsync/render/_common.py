@@ -208,3 +208,22 @@ POOL_DEFINITION = (
     "now; after: the owner the plan gives them, or the one they keep if the plan leaves them alone (held, conflicts, "
     "unsupported). Shares are of the leads the members own; deviation = share - weight share, in percentage points."
 )
+
+
+#: what a terminal would act on or hide rather than show: C0 controls but the line break, DEL, C1 controls (U+009B
+#: is a CSI on some terminals), and the bidirectional embeddings, overrides and isolates that reorder what follows
+_UNSEEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character made visible as its escape (`\\x1b`, `\\u202e`): text leadsync did not
+    write (vendor names, lead keys and values, file names) cannot clear a screen, write the clipboard (OSC 52),
+    move the cursor back over a character, or reorder a line, wherever it is shown."""
+    if text.isprintable() or not _UNSEEN.search(text):
+        return text
+    return _UNSEEN.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

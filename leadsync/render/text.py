@@ -33,6 +33,7 @@ from leadsync.render._common import (
     percent,
     read_line,
     summary_line,
+    visible,
 )
 
 #: lines shown per group before "... and N more"
@@ -137,12 +138,16 @@ class _Out:
         return f"\x1b[{_COLOURS[symbol]}m{text}\x1b[0m" if self.color else text
 
     def entry(self, symbol: str, text: str) -> None:
-        self.lines.append("  " + self.paint(symbol, f"{symbol} {text}"))
+        self.lines.append("  " + self.paint(symbol, f"{symbol} {visible(text)}"))
 
     def heading(self, text: str) -> None:
         if self.lines:
             self.lines.append("")
-        self.lines.append(self.paint("h", text))
+        self.lines.append(self.paint("h", visible(text)))
+
+    def line(self, text: str) -> None:
+        """A line of its own, uncoloured: what it holds of the workspace's (keys, owners' ids) made visible."""
+        self.lines.append(visible(text))
 
     def capped(self, entries: Iterator[tuple[str, str]], total: int, limit: int) -> None:
         for shown, (symbol, text) in enumerate(entries):
@@ -150,7 +155,7 @@ class _Out:
                 break
             self.entry(symbol, text)
         if total > limit:
-            self.lines.append(f"  ... and {total - limit:,} more")
+            self.line(f"  ... and {total - limit:,} more")
 
 
 def _heading(name: str, stats: DestinationStats | None, labels: Labels) -> str:
@@ -204,7 +209,7 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = DEFAULT_LIMIT, 
         )
     if plan.unrouted:
         out.heading(f"Unrouted ({count(len(plan.unrouted), 'lead')} matched no route, left as they are):")
-        out.lines.append(
+        out.line(
             "  "
             + ", ".join(show(k) for k in plan.unrouted[:limit])
             + (f" ... and {len(plan.unrouted) - limit:,} more" if len(plan.unrouted) > limit else "")
@@ -254,7 +259,7 @@ def _capacities(plan: Plan, out: _Out) -> None:
     width = max(len(o.owner or "") for o in capped)
     for o in capped:
         mark = "  over capacity" if o.after > (o.capacity or 0) else "  full" if o.after == o.capacity else ""
-        out.lines.append(f"  {o.owner or '':<{width}}  {o.before:,} -> {o.after:,} of {o.capacity:,}{mark}")
+        out.line(f"  {o.owner or '':<{width}}  {o.before:,} -> {o.after:,} of {o.capacity:,}{mark}")
 
 
 def _pools(plan: Plan, out: _Out) -> None:
@@ -265,6 +270,6 @@ def _pools(plan: Plan, out: _Out) -> None:
         out.heading(f"Pool {pool.name} ({sticky}routes {routes}): largest deviation {largest_deviation(pool)}")
         width = max(len(m.owner) for m in pool.members) if pool.members else 0
         for m in pool.members:
-            out.lines.append(f"  {m.owner:<{width}}  {m.before:,} -> {m.after:,}  {member_share(pool, m)}")
+            out.line(f"  {m.owner:<{width}}  {m.before:,} -> {m.after:,}  {member_share(pool, m)}")
         if pool.others_before or pool.others_after:
-            out.lines.append(f"  not members: {pool.others_before:,} -> {pool.others_after:,}")
+            out.line(f"  not members: {pool.others_before:,} -> {pool.others_after:,}")
