@@ -30,6 +30,18 @@ class Imported:
     skipped: Mapping[str, int]  # why -> how many records were left out
 
 
+#: how a spreadsheet begins a formula: a vendor's first name `=HYPERLINK(...)` must open as text, not run
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """A vendor's field as a CSV cell a spreadsheet opens as text: one that would begin a formula gets a leading
+    apostrophe (OWASP's advice). Only the fields' columns: the key and the imported place and owner, which the
+    imported routes match, are written as they are (a key cannot begin with `@`, nor hold a formula's parentheses)."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
 def _owner_names(emails: list[str], known: Mapping[str, str]) -> dict[str, str]:
     """A spec name per owner email: the spec's own name when it has one, else the email's local part."""
     names: dict[str, str] = {}
@@ -86,12 +98,17 @@ def import_workspace(loaded: LoadedSpec, data: Mapping[str, Any], csv_name: str)
             owner = record.owner
             former.setdefault(record.destination, set()).add(owner)
         fields = raw.get(record.id, {})
-        rows.append([key, *(fields.get(c) or "" for c in columns), record.destination, owner])
+        rows.append([key, *(_cell(fields.get(c) or "") for c in columns), record.destination, owner])
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # csv quotes a field holding the line terminator, "\n" here, but not a lone CR, which a reader takes for a
+    # line break: a row with one is written with every field quoted
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow([key_column, *columns, "imported_destination", *(["imported_owner"] * has_owners)])
-    writer.writerows(row if has_owners else row[:-1] for row in rows)
+    for row in rows:
+        kept = row if has_owners else row[:-1]
+        (quoted if any("\r" in str(cell) for cell in kept) else writer).writerow(kept)
 
     routes = []
     for destination, owner in sorted({(row[-2], row[-1]) for row in rows if row[-1] not in former.get(row[-2], ())}):

@@ -293,14 +293,16 @@ def snapshot(spec: str, out: str, quiet: bool = False) -> None:
     metavar="NEW.yaml",
     help="The spec to write (its leads go to a CSV beside it).",
 )
+@click.option("--force", is_flag=True, help="Replace NEW.yaml and its CSV when they exist.")
 @quiet_option
-def import_(spec: str, out: str, quiet: bool = False) -> None:
+def import_(spec: str, out: str, quiet: bool = False, force: bool = False) -> None:
     """Write a spec that reproduces SPEC's destinations as they are now: its first plan shows `No changes.`
 
     \b
     Examples:
       leadsync import routing.yaml --out adopted.yaml    # writes adopted.yaml and adopted.leads.csv
       leadsync plan adopted.yaml                         # No changes.
+      leadsync import routing.yaml --out adopted.yaml --force   # again, replacing both
 
     \b
     Exit codes: 0; 1 an error.
@@ -313,6 +315,9 @@ def import_(spec: str, out: str, quiet: bool = False) -> None:
         if target.resolve().parent != loaded.root.resolve():
             fail(f"write the imported spec beside {spec} (in {loaded.root}), so the paths it names still hold")
         csv_path = target.with_suffix(".leads.csv")
+        there = [path for path in (target, csv_path) if path.exists() or path.is_symlink()]
+        if there and not force:  # a hand-written spec, or the one being read, is work import must not destroy
+            fail(f"{there[0]} exists; import replaces a file only with --force")
         with progress_shown(quiet) as progress:
             data = read_workspace_data(loaded, progress=progress)
         imported = import_workspace(loaded, data, csv_path.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -116,10 +117,34 @@ class CliPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+#: the kernel's and devices' folders: a file there is not a file (as root, `--out /dev/full` replaced the device)
+_SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def refuse_special(path: Path) -> None:
+    """Refuse to write `path` unless it is absent or a regular file: a device, FIFO, socket, a symbolic link, or
+    anything under /proc, /sys or /dev is refused, not replaced."""
+    where = Path(os.path.realpath(path.parent)) / path.name
+    system = next((s for s in _SYSTEM if where == s or s in where.parents), None)
+    if system is not None:
+        raise LeadsyncError(f"refusing to write {path}: it is under {system}, not an ordinary file")
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise LeadsyncError(f"cannot write {path}: {error.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise LeadsyncError(f"refusing to write {path}: it is a symbolic link (leadsync replaces no link)")
+    if not stat.S_ISREG(info.st_mode):
+        raise LeadsyncError(f"refusing to write {path}: it is not a regular file (a device, a FIFO or a socket)")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write the whole file or nothing: a crash, a full disk or a read-only folder never leaves half a file
-    behind (nor the one before damaged). `os.replace` replaces a link at `path` rather than write through it, so
-    a link planted there never leads the write out of its folder."""
+    behind (nor the one before damaged). Only a regular file is replaced (`refuse_special`): a link, a device or
+    a FIFO at `path` is refused, not replaced."""
+    refuse_special(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

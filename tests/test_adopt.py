@@ -45,7 +45,7 @@ def test_an_imported_spec_plans_no_changes_before_and_after_an_apply(tmp_path: P
     spec = copy(tmp_path, stem)
     for _ in range(2):  # the seeded workspace, then the workspace once the spec was applied
         imported = tmp_path / "imported.yaml"
-        code, _, err = run("import", spec, "--out", str(imported))
+        code, _, err = run("import", spec, "--out", str(imported), "--force")  # the second time, over the first
         assert code == 0, err
         assert run("validate", str(imported))[0] == 0
         code, out, _ = run("plan", str(imported), "--detailed-exitcode")

@@ -241,16 +241,20 @@ def test_a_sandbox_state_that_is_a_fifo_is_refused(quickstart: Path, names: dict
 
 
 @pytest.mark.parametrize("command", ["plan", "snapshot", "import"])
-def test_an_out_file_that_is_a_link_is_replaced_not_followed(quickstart: Path, outside: Path, command: str) -> None:
+def test_an_out_file_that_is_a_link_is_refused_not_followed_nor_replaced(
+    quickstart: Path, outside: Path, command: str
+) -> None:
+    # issue #25: a link at --out is the user's to look at: neither written through nor replaced
     target = outside / "precious.txt"
     target.write_text("precious\n")
     out = quickstart.parent / ("new.yaml" if command == "import" else "out.json")
     written = out.with_suffix(".leads.csv") if command == "import" else out  # import's CSV beside the new spec
     written.symlink_to(target)
-    code, _, err = leadsync(command, "quickstart.yaml", "--out", out.name)
-    assert code == 0, err
+    force = ["--force"] if command == "import" else []
+    code, _, err = leadsync(command, "quickstart.yaml", "--out", out.name, *force)
+    assert code == 1 and "it is a symbolic link" in one_error(err), err
     assert target.read_text() == "precious\n"
-    assert not written.is_symlink() and written.stat().st_size > 0
+    assert written.is_symlink()
 
 
 def test_an_imported_spec_that_is_a_link_out_of_the_folder_is_refused(quickstart: Path, outside: Path) -> None:
