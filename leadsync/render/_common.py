@@ -102,6 +102,8 @@ def mask_text(text: str) -> str:
 
 
 NAME_WIDTH = 60  # characters of a vendor's name shown, at most
+#: a spec's own name (an owner, a destination): what the spec language allows, shown as it is
+_SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
 def _quoted(name: str) -> str:
@@ -109,6 +111,31 @@ def _quoted(name: str) -> str:
     if len(name) > NAME_WIDTH:
         name = name[: NAME_WIDTH - 1].rstrip() + "…"
     return json.dumps(name, ensure_ascii=False)
+
+
+def code_span(text: object) -> str:
+    """Text leadsync did not write, as a markdown inline code span: nothing in it renders (no link, image,
+    mention, emphasis or HTML), whatever it holds; its fence is longer than any run of backticks in it (a table
+    cell escapes its `|` as for any cell: GFM unescapes it inside code there)."""
+    shown = visible(str(text)).replace("\n", " ").replace("\r", " ") or " "
+    run = max((len(found) for found in re.findall("`+", shown)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if shown[0] == "`" or shown[-1] == "`" or (shown[0] == " " and shown[-1] == " ") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+#: what can begin markup inline: code, emphasis, links and images, HTML and autolinks, entities, table cells
+_MARKUP = re.compile(r"([\\`*_\[\]<>!|~&])")
+#: what GFM links without brackets: a scheme's `://` and `www.`
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<=\bwww)(\.)", re.IGNORECASE)
+_MENTION = re.compile(r"@(?=[\w-])")
+
+
+def markdown_text(text: str) -> str:
+    """Free text as markdown that renders as the same text: what can begin markup inline escaped (no link, image,
+    autolink, emphasis or HTML can form), and an `@` before a name kept from mentioning anyone (a word joiner)."""
+    escaped = _MARKUP.sub(r"\\\1", visible(text).replace("\n", " "))
+    return _MENTION.sub("@\u2060", _AUTOLINK.sub(lambda m: "\\" + m.group(), escaped))
 
 
 class Labels:
@@ -122,13 +149,12 @@ class Labels:
         self.places: dict[str, str] = {}
         for ref, name in places.items():
             kind, _, ident = ref.partition(":")
-            label = f"{kind} {_quoted(name)}"
-            if markdown:  # a vendor's name is no HTML in a comment
-                label = label.replace("<", "&lt;")
+            label = f"{kind} {code_span(_quoted(name)) if markdown else _quoted(name)}"  # no markup in a comment
             # two places of one kind and name: the id tells them apart
             self.places[ref] = f"{label} ({ident})" if seen[(kind, name)] > 1 else label
         show = mask_email if mask else str
-        self.members = {user: show(email) for user, email in plan.names.members.items()}
+        self.markdown = markdown
+        self.members = {user: self._outside(show(email)) for user, email in plan.names.members.items()}
         self._refs = (
             re.compile("(?:" + "|".join(map(re.escape, sorted(self.places, key=len, reverse=True))) + r")(?![\w-])")
             if self.places
@@ -139,13 +165,28 @@ class Labels:
         """A destination as the plan names it (a spec name, or `campaign:<id>` outside the managed ones)."""
         return self.places.get(where, where)
 
+    def _outside(self, text: str) -> str:
+        return code_span(text) if self.markdown else text
+
     def owner(self, owner: str | None) -> str | None:
         """An owner as the plan names it (a spec owner, a user id of a member the spec does not name, None)."""
-        return None if owner is None else self.members.get(owner, owner)
+        if owner is None:
+            return None
+        found = self.members.get(owner)
+        return found if found is not None else owner if _SPEC_NAME.fullmatch(owner) else self._outside(owner)
 
     def text(self, text: str) -> str:
-        """Free text (a conflict's detail, a warning) with the place references in it named."""
-        return text if self._refs is None else self._refs.sub(lambda m: self.places[m.group()], text)
+        """Free text (a conflict's detail, a warning) with the place references in it named; for markdown, the
+        rest of it escaped (`markdown_text`)."""
+        if self._refs is None:
+            return markdown_text(text) if self.markdown else text
+        if not self.markdown:
+            return self._refs.sub(lambda m: self.places[m.group()], text)
+        parts, at = [], 0
+        for found in self._refs.finditer(text):
+            parts += [markdown_text(text[at : found.start()]), self.places[found.group()]]
+            at = found.end()
+        return "".join([*parts, markdown_text(text[at:])])
 
 
 def read_line(read: ReadCost) -> str:

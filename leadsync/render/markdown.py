@@ -16,9 +16,11 @@ from leadsync.render._common import (
     POOL_DEFINITION,
     Labels,
     change_ratio,
+    code_span,
     count,
     exempt,
     largest_deviation,
+    markdown_text,
     mask_key,
     mask_text,
     owner_change,
@@ -39,8 +41,14 @@ SAMPLE_LIMIT = 10  # masked sample leads per kind of change
 MATRIX_WIDTH = 8  # more targets than this: the from -> to matrix becomes a list of pairs
 
 
+def _key(key: str | None) -> str:
+    """A lead key as a comment shows it: masked, in a code span."""
+    return code_span(mask_key(key))
+
+
 def _cell(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+    """A table cell: its `|` escaped (what is not leadsync's own is already a code span or escaped text)."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[str]], what: str, limit: int = TABLE_LIMIT) -> list[str]:
@@ -104,7 +112,8 @@ def _pools(plan: Plan) -> list[str]:
     lines = ["", "#### Owner pools: load against the weights", "", f"<sub>{POOL_DEFINITION}</sub>"]
     for pool in plan.pools[:LIST_LIMIT]:
         about = ", ".join(["sticky"] * pool.sticky + [f"routes {', '.join(f'`{r}`' for r in pool.routes) or '-'}"])
-        heading = f"**`{_cell(pool.name)}`** ({about}): largest deviation after the plan **{largest_deviation(pool)}**"
+        most = largest_deviation(pool)
+        heading = f"**{code_span(pool.name)}** ({about}): largest deviation after the plan **{most}**"
         lines += ["", heading, ""]
         rows = []
         for m in pool.members:
@@ -158,7 +167,7 @@ def _lists(plan: Plan, labels: Labels) -> list[str]:
             len(plan.held),
             "held leads",
             [
-                f"`{mask_key(h.key)}` in {labels.place(h.destination)}, {', '.join(h.statuses)}: would {h.change}"
+                f"{_key(h.key)} in {labels.place(h.destination)}, {', '.join(h.statuses)}: would {h.change}"
                 for h in plan.held[:LIST_LIMIT]
             ],
         ),
@@ -167,7 +176,7 @@ def _lists(plan: Plan, labels: Labels) -> list[str]:
             len(names),
             "names",
             [
-                f"`{c.subject or '-'}` {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}"
+                f"{code_span(c.subject or '-')} {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}"
                 for c in names[:LIST_LIMIT]
             ],
         ),
@@ -175,29 +184,29 @@ def _lists(plan: Plan, labels: Labels) -> list[str]:
             f"Conflicts (never guessed, left as they are): {count(plan.summary.conflicts, 'person', 'people')}",
             len(people),
             "conflicts",
-            [
-                f"`{mask_key(c.key)}` {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}"
-                for c in people[:LIST_LIMIT]
-            ],
+            [f"{_key(c.key)} {c.reason.value.replace('_', ' ')}: {labels.text(c.detail)}" for c in people[:LIST_LIMIT]],
         ),
         (
             "Unrouted (matched no route, left as they are)",
             len(plan.unrouted),
             "unrouted leads",
-            [f"`{mask_key(k)}`" for k in plan.unrouted[:LIST_LIMIT]],
+            [f"{_key(k)}" for k in plan.unrouted[:LIST_LIMIT]],
         ),
         (
             "Unsupported (the provider cannot make these changes)",
             len(plan.unsupported),
             "unsupported leads",
-            [f"`{mask_key(u.key)}` → {labels.place(u.destination)}: {u.reason}" for u in plan.unsupported[:LIST_LIMIT]],
+            [
+                f"{_key(u.key)} → {labels.place(u.destination)}: {markdown_text(u.reason)}"
+                for u in plan.unsupported[:LIST_LIMIT]
+            ],
         ),
         (
             "Warnings",
             len(plan.warnings),
             "warnings",
             [
-                (f"`{mask_key(w.key)}` " if w.key is not None else "") + labels.text(w.message)
+                (f"{_key(w.key)} " if w.key is not None else "") + labels.text(w.message)
                 for w in plan.warnings[:LIST_LIMIT]
             ],
         ),
@@ -251,7 +260,7 @@ def _samples(plan: Plan, labels: Labels) -> list[str]:
                     known = len(op.previous_owners) == len(op.keys)
                     source, target = labels.place(op.source), labels.place(op.target)
                     found["move"] += [
-                        f"`{mask_key(k)}` {source} → {target}"
+                        f"{_key(k)} {source} → {target}"
                         + (
                             f" ({_owner(op.previous_owners, i, op.owner, known, labels)})"
                             if _reowned(op, i, known)
@@ -262,20 +271,20 @@ def _samples(plan: Plan, labels: Labels) -> list[str]:
             case AddOp():
                 if len(found["add"]) < SAMPLE_LIMIT:
                     found["add"] += [
-                        f"`{mask_key(x.key)}` → {op.destination}" + (f" (owner {x.owner})" if x.owner else "")
+                        f"{_key(x.key)} → {op.destination}" + (f" (owner {x.owner})" if x.owner else "")
                         for x in op.leads[:SAMPLE_LIMIT]
                     ]
             case AssignOp():
                 if len(found["reassign"]) < SAMPLE_LIMIT:
                     known = len(op.previous_owners) == len(op.keys)
                     found["reassign"] += [
-                        f"`{mask_key(k)}` in {op.destination}: {_owner(op.previous_owners, i, op.owner, known, labels)}"
+                        f"{_key(k)} in {op.destination}: {_owner(op.previous_owners, i, op.owner, known, labels)}"
                         for i, k in enumerate(op.keys[:SAMPLE_LIMIT])
                     ]
             case RemoveOp():
                 if len(found["remove"]) < SAMPLE_LIMIT:
                     place = labels.place(op.destination)
-                    found["remove"] += [f"`{mask_key(k)}` from {place}" for k in op.keys[:SAMPLE_LIMIT]]
+                    found["remove"] += [f"{_key(k)} from {place}" for k in op.keys[:SAMPLE_LIMIT]]
             case _:
                 assert_never(op)
     lines: list[str] = []
@@ -328,7 +337,10 @@ def _routing_tests(tests: RoutingTestRun) -> list[str]:
     total = len(tests.results)
     if not tests.failures:
         return [f"**Routing tests:** ✅ {tests.passed:,} of {total:,} passed", ""]
-    failed = [f"`{_cell(f.case.where)}` case {f.case.number}: {_cell('; '.join(f.mismatches))}" for f in tests.failures]
+    failed = [
+        f"{code_span(f.case.where)} case {f.case.number}: {markdown_text('; '.join(f.mismatches))}"
+        for f in tests.failures
+    ]
     return [
         f"**Routing tests:** ❌ {tests.passed:,} of {total:,} passed; `leadsync test` shows why",
         "",
@@ -342,7 +354,7 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, tests: RoutingTes
     spec's routing tests, run by the caller), how many of them passed."""
     title = "### leadsync plan"
     if plan.spec.path:
-        title += f" for `{_cell(plan.spec.path)}`"
+        title += f" for {code_span(plan.spec.path)}"
     labels = Labels(plan, mask=True, markdown=True)  # members' emails are people's emails too
     lines = [title, "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
     if tests is not None and tests.results:
