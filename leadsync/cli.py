@@ -35,7 +35,7 @@ from leadsync.cli_show import refuse_a_saved_plan, show
 from leadsync.cli_test import markdown_plan, test_command
 from leadsync.plan import dump_plan
 from leadsync.providers import vendor, vendor_names
-from leadsync.render import FORMATS, count, render
+from leadsync.render import FORMATS, count, json_visible, render
 from leadsync.render.explanation import plain as render_plain
 from leadsync.render.explanation import render_explanation
 from leadsync.routing import Router
@@ -250,8 +250,9 @@ def plan(
         color = fmt == "text" and use_color() is not False and sys.stdout.isatty()
         if fmt == "markdown":
             tell(markdown_plan(planned), nl=False)  # no control character reaches a terminal or a comment
-        else:  # text is made visible by its renderer (its colours are its own); JSON escapes controls itself
-            click.echo(render(planned.plan, fmt, color=color, mask=mask), nl=False)
+        else:  # text is made visible by its renderer (its colours are its own); JSON keeps no raw control either
+            shown = render(planned.plan, fmt, color=color, mask=mask)
+            click.echo(json_visible(shown) if fmt == "json" else shown, nl=False)
     if detailed_exitcode and planned.plan.has_changes:
         sys.exit(2)
 

@@ -11,7 +11,7 @@ import click
 from leadsync.cli_common import CliPath, errors, fail, set_masking, use_color
 from leadsync.jsontext import decode, loads_bounded, read_bounded
 from leadsync.plan import dump_plan, load_plan
-from leadsync.render import FORMATS, render, visible
+from leadsync.render import FORMATS, json_visible, render, visible
 
 #: how many bytes of a file tell whether it may be JSON (an object) rather than YAML
 _HEAD = 64
@@ -68,4 +68,5 @@ def show(planfile: str, fmt: str, mask: bool) -> None:
         saved = load_plan(Path(planfile))
         color = fmt == "text" and use_color() is not False and sys.stdout.isatty()
         shown = dump_plan(saved) if fmt == "json" else render(saved, fmt, color=color, mask=mask)
-        click.echo(visible(shown) if fmt == "markdown" else shown, nl=False)  # text: its renderer made it visible
+        # text: its renderer made it visible; markdown and JSON are made so here
+        click.echo(visible(shown) if fmt == "markdown" else json_visible(shown) if fmt == "json" else shown, nl=False)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from leadsync._gc import paused_gc
 from leadsync.allocation import Allocation, Ask, Member, OwnerPool, allocate
 from leadsync.errors import Location, NotANumber, Problem, RoutingError
 from leadsync.matching import COMPARISONS, Test, as_number, compile_condition, explain_condition, patterns, timed
-from leadsync.spec.conditions import Condition
+from leadsync.spec.conditions import Condition, parse_instant
 from leadsync.spec.loader import LoadedSpec
 from leadsync.spec.models import PoolRef
 from leadsync.state import DesiredLead, Lead
@@ -275,11 +275,7 @@ class Router:
 def instant(at: date | None) -> datetime | None:
     """The time routing is as of: `at` itself (a time; no zone: UTC), the start of its UTC day (a date), or
     None."""
-    if at is None:
-        return None
-    if isinstance(at, datetime):
-        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return datetime(at.year, at.month, at.day, tzinfo=UTC)
+    return None if at is None else parse_instant(at)
 
 
 def _account(lead: Lead, by: str) -> str:

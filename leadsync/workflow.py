@@ -18,6 +18,7 @@ from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
 from leadsync.apply.saved import SavedPlanGuard
 from leadsync.errors import Location, PlanError, Problem, SpecError
+from leadsync.matching import timed
 from leadsync.plan import Plan, PlanContext, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers import load_snapshot, vendor
@@ -182,7 +183,7 @@ def today() -> date:
 def default_at(loaded: LoadedSpec) -> date:
     """When a plan (or explain, or a routing test) is as of, unless told: now, to the second, for a spec whose
     routes match by time (`older_than`, `within`); today (UTC) for one whose owners are away on dates."""
-    if Router(loaded).timed:
+    if any(timed(condition) for condition in loaded.conditions):
         return datetime.now(UTC).replace(microsecond=0)
     return today()
 
@@ -190,7 +191,7 @@ def default_at(loaded: LoadedSpec) -> date:
 def stamp(at: date) -> str:
     """`at` as a plan document writes it: `2026-12-22`, or `2026-12-22T09:30:00Z` for a time."""
     if isinstance(at, datetime):
-        return at.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+        return at.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
     return at.isoformat()
 
 
@@ -359,7 +360,9 @@ class ApplySession:
         self.leads = load_leads(loaded, os.environ)
         self.guard: SavedPlanGuard | None = None  # set by use_saved: later rounds may send only the saved plan's
         self.warnings: list[str] = []
-        self.at: date | None = None  # the plan's date for absences: today, or a saved plan's
+        # the plan's time, once for the session (its rounds and its verifying read route as of it): now or today,
+        # or a saved plan's
+        self.at: date | None = default_at(loaded)
         tag = workspace_tag(loaded, identity or workspace_identity(loaded, provider))
         journal = state_dir / f"{tag}.journal.jsonl"
         _adopt_legacy_journal(loaded, journal)

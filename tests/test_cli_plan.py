@@ -184,8 +184,8 @@ def test_the_plan_names_outside_places_and_members_by_what_the_workspace_calls_t
 
     code, markdown, _ = run("plan", *args, "--format", "markdown")
     assert code == 0 and "dave.outside@acme.test" not in markdown and "jane.doe@bigco.test" not in markdown
-    assert '`j***@b***.test` campaign "Webinar Follow-up" → enterprise' in markdown
-    assert "owner d***@a***.test → bob" in markdown
+    assert '`j***@b***.test` campaign `"Webinar Follow-up"` → enterprise' in markdown  # a vendor's name: code
+    assert "owner `d***@a***.test` → bob" in markdown
 
     code, out, _ = run("plan", *args, "--format", "json")
     document = json.loads(out)

@@ -555,3 +555,13 @@ def test_source_keys_are_checked(folder: Path, source: dict[str, Any], message: 
 
 def test_engines_run_in_a_throwaway_cluster(postgres: PgServer) -> None:
     assert postgres.execute("SELECT 1") == [(1,)]
+
+
+def test_a_boolean_column_stays_boolean_beside_a_number_column(engine: Engine) -> None:
+    # repeating values are held once per column: true and 1 are equal keys, and must not stand for each other
+    table = engine.table({"email": "text", "seats": "int", "customer": "bool", "ratio": "numeric"},
+                         [(f"u{i}@x.test", 1, True, Decimal("1.00")) for i in range(50)])  # fmt: skip
+    spec = write_spec(engine.root, engine.source(), f"SELECT * FROM {table}", CATCH_ALL)
+    leads = load_leads(load_spec(spec), {URL_ENV: engine.url()} if engine.pg else {}).leads
+    assert {(type(lead.value("seats")), type(lead.value("customer"))) for lead in leads} == {(int, bool)}
+    assert {lead.value("customer") for lead in leads} == {True}

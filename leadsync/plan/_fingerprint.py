@@ -23,8 +23,9 @@ _CHUNK = 65_536
 
 
 def dated(fingerprint: str, at: str | None) -> str:
-    """`fingerprint` bound to the plan's date (`plan --at`): who is away depends on it, so a plan made for
-    another day is another plan. Without a date (plans that use no absence), the fingerprint as it is."""
+    """`fingerprint` bound to the plan's date or time (`plan --at`): who is away, and what a time matcher
+    matches, depend on it, so a plan made for another day or time is another plan. Without one (plans that use no
+    absence and no time matcher), the fingerprint as it is."""
     if at is None:
         return fingerprint
     return hashlib.sha256(f"{_VERSION}/at/{at}/{fingerprint}".encode()).hexdigest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from leadsync.errors import PlanError
 from leadsync.plan import Plan
-from leadsync.render._common import count, mask_email, mask_key, mask_text, summary_line, visible
+from leadsync.render._common import count, json_visible, mask_email, mask_key, mask_text, summary_line, visible
 from leadsync.render.json import render_json
 from leadsync.render.markdown import render_markdown
 from leadsync.render.text import render_text
@@ -33,6 +33,7 @@ def render(plan: Plan, fmt: str = "text", *, color: bool = False, mask: bool = F
 __all__ = [
     "FORMATS",
     "count",
+    "json_visible",
     "mask_email",
     "mask_key",
     "mask_text",

@@ -265,6 +265,14 @@ def visible(text: str) -> str:
     return _UNSEEN.sub(_escape, text)
 
 
+def json_visible(text: str) -> str:
+    """JSON text with what `json.dumps(ensure_ascii=False)` leaves raw (C1 controls, bidirectional controls) as
+    `\\uXXXX` escapes: the same JSON (such characters occur only inside its strings), safe on a terminal."""
+    if text.isascii() or not _UNSEEN.search(text):
+        return text
+    return _UNSEEN.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def _escape(found: re.Match[str]) -> str:
     code = ord(found.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

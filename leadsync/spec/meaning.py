@@ -104,10 +104,11 @@ def route_warnings(loaded: LoadedSpec, leads: Sequence[Lead], explained: Set[int
     # routing imports this package, so it is imported when first needed; evaluation has one home (routing.py)
     from leadsync.matching import compile_condition, timed
 
-    if any(timed(c) for c in loaded.conditions):
-        return []  # which routes match depends on the plan's time: a warning now could be wrong at the next plan
-    routes = loaded.spec.routes
-    tests = [compile_condition(c) if c is not None else None for c in loaded.conditions]
+    # a route at or after one that matches by time (older_than, within) has leads that depend on the plan's time:
+    # a warning now could be wrong at the next plan; the routes before it are judged as ever
+    upto = next((i for i, c in enumerate(loaded.conditions) if timed(c)), len(loaded.conditions))
+    routes = loaded.spec.routes[:upto]
+    tests = [compile_condition(c) if c is not None else None for c in loaded.conditions[:upto]]
 
     def first(lead: Lead, upto: int) -> int | None:
         for i in range(upto):

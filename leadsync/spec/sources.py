@@ -354,7 +354,7 @@ class _Reader:
     def _columns(self, header: list[str], head: Location, source: Source, index: int) -> dict[str, int] | None:
         """attribute -> column index, from a header (a CSV file's, a query's columns) and the source's `fields`."""
         query = source.sql is not None
-        names = ", ".join(name if name.isprintable() else repr(name) for name in header)
+        names = ", ".join(header)  # the CLI shows every line with its control characters made visible
         columns: dict[str, int] = {}
         for i, name in enumerate(header):
             if name in columns:
@@ -498,12 +498,15 @@ class _Layout:
         own = [c for c in kept if c not in repeating]
         position = {column: i for i, column in enumerate(repeating + own)}
         self.fields = {attr: position[column] for attr, column in header.items()}
-        intern = {"": ""}.setdefault
+        # a table of values per column: a SQL source's true and 1 (or 1.0) are equal keys, and one table for all
+        # columns would give a boolean column the 1 of a number column
+        tables = [{"": ""} for _ in repeating]
+        setdefault = dict.setdefault
         shared, single = _picker(repeating), _picker(own)
 
         def cells(row: Sequence[Any]) -> tuple[Any, ...]:
             values = shared(row)
-            return (*map(intern, values, values), *single(row))
+            return (*map(setdefault, tables, values, values), *single(row))
 
         self.cells: Callable[[Sequence[Any]], tuple[Any, ...]] = cells
 

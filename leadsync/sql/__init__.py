@@ -32,9 +32,6 @@ from uuid import UUID
 from leadsync.errors import Location, Problem, QueryFailed
 from leadsync.sql._text import READS, line_column, statement
 
-#: rows fetched at a time: a few MB of Python objects, and a cancel is never more than one batch away
-BATCH = 10_000
-
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -128,8 +125,8 @@ def open_rows(query: Query, target: Target, *, timeout: float) -> AbstractContex
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 #: digits past which a number is refused: beyond a float's range, and far below what Python declines to print
 _DIGITS = 300
-_BITS = 997  # 2**997 has 301 digits
 _KEPT = frozenset({date, datetime, time})
+_FAST = _PLAIN | _KEPT  # a batch of only these is kept as it came
 
 
 def plain_rows(rows: list[tuple[Any, ...]], columns: Sequence[str], label: str, first: int) -> list[tuple[Any, ...]]:
@@ -139,7 +136,7 @@ def plain_rows(rows: list[tuple[Any, ...]], columns: Sequence[str], label: str, 
     rows[0]): a lead attribute is one plain value, which the query can make with a cast."""
     # the common case, at C speed; an integer is as long as its column's type allows (DuckDB's unbounded BIGNUM
     # is refused by the engine), and a PostgreSQL numeric comes as a Decimal, checked below
-    if set(map(type, chain.from_iterable(rows))) <= _PLAIN:
+    if set(map(type, chain.from_iterable(rows))) <= _FAST:
         return rows
     plain = []
     for number, row in enumerate(rows, start=first):
@@ -185,10 +182,6 @@ def _plain(value: Any) -> Any:
         if value.adjusted() > _DIGITS:
             raise TypeError("a number of more than 300 digits")
         return int(value) if value == value.to_integral_value() else float(value)
-    if kind is int:  # an arbitrary-precision integer column: Python will not even print one of 4,300 digits
-        if value.bit_length() > _BITS:
-            raise TypeError("a number of more than 300 digits")
-        return value
     if kind is UUID or kind is timedelta:
         return str(value)
     raise TypeError(kind.__name__)
@@ -203,7 +196,6 @@ def duckdb_problems(query: Query) -> list[Problem]:
 
 
 __all__ = [
-    "BATCH",
     "Query",
     "QueryFailed",
     "Result",

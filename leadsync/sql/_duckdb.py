@@ -77,6 +77,7 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
         assert child.stdin is not None and child.stdout is not None
         with suppress(OSError):  # a child killed meanwhile (the timeout): its frames say so
             child.stdin.write(json.dumps(request).encode("utf-8"))
+        with suppress(OSError):
             child.stdin.close()
         frames = _frames(child.stdout, query, target, timeout, timed_out, stderr, drain)
         first = next(frames)
@@ -237,7 +238,8 @@ def _child() -> None:  # pragma: no cover - runs in the child process (tests rea
 
 
 def _die_with_parent() -> None:  # pragma: no cover - in the child
-    """On Linux, the child gets SIGKILL when leadsync ends, however it ends (elsewhere the deadline stands)."""
+    """On Linux, the child gets SIGKILL when leadsync ends, however it ends (elsewhere the deadline stands). The
+    signal follows the thread that started the child: `open_rows` reads the child to its end in that thread."""
     with suppress(Exception):
         import ctypes
 

@@ -16,6 +16,8 @@ from typing import Any
 from leadsync.errors import Location, QueryFailed
 from leadsync.sql._secret import scrub
 
+BATCH = 10_000  # rows a FETCH takes: a few MB of Python objects, and a cancel never more than one away
+
 _CURSOR = "leadsync_source"
 #: the text sent before the query: an error's position in the query is its position in the statement less this
 _DECLARE = f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR "
@@ -83,9 +85,11 @@ def open_rows(query: Any, target: Any, *, timeout: float) -> Iterator[_Rows]:
             # the extended protocol (binary=True) takes one statement: a second one hidden from the lexer (a
             # server reading backslashes in strings, say) is refused by the server, never run after a COMMIT
             cursor.execute(_DECLARE + query.text, binary=True)
-            fetch_sql = f"FETCH FORWARD 10000 FROM {_CURSOR}"
+            fetch_sql = f"FETCH FORWARD {BATCH} FROM {_CURSOR}"
 
             def fetch() -> list[tuple[Any, ...]]:
+                if cancelled.is_set():  # the deadline passed while leadsync read the last batch: no more FETCH
+                    raise QueryFailed(Location(query.label), f"the query ran past its timeout of {timeout:g} s")
                 cursor.execute(fetch_sql)
                 return cursor.fetchall()
 

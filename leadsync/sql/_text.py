@@ -127,14 +127,3 @@ def line_column(text: str, offset: int) -> tuple[int, int]:
     offset = max(0, min(offset, len(text)))
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def offset_of(text: str, line: int, column: int) -> int:
-    """The 0-based offset of 1-based `line` and `column` in `text` (the inverse of `line_column`)."""
-    offset = 0
-    for _ in range(line - 1):
-        newline = text.find("\n", offset)
-        if newline < 0:
-            break
-        offset = newline + 1
-    return offset + column - 1
