@@ -16,10 +16,10 @@ from typing import Any
 from leadsync.apply.applier import Applier, ApplyReport, known_people, requests_for
 from leadsync.apply.journal import Journal
 from leadsync.apply.lock import WorkspaceLock, private_dir, state_dir
-from leadsync.apply.saved import SavedPlanGuard
+from leadsync.apply.saved import SavedPlanGuard, untrusted
 from leadsync.errors import Location, PlanError, Problem, SpecError
 from leadsync.matching import timed
-from leadsync.plan import Plan, PlanContext, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
+from leadsync.plan import Plan, PlanContext, PlanPolicy, PlanWarning, SpecRef, Workspace, make_plan, pool_weights
 from leadsync.progress import SILENT, Progress, phase
 from leadsync.providers import load_snapshot, vendor
 from leadsync.providers.base import Provider, WriteRequest
@@ -403,6 +403,16 @@ class ApplySession:
         """Apply `saved` instead of a fresh plan, unless the workspace changed since it was made; and only it:
         each later round's residual must be the saved plan's own work (`SavedPlanGuard`). A spec edited since
         the plan is named in `warnings`."""
+        spec = self.loaded.spec
+        contradicted = untrusted(
+            saved,
+            provider=spec.workspace.provider,
+            api=spec.vendor,
+            policy=PlanPolicy.of(spec.policy.to_state()),
+            workspace=self.workspace,
+        )
+        if contradicted is not None:
+            raise PlanError(f"{path} refused, nothing sent: {contradicted}; run leadsync plan again")
         if saved.is_stale(self.workspace.remote):
             raise PlanError(f"stale plan: the workspace changed since {path} was made; run leadsync plan again")
         if saved.spec.sha256 and saved.spec.sha256 != self.loaded.sha256:

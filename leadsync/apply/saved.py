@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from leadsync.errors import PlanDiverged
-from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, RemoveOp
+from leadsync.plan import AddOp, AssignOp, MoveOp, Operation, Plan, PlanPolicy, RemoveOp
 from leadsync.snapshot import ResolvedWorkspace
 from leadsync.state import RemoteLead
 
@@ -31,7 +31,37 @@ Change = tuple[str, str | None, str | None, str | None]
 Item = tuple[str, str | None, Change]
 SHOWN = 3  # example changes an error names
 
-__all__ = ["PlanDiverged", "SavedPlanGuard", "done", "items"]
+__all__ = ["PlanDiverged", "SavedPlanGuard", "done", "items", "untrusted"]
+
+
+def untrusted(saved: Plan, *, provider: str, api: str, policy: PlanPolicy, workspace: ResolvedWorkspace) -> str | None:
+    """What a saved plan says that the spec and a fresh read contradict, or None (issue #25: a saved plan is checked,
+    not trusted): its workspace and vendor must be the spec's, its policy the spec's (a plan made with
+    `protect: []` must not move what the spec protects), and every lead id it names must be, in the fresh read,
+    the record of the key named beside it."""
+    if (saved.workspace.provider, saved.workspace.api) != (provider, api):
+        return (
+            f"it is for a {saved.workspace.provider} workspace ({saved.workspace.api} API), and the spec's is a "
+            f"{provider} workspace ({api} API)"
+        )
+    if saved.workspace.id != workspace.workspace_id:
+        return f"it is for workspace {saved.workspace.id!r}, and the spec's is {workspace.workspace_id!r}"
+    if saved.policy != policy:
+        differs = [
+            f"{name}: {getattr(saved.policy, name)!r} in the plan, {getattr(policy, name)!r} in the spec"
+            for name in ("unmanaged", "claim", "protect")
+            if getattr(saved.policy, name) != getattr(policy, name)
+        ]
+        return f"its policy is not the spec's ({'; '.join(differs)})"
+    key_of = {record.id: record.key for record in workspace.remote}
+    for op in saved.operations:
+        if isinstance(op, AddOp):
+            continue
+        for lead_id, key in zip(op.lead_ids, op.keys, strict=True):
+            found = key_of.get(lead_id)
+            if found is not None and found != key:
+                return f"it names lead {lead_id} as {key}, and the workspace's record {lead_id} is {found}"
+    return None
 
 
 def items(operations: Iterable[Operation]) -> Iterator[Item]:
