@@ -212,7 +212,8 @@ class Vendor:
         self.url: str = queue.get(timeout=300)
 
     def calls(self) -> Counter[str]:
-        return Counter(httpx.get(self.url + "/_sandbox/stats", timeout=60).json()["calls"])
+        controls = {"Authorization": f"Bearer {KEY}"}  # the sandbox's controls need one of its keys
+        return Counter(httpx.get(self.url + "/_sandbox/stats", headers=controls, timeout=60).json()["calls"])
 
     def stop(self) -> None:
         self.process.terminate()
@@ -343,7 +344,7 @@ def main() -> None:
                     f"  plan: {plan['summary']}; predicted writes {plan['calls']['writes']}, "
                     f"reads {plan['calls']['reads']}"
                 )
-                httpx.delete(vendor.url + "/_sandbox/stats")
+                httpx.delete(vendor.url + "/_sandbox/stats", headers={"Authorization": f"Bearer {KEY}"})
                 if who == "leadsync":
                     began = time.time()
                     code, err, seconds = leadsync(folder, vendor.url, "apply", "spec.yaml", "--auto-approve", "--force")

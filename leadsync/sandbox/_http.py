@@ -12,6 +12,7 @@ no locks, and an injected latency (an asyncio sleep) holds up only its own reque
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import re
@@ -98,6 +99,24 @@ def scope_allows(scopes: list[str], needed: str) -> bool:
     return False
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _loopback_host(host: bytes) -> bool:
+    """Whether a Host header names this machine's loopback (with any port), as leadsync and its tests do."""
+    name = host.decode("latin-1").strip().lower()
+    if name.startswith("["):
+        name = name[: name.find("]") + 1]
+    else:
+        name = name.rpartition(":")[0] if name.count(":") == 1 else name
+    if name in _LOOPBACK:
+        return True
+    try:  # 127.0.0.2 is the loopback too; 127.0.0.1.evil.test is a name, not an address
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class App:
     def __init__(
         self,
@@ -126,7 +145,35 @@ class App:
             if not message.get("more_body"):
                 break
         method, path = scope["method"], scope["path"]
+        headers = dict(scope.get("headers") or [])
+        if not _loopback_host(headers.get(b"host", b"")):
+            # a page on a DNS name rebound to 127.0.0.1 reaches the port, but names its own host: refused
+            await self._send(
+                send,
+                Reply(
+                    421,
+                    {
+                        "statusCode": 421,
+                        "error": "Misdirected Request",
+                        "message": "the sandbox answers requests to a loopback host only",
+                    },
+                ),
+            )
+            return  # fmt: skip
         if path.startswith("/_sandbox/"):
+            if not self._controller(headers.get(b"authorization", b"")):
+                await self._send(
+                    send,
+                    Reply(
+                        401,
+                        {
+                            "statusCode": 401,
+                            "error": "Unauthorized",
+                            "message": "the sandbox's controls need one of its keys",
+                        },
+                    ),
+                )
+                return  # fmt: skip
             await self._send(send, self._control(method, path))
             return
         route, params = self._match(method, path)
@@ -252,6 +299,11 @@ class App:
         transport.abort()  # no response bytes at all, and no graceful close: as when a proxy or the network fails
         for _ in range(3):  # let the protocol see the connection lost before this request's task ends
             await asyncio.sleep(0)
+
+    def _controller(self, authorization: bytes) -> bool:
+        """Whether a request to the controls (`/_sandbox/...`) carries one of the workspace's keys (Bearer)."""
+        given = authorization.decode("latin-1").removeprefix("Bearer ").strip()
+        return bool(given) and any(given == key.get("key") for key in self.store.objects("api_key"))
 
     def _control(self, method: str, path: str) -> Reply:
         if path == "/_sandbox/stats" and method == "GET":

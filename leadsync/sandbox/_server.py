@@ -174,15 +174,19 @@ class RunningSandbox:
         return self._get("/_sandbox/stats")
 
     def reset_stats(self) -> None:
-        with httpx.Client(trust_env=False) as client:
+        with httpx.Client(trust_env=False, headers=self._control_headers()) as client:
             client.delete(self.url + "/_sandbox/stats").raise_for_status()
+
+    def _control_headers(self) -> dict[str, str]:
+        """The controls need one of the workspace's keys."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def state(self) -> dict[str, Any]:
         """What GET /_sandbox/state answers: the whole state in the seed format."""
         return self._get("/_sandbox/state")
 
     def _get(self, path: str) -> dict[str, Any]:
-        with httpx.Client(trust_env=False, timeout=30) as client:
+        with httpx.Client(trust_env=False, timeout=30, headers=self._control_headers()) as client:
             response = client.get(self.url + path)
             response.raise_for_status()
             result: dict[str, Any] = response.json()
