@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 import sys
+from contextlib import suppress
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -55,6 +56,7 @@ class _Leadsync(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         set_masking(False)  # per invocation (tests run many in one process)
+        _usable_streams()
         try:
             # click's overloads of main() cannot be matched by forwarded *args: the call is click's own
             return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
@@ -65,6 +67,21 @@ class _Leadsync(click.Group):
         except click.ClickException as error:
             error.show()
             sys.exit(1)
+
+
+def _usable_streams() -> None:
+    """A terminal that cannot encode a character (LANG=C, latin-1) shows its escape, never a traceback; a closed
+    stdout or stderr is one line and exit 1 (a plan written nowhere is no success)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            with suppress(ValueError, OSError):  # a stream already closed, or of a kind that takes no new errors=
+                reconfigure(errors="backslashreplace")
+    closed = [name for name, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)) if stream is None]
+    if closed:
+        if sys.stderr is not None:
+            sys.stderr.write(f"Error: {' and '.join(closed)} closed: leadsync has nowhere to write\n")
+        sys.exit(1)
 
 
 @click.group(cls=_Leadsync, context_settings={"help_option_names": ["-h", "--help"]})

@@ -52,8 +52,12 @@ MessageOf = Callable[[httpx.Response], str]
 
 def check_base_url(url: str, *, setting: str) -> str:
     """`url` if it is https, or http on a loopback address (the sandbox, tests); else a clear error."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - a port that is no number raises here, not at the first request
+    except ValueError as error:  # `http://[::1`, a port of letters: one line, never a traceback
+        raise ProviderError(f"{setting}: {url!r} is not a URL ({error})") from None
     if parts.scheme == "https" and host:
         return url.rstrip("/")
     if parts.scheme == "http" and _is_loopback(host):

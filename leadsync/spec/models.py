@@ -236,7 +236,12 @@ class Away(_Model):
 
 class Owner(_Model):
     email: str
-    weight: Number = Field(1.0, gt=0, description="share of a pool's leads, relative to the other members")
+    weight: Number = Field(
+        1.0,
+        gt=0,
+        le=1_000_000,  # shares are weights over their sum: two weights near 1e308 summed to infinity (0.0% each)
+        description="share of a pool's leads, relative to the other members (at most 1,000,000)",
+    )
     capacity: Integer | None = Field(
         None, ge=0, description="the most leads this owner may hold in managed destinations after the plan"
     )
