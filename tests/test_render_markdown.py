@@ -86,7 +86,9 @@ def test_no_email_of_the_input_appears_unmasked(big: tuple[Plan, str, set[str]])
 
 def test_the_comment_has_the_reviewers_tables(big: tuple[Plan, str, set[str]]) -> None:
     plan, text, _ = big
-    assert text.startswith("### leadsync plan\n\n**Plan: ")
+    # where the writes go comes first: a pull request that switches the workspace cannot look like a normal plan
+    assert text.startswith("### leadsync plan\n\n**Workspace:** the embedded sandbox (emulating the instantly API)")
+    assert "\n\n**Plan: " in text
     assert "| destination | before | add | move in | move out | reassign | remove | held | after | change |" in text
     assert "| owner | before | after | Δ |" in text
     assert "#### Moves (from → to)" in text

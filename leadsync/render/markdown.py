@@ -356,7 +356,7 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, tests: RoutingTes
     if plan.spec.path:
         title += f" for {code_span(plan.spec.path)}"
     labels = Labels(plan, mask=True, markdown=True)  # members' emails are people's emails too
-    lines = [title, "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
+    lines = [title, "", _workspace(plan), "", f"**{summary_line(plan)}**", "", _safety(plan), ""]
     if tests is not None and tests.results:
         lines += _routing_tests(tests)
     if plan.operations or plan.held or plan.conflicts:
@@ -366,6 +366,19 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, tests: RoutingTes
     lines += _lists(plan, labels) + _calls(plan) + _samples(plan, labels)
     text = mask_text("\n".join(lines) + "\n")
     return _fit(text, limit)
+
+
+def _workspace(plan: Plan) -> str:
+    """Where the plan's writes go, first: a pull request that quietly switches the workspace, or points a
+    vendor's key at another vendor, must not look like a normal plan (issue #25)."""
+    ws = plan.workspace
+    where = (
+        f"the embedded sandbox (emulating the {ws.api} API), no vendor account"
+        if ws.provider == "sandbox"
+        else f"{ws.provider} ({ws.api} API)"
+    )
+    account = f", account {code_span(ws.id)}" if ws.id else ""
+    return f"**Workspace:** {where}{account}"
 
 
 def _fit(text: str, limit: int) -> str:
