@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ import click
 
 from leadsync.errors import LeadsyncError, Problem, ProblemsError
 from leadsync.render import mask_text, visible
+from leadsync.safefs import refuse_link
 from leadsync.spec.models import MIN_RATE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,22 +122,13 @@ _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 def refuse_special(path: Path) -> None:
-    """Refuse to write `path` unless it is absent or a regular file: a device, FIFO, socket, a symbolic link, or
-    anything under /proc, /sys or /dev is refused, not replaced."""
+    """Refuse to write `path` unless it is absent or a regular file with one name: a device, FIFO, socket, a
+    link (`safefs.refuse_link`), or anything under /proc, /sys or /dev is refused, not replaced."""
     where = Path(os.path.realpath(path.parent)) / path.name
     system = next((s for s in _SYSTEM if where == s or s in where.parents), None)
     if system is not None:
         raise LeadsyncError(f"refusing to write {path}: it is under {system}, not an ordinary file")
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as error:
-        raise LeadsyncError(f"cannot write {path}: {error.strerror}") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise LeadsyncError(f"refusing to write {path}: it is a symbolic link (leadsync replaces no link)")
-    if not stat.S_ISREG(info.st_mode):
-        raise LeadsyncError(f"refusing to write {path}: it is not a regular file (a device, a FIFO or a socket)")
+    refuse_link(path, "the output file")
 
 
 def write_atomically(path: Path, text: str) -> None:
