@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
+from cli_run import leadsync
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadsync.cli import main
 from leadsync.render import render, visible
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
@@ -24,13 +23,6 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
 RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"
 ATTACKS = [OSC52, "\x1bc", "\x1b[2J", "\x08\x08\x08evil", "\r", "\u202egnp.exe", "\x9b31m", "\x00", "\x7f"]
-
-
-def leadsync(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_visible_escapes_what_acts_and_keeps_what_reads() -> None:

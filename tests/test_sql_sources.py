@@ -20,12 +20,11 @@ from typing import Any
 
 import duckdb
 import pytest
-from click.testing import CliRunner
+from cli_run import leadsync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pgcluster import READER, PgServer
 
-from leadsync.cli import main
 from leadsync.errors import SpecError
 from leadsync.spec import load_leads, load_spec
 
@@ -136,13 +135,6 @@ def write_spec(root: Path, source: dict[str, Any], query: str, routes: list[dict
     path = root / "spec.yaml"
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")  # JSON is YAML
     return path.relative_to(Path.cwd())  # as a user in the folder would name it: messages name files so
-
-
-def leadsync(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def one_error(*args: str) -> str:

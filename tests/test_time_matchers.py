@@ -11,11 +11,10 @@ from typing import Any
 
 import duckdb
 import pytest
-from click.testing import CliRunner
+from cli_run import leadsync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadsync.cli import main
 from leadsync.errors import RoutingError, SpecError
 from leadsync.routing import Router
 from leadsync.spec import load_leads
@@ -23,13 +22,6 @@ from leadsync.spec.loader import LoadedSpec
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
-
-
-def leadsync(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def spec_with(make_spec: Any, when: dict[str, Any], leads: list[dict[str, Any]] | None = None) -> LoadedSpec:

@@ -11,18 +11,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from leadsync.cli import main
+from cli_run import leadsync
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "specs" / "examples"
-
-
-def leadsync(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
